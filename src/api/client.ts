@@ -1,0 +1,100 @@
+// Validated resource access over any Datastore: what the CLI and the agent use to read
+// and write Calico resources. Multi-resource writes are one all-or-nothing transaction.
+import type { Datastore, StoredResource, TxnOp } from '../datastore/datastore.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { requireKind } from './kinds/index.js';
+import type { Resource } from './types.js';
+import { validateResource, validateUpdate } from './validate.js';
+
+export type WriteMode = 'apply' | 'create' | 'replace';
+
+const OP: Record<WriteMode, TxnOp['op']> = { apply: 'upsert', create: 'create', replace: 'update' };
+
+/** RFC 7386 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+export class ResourceClient {
+  constructor(readonly store: Datastore) {}
+
+  async get(kind: string, name: string): Promise<Resource | undefined> {
+    return (await this.store.get(requireKind(kind).kind, name)) as Resource | undefined;
+  }
+
+  async list(kind: string): Promise<{ items: Resource[]; revision: number }> {
+    const r = await this.store.list(requireKind(kind).kind);
+    return { items: r.items as Resource[], revision: r.revision };
+  }
+
+  /**
+   * Write validated resources together. Immutable-field rules are checked against what is
+   * stored; a resourceVersion in the input turns apply into a conditional update.
+   */
+  async write(mode: WriteMode, resources: Resource[]): Promise<Resource[]> {
+    const ops: TxnOp[] = [];
+    for (const r of resources) {
+      const stored = await this.get(r.kind, r.metadata.name);
+      if (stored) validateUpdate(stored, r);
+      const op = r.metadata.resourceVersion && mode === 'apply' && stored ? 'update' : OP[mode];
+      ops.push({ op, resource: r as StoredResource } as TxnOp);
+    }
+    return (await this.store.txn(ops)) as Resource[];
+  }
+
+  async delete(kind: string, name: string): Promise<Resource> {
+    return (await this.deleteAll([{ kind, metadata: { name } }]))[0]!;
+  }
+
+  /** Delete all or none. The global BGPConfiguration is refused: Calico needs it to exist. */
+  async deleteAll(resources: { kind: string; metadata: { name: string } }[]): Promise<Resource[]> {
+    const ops = resources.map((r): TxnOp => {
+      const kind = requireKind(r.kind).kind;
+      if (kind === 'BGPConfiguration' && r.metadata.name === 'default') {
+        throw new ValidationError('metadata.name', 'the default BGPConfiguration cannot be deleted; patch or replace it instead');
+      }
+      return { op: 'delete', kind, name: r.metadata.name };
+    });
+    return (await this.store.txn(ops)) as Resource[];
+  }
+
+  /**
+   * Read-modify-write with optimistic concurrency, retried on conflict. `change` gets the
+   * stored resource (or undefined) and returns the raw next version.
+   */
+  async modify(kind: string, name: string, change: (stored: Resource | undefined) => unknown, attempts = 20): Promise<Resource> {
+    const def = requireKind(kind);
+    for (let i = 0; ; i++) {
+      const stored = await this.get(def.kind, name);
+      const next = validateResource(change(stored));
+      if (stored) validateUpdate(stored, next);
+      next.metadata.resourceVersion = stored?.metadata.resourceVersion;
+      try {
+        const op: TxnOp = stored ? { op: 'update', resource: next as StoredResource } : { op: 'create', resource: next as StoredResource };
+        const [written] = await this.store.txn([op]);
+        return written as Resource;
+      } catch (err) {
+        const retry = err instanceof ConflictError || (err as { code?: string }).code === 'ALREADY_EXISTS';
+        if (!retry || i + 1 >= attempts) throw err;
+      }
+    }
+  }
+
+  /** JSON merge patch of a stored resource. */
+  async patch(kind: string, name: string, patch: unknown, createIfMissing = false): Promise<Resource> {
+    const def = requireKind(kind);
+    return this.modify(def.kind, name, (stored) => {
+      if (!stored && !createIfMissing) throw new NotFoundError(def.kind, name);
+      const base = stored ?? { apiVersion: 'projectcalico.org/v3', kind: def.kind, metadata: { name }, spec: {} };
+      const next = mergePatch(base, patch) as Record<string, unknown>;
+      return { ...next, kind: def.kind, metadata: { ...(next.metadata as object), name } };
+    });
+  }
+}

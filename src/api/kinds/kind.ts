@@ -1,0 +1,19 @@
+import type { Check } from '../schema.js';
+
+/** One row of the kind table: everything the API knows about a resource kind. */
+export interface KindDef {
+  kind: string;
+  /** Lower-case names the CLI accepts (singular, plural, short forms). */
+  aliases: string[];
+  spec: Check<Record<string, unknown>>;
+  /** Cross-field rules on the checked spec; throw ValidationError. */
+  rules?(spec: Record<string, unknown>, name: string): void;
+  /** Fill defaults into the checked spec (mutates and returns it). */
+  defaults?(spec: Record<string, unknown>): Record<string, unknown>;
+  /** Rules between the stored and the new version (immutable fields). */
+  update?(stored: Record<string, unknown>, next: Record<string, unknown>): void;
+  /** Extra check on the name beyond the generic one. */
+  name?(name: string): void;
+  /** Status is kept as given (written by the agent, not by users). */
+  hasStatus?: boolean;
+}

@@ -1,0 +1,152 @@
+// Calico v3 resource shapes (projectcalico.org/v3) as Tabby stores them after validation.
+import type { StoredMetadata } from '../datastore/datastore.js';
+
+export const API_VERSION = 'projectcalico.org/v3';
+
+/** Kubernetes-style metadata, the same shape the datastore keeps. */
+export type ObjectMeta = StoredMetadata;
+
+export interface Resource<K extends string = string, S = unknown, St = unknown> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+  status?: St;
+}
+
+export type LogSeverity = 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
+export interface SecretKeyRef { secretKeyRef: { name: string; key: string } }
+export interface Community { name: string; value: string }
+export interface PrefixAdvertisement { cidr: string; communities: string[] }
+export interface ServiceCidr { cidr: string }
+
+export interface BGPConfigurationSpec {
+  asNumber?: number;
+  nodeToNodeMeshEnabled?: boolean;
+  listenPort?: number;
+  bindMode?: 'None' | 'NodeIP';
+  logSeverityScreen?: LogSeverity;
+  nodeMeshPassword?: SecretKeyRef;
+  nodeMeshMaxRestartTime?: string;
+  communities?: Community[];
+  prefixAdvertisements?: PrefixAdvertisement[];
+  serviceClusterIPs?: ServiceCidr[];
+  serviceExternalIPs?: ServiceCidr[];
+  serviceLoadBalancerIPs?: ServiceCidr[];
+  ignoredInterfaces?: string[];
+}
+
+export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+export interface BGPPeerSpec {
+  node?: string;
+  nodeSelector?: string;
+  peerIP?: string;
+  asNumber?: number;
+  peerSelector?: string;
+  keepOriginalNextHop?: boolean;
+  nextHopMode?: NextHopMode;
+  password?: SecretKeyRef;
+  sourceAddress?: 'UseNodeIP' | 'None';
+  failureDetectionMode?: 'None' | 'BFDIfDirectlyConnected';
+  restartMode?: 'GracefulRestart' | 'LongLivedGracefulRestart';
+  maxRestartTime?: string;
+  birdGatewayMode?: 'Recursive' | 'DirectIfDirectlyConnected';
+  keepaliveTime?: string;
+  numAllowedLocalASNumbers?: number;
+  ttlSecurity?: number;
+  reachableBy?: string;
+  filters?: string[];
+  localASNumber?: number;
+  localWorkloadSelector?: string;
+}
+
+export interface NodeBGPSpec {
+  ipv4Address?: string;
+  ipv6Address?: string;
+  asNumber?: number;
+  routeReflectorClusterID?: string;
+  ipv4IPIPTunnelAddr?: string;
+}
+export interface NodeSpec {
+  bgp?: NodeBGPSpec;
+  ipv4VXLANTunnelAddr?: string;
+  vxlanTunnelMACAddr?: string;
+  ipv6VXLANTunnelAddr?: string;
+  vxlanTunnelMACAddrV6?: string;
+  addresses?: { address: string; type?: string }[];
+  orchRefs?: { nodeName?: string; orchestrator: string }[];
+}
+
+export type EncapMode = 'Always' | 'CrossSubnet' | 'Never';
+export interface IPPoolSpec {
+  cidr: string;
+  blockSize: number;
+  ipipMode: EncapMode;
+  vxlanMode: EncapMode;
+  natOutgoing: boolean;
+  disabled: boolean;
+  disableBGPExport: boolean;
+  nodeSelector: string;
+  allowedUses?: ('Workload' | 'Tunnel' | 'LoadBalancer')[];
+  assignmentMode?: 'Automatic' | 'Manual';
+}
+
+export interface BGPFilterRule {
+  cidr?: string;
+  matchOperator?: 'Equal' | 'NotEqual' | 'In' | 'NotIn';
+  prefixLength?: { min?: number; max?: number };
+  source?: 'RemotePeers';
+  interface?: string;
+  action: 'Accept' | 'Reject';
+}
+export interface BGPFilterSpec {
+  exportV4?: BGPFilterRule[];
+  importV4?: BGPFilterRule[];
+  exportV6?: BGPFilterRule[];
+  importV6?: BGPFilterRule[];
+}
+
+export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established' | 'Close';
+export interface CalicoNodeStatusSpec {
+  node: string;
+  classes: ('Agent' | 'BGP' | 'Routes')[];
+  updatePeriodSeconds?: number;
+}
+export interface CalicoNodeStatusStatus {
+  lastUpdated?: string;
+  agent?: { birdV4?: { state: string; version?: string; routerID?: string; lastBootTime?: string }; birdV6?: unknown };
+  bgp?: {
+    numberEstablishedV4: number;
+    numberEstablishedV6: number;
+    numberNotEstablishedV4: number;
+    numberNotEstablishedV6: number;
+    peersV4?: { peerIP: string; type: 'NodeMesh' | 'NodePeer' | 'GlobalPeer'; state: BgpState; since: string }[];
+    peersV6?: { peerIP: string; type: 'NodeMesh' | 'NodePeer' | 'GlobalPeer'; state: BgpState; since: string }[];
+  };
+  routes?: {
+    routesV4?: { type: 'FIB' | 'RIB'; destination: string; gateway: string; interface: string; learnedFrom?: { sourceType: string; peerIP?: string } }[];
+    routesV6?: unknown[];
+  };
+}
+
+export type BGPConfiguration = Resource<'BGPConfiguration', BGPConfigurationSpec>;
+export type BGPPeer = Resource<'BGPPeer', BGPPeerSpec>;
+export type Node = Resource<'Node', NodeSpec>;
+export type IPPool = Resource<'IPPool', IPPoolSpec>;
+export type BGPFilter = Resource<'BGPFilter', BGPFilterSpec>;
+export type CalicoNodeStatus = Resource<'CalicoNodeStatus', CalicoNodeStatusSpec, CalicoNodeStatusStatus>;
+
+/** Calico's defaults with no BGPConfiguration at all. */
+export const DEFAULTS = {
+  asNumber: 64512,
+  nodeToNodeMeshEnabled: true,
+  listenPort: 179,
+  logSeverityScreen: 'Info' as LogSeverity,
+  holdTime: 90,
+  keepaliveTime: 30,
+  maxRestartTime: 120,
+  vxlanVni: 4096,
+  vxlanPort: 4789,
+  blockSizeV4: 26,
+  blockSizeV6: 122,
+} as const;

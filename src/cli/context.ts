@@ -1,0 +1,31 @@
+// What every CLI command shares: the datastore from --datastore / TABBY_DATASTORE, input
+// reading, and the one-line error contract.
+import { readFile } from 'node:fs/promises';
+import { ResourceClient } from '../api/client.js';
+import { openDatastore } from '../datastore/open.js';
+
+export interface GlobalArgs {
+  datastore?: string;
+}
+
+/** Run `fn` with a client on the configured datastore, closing the store afterwards. */
+export async function withClient<T>(args: GlobalArgs, fn: (client: ResourceClient) => Promise<T>): Promise<T> {
+  const store = await openDatastore(args.datastore);
+  try {
+    return await fn(new ResourceClient(store));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Read a file path, or standard input for `-`. */
+export async function readInput(file: string): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
