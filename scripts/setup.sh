@@ -71,6 +71,18 @@ build_bpf() {
 
 build_ts() {
   npx --no-install tsc -b
+  chmod +x dist/src/cli/main.js
+}
+
+# Put `tabby` on PATH; never replace a file that is not our own link.
+link_cli() {
+  local link=/usr/local/bin/tabby target=$PWD/dist/src/cli/main.js
+  [[ $(id -u) -eq 0 ]] || return 0
+  if [[ -L $link || ! -e $link ]]; then
+    [[ $(readlink "$link" 2>/dev/null) == "$target" ]] || ln -sfn "$target" "$link"
+  else
+    log "$link exists and is not a link; leaving it alone (use node $target)"
+  fi
 }
 
 install_packages
@@ -78,4 +90,5 @@ install_npm
 build_addon
 build_bpf
 build_ts
+link_cli
 log "ready"
