@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as errors from '../../src/errors.js';
+
+test('every error class has its name and a stable code', () => {
+  const table: [Error & { code: string }, string, string][] = [
+    [new errors.TabbyError('x'), 'TabbyError', 'TABBY_ERROR'],
+    [new errors.ValidationError('spec.a', 'bad'), 'ValidationError', 'VALIDATION'],
+    [new errors.SelectorParseError('a ==', 5, 'expected a value'), 'SelectorParseError', 'SELECTOR_PARSE'],
+    [new errors.NotFoundError('Node', 'a'), 'NotFoundError', 'NOT_FOUND'],
+    [new errors.AlreadyExistsError('Node', 'a'), 'AlreadyExistsError', 'ALREADY_EXISTS'],
+    [new errors.ConflictError('Node', 'a', '1', '2'), 'ConflictError', 'CONFLICT'],
+    [new errors.DatastoreError('x'), 'DatastoreError', 'DATASTORE'],
+    [new errors.NativeError('op', 2, 'x'), 'NativeError', 'NATIVE'],
+    [new errors.NetlinkError('route-dump', 2, 'x'), 'NetlinkError', 'NETLINK'],
+    [new errors.BpfLoadError('bpf-object-load', 2, 'x'), 'BpfLoadError', 'BPF'],
+  ];
+  for (const [err, name, code] of table) {
+    assert.equal(err.name, name);
+    assert.equal(err.code, code);
+    assert.ok(err instanceof errors.TabbyError);
+  }
+  assert.equal(new errors.ValidationError('spec.cidr', 'bad', 'doc 1').message, 'doc 1: spec.cidr: bad');
+  assert.equal(new errors.NetlinkError('route-add', 17, 'File exists').message, 'route-add: File exists (errno 17)');
+});
