@@ -1,0 +1,28 @@
+// Entry point of tabby_native: registers the async functions. Each one copies its
+// arguments, does the kernel work on the libuv threadpool and resolves a promise.
+#include <napi.h>
+
+#include "bpf_maps.h"
+#include "bpf_objects.h"
+#include "bpf_tc.h"
+#include "netlink_routes.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tabby::InstallLibbpfLogger();
+  exports.Set("routeDump", Napi::Function::New(env, tabby::RouteDump, "routeDump"));
+  exports.Set("bpfObjectLoad", Napi::Function::New(env, tabby::BpfObjectLoad, "bpfObjectLoad"));
+  exports.Set("bpfObjectClose", Napi::Function::New(env, tabby::BpfObjectClose, "bpfObjectClose"));
+  exports.Set("tcAttach", Napi::Function::New(env, tabby::TcAttach, "tcAttach"));
+  exports.Set("tcDetach", Napi::Function::New(env, tabby::TcDetach, "tcDetach"));
+  exports.Set("tcHookDestroy", Napi::Function::New(env, tabby::TcHookDestroy, "tcHookDestroy"));
+  exports.Set("mapLookup", Napi::Function::New(env, tabby::MapLookup, "mapLookup"));
+  exports.Set("mapUpdate", Napi::Function::New(env, tabby::MapUpdate, "mapUpdate"));
+  exports.Set("mapDelete", Napi::Function::New(env, tabby::MapDelete, "mapDelete"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tabby_native, Init)

@@ -1,0 +1,56 @@
+#include "netns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "sys_error.h"
+
+namespace tabby {
+
+bool ValidNetnsName(const std::string& name) {
+  return !name.empty() && name.size() < 256 && name != "." && name != ".." &&
+         name.find('/') == std::string::npos;
+}
+
+NetnsGuard::NetnsGuard(const std::string& name) {
+  if (name.empty()) return;
+  if (!ValidNetnsName(name)) ThrowSys(EINVAL, "netns " + name);
+  // The way back is opened first, so there is always one once we have left.
+  orig_fd_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig_fd_ < 0) ThrowSys(errno, "open /proc/thread-self/ns/net");
+  std::string path = "/var/run/netns/" + name;
+  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int err = errno;
+    close(orig_fd_);
+    orig_fd_ = -1;
+    ThrowSys(err, "netns " + name);
+  }
+  if (setns(target, CLONE_NEWNET) < 0) {
+    int err = errno;
+    close(target);
+    close(orig_fd_);
+    orig_fd_ = -1;
+    ThrowSys(err, "setns " + name);
+  }
+  close(target);
+}
+
+NetnsGuard::~NetnsGuard() {
+  if (orig_fd_ < 0) return;
+  if (setns(orig_fd_, CLONE_NEWNET) < 0) {
+    // A pooled thread stuck in a foreign netns would silently act on the wrong
+    // namespace for every later call; stopping is the only safe answer.
+    std::fprintf(stderr, "tabby_native: cannot return to original netns: %s\n", std::strerror(errno));
+    std::abort();
+  }
+  close(orig_fd_);
+}
+
+}  // namespace tabby
