@@ -38,15 +38,7 @@ interface NativeBinding {
   routeDump(opts: { family: number; table?: number; protocol?: number; netns?: string }): Promise<Route[]>;
   bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue> }): Promise<number>;
   bpfObjectClose(handle: number): Promise<void>;
-  tcAttach(opts: {
-    handle: number;
-    program: string;
-    ifname: string;
-    direction: TcDirection;
-    netns?: string;
-    priority?: number;
-    filterHandle?: number;
-  }): Promise<TcFilter>;
+  tcAttach(opts: TcAttachOptions): Promise<TcFilter>;
   tcDetach(opts: { ifname: string; direction: TcDirection; netns?: string; priority: number; handle: number }): Promise<void>;
   tcHookDestroy(opts: { ifname: string; netns?: string }): Promise<void>;
   mapLookup(handle: number, map: string, key: Buffer): Promise<RawMapValue | null>;
