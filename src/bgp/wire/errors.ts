@@ -1,0 +1,26 @@
+// The codec's one error class. It decides (code, subcode, data and the RFC 7606 action);
+// the session acts on it: sends the NOTIFICATION, withdraws, or just logs.
+
+export type ErrorAction = 'session-reset' | 'treat-as-withdraw' | 'attribute-discard';
+
+export interface NotificationFields {
+  code: number;
+  subcode: number;
+  data: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class BgpMessageError extends Error {
+  // Stays a stable code when this later extends the project's TabbyError.
+  readonly code = 'BGP_MESSAGE';
+  readonly notification: NotificationFields;
+  readonly action: ErrorAction;
+
+  constructor(message: string, code: number, subcode: number, action: ErrorAction, data: Buffer = EMPTY, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BgpMessageError';
+    this.notification = { code, subcode, data };
+    this.action = action;
+  }
+}
