@@ -8,6 +8,11 @@
         "src/netns.cc",
         "src/netlink_socket.cc",
         "src/netlink_routes.cc",
+        "src/netlink_batch.cc",
+        "src/netlink_route_batch.cc",
+        "src/netlink_links.cc",
+        "src/netlink_neigh.cc",
+        "src/netlink_addr.cc",
         "src/bpf_objects.cc",
         "src/bpf_tc.cc",
         "src/bpf_maps.cc"

@@ -5,6 +5,10 @@
 #include "bpf_maps.h"
 #include "bpf_objects.h"
 #include "bpf_tc.h"
+#include "netlink_addr.h"
+#include "netlink_links.h"
+#include "netlink_neigh.h"
+#include "netlink_route_batch.h"
 #include "netlink_routes.h"
 
 namespace {
@@ -12,6 +16,17 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tabby::InstallLibbpfLogger();
   exports.Set("routeDump", Napi::Function::New(env, tabby::RouteDump, "routeDump"));
+  exports.Set("routeApply", Napi::Function::New(env, tabby::RouteApply, "routeApply"));
+  exports.Set("linkList", Napi::Function::New(env, tabby::LinkList, "linkList"));
+  exports.Set("vxlanCreate", Napi::Function::New(env, tabby::VxlanCreate, "vxlanCreate"));
+  exports.Set("linkDelete", Napi::Function::New(env, tabby::LinkDelete, "linkDelete"));
+  exports.Set("linkSet", Napi::Function::New(env, tabby::LinkSet, "linkSet"));
+  exports.Set("neighApply", Napi::Function::New(env, tabby::NeighApply, "neighApply"));
+  exports.Set("neighList", Napi::Function::New(env, tabby::NeighList, "neighList"));
+  exports.Set("fdbApply", Napi::Function::New(env, tabby::FdbApply, "fdbApply"));
+  exports.Set("fdbList", Napi::Function::New(env, tabby::FdbList, "fdbList"));
+  exports.Set("addrApply", Napi::Function::New(env, tabby::AddrApply, "addrApply"));
+  exports.Set("addrList", Napi::Function::New(env, tabby::AddrList, "addrList"));
   exports.Set("bpfObjectLoad", Napi::Function::New(env, tabby::BpfObjectLoad, "bpfObjectLoad"));
   exports.Set("bpfObjectClose", Napi::Function::New(env, tabby::BpfObjectClose, "bpfObjectClose"));
   exports.Set("tcAttach", Napi::Function::New(env, tabby::TcAttach, "tcAttach"));

@@ -38,6 +38,7 @@ struct Route {
   std::string prefsrc;
   uint32_t oif = 0;
   std::optional<uint32_t> metric;
+  std::optional<uint32_t> mtu;
   bool onlink = false;
   std::vector<Nexthop> nexthops;
 };
@@ -90,6 +91,13 @@ void ParseMultipath(int af, const nlattr* a, Route* r) {
   }
 }
 
+// RTA_METRICS is a nest of RTAX_* u32 values; only the MTU matters here.
+void ParseMetrics(const nlattr* a, Route* r) {
+  ForEachAttrIn(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), [&](const nlattr* m) {
+    if (mnl_attr_get_type(m) == RTAX_MTU && mnl_attr_validate(m, MNL_TYPE_U32) == 0) r->mtu = mnl_attr_get_u32(m);
+  });
+}
+
 struct Filter {
   std::optional<uint32_t> table;
   std::optional<uint32_t> protocol;
@@ -129,6 +137,7 @@ bool ParseRoute(const nlmsghdr* nlh, const Filter& f, Route* r) {
         if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) r->metric = mnl_attr_get_u32(attr);
         break;
       case RTA_MULTIPATH: ParseMultipath(af, attr, r); break;
+      case RTA_METRICS: ParseMetrics(attr, r); break;
       default: break;
     }
   });
@@ -179,6 +188,7 @@ class RouteDumpWorker : public PromiseWorker {
         if (it != names_.end()) o.Set("dev", it->second);
       }
       if (r.metric) o.Set("metric", *r.metric);
+      if (r.mtu) o.Set("mtu", *r.mtu);
       if (!r.prefsrc.empty()) o.Set("prefsrc", r.prefsrc);
       o.Set("onlink", r.onlink);
       if (!r.nexthops.empty()) {

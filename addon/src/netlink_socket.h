@@ -31,6 +31,10 @@ void ForEachAttr(const nlmsghdr* nlh, size_t offset, F f) {
   ForEachAttrIn(start, static_cast<size_t>(tail - start), f);
 }
 
+// The errno (positive, 0 for a plain ack) of an NLMSG_ERROR message; the kernel's
+// extended-ack text, when it sent one, goes to *text.
+int AckError(const nlmsghdr* nlh, std::string* text);
+
 class NlSocket {
  public:
   // Empty netns: the calling thread's current one.
@@ -45,6 +49,21 @@ class NlSocket {
   // until the dump ends. Throws SysError (EINTR if the dump was interrupted by a
   // concurrent change, so the caller can retry from scratch).
   void Dump(const std::function<void(const nlmsghdr*)>& on_msg, const std::string& what);
+  // Sends the request made by NewRequest with NLM_F_ACK and waits for its ack.
+  // Throws SysError carrying the kernel's extended-ack text when it fails.
+  void Transact(const std::string& what);
+
+  // Asks for a receive buffer of `bytes` (SO_RCVBUFFORCE, or SO_RCVBUF up to
+  // rmem_max when not permitted), so acks of a large batch are not dropped.
+  void SetRcvBuf(int bytes);
+  // Reserves `n` consecutive sequence numbers and returns the first.
+  unsigned ReserveSeq(unsigned n) {
+    unsigned first = seq_ + 1;
+    seq_ += n;
+    return first;
+  }
+  int fd() const { return mnl_socket_get_fd(nl_); }
+  unsigned portid() const { return portid_; }
 
  private:
   mnl_socket* nl_ = nullptr;

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfLoadError, NativeError, NetlinkError, ValidationError } from '../errors.js';
+import { parseCidr, parseIP } from '../api/net.js';
+import { encodeRouteOps, type RouteOp } from './route-records.js';
 
 function findPackageRoot(start: string): string {
   let dir = start;
@@ -36,6 +38,17 @@ interface RawMapValue {
 
 interface NativeBinding {
   routeDump(opts: { family: number; table?: number; protocol?: number; netns?: string }): Promise<Route[]>;
+  routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
+  linkList(opts: { netns?: string }): Promise<Link[]>;
+  vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
+  linkDelete(opts: { name: string; netns?: string }): Promise<void>;
+  linkSet(opts: LinkSetOptions): Promise<void>;
+  neighApply(ops: NeighbourOp[], opts: { netns?: string }): Promise<RawBatch>;
+  neighList(opts: { family?: number; netns?: string }): Promise<Neighbour[]>;
+  fdbApply(ops: FdbOp[], opts: { netns?: string }): Promise<RawBatch>;
+  fdbList(opts: { netns?: string }): Promise<FdbEntry[]>;
+  addrApply(ops: Array<{ op: string; ifname: string; address: string; prefixLength: number; nodad?: boolean }>, opts: { netns?: string }): Promise<RawBatch>;
+  addrList(opts: { family?: number; netns?: string }): Promise<Address[]>;
   bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue> }): Promise<number>;
   bpfObjectClose(handle: number): Promise<void>;
   tcAttach(opts: TcAttachOptions): Promise<TcFilter>;
@@ -150,6 +163,8 @@ export interface Route {
   oif?: number;
   dev?: string;
   metric?: number;
+  /** RTAX_MTU from RTA_METRICS, when the route has one. */
+  mtu?: number;
   prefsrc?: string;
   onlink: boolean;
   /** Present for multipath (ECMP) routes instead of gateway/oif. */
@@ -176,6 +191,340 @@ export async function routeDump(opts: RouteDumpOptions = {}): Promise<Route[]> {
   if (opts.protocol !== undefined) args.protocol = opts.protocol;
   if (opts.netns !== undefined) args.netns = opts.netns;
   return call(NetlinkError, (n) => n.routeDump(args));
+}
+
+// ---- netlink writes: routes, links, neighbours, FDB, addresses ----
+
+/**
+ * rtm_protocol of every route Tabby writes, so it finds its own routes again after a
+ * restart and never touches anyone else's. 88 is free in iproute2's rt_protos (and
+ * FRR's rt_protos.d) and differs from Calico's BIRD (12) and Felix (80).
+ */
+export const RTPROT_TABBY = 88;
+
+export type { RouteNexthopSpec, RouteOp, RouteOpKind, RouteSpec, RouteSpecType } from './route-records.js';
+
+/** Outcome of one request of a batch: one failure never fails the others. */
+export type NetlinkResult = { ok: true } | { ok: false; errno: number; message: string };
+
+export interface BatchOutcome {
+  /** One per request, in request order. */
+  results: NetlinkResult[];
+  failed: number;
+  /** sendto() calls made: requests travel many per call. */
+  sends: number;
+}
+
+interface RawBatch {
+  errnos: Int32Array;
+  messages: Array<[number, string]>;
+  sends: number;
+}
+
+interface RawBatchOptions {
+  netns?: string;
+  batchSize?: number;
+  batchBytes?: number;
+  rcvbuf?: number;
+}
+
+const OK_RESULT: NetlinkResult = Object.freeze({ ok: true as const });
+
+function batchOutcome(raw: RawBatch): BatchOutcome {
+  const text = new Map(raw.messages);
+  const results = new Array<NetlinkResult>(raw.errnos.length);
+  let failed = 0;
+  for (let i = 0; i < raw.errnos.length; i++) {
+    const errno = raw.errnos[i]!;
+    if (errno === 0) {
+      results[i] = OK_RESULT;
+    } else {
+      failed++;
+      results[i] = { ok: false, errno, message: text.get(i) ?? `errno ${errno}` };
+    }
+  }
+  return { results, failed, sends: raw.sends };
+}
+
+function netnsArg(netns: string | undefined): { netns?: string } {
+  checkNetns(netns);
+  return netns === undefined ? {} : { netns };
+}
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+function checkMac(path: string, v: unknown): string {
+  if (typeof v !== 'string' || !MAC.test(v)) throw new ValidationError(path, 'must be a MAC address such as 66:0a:0b:0c:0d:0e');
+  return v.toLowerCase();
+}
+
+function checkIp(path: string, v: unknown): string {
+  const ip = typeof v === 'string' ? parseIP(v) : undefined;
+  if (!ip) throw new ValidationError(path, 'must be an IPv4 or IPv6 address');
+  return ip.address;
+}
+
+function checkOp<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) throw new ValidationError(path, `must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+// An optional integer: checked when present; undefined reaches C++ as "absent".
+function optU32(path: string, v: number | undefined, max: number): number | undefined {
+  if (v !== undefined) checkU32(path, v, max);
+  return v;
+}
+
+function checkFamily(v: unknown): void {
+  if (v !== undefined && v !== 4 && v !== 6) throw new ValidationError('family', 'must be 4 or 6');
+}
+
+export interface RouteApplyOptions {
+  netns?: string;
+  /** Requests per sendto() (default 256). */
+  batchSize?: number;
+  /** Bytes per sendto() (default 64 KiB). */
+  batchBytes?: number;
+  /** Socket receive buffer for the acks (default 8 MiB); a small one shows ENOBUFS handling. */
+  rcvbuf?: number;
+}
+
+/**
+ * Adds (NLM_F_EXCL), replaces or deletes routes in batches, each request acked on its
+ * own. Routes default to table main, unicast, and protocol RTPROT_TABBY.
+ */
+export async function routeApply(ops: readonly RouteOp[], opts: RouteApplyOptions = {}): Promise<BatchOutcome> {
+  const args: RawBatchOptions = netnsArg(opts.netns);
+  args.batchSize = optU32('batchSize', opts.batchSize, 4096);
+  args.batchBytes = optU32('batchBytes', opts.batchBytes, 4 << 20);
+  args.rcvbuf = optU32('rcvbuf', opts.rcvbuf, 1 << 30);
+  const { buf, count, names } = encodeRouteOps(ops, RTPROT_TABBY);
+  if (count === 0) return { results: [], failed: 0, sends: 0 };
+  return batchOutcome(await call(NetlinkError, (n) => n.routeApply(buf, count, names, args)));
+}
+
+// ---- links ----
+
+export interface VxlanInfo {
+  vni?: number;
+  port: number;
+  local?: string;
+  parent?: string;
+  parentIndex?: number;
+  learning: boolean;
+  /** Collect-metadata ("external") mode. */
+  external: boolean;
+}
+
+export interface Link {
+  index: number;
+  name: string;
+  /** From the ARPHRD type: ether, loopback, none, ipip, tunnel6, sit or other. */
+  type: string;
+  /** rtnetlink kind (veth, vxlan, bridge…), absent for physical devices and lo. */
+  kind?: string;
+  mtu: number;
+  mac?: string;
+  up: boolean;
+  lowerUp: boolean;
+  master?: number;
+  masterName?: string;
+  vxlan?: VxlanInfo;
+}
+
+export async function linkList(opts: { netns?: string } = {}): Promise<Link[]> {
+  const args = netnsArg(opts.netns);
+  return call(NetlinkError, (n) => n.linkList(args));
+}
+
+export interface VxlanCreateOptions {
+  name: string;
+  /** Required unless `external`. Calico uses 4096. */
+  vni?: number;
+  /** UDP destination port, default 4789. */
+  port?: number;
+  /** Source address of the tunnel. */
+  local?: string;
+  /** Underlay device (ifname). */
+  parent?: string;
+  /** Learning of remote MACs from traffic; default false (entries are programmed). */
+  learning?: boolean;
+  external?: boolean;
+  mtu?: number;
+  mac?: string;
+  /** Bring the device up on creation. */
+  up?: boolean;
+  netns?: string;
+}
+
+export async function vxlanCreate(opts: VxlanCreateOptions): Promise<void> {
+  checkIfname(opts.name);
+  const args: VxlanCreateOptions = { name: opts.name, ...netnsArg(opts.netns) };
+  if (opts.external) {
+    if (opts.vni !== undefined) throw new ValidationError('vni', 'must be absent in external (collect metadata) mode');
+    args.external = true;
+  } else {
+    checkU32('vni', opts.vni, 0xffffff);
+    args.vni = opts.vni;
+  }
+  args.port = optU32('port', opts.port, 0xffff);
+  if (opts.local !== undefined) args.local = checkIp('local', opts.local);
+  if (opts.parent !== undefined) {
+    checkIfname(opts.parent);
+    args.parent = opts.parent;
+  }
+  if (opts.learning !== undefined) args.learning = opts.learning === true;
+  args.mtu = optU32('mtu', opts.mtu, 65535);
+  if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
+  if (opts.up !== undefined) args.up = opts.up === true;
+  return call(NetlinkError, (n) => n.vxlanCreate(args));
+}
+
+export async function linkDelete(opts: { name: string; netns?: string }): Promise<void> {
+  checkIfname(opts.name);
+  const args = { name: opts.name, ...netnsArg(opts.netns) };
+  return call(NetlinkError, (n) => n.linkDelete(args));
+}
+
+export interface LinkSetOptions {
+  name: string;
+  up?: boolean;
+  mtu?: number;
+  mac?: string;
+  netns?: string;
+}
+
+export async function linkSet(opts: LinkSetOptions): Promise<void> {
+  checkIfname(opts.name);
+  const args: LinkSetOptions = { name: opts.name, ...netnsArg(opts.netns) };
+  if (opts.up !== undefined) args.up = opts.up === true;
+  args.mtu = optU32('mtu', opts.mtu, 65535);
+  if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
+  return call(NetlinkError, (n) => n.linkSet(args));
+}
+
+// ---- neighbours and FDB (permanent entries) ----
+
+export interface NeighbourOp {
+  op: 'add' | 'replace' | 'delete';
+  ifname: string;
+  ip: string;
+  /** Required unless deleting. */
+  mac?: string;
+}
+
+export interface Neighbour {
+  ifindex: number;
+  ifname?: string;
+  family: 4 | 6;
+  ip: string;
+  mac?: string;
+  router: boolean;
+  state: string;
+  permanent: boolean;
+}
+
+/** Permanent ARP/ND entries, e.g. a remote VTEP's tunnel address to its MAC. */
+export async function neighApply(ops: readonly NeighbourOp[], opts: { netns?: string } = {}): Promise<BatchOutcome> {
+  const args = netnsArg(opts.netns);
+  const raw = ops.map((o, i): NeighbourOp => {
+    const op = checkOp(`ops[${i}].op`, o.op, ['add', 'replace', 'delete'] as const);
+    checkIfname(o.ifname);
+    const out: NeighbourOp = { op, ifname: o.ifname, ip: checkIp(`ops[${i}].ip`, o.ip) };
+    if (o.mac !== undefined || op !== 'delete') out.mac = checkMac(`ops[${i}].mac`, o.mac);
+    return out;
+  });
+  if (raw.length === 0) return { results: [], failed: 0, sends: 0 };
+  return batchOutcome(await call(NetlinkError, (n) => n.neighApply(raw, args)));
+}
+
+export async function neighList(opts: { family?: 4 | 6; netns?: string } = {}): Promise<Neighbour[]> {
+  checkFamily(opts.family);
+  const args = { ...netnsArg(opts.netns), ...(opts.family ? { family: opts.family } : {}) };
+  return call(NetlinkError, (n) => n.neighList(args));
+}
+
+export interface FdbOp {
+  /** `append` adds another remote for the MAC (as `bridge fdb append`). */
+  op: 'add' | 'append' | 'replace' | 'delete';
+  /** The vxlan device; entries are made with NTF_SELF. */
+  ifname: string;
+  mac: string;
+  /** Remote VTEP address. */
+  dst?: string;
+}
+
+export interface FdbEntry {
+  ifindex: number;
+  ifname?: string;
+  mac?: string;
+  dst?: string;
+  self: boolean;
+  master?: number;
+  vni?: number;
+  port?: number;
+  state: string;
+  permanent: boolean;
+}
+
+/** Permanent FDB entries on a vxlan device: `bridge fdb … dst IP self permanent`. */
+export async function fdbApply(ops: readonly FdbOp[], opts: { netns?: string } = {}): Promise<BatchOutcome> {
+  const args = netnsArg(opts.netns);
+  const raw = ops.map((o, i): FdbOp => {
+    const op = checkOp(`ops[${i}].op`, o.op, ['add', 'append', 'replace', 'delete'] as const);
+    checkIfname(o.ifname);
+    const out: FdbOp = { op, ifname: o.ifname, mac: checkMac(`ops[${i}].mac`, o.mac) };
+    if (o.dst !== undefined) out.dst = checkIp(`ops[${i}].dst`, o.dst);
+    return out;
+  });
+  if (raw.length === 0) return { results: [], failed: 0, sends: 0 };
+  return batchOutcome(await call(NetlinkError, (n) => n.fdbApply(raw, args)));
+}
+
+export async function fdbList(opts: { netns?: string } = {}): Promise<FdbEntry[]> {
+  const args = netnsArg(opts.netns);
+  return call(NetlinkError, (n) => n.fdbList(args));
+}
+
+// ---- addresses ----
+
+export interface AddrOp {
+  op: 'add' | 'replace' | 'delete';
+  ifname: string;
+  /** `address/length`, e.g. 10.0.0.1/24. */
+  cidr: string;
+  /** IPv6: skip duplicate address detection. */
+  nodad?: boolean;
+}
+
+export interface Address {
+  ifindex: number;
+  ifname?: string;
+  family: 4 | 6;
+  address: string;
+  prefixLength: number;
+  cidr: string;
+  scope: number;
+  tentative: boolean;
+}
+
+export async function addrApply(ops: readonly AddrOp[], opts: { netns?: string } = {}): Promise<BatchOutcome> {
+  const args = netnsArg(opts.netns);
+  const raw = ops.map((o, i) => {
+    const op = checkOp(`ops[${i}].op`, o.op, ['add', 'replace', 'delete'] as const);
+    checkIfname(o.ifname);
+    const c = typeof o.cidr === 'string' ? parseCidr(o.cidr) : undefined;
+    if (!c) throw new ValidationError(`ops[${i}].cidr`, 'must be address/length');
+    return { op, ifname: o.ifname, address: c.address, prefixLength: c.prefixLength, nodad: o.nodad === true };
+  });
+  if (raw.length === 0) return { results: [], failed: 0, sends: 0 };
+  return batchOutcome(await call(NetlinkError, (n) => n.addrApply(raw, args)));
+}
+
+export async function addrList(opts: { family?: 4 | 6; netns?: string } = {}): Promise<Address[]> {
+  checkFamily(opts.family);
+  const args = { ...netnsArg(opts.netns), ...(opts.family ? { family: opts.family } : {}) };
+  return call(NetlinkError, (n) => n.addrList(args));
 }
 
 // ---- BPF objects ----

@@ -1,0 +1,181 @@
+// What the rest of the agent asks for (DesiredRoute, plain data) and the normal form
+// the reconciler compares with the kernel: defaults filled in the way the kernel
+// fills them, so a converged route never looks different and is never re-sent.
+
+import { parseCidr, parseIP } from '../../api/net.js';
+import { ipv4ToU32, type RouteSpecType } from '../../native/route-records.js';
+
+export interface DesiredNexthop {
+  gateway?: string;
+  device?: string;
+  onlink?: boolean;
+  /** 1..256, default 1. */
+  weight?: number;
+}
+
+export interface DesiredRoute {
+  /** Network in CIDR form, without host bits. */
+  dst: string;
+  /** Default unicast. */
+  type?: RouteSpecType;
+  gateway?: string;
+  device?: string;
+  onlink?: boolean;
+  /** Two or more for ECMP; one is the same as gateway/device. */
+  nexthops?: DesiredNexthop[];
+  mtu?: number;
+  metric?: number;
+  /** Default 254 (main). */
+  table?: number;
+  prefsrc?: string;
+}
+
+export interface NormalNexthop {
+  gateway?: string;
+  device?: string;
+  onlink: boolean;
+  weight: number;
+}
+
+export interface NormalRoute {
+  /** Identity in the kernel: table, prefix and metric (the metric is part of the FIB key). */
+  key: string;
+  family: 4 | 6;
+  dst: string;
+  table: number;
+  metric: number;
+  type: RouteSpecType;
+  /** IPv4 only (the kernel reports IPv6 routes as universe): link for a device route. */
+  scope: number;
+  gateway?: string;
+  device?: string;
+  onlink: boolean;
+  /** Present only for two or more next hops, sorted. */
+  nexthops?: NormalNexthop[];
+  mtu?: number;
+  prefsrc?: string;
+}
+
+const TYPES: ReadonlySet<string> = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw']);
+const IFNAME = /^[^\s/:]{1,15}$/;
+export const SCOPE = { universe: 0, link: 253 } as const;
+
+/** The metric the kernel stores when none (or, for IPv6, zero) is given. */
+export function defaultMetric(family: 4 | 6, metric: number | undefined): number {
+  if (family === 6) return metric ? metric : 1024;
+  return metric ?? 0;
+}
+
+export function routeKey(table: number, dst: string, metric: number): string {
+  return `${table} ${dst} ${metric}`;
+}
+
+/** Canonical network text of a CIDR (IPv4 fast path, ip-address otherwise); undefined if invalid or host bits are set. */
+export function canonicalNetwork(text: string): { family: 4 | 6; dst: string } | undefined {
+  const slash = text.indexOf('/');
+  if (slash > 0 && !text.includes(':')) {
+    const v = ipv4ToU32(text.slice(0, slash));
+    const lenText = text.slice(slash + 1);
+    const len = /^\d{1,2}$/.test(lenText) ? Number(lenText) : 99;
+    if (v < 0 || len > 32) return undefined;
+    const hostBits = len === 0 ? v : v % 2 ** (32 - len);
+    return hostBits === 0 ? { family: 4, dst: `${text.slice(0, slash)}/${len}` } : undefined;
+  }
+  const c = parseCidr(text);
+  return c && c.masked ? { family: c.family, dst: c.network } : undefined;
+}
+
+/** Canonical address text (as inet_ntop prints it for ordinary addresses). */
+export function canonicalAddress(text: string, family: 4 | 6): string | undefined {
+  if (family === 4) return ipv4ToU32(text) >= 0 ? text : undefined;
+  const ip = parseIP(text);
+  return ip && ip.family === 6 ? ip.address : undefined;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function optInt(name: string, v: unknown, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${name} must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+function optDevice(name: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !IFNAME.test(v)) fail(`${name} must be an interface name`);
+  return v;
+}
+
+function optAddress(name: string, v: unknown, family: 4 | 6): string | undefined {
+  if (v === undefined) return undefined;
+  const a = typeof v === 'string' ? canonicalAddress(v, family) : undefined;
+  return a ?? fail(`${name} must be an IPv${family} address`);
+}
+
+function normaliseNexthop(h: DesiredNexthop, i: number, family: 4 | 6): NormalNexthop {
+  const out: NormalNexthop = {
+    onlink: h.onlink === true,
+    weight: optInt(`nexthops[${i}].weight`, h.weight, 1, 256) ?? 1,
+  };
+  const gateway = optAddress(`nexthops[${i}].gateway`, h.gateway, family);
+  const device = optDevice(`nexthops[${i}].device`, h.device);
+  if (gateway === undefined && device === undefined) fail(`nexthops[${i}] needs a gateway or a device`);
+  if (gateway !== undefined) out.gateway = gateway;
+  if (device !== undefined) out.device = device;
+  return out;
+}
+
+export function compareNexthops(a: NormalNexthop, b: NormalNexthop): number {
+  const ka = `${a.gateway ?? ''} ${a.device ?? ''}`;
+  const kb = `${b.gateway ?? ''} ${b.device ?? ''}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** Validates and fills defaults; throws Error with a message naming the field. */
+export function normaliseDesiredRoute(r: DesiredRoute): NormalRoute {
+  if (typeof r !== 'object' || r === null) fail('must be an object');
+  const net = typeof r.dst === 'string' ? canonicalNetwork(r.dst) : undefined;
+  if (!net) fail('dst must be a CIDR without host bits');
+  const { family, dst } = net;
+  const type = r.type ?? 'unicast';
+  if (!TYPES.has(type)) fail(`type must be one of ${[...TYPES].join(', ')}`);
+  const table = optInt('table', r.table, 1, 0xffffffff) ?? 254;
+  const metric = defaultMetric(family, optInt('metric', r.metric, 0, 0xffffffff));
+  const out: NormalRoute = { key: routeKey(table, dst, metric), family, dst, table, metric, type, scope: SCOPE.universe, onlink: false };
+  const mtu = optInt('mtu', r.mtu, 68, 65535);
+  if (mtu !== undefined) out.mtu = mtu;
+  const prefsrc = optAddress('prefsrc', r.prefsrc, family);
+  if (prefsrc !== undefined) out.prefsrc = prefsrc;
+  const forwards = r.gateway !== undefined || r.device !== undefined || r.nexthops !== undefined;
+  if (type !== 'unicast') {
+    if (forwards || r.onlink) fail(`a ${type} route has no gateway, device, onlink or next hops`);
+    return out;
+  }
+  let hops = r.nexthops?.map((h, i) => normaliseNexthop(h, i, family));
+  if (hops !== undefined) {
+    if (r.gateway !== undefined || r.device !== undefined || r.onlink) fail('give nexthops or gateway/device/onlink, not both');
+    if (hops.length === 0 || hops.length > 128) fail('nexthops must hold 1 to 128 next hops');
+    if (hops.length === 1) {
+      // The kernel stores a single next hop as a plain route (and forgets its weight).
+      const [h] = hops;
+      hops = undefined;
+      if (h!.gateway !== undefined) out.gateway = h!.gateway;
+      if (h!.device !== undefined) out.device = h!.device;
+      out.onlink = h!.onlink;
+    } else {
+      out.nexthops = hops.sort(compareNexthops);
+    }
+  } else {
+    const gateway = optAddress('gateway', r.gateway, family);
+    const device = optDevice('device', r.device);
+    if (gateway === undefined && device === undefined) fail('a unicast route needs a gateway, a device or next hops');
+    if (gateway !== undefined) out.gateway = gateway;
+    if (device !== undefined) out.device = device;
+    out.onlink = r.onlink === true;
+  }
+  if (out.onlink && out.gateway === undefined) fail('onlink needs a gateway');
+  if (family === 4 && out.gateway === undefined && out.nexthops === undefined) out.scope = SCOPE.link;
+  return out;
+}

@@ -1,0 +1,19 @@
+// The reconciler's view of the kernel: dump the routes of one protocol, apply a batch
+// of operations. The netlink implementation is the real one; tests may pass a model.
+
+import { routeApply, routeDump, type NetlinkResult, type Route, type RouteOp } from '../../native/addon.js';
+
+export interface RouteKernel {
+  /** Every route of the protocol, all tables, both families. */
+  dump(): Promise<Route[]>;
+  /** One result per operation, in order; a failed operation fails only itself. */
+  apply(ops: readonly RouteOp[]): Promise<NetlinkResult[]>;
+}
+
+export function netlinkRouteKernel(opts: { protocol: number; netns?: string }): RouteKernel {
+  const ns = opts.netns === undefined ? {} : { netns: opts.netns };
+  return {
+    dump: () => routeDump({ ...ns, protocol: opts.protocol }),
+    apply: async (ops) => (await routeApply(ops, ns)).results,
+  };
+}

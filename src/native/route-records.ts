@@ -1,0 +1,261 @@
+// Validates route operations and encodes them into the fixed binary records that
+// addon/src/netlink_route_record.h decodes (keep the two layouts in step). A whole
+// batch travels as one Buffer: the C++ side copies it with one memcpy instead of
+// reading ~10 JS properties per route, which matters at 100k routes.
+
+import { Address6 } from 'ip-address';
+import { parseIP } from '../api/net.js';
+import { ValidationError } from '../errors.js';
+
+export const ROUTE_REC_SIZE = 80;
+export const NEXTHOP_REC_SIZE = 32;
+export const MAX_NEXTHOPS = 128;
+
+/** rtm_type values Tabby writes. */
+export const RTN = { unicast: 1, blackhole: 6, unreachable: 7, prohibit: 8, throw: 9 } as const;
+export type RouteSpecType = keyof typeof RTN;
+
+const OP_CODE = { add: 0, replace: 1, delete: 2 } as const;
+export type RouteOpKind = keyof typeof OP_CODE;
+
+const REC = { onlink: 1, gateway: 2, prefsrc: 4, metric: 8, mtu: 16, scope: 32 } as const;
+const NH = { onlink: 1, gateway: 2 } as const;
+
+export interface RouteNexthopSpec {
+  gateway?: string;
+  /** Outgoing interface by name (resolved in the target namespace) or by index. */
+  dev?: string;
+  oif?: number;
+  onlink?: boolean;
+  /** 1..256; the default is 1. */
+  weight?: number;
+}
+
+export interface RouteSpec {
+  /** `address/length`, no host bits (the kernel rejects them per route). */
+  dst: string;
+  /** Default 254 (main). Tables above 255 travel in RTA_TABLE. */
+  table?: number;
+  /** Default: Tabby's own protocol number. */
+  protocol?: number;
+  /** rtm_scope; by default link for an IPv4 device route, universe otherwise. */
+  scope?: number;
+  /** Default unicast (on delete: any type). */
+  type?: RouteSpecType;
+  gateway?: string;
+  dev?: string;
+  oif?: number;
+  onlink?: boolean;
+  /** RTA_PRIORITY; IPv6 uses 1024 when absent. */
+  metric?: number;
+  /** RTAX_MTU. */
+  mtu?: number;
+  prefsrc?: string;
+  /** ECMP next hops (RTA_MULTIPATH) instead of gateway/dev. */
+  nexthops?: RouteNexthopSpec[];
+}
+
+export interface RouteOp {
+  op: RouteOpKind;
+  route: RouteSpec;
+}
+
+export interface EncodedRoutes {
+  buf: Buffer;
+  count: number;
+  /** Interface names the records refer to by position + 1. */
+  names: string[];
+}
+
+const IFNAME = /^[^\s/:]{1,15}$/;
+
+/** IPv4 dotted quad to a u32, or -1. Strict (no leading zeros), and ~50× faster than ip-address. */
+export function ipv4ToU32(text: string): number {
+  let value = 0;
+  let octet = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1;
+      octet = digits === 0 ? c - 48 : octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
+}
+
+/** 16 bytes of an IPv6 address ip-address has validated, from its canonical text. */
+function ipv6Bytes(text: string, out: Buffer, off: number): boolean {
+  const ip = parseIP(text);
+  if (!ip || ip.family !== 6) return false;
+  const canonical = new Address6(ip.address).canonicalForm(); // 8 groups of 4 hex digits
+  const groups = canonical.split(':');
+  if (groups.length !== 8) return false;
+  for (let g = 0; g < 8; g++) out.writeUInt16BE(parseInt(groups[g]!, 16), off + g * 2);
+  return true;
+}
+
+/**
+ * Writes `text` (an address of `family`) at `off`; returns false if it is not one.
+ * IPv4 takes the fast path; anything else goes through ip-address.
+ */
+function writeAddress(text: unknown, family: 4 | 6, out: Buffer, off: number): boolean {
+  if (typeof text !== 'string') return false;
+  if (family === 4) {
+    const v = ipv4ToU32(text);
+    if (v < 0) return false;
+    out.writeUInt32BE(v, off);
+    return true;
+  }
+  return text.includes(':') && ipv6Bytes(text, out, off);
+}
+
+/** Family and prefix length of a CIDR, the address written at `off`; throws ValidationError. */
+function writeCidr(path: string, text: unknown, out: Buffer, off: number): { family: 4 | 6; len: number } {
+  if (typeof text === 'string') {
+    const slash = text.indexOf('/');
+    const lenText = slash > 0 ? text.slice(slash + 1) : '';
+    if (/^\d{1,3}$/.test(lenText)) {
+      const addr = text.slice(0, slash);
+      const family: 4 | 6 = addr.includes(':') ? 6 : 4;
+      const len = Number(lenText);
+      if (len <= (family === 4 ? 32 : 128) && writeAddress(addr, family, out, off)) return { family, len };
+    }
+  }
+  throw new ValidationError(path, 'must be a CIDR such as 10.0.0.0/24 or 2001:db8::/64');
+}
+
+function checkInt(path: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ValidationError(path, `must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+class NameTable {
+  readonly names: string[] = [];
+  private readonly pos = new Map<string, number>();
+  ref(path: string, name: unknown): number {
+    if (typeof name !== 'string' || !IFNAME.test(name)) {
+      throw new ValidationError(path, 'must be an interface name of 1 to 15 characters');
+    }
+    let p = this.pos.get(name);
+    if (p === undefined) {
+      p = this.names.length + 1;
+      this.names.push(name);
+      this.pos.set(name, p);
+    }
+    return p;
+  }
+}
+
+function writeDevice(path: string, spec: { dev?: string; oif?: number }, names: NameTable, out: Buffer, off: number): void {
+  if (spec.dev !== undefined && spec.oif !== undefined) throw new ValidationError(path, 'give dev or oif, not both');
+  if (spec.oif !== undefined) out.writeUInt32LE(checkInt(`${path}.oif`, spec.oif, 1, 0xffffffff), off);
+  if (spec.dev !== undefined) out.writeUInt32LE(names.ref(`${path}.dev`, spec.dev), off + 4);
+}
+
+function writeNexthops(path: string, hops: unknown, family: 4 | 6, names: NameTable, out: Buffer, off: number): void {
+  if (!Array.isArray(hops) || hops.length < 1 || hops.length > MAX_NEXTHOPS) {
+    throw new ValidationError(path, `must be an array of 1 to ${MAX_NEXTHOPS} next hops`);
+  }
+  hops.forEach((h: RouteNexthopSpec, k) => {
+    const p = `${path}[${k}]`;
+    const o = off + k * NEXTHOP_REC_SIZE;
+    if (typeof h !== 'object' || h === null) throw new ValidationError(p, 'must be an object');
+    let flags = 0;
+    if (h.gateway !== undefined) {
+      if (!writeAddress(h.gateway, family, out, o)) throw new ValidationError(`${p}.gateway`, `must be an IPv${family} address`);
+      flags |= NH.gateway;
+    }
+    if (h.onlink) flags |= NH.onlink;
+    writeDevice(p, h, names, out, o + 16);
+    if (h.gateway === undefined && h.dev === undefined && h.oif === undefined) {
+      throw new ValidationError(p, 'needs a gateway or a device');
+    }
+    out[o + 24] = flags;
+    out[o + 25] = checkInt(`${p}.weight`, h.weight ?? 1, 1, 256) - 1;
+  });
+}
+
+function writeRoute(path: string, op: RouteOp, defaultProtocol: number, names: NameTable, out: Buffer, off: number): number {
+  if (typeof op !== 'object' || op === null) throw new ValidationError(path, 'must be {op, route}');
+  const code = OP_CODE[op.op];
+  if (code === undefined) throw new ValidationError(`${path}.op`, 'must be "add", "replace" or "delete"');
+  const r = op.route;
+  const rp = `${path}.route`;
+  if (typeof r !== 'object' || r === null) throw new ValidationError(rp, 'must be an object');
+  const { family, len } = writeCidr(`${rp}.dst`, r.dst, out, off + 32);
+  let flags = 0;
+  let type = 0;
+  if (r.type !== undefined) {
+    type = RTN[r.type];
+    if (type === undefined) throw new ValidationError(`${rp}.type`, `must be one of ${Object.keys(RTN).join(', ')}`);
+  } else if (code !== OP_CODE.delete) {
+    type = RTN.unicast;
+  }
+  const forwards = r.gateway !== undefined || r.dev !== undefined || r.oif !== undefined || r.nexthops !== undefined;
+  if (type !== 0 && type !== RTN.unicast && forwards) {
+    throw new ValidationError(rp, `a ${r.type} route has no gateway, device or next hops`);
+  }
+  let nhCount = 0;
+  if (r.nexthops !== undefined) {
+    if (r.gateway !== undefined || r.dev !== undefined || r.oif !== undefined) {
+      throw new ValidationError(rp, 'give nexthops or gateway/dev, not both');
+    }
+    writeNexthops(`${rp}.nexthops`, r.nexthops, family, names, out, off + ROUTE_REC_SIZE);
+    nhCount = r.nexthops.length;
+  }
+  if (r.gateway !== undefined) {
+    if (!writeAddress(r.gateway, family, out, off + 48)) throw new ValidationError(`${rp}.gateway`, `must be an IPv${family} address`);
+    flags |= REC.gateway;
+  }
+  if (r.prefsrc !== undefined) {
+    if (!writeAddress(r.prefsrc, family, out, off + 64)) throw new ValidationError(`${rp}.prefsrc`, `must be an IPv${family} address`);
+    flags |= REC.prefsrc;
+  }
+  if (r.onlink) flags |= REC.onlink;
+  if (r.scope !== undefined) {
+    out[off + 5] = checkInt(`${rp}.scope`, r.scope, 0, 255);
+    flags |= REC.scope;
+  }
+  if (r.metric !== undefined) {
+    out.writeUInt32LE(checkInt(`${rp}.metric`, r.metric, 0, 0xffffffff), off + 12);
+    flags |= REC.metric;
+  }
+  if (r.mtu !== undefined) {
+    out.writeUInt32LE(checkInt(`${rp}.mtu`, r.mtu, 68, 0xffffffff), off + 16);
+    flags |= REC.mtu;
+  }
+  writeDevice(rp, r, names, out, off + 20);
+  out[off] = code;
+  out[off + 1] = family;
+  out[off + 2] = len;
+  out[off + 3] = type;
+  out[off + 4] = checkInt(`${rp}.protocol`, r.protocol ?? defaultProtocol, 0, 255);
+  out[off + 6] = flags;
+  out[off + 7] = nhCount;
+  out.writeUInt32LE(checkInt(`${rp}.table`, r.table ?? 254, 1, 0xffffffff), off + 8);
+  return ROUTE_REC_SIZE + nhCount * NEXTHOP_REC_SIZE;
+}
+
+/** Validates every operation (throwing ValidationError naming `ops[i]…`) and encodes the batch. */
+export function encodeRouteOps(ops: readonly RouteOp[], defaultProtocol: number): EncodedRoutes {
+  if (!Array.isArray(ops)) throw new ValidationError('ops', 'must be an array');
+  let size = 0;
+  for (const op of ops) size += ROUTE_REC_SIZE + (Array.isArray(op?.route?.nexthops) ? op.route.nexthops.length : 0) * NEXTHOP_REC_SIZE;
+  const buf = Buffer.alloc(size); // zeroed: unset fields read as 0
+  const names = new NameTable();
+  let off = 0;
+  for (let i = 0; i < ops.length; i++) off += writeRoute(`ops[${i}]`, ops[i]!, defaultProtocol, names, buf, off);
+  return { buf, count: ops.length, names: names.names };
+}

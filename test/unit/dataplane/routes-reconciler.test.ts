@@ -1,0 +1,260 @@
+// RouteReconciler against an in-memory kernel model: the diff, the normalisation that
+// keeps a converged set quiet, coalescing of concurrent apply() calls, per-route
+// failures and the resync timer (fake timers). The same behaviours run against the
+// real kernel in test/integration/route-reconciler.test.ts.
+
+import { describe, mock, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NetlinkResult, Route, RouteOp, RouteSpec } from '../../../src/native/addon.js';
+import { RouteReconciler } from '../../../src/dataplane/routes/route-reconciler.js';
+import type { RouteKernel } from '../../../src/dataplane/routes/route-kernel.js';
+import { routeDiff, sameRoute } from '../../../src/dataplane/routes/route-diff.js';
+import { normaliseDesiredRoute } from '../../../src/dataplane/routes/desired-route.js';
+
+const PROTO = 88;
+
+/** Stores routes the way the kernel reports them (IPv6 metric 1024, lo for device-less IPv6, a resolved device). */
+class ModelKernel implements RouteKernel {
+  readonly routes = new Map<string, Route>();
+  applyCalls = 0;
+  opsSeen: RouteOp[] = [];
+  fail = new Map<string, number>();
+  gate: Promise<void> | undefined;
+
+  static key(table: number, dst: string, metric: number): string {
+    return `${table} ${dst} ${metric}`;
+  }
+
+  private toRoute(s: RouteSpec): Route {
+    const family = s.dst.includes(':') ? 6 : 4;
+    const type = s.type ?? 'unicast';
+    const r: Route = { family, dst: s.dst, table: s.table ?? 254, protocol: s.protocol ?? PROTO, scope: s.scope ?? 0, type, onlink: s.onlink === true };
+    const metric = family === 6 ? (s.metric || 1024) : (s.metric ?? 0);
+    if (family === 6 || metric !== 0) r.metric = metric;
+    if (s.gateway) r.gateway = s.gateway;
+    if (s.mtu) r.mtu = s.mtu;
+    if (s.prefsrc) r.prefsrc = s.prefsrc;
+    if (s.nexthops) {
+      r.nexthops = s.nexthops.map((h) => ({ gateway: h.gateway, dev: h.dev ?? 'eth0', weight: h.weight ?? 1, onlink: h.onlink === true }));
+    } else if (type !== 'unicast' && family === 6) {
+      r.dev = 'lo';
+      r.oif = 1;
+    } else if (type === 'unicast') {
+      r.dev = s.dev ?? 'eth0';
+    }
+    return r;
+  }
+
+  add(r: Route): void {
+    this.routes.set(ModelKernel.key(r.table, r.dst, r.metric ?? 0), r);
+  }
+
+  async dump(): Promise<Route[]> {
+    return [...this.routes.values()].filter((r) => r.protocol === PROTO).map((r) => structuredClone(r));
+  }
+
+  async apply(ops: readonly RouteOp[]): Promise<NetlinkResult[]> {
+    this.applyCalls++;
+    this.opsSeen.push(...ops);
+    if (this.gate) await this.gate;
+    return ops.map((op) => {
+      const errno = this.fail.get(op.route.dst);
+      if (errno) return { ok: false, errno, message: 'model failure' };
+      const r = this.toRoute(op.route);
+      const key = ModelKernel.key(r.table, r.dst, r.metric ?? 0);
+      const have = this.routes.get(key);
+      if (op.op === 'delete') {
+        if (!have || have.protocol !== PROTO) return { ok: false, errno: 3, message: 'No such process' };
+        this.routes.delete(key);
+      } else if (op.op === 'add' && have) {
+        return { ok: false, errno: 17, message: 'File exists' };
+      } else {
+        this.routes.set(key, r);
+      }
+      return { ok: true };
+    });
+  }
+}
+
+const desired = [
+  { dst: '10.1.0.0/26', gateway: '192.168.0.2', device: 'eth0' },
+  { dst: '10.1.0.64/26', gateway: '192.168.0.3' }, // device left to the kernel
+  { dst: '10.1.1.0/24', type: 'blackhole' as const },
+  { dst: '10.1.2.0/24', device: 'eth0' },
+  { dst: '10.1.3.0/24', nexthops: [{ gateway: '192.168.0.3', device: 'eth1' }, { gateway: '192.168.0.2', device: 'eth0', weight: 2 }] },
+  { dst: '10.1.4.0/24', nexthops: [{ gateway: '192.168.0.4', device: 'eth1' }] }, // one hop: a plain route
+  { dst: '2001:db8::/64', type: 'unreachable' as const },
+  { dst: '2001:db8:1::/64', gateway: '2001:db8::2', metric: 0 },
+  { dst: '10.1.5.0/24', gateway: '192.168.0.2', table: 1000, mtu: 1400, metric: 7 },
+];
+
+describe('RouteReconciler (model kernel)', () => {
+  test('converges, then stays quiet: the model reports routes the way the kernel does', async () => {
+    const kernel = new ModelKernel();
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    assert.deepStrictEqual(rec.setRoutes(desired), []);
+    const first = await rec.apply();
+    assert.equal(first.added, desired.length);
+    assert.equal((await rec.apply()).ops, 0);
+    assert.equal(rec.routesProgrammed, desired.length);
+    const restarted = new RouteReconciler({ kernel, protocol: PROTO });
+    restarted.setRoutes(desired);
+    assert.equal((await restarted.apply()).ops, 0);
+  });
+
+  test('other protocols are invisible: never deleted, never replaced', async () => {
+    const kernel = new ModelKernel();
+    kernel.add({ family: 4, dst: '10.9.0.0/24', table: 254, protocol: 12, scope: 0, type: 'unicast', gateway: '192.168.0.9', dev: 'eth0', onlink: false });
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    rec.setRoutes([]);
+    assert.equal((await rec.apply()).ops, 0);
+    rec.setRoutes([{ dst: '10.9.0.0/24', gateway: '192.168.0.2' }]);
+    const res = await rec.apply();
+    assert.deepStrictEqual(kernel.opsSeen.map((o) => o.op), ['add']); // EXCL add, never replace
+    assert.equal(res.errors[0]?.errno, 17);
+    assert.equal(kernel.routes.get(ModelKernel.key(254, '10.9.0.0/24', 0))?.protocol, 12);
+  });
+
+  test('drift: changed routes are replaced, strays deleted, missing ones added', async () => {
+    const kernel = new ModelKernel();
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    rec.setRoutes(desired);
+    await rec.apply();
+    kernel.routes.get(ModelKernel.key(254, '10.1.0.0/26', 0))!.gateway = '192.168.0.99';
+    kernel.routes.get(ModelKernel.key(1000, '10.1.5.0/24', 7))!.mtu = 9000;
+    kernel.routes.delete(ModelKernel.key(254, '10.1.1.0/24', 0));
+    kernel.add({ family: 4, dst: '10.1.9.0/24', table: 254, protocol: PROTO, scope: 0, type: 'blackhole', onlink: false });
+    const res = await rec.apply();
+    assert.deepStrictEqual([res.deleted, res.replaced, res.added], [1, 2, 1]);
+    assert.equal((await rec.apply()).ops, 0);
+  });
+
+  test('a failing route fails alone, is reported, and is retried', async () => {
+    const kernel = new ModelKernel();
+    kernel.fail.set('10.1.2.0/24', 101);
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    const invalid = rec.setRoutes([...desired, { dst: '10.1.7.1/24', device: 'eth0' }, { dst: '10.1.0.0/26', device: 'eth9' }]);
+    assert.deepStrictEqual(invalid.map((e) => e.dst), ['10.1.7.1/24', '10.1.0.0/26']);
+    assert.match(invalid[1]!.message, /duplicate/);
+    const res = await rec.apply();
+    assert.equal(res.added, desired.length - 1);
+    assert.deepStrictEqual(res.errors.map((e) => [e.dst, e.op, e.errno]), [
+      ['10.1.7.1/24', 'invalid', 0], ['10.1.0.0/26', 'invalid', 0], ['10.1.2.0/24', 'add', 101],
+    ]);
+    assert.equal(rec.lastErrors.length, 3);
+    assert.equal(rec.routesProgrammed, desired.length - 1);
+    kernel.fail.clear();
+    const retry = await rec.apply();
+    assert.equal(retry.added, 1);
+    assert.equal(rec.lastErrors.length, 2); // only the invalid ones remain
+    assert.equal(rec.stats.opErrors, 1);
+  });
+
+  test('concurrent apply() calls: one in flight, one pending shared by the rest', async () => {
+    const kernel = new ModelKernel();
+    let open!: () => void;
+    kernel.gate = new Promise((r) => (open = r));
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    rec.setRoutes(desired);
+    const a = rec.apply();
+    const b = rec.apply();
+    const c = rec.apply();
+    assert.notEqual(a, b);
+    assert.equal(b, c);
+    await new Promise((r) => setImmediate(r));
+    open();
+    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    assert.equal(ra.added, desired.length);
+    assert.equal(rb.ops, 0);
+    assert.equal(rb, rc);
+    assert.equal(rec.stats.applies, 2);
+    assert.equal(kernel.applyCalls, 1);
+  });
+
+  test('a failed dump rejects apply() and is counted', async () => {
+    const kernel = new ModelKernel();
+    kernel.dump = async () => { throw new Error('netns gone'); };
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    await assert.rejects(rec.apply(), /netns gone/);
+    assert.equal(rec.stats.applyFailures, 1);
+  });
+
+  test('start() applies at once and on every interval; stop() ends it', async () => {
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const kernel = new ModelKernel();
+      const errors: unknown[] = [];
+      const rec = new RouteReconciler({ kernel, protocol: PROTO, resyncIntervalMs: 1000, onError: (e) => errors.push(e) });
+      rec.setRoutes(desired);
+      rec.start();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(rec.stats.applies, 1);
+      kernel.routes.clear();
+      mock.timers.tick(1000);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(rec.stats.applies, 2);
+      assert.equal(kernel.routes.size, desired.length, 'resync put the routes back');
+      await rec.stop();
+      mock.timers.tick(5000);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(rec.stats.applies, 2);
+      assert.deepStrictEqual(errors, []);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});
+
+describe('route normalisation', () => {
+  const kernelRoute = (r: Partial<Route>): Route => ({ family: 4, dst: '10.1.0.0/24', table: 254, protocol: PROTO, scope: 0, type: 'unicast', onlink: false, ...r });
+
+  test('defaults: table main, IPv4 metric 0, IPv6 metric 1024, link scope for device routes', () => {
+    const dev = normaliseDesiredRoute({ dst: '10.1.0.0/24', device: 'eth0' });
+    assert.deepStrictEqual([dev.table, dev.metric, dev.scope, dev.key], [254, 0, 253, '254 10.1.0.0/24 0']);
+    const v6 = normaliseDesiredRoute({ dst: '2001:DB8:0::/64', type: 'blackhole' });
+    assert.deepStrictEqual([v6.dst, v6.metric], ['2001:db8::/64', 1024]);
+  });
+
+  test('ECMP next hops compare in any order; an unset device matches whatever the kernel chose', () => {
+    const want = normaliseDesiredRoute({ dst: '10.1.0.0/24', nexthops: [{ gateway: '10.0.0.2' }, { gateway: '10.0.0.1', device: 'eth1' }] });
+    const got = kernelRoute({ nexthops: [
+      { gateway: '10.0.0.1', dev: 'eth1', weight: 1, onlink: false },
+      { gateway: '10.0.0.2', dev: 'eth0', weight: 1, onlink: false },
+    ] });
+    assert.ok(sameRoute(want, got));
+    assert.ok(!sameRoute(want, { ...got, nexthops: [got.nexthops![0]!, { ...got.nexthops![1]!, weight: 2 }] }));
+    assert.ok(!sameRoute(want, kernelRoute({ gateway: '10.0.0.1', dev: 'eth1' })));
+  });
+
+  test('type, MTU, onlink and gateway differences are drift', () => {
+    const want = normaliseDesiredRoute({ dst: '10.1.0.0/24', gateway: '172.16.0.1', device: 'vxlan.calico', onlink: true });
+    const got = kernelRoute({ gateway: '172.16.0.1', dev: 'vxlan.calico', onlink: true });
+    assert.ok(sameRoute(want, got));
+    assert.ok(!sameRoute(want, { ...got, onlink: false }));
+    assert.ok(!sameRoute(want, { ...got, mtu: 1400 }));
+    assert.ok(!sameRoute(want, { ...got, gateway: '172.16.0.2' }));
+    assert.ok(!sameRoute(want, { ...got, type: 'blackhole' }));
+  });
+
+  test('routeDiff ignores routes of other protocols and orders deletes before adds', () => {
+    const d = new Map([normaliseDesiredRoute({ dst: '10.2.0.0/24', type: 'blackhole' })].map((n) => [n.key, n]));
+    const diff = routeDiff(d, [
+      kernelRoute({ dst: '10.3.0.0/24', type: 'blackhole' }),
+      kernelRoute({ dst: '10.2.0.0/24', protocol: 4, type: 'blackhole' }),
+    ], PROTO);
+    assert.deepStrictEqual(diff.ops.map((o) => [o.op, o.route.dst]), [['delete', '10.3.0.0/24'], ['add', '10.2.0.0/24']]);
+  });
+
+  test('invalid routes are refused with the field named', () => {
+    for (const [r, re] of [
+      [{ dst: '10.1.0.1/24', device: 'eth0' }, /host bits/],
+      [{ dst: '10.1.0.0/24' }, /needs a gateway/],
+      [{ dst: '10.1.0.0/24', type: 'blackhole', gateway: '10.0.0.1' }, /no gateway/],
+      [{ dst: '10.1.0.0/24', gateway: '2001:db8::1' }, /gateway must be an IPv4/],
+      [{ dst: '10.1.0.0/24', device: 'eth0', onlink: true }, /onlink needs a gateway/],
+      [{ dst: '10.1.0.0/24', device: 'eth0', mtu: 10 }, /mtu/],
+    ] as const) {
+      assert.throws(() => normaliseDesiredRoute(r as never), re);
+    }
+  });
+});
