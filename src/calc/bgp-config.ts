@@ -1,0 +1,44 @@
+// The effective BGP settings for one node: the global `default` BGPConfiguration, the
+// per-node `node.<name>` override, and Calico's defaults underneath.
+import { DEFAULTS, type BGPConfiguration, type BGPConfigurationSpec, type Node } from '../api/types.js';
+
+export interface EffectiveBgpConfig {
+  asNumber: number;
+  meshEnabled: boolean;
+  listenPort: number;
+  bindMode: 'None' | 'NodeIP';
+  logSeverity: string;
+  meshPassword?: BGPConfigurationSpec['nodeMeshPassword'];
+  meshMaxRestartTime: number;
+  spec: BGPConfigurationSpec;
+}
+
+/** Go duration (`120s`, `2m`, `1m30s`, `500ms`) in seconds. */
+export function durationSeconds(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * unit[m[2]!]!;
+  return total;
+}
+
+export function effectiveBgpConfig(configs: BGPConfiguration[], nodeName: string): EffectiveBgpConfig {
+  const global = configs.find((c) => c.metadata.name === 'default')?.spec ?? {};
+  const own = configs.find((c) => c.metadata.name === `node.${nodeName}`)?.spec ?? {};
+  const spec = { ...global, ...own };
+  return {
+    asNumber: global.asNumber ?? DEFAULTS.asNumber,
+    meshEnabled: global.nodeToNodeMeshEnabled ?? DEFAULTS.nodeToNodeMeshEnabled,
+    listenPort: spec.listenPort ?? DEFAULTS.listenPort,
+    bindMode: spec.bindMode ?? 'None',
+    logSeverity: spec.logSeverityScreen ?? DEFAULTS.logSeverityScreen,
+    meshPassword: global.nodeMeshPassword,
+    meshMaxRestartTime: durationSeconds(global.nodeMeshMaxRestartTime, DEFAULTS.maxRestartTime),
+    spec,
+  };
+}
+
+/** A node's own AS, or the cluster default it inherits. */
+export function nodeAsNumber(node: Node, configs: BGPConfiguration[]): number {
+  return node.spec.bgp?.asNumber ?? effectiveBgpConfig(configs, node.metadata.name).asNumber;
+}
