@@ -1,0 +1,99 @@
+// Hosts as network namespaces on one shared L2 fabric (a bridge in its own namespace), and
+// Calico-style workloads behind them: a veth per workload, /32 on the workload side, a
+// link-local gateway answered by proxy ARP on the host side.
+import { createHash } from 'node:crypto';
+import { ip, run } from '../util/exec.js';
+
+export interface LabHost {
+  name: string;
+  netns: string;
+  /** Fabric address with prefix length, e.g. 10.255.0.11/24. */
+  cidr: string;
+  address: string;
+  ifname: string;
+}
+
+export interface LabWorkload {
+  netns: string;
+  address: string;
+  hostIfname: string;
+}
+
+const sysctl = (netns: string, key: string, value: string) => run(['sysctl', '-qw', `${key}=${value}`], { netns });
+
+/** Calico-style host-side interface name for a workload. */
+export function workloadIfname(workloadNetns: string): string {
+  return `cali${createHash('sha1').update(workloadNetns).digest('hex').slice(0, 11)}`;
+}
+
+export async function createNetns(name: string): Promise<void> {
+  await ip(['netns', 'add', name]);
+  await ip(['link', 'set', 'lo', 'up'], name);
+}
+
+export async function deleteNetns(name: string): Promise<void> {
+  await ip(['netns', 'del', name], undefined, { allowFail: true });
+}
+
+/** Every namespace whose name starts with `prefix` (for cleaning up after a crash). */
+export async function listNetns(prefix: string): Promise<string[]> {
+  const { stdout } = await ip(['-j', 'netns', 'list'], undefined, { allowFail: true });
+  const list = stdout.trim() ? (JSON.parse(stdout) as { name: string }[]) : [];
+  return list.map((n) => n.name).filter((n) => n.startsWith(prefix));
+}
+
+export class Fabric {
+  readonly netns: string;
+  private port = 0;
+
+  constructor(readonly prefix: string) {
+    this.netns = `${prefix}-fabric`;
+  }
+
+  async create(): Promise<void> {
+    await createNetns(this.netns);
+    await ip(['link', 'add', 'br0', 'type', 'bridge'], this.netns);
+    await ip(['link', 'set', 'br0', 'up'], this.netns);
+  }
+
+  /** A host namespace with `eth0` on the fabric, forwarding on, rp_filter off (as a router). */
+  async addHost(name: string, cidr: string, opts: { netns?: string; mtu?: number } = {}): Promise<LabHost> {
+    const netns = opts.netns ?? `${this.prefix}-${name}`;
+    const port = `p${++this.port}`;
+    await createNetns(netns);
+    await ip(['link', 'add', port, 'netns', this.netns, 'mtu', String(opts.mtu ?? 1500), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns, 'mtu', String(opts.mtu ?? 1500)]);
+    await ip(['link', 'set', port, 'master', 'br0', 'up'], this.netns);
+    await ip(['addr', 'add', cidr, 'dev', 'eth0'], netns);
+    await ip(['link', 'set', 'eth0', 'up'], netns);
+    for (const [k, v] of [
+      ['net.ipv4.ip_forward', '1'],
+      ['net.ipv4.conf.all.rp_filter', '0'],
+      ['net.ipv4.conf.default.rp_filter', '0'],
+      ['net.ipv4.conf.eth0.rp_filter', '0'],
+      ['net.ipv6.conf.all.forwarding', '1'],
+    ]) {
+      await sysctl(netns, k!, v!);
+    }
+    return { name, netns, cidr, address: cidr.split('/')[0]!, ifname: 'eth0' };
+  }
+
+  async destroy(extra: string[] = []): Promise<void> {
+    for (const ns of [...extra, this.netns]) await deleteNetns(ns);
+  }
+}
+
+/** A workload namespace behind `host`, holding `address` (/32), as Calico's CNI wires it. */
+export async function addWorkload(host: LabHost, netns: string, address: string): Promise<LabWorkload> {
+  const hostIfname = workloadIfname(netns);
+  await createNetns(netns);
+  await ip(['link', 'add', hostIfname, 'netns', host.netns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+  await ip(['link', 'set', hostIfname, 'up'], host.netns);
+  await sysctl(host.netns, `net.ipv4.conf.${hostIfname}.proxy_arp`, '1');
+  await sysctl(host.netns, `net.ipv4.conf.${hostIfname}.rp_filter`, '0');
+  await ip(['addr', 'add', `${address}/32`, 'dev', 'eth0'], netns);
+  await ip(['link', 'set', 'eth0', 'up'], netns);
+  await ip(['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link'], netns);
+  await ip(['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0'], netns);
+  await ip(['route', 'add', `${address}/32`, 'dev', hostIfname, 'scope', 'link'], host.netns);
+  return { netns, address, hostIfname };
+}
