@@ -6,6 +6,7 @@ import type { Argv } from 'yargs';
 import type { GlobalArgs } from './context.js';
 import { TabbyError } from '../errors.js';
 import { legacyCommands } from './commands/legacy.js';
+import { nodeCommands } from './commands/node.js';
 import { resourceCommands } from './commands/resources.js';
 
 /** One clear line on stderr and a non-zero exit: the CLI's error contract. */
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => die(err ? (err instanceof TabbyError ? err.message : String(err.message ?? err)) : msg));
   cli = resourceCommands(cli);
   cli = legacyCommands(cli);
+  cli = nodeCommands(cli);
   await cli.parseAsync();
 }
 
