@@ -11,7 +11,7 @@ PACKAGES=(
   clang llvm libbpf-dev bpftool libmnl-dev pkg-config make g++ python3
   iproute2 iptables ipset nftables
   bird2 gobgpd frr exabgp etcd-server etcd-client
-  iperf3 tcpdump tshark iputils-ping procps
+  iperf3 tcpdump tshark iputils-ping procps ethtool python3
 )
 
 install_packages() {

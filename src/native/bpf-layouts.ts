@@ -24,4 +24,24 @@ export const BPF_LAYOUTS = {
       bytes: { offset: 8, size: 8 },
     },
   },
+  /** Key of encap.bpf.c's `encap_routes` LPM trie (addr in network byte order). */
+  encap_key: {
+    object: 'encap',
+    size: 8,
+    fields: {
+      prefixlen: { offset: 0, size: 4 },
+      addr: { offset: 4, size: 4 },
+    },
+  },
+  /** Value of `encap_routes`: the remote node a block is tunnelled to. */
+  encap_entry: {
+    object: 'encap',
+    size: 12,
+    fields: {
+      remote_ip: { offset: 0, size: 4 },
+      kind: { offset: 4, size: 1 },
+      flags: { offset: 5, size: 1 },
+      vtep_mac: { offset: 6, size: 6 },
+    },
+  },
 } as const satisfies Record<string, BpfStructLayout>;

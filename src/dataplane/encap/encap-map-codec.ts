@@ -1,0 +1,154 @@
+// The bytes of encap.bpf.o's maps (struct layouts in src/native/bpf-layouts.ts,
+// enums in bpf/lib/layouts.h) and the checks that turn a desired entry list into
+// them. Pure: no kernel, so it is unit-tested on its own.
+
+import { endianness } from 'node:os';
+import { ValidationError } from '../../errors.js';
+import { parseCidr, parseIP } from '../../api/net.js';
+import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
+
+export type EncapKind = 'ipip' | 'vxlan';
+
+/** enum tabby_encap_kind. */
+export const ENCAP_KIND = { ipip: 1, vxlan: 2 } as const satisfies Record<EncapKind, number>;
+
+/** enum tabby_encap_counter, in slot order (checked against the object's BTF). */
+export const ENCAP_COUNTERS = [
+  'encapIpip',
+  'encapVxlan',
+  'decapIpip',
+  'decapVxlan',
+  'tunnelNotLocal',
+  'vxlanOtherVni',
+] as const;
+export type EncapCounterName = (typeof ENCAP_COUNTERS)[number];
+
+/** enum tabby_drop_reason, in slot order (checked against the object's BTF). */
+export const DROP_REASONS = [
+  'malformedIp',
+  'badIpCsum',
+  'fragment',
+  'innerMalformed',
+  'unknownPeer',
+  'vxlanMalformed',
+  'vxlanInnerMac',
+  'vxlanInnerProto',
+  'ecn',
+  'badEntry',
+  'tooBig',
+  'mtu',
+  'adjustRoom',
+  'store',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** One remote block and how to reach it, as the control plane declares it. */
+export interface EncapEntry {
+  /** The remote IPAM block, e.g. `10.244.3.0/26` (host bits zero). */
+  block: string;
+  /** The remote node's underlay IPv4 address. */
+  remoteIP: string;
+  kind: EncapKind;
+  /** VXLAN only: the remote VTEP's MAC (its vxlan device's address, or vtepMac(node)). */
+  vtepMac?: string;
+}
+
+// Map keys and values are in the host's byte order except where the C says __be.
+const hostLittleEndian = endianness() === 'LE';
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+export function ipv4Bytes(path: string, text: string): Buffer {
+  const p = parseIP(text);
+  if (!p || p.family !== 4) throw new ValidationError(path, `must be an IPv4 address, got ${JSON.stringify(text)}`);
+  return Buffer.from(p.address.split('.').map(Number));
+}
+
+/** A unicast MAC as 6 bytes; `aa:bb:…` in either case. */
+export function macBytes(path: string, text: string): Buffer {
+  const t = typeof text === 'string' ? text.toLowerCase() : '';
+  if (!MAC.test(t)) throw new ValidationError(path, `must be a MAC address like 66:aa:bb:cc:dd:ee, got ${JSON.stringify(text)}`);
+  const b = Buffer.from(t.split(':').map((x) => parseInt(x, 16)));
+  if (b[0]! & 1) throw new ValidationError(path, 'must be a unicast MAC address');
+  if (b.every((x) => x === 0)) throw new ValidationError(path, 'must not be all zeros');
+  return b;
+}
+
+/** struct encap_key for a block; the address stays in network byte order. */
+export function encodeKey(prefixLength: number, network: Buffer): Buffer {
+  const l = BPF_LAYOUTS.encap_key;
+  const key = Buffer.alloc(l.size);
+  // prefixlen is a host-order __u32.
+  if (hostLittleEndian) key.writeUInt32LE(prefixLength, l.fields.prefixlen.offset);
+  else key.writeUInt32BE(prefixLength, l.fields.prefixlen.offset);
+  network.copy(key, l.fields.addr.offset, 0, 4);
+  return key;
+}
+
+export function encodeEntry(remoteIP: Buffer, kind: EncapKind, vtepMac?: Buffer): Buffer {
+  const l = BPF_LAYOUTS.encap_entry;
+  const v = Buffer.alloc(l.size);
+  remoteIP.copy(v, l.fields.remote_ip.offset, 0, 4);
+  v.writeUInt8(ENCAP_KIND[kind], l.fields.kind.offset);
+  v.writeUInt8(0, l.fields.flags.offset);
+  if (vtepMac) vtepMac.copy(v, l.fields.vtep_mac.offset, 0, 6);
+  return v;
+}
+
+export function decodeEntry(v: Buffer): { remoteIP: string; kind: EncapKind | number; flags: number; vtepMac: string } {
+  const l = BPF_LAYOUTS.encap_entry;
+  if (v.length !== l.size) throw new ValidationError('value', `is ${v.length} bytes, struct encap_entry is ${l.size}`);
+  const ip = [...v.subarray(l.fields.remote_ip.offset, l.fields.remote_ip.offset + 4)].join('.');
+  const k = v.readUInt8(l.fields.kind.offset);
+  const kind = (Object.keys(ENCAP_KIND) as EncapKind[]).find((n) => ENCAP_KIND[n] === k) ?? k;
+  const mac = [...v.subarray(l.fields.vtep_mac.offset, l.fields.vtep_mac.offset + 6)]
+    .map((b) => b.toString(16).padStart(2, '0')).join(':');
+  return { remoteIP: ip, kind, flags: v.readUInt8(l.fields.flags.offset), vtepMac: mac };
+}
+
+/** The encoded desired state: map keys and values as hex-keyed maps, ready to diff. */
+export interface EncodedEncapState {
+  /** encap_routes: key hex → value. */
+  routes: Map<string, { key: Buffer; value: Buffer }>;
+  /** encap_peers: remote address hex → bit mask of (1 << kind). */
+  peers: Map<string, { key: Buffer; value: Buffer }>;
+}
+
+/**
+ * Validates the desired entries and encodes them. A block declared twice must be
+ * declared identically. `vxlanReady` says whether this node has a VTEP MAC: VXLAN
+ * entries need one for the inner source address.
+ */
+export function encodeEncapState(desired: readonly EncapEntry[], vxlanReady: boolean): EncodedEncapState {
+  if (!Array.isArray(desired)) throw new ValidationError('entries', 'must be an array');
+  const routes = new Map<string, { key: Buffer; value: Buffer }>();
+  const peerKinds = new Map<string, number>();
+  desired.forEach((e, i) => {
+    const at = `entries[${i}]`;
+    if (typeof e !== 'object' || e === null) throw new ValidationError(at, 'must be an object');
+    const c = parseCidr(e.block);
+    if (!c || c.family !== 4) throw new ValidationError(`${at}.block`, `must be an IPv4 CIDR, got ${JSON.stringify(e.block)}`);
+    if (!c.masked) throw new ValidationError(`${at}.block`, `has host bits set; the block is ${c.network}`);
+    const remote = ipv4Bytes(`${at}.remoteIP`, e.remoteIP);
+    const kind: unknown = e.kind;
+    if (kind !== 'ipip' && kind !== 'vxlan') throw new ValidationError(`${at}.kind`, 'must be "ipip" or "vxlan"');
+    let mac: Buffer | undefined;
+    if (kind === 'vxlan') {
+      if (!vxlanReady) throw new ValidationError(`${at}.kind`, 'vxlan needs this node\'s vtepMac at load time');
+      if (e.vtepMac === undefined) throw new ValidationError(`${at}.vtepMac`, 'is required for vxlan');
+      mac = macBytes(`${at}.vtepMac`, e.vtepMac);
+    } else if (e.vtepMac !== undefined) {
+      throw new ValidationError(`${at}.vtepMac`, 'only applies to vxlan');
+    }
+    const key = encodeKey(c.prefixLength, ipv4Bytes(`${at}.block`, c.network.split('/')[0]!));
+    const value = encodeEntry(remote, kind, mac);
+    const hex = key.toString('hex');
+    const prev = routes.get(hex);
+    if (prev && !prev.value.equals(value)) throw new ValidationError(`${at}.block`, `${c.network} is declared twice, differently`);
+    routes.set(hex, { key, value });
+    const peer = remote.toString('hex');
+    peerKinds.set(peer, (peerKinds.get(peer) ?? 0) | (1 << ENCAP_KIND[kind]));
+  });
+  const peers = new Map<string, { key: Buffer; value: Buffer }>();
+  for (const [hex, mask] of peerKinds) peers.set(hex, { key: Buffer.from(hex, 'hex'), value: Buffer.from([mask]) });
+  return { routes, peers };
+}

@@ -1,0 +1,62 @@
+// The slot names TypeScript gives the counters and drops of encap.bpf.o must be
+// the C enums' values (bpf/lib/layouts.h), read from the object's BTF: the maps are
+// keyed by those enums, so their BTF carries them. The structs are in BPF_LAYOUTS
+// and checked by native-bpf-layout.test.ts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { bpfObjectPath } from '../../src/native/addon.js';
+import { DROP_REASONS, ENCAP_COUNTERS, ENCAP_KIND } from '../../src/dataplane/encap/encap-map-codec.js';
+import { ENCAP_PROGRAMS } from '../../src/dataplane/encap/bpf-encap.js';
+
+interface BtfType {
+  kind: string;
+  name?: string;
+  values?: Array<{ name: string; val: number }>;
+}
+
+function btf(): BtfType[] {
+  const out = execFileSync('bpftool', ['btf', 'dump', 'file', bpfObjectPath('encap'), '-j'], {
+    encoding: 'utf8', timeout: 15_000, maxBuffer: 64 << 20,
+  });
+  return (JSON.parse(out) as { types: BtfType[] }).types;
+}
+
+// TABBY_DROP_BAD_IP_CSUM -> badIpCsum
+function camel(cName: string, prefix: string): string {
+  return cName.slice(prefix.length).toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function enumValues(types: BtfType[], name: string): Array<{ name: string; val: number }> {
+  const e = types.filter((t) => t.kind === 'ENUM' && t.name === name);
+  assert.equal(e.length, 1, `enum ${name} not found once in encap.bpf.o's BTF`);
+  return e[0]!.values ?? [];
+}
+
+for (const [cEnum, prefix, names] of [
+  ['tabby_encap_counter', 'TABBY_CTR_', ENCAP_COUNTERS],
+  ['tabby_drop_reason', 'TABBY_DROP_', DROP_REASONS],
+] as const) {
+  test(`enum ${cEnum} matches its TypeScript slot names`, () => {
+    const values = enumValues(btf(), cEnum);
+    const max = values.find((v) => v.name === `${prefix}MAX`);
+    assert.equal(max?.val, names.length, `${prefix}MAX`);
+    const slots = values.filter((v) => v.name !== `${prefix}MAX`).sort((x, y) => x.val - y.val);
+    assert.deepEqual(slots.map((v) => v.val), names.map((_n, i) => i), 'slots are 0..MAX-1');
+    assert.deepEqual(slots.map((v) => camel(v.name, prefix)), [...names]);
+  });
+}
+
+test('the object has the programs, maps and globals the loader names', () => {
+  const types = btf();
+  const funcs = types.filter((t) => t.kind === 'FUNC').map((t) => t.name);
+  for (const p of Object.values(ENCAP_PROGRAMS)) assert.ok(funcs.includes(p), `program ${p}`);
+  const vars = types.filter((t) => t.kind === 'VAR').map((t) => t.name);
+  for (const v of ['encap_routes', 'encap_peers', 'counters', 'drops', 'node_ip', 'host_ifindex', 'vxlan_vni',
+    'vxlan_port', 'vtep_mac', 'vxlan_enabled', 'check_peers']) {
+    assert.ok(vars.includes(v), `variable ${v}`);
+  }
+  // enum tabby_encap_kind is not in BTF (nothing has that type); the C values are 1 and 2.
+  assert.deepEqual(ENCAP_KIND, { ipip: 1, vxlan: 2 });
+});

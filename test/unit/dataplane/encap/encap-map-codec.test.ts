@@ -1,0 +1,66 @@
+// The bytes written into encap.bpf.o's maps, and the checks on a desired entry list.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { endianness } from 'node:os';
+import { ValidationError } from '../../../../src/errors.js';
+import {
+  decodeEntry, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
+} from '../../../../src/dataplane/encap/encap-map-codec.js';
+import { BPF_LAYOUTS } from '../../../../src/native/bpf-layouts.js';
+
+const LE = endianness() === 'LE';
+
+test('encap_key: host-order prefix length, then the network address as on the wire', () => {
+  const k = encodeKey(26, Buffer.from([10, 244, 3, 64]));
+  assert.equal(k.length, BPF_LAYOUTS.encap_key.size);
+  assert.equal(LE ? k.readUInt32LE(0) : k.readUInt32BE(0), 26);
+  assert.deepEqual([...k.subarray(4)], [10, 244, 3, 64]);
+});
+
+test('encap_entry round trip', () => {
+  const v = encodeEntry(Buffer.from([192, 168, 1, 7]), 'vxlan', macBytes('m', '66:07:02:c1:cc:60'));
+  assert.equal(v.length, BPF_LAYOUTS.encap_entry.size);
+  assert.deepEqual(decodeEntry(v), { remoteIP: '192.168.1.7', kind: 'vxlan', flags: 0, vtepMac: '66:07:02:c1:cc:60' });
+  const ipip = decodeEntry(encodeEntry(Buffer.from([10, 0, 0, 1]), 'ipip'));
+  assert.equal(ipip.kind, 'ipip');
+  assert.equal(ipip.vtepMac, '00:00:00:00:00:00');
+  assert.equal(v[BPF_LAYOUTS.encap_entry.fields.kind.offset], ENCAP_KIND.vxlan);
+});
+
+test('encodeEncapState: one route per block, peers with a bit per tunnel kind', () => {
+  const s = encodeEncapState([
+    { block: '10.244.1.0/26', remoteIP: '192.168.0.2', kind: 'ipip' },
+    { block: '10.244.1.64/26', remoteIP: '192.168.0.2', kind: 'vxlan', vtepMac: '66:AA:bb:cc:dd:ee' },
+    { block: '10.244.2.0/26', remoteIP: '192.168.0.3', kind: 'ipip' },
+    // The same block declared twice, identically, is one entry.
+    { block: '10.244.2.0/26', remoteIP: '192.168.0.3', kind: 'ipip' },
+  ], true);
+  assert.equal(s.routes.size, 3);
+  assert.deepEqual([...s.peers.values()].map((p) => [[...p.key].join('.'), p.value[0]]), [
+    ['192.168.0.2', (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan)],
+    ['192.168.0.3', 1 << ENCAP_KIND.ipip],
+  ]);
+  assert.deepEqual(encodeEncapState([], false), { routes: new Map(), peers: new Map() });
+});
+
+test('encodeEncapState refuses what the map cannot hold, naming the field', () => {
+  const ok: EncapEntry = { block: '10.244.1.0/26', remoteIP: '192.168.0.2', kind: 'ipip' };
+  const cases: Array<[string, EncapEntry[], string, boolean?]> = [
+    ['host bits', [{ ...ok, block: '10.244.1.5/26' }], 'entries[0].block'],
+    ['no length', [{ ...ok, block: '10.244.1.0' }], 'entries[0].block'],
+    ['IPv6', [{ ...ok, block: 'fd00::/122' }], 'entries[0].block'],
+    ['remote', [{ ...ok, remoteIP: 'fd00::1' }], 'entries[0].remoteIP'],
+    ['kind', [{ ...ok, kind: 'gre' as never }], 'entries[0].kind'],
+    ['vxlan without mac', [{ ...ok, kind: 'vxlan' }], 'entries[0].vtepMac'],
+    ['vxlan bad mac', [{ ...ok, kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd' }], 'entries[0].vtepMac'],
+    ['vxlan multicast mac', [{ ...ok, kind: 'vxlan', vtepMac: '01:aa:bb:cc:dd:ee' }], 'entries[0].vtepMac'],
+    ['vxlan without local VTEP', [{ ...ok, kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:ee' }], 'entries[0].kind', false],
+    ['mac on ipip', [{ ...ok, vtepMac: '66:aa:bb:cc:dd:ee' }], 'entries[0].vtepMac'],
+    ['conflict', [ok, { ...ok, remoteIP: '192.168.0.9' }], 'entries[1].block'],
+  ];
+  for (const [name, entries, path, vxlanReady] of cases) {
+    assert.throws(() => encodeEncapState(entries, vxlanReady ?? true),
+      (err: unknown) => err instanceof ValidationError && err.path === path, name);
+  }
+});
