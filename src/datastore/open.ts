@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { DatastoreError } from '../errors.js';
 import type { Datastore } from './datastore.js';
 import { FileDatastore } from './file-datastore.js';
+import { EtcdDatastore } from './etcd-datastore.js';
+import { etcdOptionsFromEnv } from './etcd-options.js';
 
 export const DEFAULT_DATASTORE_URI = 'file:/var/lib/tabby';
 export const DATASTORE_ENV = 'TABBY_DATASTORE';
@@ -57,9 +59,12 @@ function parseEndpoint(text: string, index: number, bad: (why: string) => Datast
   return `${url.protocol}//${url.hostname}:${Number(port)}`;
 }
 
-/** Opens the datastore named by `uri`, $TABBY_DATASTORE, or the default file store. */
+/**
+ * Opens the datastore named by `uri`, $TABBY_DATASTORE, or the default file store.
+ * etcd TLS and auth come from TABBY_ETCD_* (see etcd-options.ts).
+ */
 export async function openDatastore(uri?: string): Promise<Datastore> {
   const parsed = parseDatastoreUri(resolveDatastoreUri(uri));
   if (parsed.type === 'file') return FileDatastore.open(parsed.dir);
-  throw new DatastoreError('etcd datastore not implemented yet');
+  return EtcdDatastore.open({ endpoints: parsed.endpoints, ...etcdOptionsFromEnv() });
 }
