@@ -15,7 +15,8 @@
         "src/netlink_addr.cc",
         "src/bpf_objects.cc",
         "src/bpf_tc.cc",
-        "src/bpf_maps.cc"
+        "src/bpf_maps.cc",
+        "src/sockopts.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -10,6 +10,7 @@
 #include "netlink_neigh.h"
 #include "netlink_route_batch.h"
 #include "netlink_routes.h"
+#include "sockopts.h"
 
 namespace {
 
@@ -35,6 +36,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapLookup", Napi::Function::New(env, tabby::MapLookup, "mapLookup"));
   exports.Set("mapUpdate", Napi::Function::New(env, tabby::MapUpdate, "mapUpdate"));
   exports.Set("mapDelete", Napi::Function::New(env, tabby::MapDelete, "mapDelete"));
+  // Socket options: synchronous, one setsockopt each.
+  exports.Set("tcpSocket", Napi::Function::New(env, tabby::TcpSocket, "tcpSocket"));
+  exports.Set("bindAddress", Napi::Function::New(env, tabby::BindAddress, "bindAddress"));
+  exports.Set("tcpMd5Set", Napi::Function::New(env, tabby::TcpMd5Set, "tcpMd5Set"));
+  exports.Set("ipMinTtlSet", Napi::Function::New(env, tabby::IpMinTtlSet, "ipMinTtlSet"));
+  exports.Set("ipTtlSet", Napi::Function::New(env, tabby::IpTtlSet, "ipTtlSet"));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 // does the system calls off the main thread and hands back data or an errno.
 
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,12 @@ interface NativeBinding {
   mapLookup(handle: number, map: string, key: Buffer): Promise<RawMapValue | null>;
   mapUpdate(handle: number, map: string, key: Buffer, value: Buffer, flags: number): Promise<void>;
   mapDelete(handle: number, map: string, key: Buffer): Promise<boolean>;
+  // socket options: synchronous, they throw an Error with errno and op
+  tcpSocket(family: number): number;
+  bindAddress(fd: number, family: number, address: string, port: number): void;
+  tcpMd5Set(fd: number, family: number, address: string, key: Buffer): void;
+  ipMinTtlSet(fd: number, family: number, minTtl: number): void;
+  ipTtlSet(fd: number, family: number, ttl: number): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -694,4 +701,85 @@ export async function mapDelete(handle: BpfObjectHandle, map: string, key: Buffe
   checkName('map', map);
   const k = toBuffer('key', key);
   return call(BpfLoadError, (n) => n.mapDelete(handle, map, k));
+}
+
+// ---- socket options (TCP MD5, GTSM/TTL; used by the BGP session) ----
+// Single setsockopt calls, so these are synchronous; failures throw NativeError with
+// errno and op. `family` is the family of the peer address (an IPv4 peer on a
+// dual-stack AF_INET6 socket is family 4 for TTL options; tcpMd5Set maps it itself).
+
+/** RFC 2385 keys are at most 80 octets (TCP_MD5SIG_MAXKEYLEN); Calico documents the same limit. */
+export const TCP_MD5_MAX_KEY_LENGTH = 80;
+
+export type SocketFamily = 4 | 6;
+
+function callSync<T>(fn: (n: NativeBinding) => T): T {
+  const n = native();
+  try {
+    return fn(n);
+  } catch (err) {
+    const e = err as Error & { errno?: unknown; op?: unknown };
+    if (err instanceof Error && typeof e.errno === 'number' && typeof e.op === 'string') throw new NativeError(e.op, e.errno, e.message);
+    throw err;
+  }
+}
+
+function checkSocketFamily(v: unknown): asserts v is SocketFamily {
+  if (v !== 4 && v !== 6) throw new ValidationError('family', 'must be 4 or 6');
+}
+
+function checkFd(v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new ValidationError('fd', 'must be a file descriptor');
+}
+
+/** A new non-blocking TCP socket, so options can be set before connect(); wrap it with `new net.Socket({fd})`. */
+export function tcpSocket(family: SocketFamily): number {
+  checkSocketFamily(family);
+  return callSync((n) => n.tcpSocket(family));
+}
+
+/** bind() to a local address (an IPv4 address on a family-6 socket is bound v4-mapped). */
+export function bindAddress(fd: number, family: SocketFamily, address: string, port = 0): void {
+  checkFd(fd);
+  checkSocketFamily(family);
+  const a = checkIp('address', address);
+  checkU32('port', port, 0xffff);
+  callSync((n) => n.bindAddress(fd, family, a, port));
+}
+
+/**
+ * Sets (or with an empty key removes) the TCP MD5 key for one peer address, on a
+ * listening socket (inherited by accepted connections) or on a socket before connect.
+ * `family` is the socket's own family. Removing a key that is not set is not an error.
+ */
+export function tcpMd5Set(fd: number, family: SocketFamily, peerAddress: string, key: string | Buffer): void {
+  checkFd(fd);
+  checkSocketFamily(family);
+  const a = checkIp('peerAddress', peerAddress);
+  if (family === 4 && !a.includes('.')) throw new ValidationError('peerAddress', 'an IPv6 peer needs a family 6 socket');
+  const k = typeof key === 'string' ? Buffer.from(key, 'utf8') : toBuffer('key', key);
+  if (k.length > TCP_MD5_MAX_KEY_LENGTH) throw new ValidationError('key', `must be at most ${TCP_MD5_MAX_KEY_LENGTH} octets`);
+  try {
+    callSync((n) => n.tcpMd5Set(fd, family, a, k));
+  } catch (err) {
+    if (k.length === 0 && err instanceof NativeError && err.errno === constants.errno.ENOENT) return;
+    throw err;
+  }
+}
+
+/** GTSM (RFC 5082): drop segments that arrive with a TTL / hop limit below `minTtl` (0 turns it off). */
+export function ipMinTtlSet(fd: number, family: SocketFamily, minTtl: number): void {
+  checkFd(fd);
+  checkSocketFamily(family);
+  checkU32('minTtl', minTtl, 255);
+  callSync((n) => n.ipMinTtlSet(fd, family, minTtl));
+}
+
+/** The TTL / unicast hop limit of segments sent (GTSM peers expect 255). */
+export function ipTtlSet(fd: number, family: SocketFamily, ttl: number): void {
+  checkFd(fd);
+  checkSocketFamily(family);
+  checkU32('ttl', ttl, 255);
+  if (ttl === 0) throw new ValidationError('ttl', 'must be from 1 to 255');
+  callSync((n) => n.ipTtlSet(fd, family, ttl));
 }
