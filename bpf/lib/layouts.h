@@ -73,3 +73,104 @@ enum tabby_drop_reason {
 	TABBY_DROP_STORE = 13,           /* bpf_skb_store_bytes / csum update failed */
 	TABBY_DROP_MAX = 14,
 };
+
+/* ---- snat.bpf.c: natOutgoing SNAT with its own conntrack (src/dataplane/nat/) ---- */
+
+/* An IPv4 (first 4 bytes, rest zero) or IPv6 address, in network byte order.
+ * A union rather than a bare array, so its size shows in BTF for the layout check. */
+union snat_addr {
+	__be32 v4;
+	__be32 v6[4];
+};
+
+/* Key of the IPv4 pool tries `snat_masq4` / `snat_pools4` (value: __u8, 1). */
+struct snat_lpm4_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
+/* Key of the IPv6 pool tries `snat_masq6` / `snat_pools6`. */
+struct snat_lpm6_key {
+	__u32 prefixlen;
+	union snat_addr addr;
+};
+
+/* The one value of the `snat_config` array: what may change while loaded.
+ * A zero node address turns SNAT off for that family (packets pass untranslated). */
+struct snat_config {
+	__be32 node_ip;            /* IPv4 source after SNAT */
+	__u16 port_min;            /* host order; NAT ports and ICMP echo identifiers */
+	__u16 port_max;
+	union snat_addr node_ip6;  /* IPv6 source after SNAT */
+	__u32 tcp_syn_timeout;     /* seconds: TCP with no reply yet */
+	__u32 tcp_est_timeout;     /* seconds: TCP that saw a reply */
+	__u32 tcp_close_timeout;   /* seconds: after RST, or FIN both ways */
+	__u32 udp_timeout;
+	__u32 icmp_timeout;
+};
+
+/* snat_ct_key.dir */
+enum snat_ct_dir {
+	SNAT_DIR_ORIG = 0,  /* as the workload sent it: workload -> remote */
+	SNAT_DIR_REPLY = 1, /* as the reply arrives: remote -> node address, NAT port */
+};
+
+/* snat_ct_entry.flags (TCP state seen; SEEN_REPLY for every protocol) */
+enum snat_ct_flag {
+	SNAT_CT_SEEN_REPLY = 1,
+	SNAT_CT_FIN_ORIG = 2,
+	SNAT_CT_FIN_REPLY = 4,
+	SNAT_CT_RST = 8,
+};
+
+/* Key of the `snat_ct` LRU hash. ICMP echo: the identifier is the port on the
+ * workload's side (sport of ORIG, dport of REPLY); the other port is 0. */
+struct snat_ct_key {
+	union snat_addr saddr;
+	union snat_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;   /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
+	__u8 family;  /* 4 or 6 */
+	__u8 dir;     /* enum snat_ct_dir */
+	__u8 pad;
+};
+
+/* Value of `snat_ct`. ORIG: the translation (node address, NAT port).
+ * REPLY: where the reply goes back to (workload address and port), its TCP state and
+ * last-seen time, which decide when the NAT port may be given to another flow. */
+struct snat_ct_entry {
+	__u64 last_seen;     /* bpf_ktime_get_ns() */
+	__u64 flags;         /* enum snat_ct_flag bits (REPLY entries); 64-bit for atomic OR */
+	union snat_addr addr;
+	__be16 port;
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* Slots of the per-CPU `snat_counters` map. */
+enum tabby_snat_counter {
+	TABBY_SNAT_CTR_SNAT_TCP = 0,    /* egress packets translated */
+	TABBY_SNAT_CTR_SNAT_UDP = 1,
+	TABBY_SNAT_CTR_SNAT_ICMP = 2,
+	TABBY_SNAT_CTR_RNAT_TCP = 3,    /* ingress replies translated back */
+	TABBY_SNAT_CTR_RNAT_UDP = 4,
+	TABBY_SNAT_CTR_RNAT_ICMP = 5,
+	TABBY_SNAT_CTR_NEW_FLOW = 6,    /* NAT ports allocated */
+	TABBY_SNAT_CTR_PORT_REUSED = 7, /* ...of which taken over from an expired flow */
+	TABBY_SNAT_CTR_DST_IN_POOL = 8, /* source in a natOutgoing pool, destination in a pool: untouched */
+	TABBY_SNAT_CTR_INGRESS_FRAGMENT = 9, /* fragment to the node address: passed untranslated */
+	TABBY_SNAT_CTR_MAX = 10,
+};
+
+/* Slots of the per-CPU `snat_drops` map: why an egress packet to be translated was dropped. */
+enum tabby_snat_drop_reason {
+	TABBY_SNAT_DROP_MALFORMED = 0,         /* L4 header short or IP header length invalid */
+	TABBY_SNAT_DROP_FRAGMENT = 1,          /* fragments cannot be translated without reassembly */
+	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo request (incl. IPv6 extension headers) */
+	TABBY_SNAT_DROP_NO_NODE_IP = 3,        /* no node address configured for the family */
+	TABBY_SNAT_DROP_NO_PORT = 4,           /* every probed NAT port was in use */
+	TABBY_SNAT_DROP_CT_UPDATE = 5,         /* conntrack map update failed */
+	TABBY_SNAT_DROP_STORE = 6,             /* packet write or checksum update failed */
+	TABBY_SNAT_DROP_MAX = 7,
+};

@@ -44,4 +44,66 @@ export const BPF_LAYOUTS = {
       vtep_mac: { offset: 6, size: 6 },
     },
   },
+  /** Key of snat.bpf.c's IPv4 pool tries `snat_masq4` / `snat_pools4`. */
+  snat_lpm4_key: {
+    object: 'snat',
+    size: 8,
+    fields: {
+      prefixlen: { offset: 0, size: 4 },
+      addr: { offset: 4, size: 4 },
+    },
+  },
+  /** Key of the IPv6 pool tries `snat_masq6` / `snat_pools6`. */
+  snat_lpm6_key: {
+    object: 'snat',
+    size: 20,
+    fields: {
+      prefixlen: { offset: 0, size: 4 },
+      addr: { offset: 4, size: 16 },
+    },
+  },
+  /** The one value of `snat_config`: node addresses, NAT port range, timeouts (s). */
+  snat_config: {
+    object: 'snat',
+    size: 44,
+    fields: {
+      node_ip: { offset: 0, size: 4 },
+      port_min: { offset: 4, size: 2 },
+      port_max: { offset: 6, size: 2 },
+      node_ip6: { offset: 8, size: 16 },
+      tcp_syn_timeout: { offset: 24, size: 4 },
+      tcp_est_timeout: { offset: 28, size: 4 },
+      tcp_close_timeout: { offset: 32, size: 4 },
+      udp_timeout: { offset: 36, size: 4 },
+      icmp_timeout: { offset: 40, size: 4 },
+    },
+  },
+  /** Key of the `snat_ct` LRU hash (addresses and ports in network byte order). */
+  snat_ct_key: {
+    object: 'snat',
+    size: 40,
+    fields: {
+      saddr: { offset: 0, size: 16 },
+      daddr: { offset: 16, size: 16 },
+      sport: { offset: 32, size: 2 },
+      dport: { offset: 34, size: 2 },
+      proto: { offset: 36, size: 1 },
+      family: { offset: 37, size: 1 },
+      dir: { offset: 38, size: 1 },
+      pad: { offset: 39, size: 1 },
+    },
+  },
+  /** Value of `snat_ct`: the translation (ORIG) or the way back (REPLY). */
+  snat_ct_entry: {
+    object: 'snat',
+    size: 40,
+    fields: {
+      last_seen: { offset: 0, size: 8 },
+      flags: { offset: 8, size: 8 },
+      addr: { offset: 16, size: 16 },
+      port: { offset: 32, size: 2 },
+      pad: { offset: 34, size: 2 },
+      pad2: { offset: 36, size: 4 },
+    },
+  },
 } as const satisfies Record<string, BpfStructLayout>;

@@ -1,0 +1,248 @@
+/* natOutgoing SNAT in tc on the host's outward interface, with its own conntrack.
+ *
+ * egress:  a packet whose source is in a natOutgoing pool (snat_masq4/6) and whose
+ *          destination is in no pool (snat_pools4/6) leaves with the node address as
+ *          source and a NAT port (ICMP echo: identifier) from the configured range.
+ * ingress: a packet to the node address whose tuple is a known reply goes back to
+ *          the workload's address and port.
+ *
+ * Both programs return TC_ACT_UNSPEC for what they let through, so filters after
+ * them on the same hook (encap.bpf.c) still run. Pools and the node address are map
+ * entries written from TypeScript at run time; only the hash seed is fixed at load. */
+#include "common.h"
+#include "layouts.h"
+#include "counters.h"
+#include "nat.h"
+#include "nat_ct.h"
+
+/* Seeds the NAT port hash, so ports are not predictable across nodes or loads. */
+const volatile __u32 hash_seed = 0;
+/* 0: act on any interface the programs are attached to. */
+const volatile __u32 host_ifindex = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snat_config);
+} snat_config SEC(".maps");
+
+/* Sources to translate: the natOutgoing pools. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct snat_lpm4_key);
+	__type(value, __u8);
+} snat_masq4 SEC(".maps");
+
+/* Destinations never translated to: every pool. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct snat_lpm4_key);
+	__type(value, __u8);
+} snat_pools4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct snat_lpm6_key);
+	__type(value, __u8);
+} snat_masq6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct snat_lpm6_key);
+	__type(value, __u8);
+} snat_pools6 SEC(".maps");
+
+/* Two entries per flow (ORIG and REPLY): 64 Ki flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct snat_ct_key);
+	__type(value, struct snat_ct_entry);
+} snat_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TABBY_SNAT_CTR_MAX);
+	__type(key, enum tabby_snat_counter);
+	__type(value, struct counter_value);
+} snat_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TABBY_SNAT_DROP_MAX);
+	__type(key, enum tabby_snat_drop_reason);
+	__type(value, struct counter_value);
+} snat_drops SEC(".maps");
+
+static __always_inline int drop(struct __sk_buff *skb, int reason)
+{
+	counter_add(&snat_drops, (__u32)reason, skb->len);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline __u32 proto_slot(const struct nat_pkt *p, __u32 tcp_slot)
+{
+	if (p->proto == IPPROTO_TCP)
+		return tcp_slot;
+	if (p->proto == IPPROTO_UDP)
+		return tcp_slot + 1;
+	return tcp_slot + 2;
+}
+
+static __always_inline bool in_pools(const struct nat_pkt *p, bool masq, bool src)
+{
+	const union snat_addr *a = src ? &p->saddr : &p->daddr;
+
+	if (p->family == 4) {
+		struct snat_lpm4_key k = { .prefixlen = 32, .addr = a->v4 };
+
+		return bpf_map_lookup_elem(masq ? (void *)&snat_masq4 : (void *)&snat_pools4, &k) != NULL;
+	}
+	struct snat_lpm6_key k6 = { .prefixlen = 128, .addr = *a };
+
+	return bpf_map_lookup_elem(masq ? (void *)&snat_masq6 : (void *)&snat_pools6, &k6) != NULL;
+}
+
+static __always_inline int parse_l3(struct __sk_buff *skb, struct nat_pkt *p)
+{
+	if (skb->protocol == bpf_htons(NAT_ETH_P_IP))
+		return nat_parse_ipv4(skb, p);
+	if (skb->protocol == bpf_htons(NAT_ETH_P_IPV6))
+		return nat_parse_ipv6(skb, p);
+	return NAT_PASS;
+}
+
+/* The node address for the packet's family; zero if none is configured. */
+static __always_inline void node_addr(const struct snat_config *cfg, __u8 family, union snat_addr *out)
+{
+	if (family == 4) {
+		__builtin_memset(out, 0, sizeof(*out));
+		out->v4 = cfg->node_ip;
+	} else {
+		*out = cfg->node_ip6;
+	}
+}
+
+static __always_inline bool config_ok(const struct snat_config *cfg)
+{
+	return cfg->port_min != 0 && cfg->port_min <= cfg->port_max;
+}
+
+SEC("tc")
+int tabby_snat_egress(struct __sk_buff *skb)
+{
+	struct nat_pkt p = {};
+	struct nat_params np;
+	struct snat_config *cfg;
+	union snat_addr nat_addr;
+	__u32 zero = 0;
+	__be16 nat_port = 0;
+	bool created, reused;
+	int ret;
+
+	if (host_ifindex && skb->ifindex != host_ifindex)
+		return TC_ACT_UNSPEC;
+	if (parse_l3(skb, &p) != NAT_OK)
+		return TC_ACT_UNSPEC;
+	/* The cheap test first: most packets on a host interface are not from a pool. */
+	if (!in_pools(&p, true, true))
+		return TC_ACT_UNSPEC;
+	if (in_pools(&p, false, false)) {
+		counter_add(&snat_counters, TABBY_SNAT_CTR_DST_IN_POOL, skb->len);
+		return TC_ACT_UNSPEC;
+	}
+	cfg = bpf_map_lookup_elem(&snat_config, &zero);
+	if (!cfg || !config_ok(cfg))
+		return drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
+	node_addr(cfg, p.family, &nat_addr);
+	if (nat_addr_zero(&nat_addr))
+		return drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
+	if (p.fragment)
+		return drop(skb, TABBY_SNAT_DROP_FRAGMENT);
+	ret = nat_parse_l4(skb, &p, true);
+	if (ret != NAT_OK)
+		return drop(skb, ret == NAT_PASS ? TABBY_SNAT_DROP_UNSUPPORTED_PROTO : ret);
+
+	np.now = bpf_ktime_get_ns();
+	np.seed = hash_seed;
+	np.port_min = cfg->port_min;
+	np.port_max = cfg->port_max;
+	np.cfg = cfg;
+	ret = ct_egress(&snat_ct, &p, &nat_addr, &np, &nat_port, &created, &reused);
+	if (ret != NAT_OK)
+		return drop(skb, ret);
+	if (created)
+		counter_add(&snat_counters, TABBY_SNAT_CTR_NEW_FLOW, skb->len);
+	if (reused)
+		counter_add(&snat_counters, TABBY_SNAT_CTR_PORT_REUSED, skb->len);
+	ret = nat_rewrite(skb, &p, true, &nat_addr, nat_port);
+	if (ret != NAT_OK)
+		return drop(skb, ret);
+	counter_add(&snat_counters, proto_slot(&p, TABBY_SNAT_CTR_SNAT_TCP), skb->len);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int tabby_snat_ingress(struct __sk_buff *skb)
+{
+	struct nat_pkt p = {};
+	struct snat_config *cfg;
+	struct snat_ct_entry *re;
+	struct snat_ct_key k;
+	union snat_addr mine, to_addr;
+	__be16 to_port;
+	__u16 port;
+	__u32 zero = 0;
+	int ret;
+
+	if (host_ifindex && skb->ifindex != host_ifindex)
+		return TC_ACT_UNSPEC;
+	if (parse_l3(skb, &p) != NAT_OK)
+		return TC_ACT_UNSPEC;
+	cfg = bpf_map_lookup_elem(&snat_config, &zero);
+	if (!cfg || !config_ok(cfg))
+		return TC_ACT_UNSPEC;
+	node_addr(cfg, p.family, &mine);
+	if (nat_addr_zero(&mine) || !nat_addr_eq(&p.daddr, &mine))
+		return TC_ACT_UNSPEC;
+	if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP && !nat_is_icmp(&p))
+		return TC_ACT_UNSPEC;
+	if (p.fragment) {
+		/* Only the first fragment has ports; without reassembly none can be mapped. */
+		counter_add(&snat_counters, TABBY_SNAT_CTR_INGRESS_FRAGMENT, skb->len);
+		return TC_ACT_UNSPEC;
+	}
+	/* Malformed or not an echo reply: the host's own business. */
+	if (nat_parse_l4(skb, &p, false) != NAT_OK)
+		return TC_ACT_UNSPEC;
+	/* The host's own connections use ports outside the NAT range. */
+	port = bpf_ntohs(p.dport);
+	if (port < cfg->port_min || port > cfg->port_max)
+		return TC_ACT_UNSPEC;
+
+	ct_packet_reply_key(&k, &p);
+	re = bpf_map_lookup_elem(&snat_ct, &k);
+	if (!re)
+		return TC_ACT_UNSPEC;
+	re->last_seen = bpf_ktime_get_ns();
+	ct_track_ingress(re, &p);
+	/* Copies: the entry may change under us once the packet is written. */
+	to_addr = re->addr;
+	to_port = re->port;
+	ret = nat_rewrite(skb, &p, false, &to_addr, to_port);
+	if (ret != NAT_OK)
+		return drop(skb, ret);
+	counter_add(&snat_counters, proto_slot(&p, TABBY_SNAT_CTR_RNAT_TCP), skb->len);
+	return TC_ACT_UNSPEC;
+}
+
+char LICENSE[] SEC("license") = "GPL";
