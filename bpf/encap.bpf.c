@@ -1,7 +1,9 @@
 /* IPIP and VXLAN tunnels in tc on the host interface, with no tunnel device.
  *
- * egress:  IPv4 packets whose destination is in a remote block of `encap_routes`
- *          get the tunnel headers of that entry's kind, addressed to its node.
+ * egress:  IPv4 packets whose route carries a realm get the tunnel headers of that
+ *          realm's `encap_realms` entry (none, IPIP or VXLAN), so each next hop of an
+ *          ECMP route is encapsulated its own way. Routes without a realm fall back
+ *          to the `encap_routes` LPM trie: destination in a remote block -> its entry.
  * ingress: IPIP and VXLAN packets addressed to this node from a known peer lose
  *          their tunnel headers and go on up the stack as the inner packet.
  *
@@ -32,6 +34,17 @@ struct {
 	__type(key, struct encap_key);
 	__type(value, struct encap_entry);
 } encap_routes SEC(".maps");
+
+/* Route realm (RTA_FLOW "to" realm, 1..65535) -> how packets taking that next hop
+ * are sent. The realm is what the kernel's choice among ECMP next hops leaves on
+ * the packet's dst entry, so no per-flow guess is needed here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct encap_entry);
+} encap_realms SEC(".maps");
 
 /* Remote node address -> bit (1 << kind) for each tunnel kind it may send us. */
 struct {
@@ -101,12 +114,15 @@ int tabby_encap_egress(struct __sk_buff *skb)
 	struct encap_entry *found;
 	struct iphdr *ip;
 	void *data, *data_end;
+	__u32 realm;
 	int ret;
 
 	if (host_ifindex && skb->ifindex != host_ifindex)
 		return TC_ACT_OK;
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
+	/* Only the "to" half: the "from" half may hold the reverse path's realm. */
+	realm = bpf_get_route_realm(skb) & 0xffff;
 	/* Too short to carry a destination: not ours to judge. */
 	if (!ensure_linear(skb, ETH_HLEN + IPV4_HLEN))
 		return TC_ACT_OK;
@@ -116,10 +132,21 @@ int tabby_encap_egress(struct __sk_buff *skb)
 	if ((void *)(ip + 1) > data_end)
 		return TC_ACT_OK;
 
-	key.addr = ip->daddr;
-	found = bpf_map_lookup_elem(&encap_routes, &key);
-	if (!found)
-		return TC_ACT_OK;
+	if (realm) {
+		found = bpf_map_lookup_elem(&encap_realms, &realm);
+		/* A tunnel route whose entry is missing: sending it plain would be wrong. */
+		if (!found)
+			return drop(skb, TABBY_DROP_NO_REALM);
+		if (found->kind == TABBY_ENCAP_NONE) {
+			counter_add(&counters, TABBY_CTR_PLAIN, skb->len);
+			return TC_ACT_OK;
+		}
+	} else {
+		key.addr = ip->daddr;
+		found = bpf_map_lookup_elem(&encap_routes, &key);
+		if (!found)
+			return TC_ACT_OK;
+	}
 	if (ip->version != 4 || ip->ihl < 5)
 		return drop(skb, TABBY_DROP_MALFORMED_IP);
 	/* Copies: the packet and the entry may change under us once headers move. */

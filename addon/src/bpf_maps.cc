@@ -138,7 +138,48 @@ class DeleteWorker : public PromiseWorker {
   bool deleted_ = false;
 };
 
+class KeysWorker : public PromiseWorker {
+ public:
+  KeysWorker(Napi::Env env, uint32_t handle, std::string map)
+      : PromiseWorker(env, "map-keys"), handle_(handle), map_(std::move(map)) {}
+
+ protected:
+  void Run() override {
+    ObjectRef ref = FindObject(handle_);
+    const bpf_map* map = bpf_object__find_map_by_name(ref->obj, map_.c_str());
+    if (!map) throw SysError(ENOENT, "no map named " + map_ + " in " + ref->path);
+    size_t ks = bpf_map__key_size(map);
+    std::vector<uint8_t> key(ks), next(ks);
+    const void* prev = nullptr;
+    // Bounded: a map changing under the walk may restart it, but never for ever.
+    for (size_t n = 0; n <= 2 * static_cast<size_t>(bpf_map__max_entries(map)); ++n) {
+      int ret = bpf_map__get_next_key(map, prev, next.data(), ks);
+      if (ret == -ENOENT) return;
+      CheckLibbpf(ret, "iterate " + map_);
+      key = next;
+      prev = key.data();
+      keys_.push_back(key);
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, keys_.size());
+    for (size_t i = 0; i < keys_.size(); ++i) out.Set(i, Napi::Buffer<uint8_t>::Copy(env, keys_[i].data(), keys_[i].size()));
+    return out;
+  }
+
+ private:
+  uint32_t handle_;
+  std::string map_;
+  std::vector<std::vector<uint8_t>> keys_;
+};
+
 }  // namespace
+
+Napi::Value MapKeys(const Napi::CallbackInfo& info) {
+  auto* w = new KeysWorker(info.Env(), ArgU32(info, 0), ArgString(info, 1));
+  return w->Start();
+}
 
 Napi::Value MapLookup(const Napi::CallbackInfo& info) {
   auto* w = new LookupWorker(info.Env(), ArgU32(info, 0), ArgString(info, 1), ArgBytes(info, 2));

@@ -33,9 +33,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcAttach", Napi::Function::New(env, tabby::TcAttach, "tcAttach"));
   exports.Set("tcDetach", Napi::Function::New(env, tabby::TcDetach, "tcDetach"));
   exports.Set("tcHookDestroy", Napi::Function::New(env, tabby::TcHookDestroy, "tcHookDestroy"));
+  exports.Set("tcQuery", Napi::Function::New(env, tabby::TcQuery, "tcQuery"));
   exports.Set("mapLookup", Napi::Function::New(env, tabby::MapLookup, "mapLookup"));
   exports.Set("mapUpdate", Napi::Function::New(env, tabby::MapUpdate, "mapUpdate"));
   exports.Set("mapDelete", Napi::Function::New(env, tabby::MapDelete, "mapDelete"));
+  exports.Set("mapKeys", Napi::Function::New(env, tabby::MapKeys, "mapKeys"));
   // Socket options: synchronous, one setsockopt each.
   exports.Set("tcpSocket", Napi::Function::New(env, tabby::TcpSocket, "tcpSocket"));
   exports.Set("bindAddress", Napi::Function::New(env, tabby::BindAddress, "bindAddress"));

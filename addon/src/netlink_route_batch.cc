@@ -69,6 +69,8 @@ bool PutMultipath(nlmsghdr* nlh, const RouteRec& r, size_t alen, const LinkRef& 
     rtnh->rtnh_hops = h.hops;
     rtnh->rtnh_ifindex = static_cast<int>(oif);
     if (h.flags & kNhGateway) mnl_attr_put(nlh, RTA_GATEWAY, alen, h.gateway);
+    // The realm tells tc programs which next hop the kernel picked (bpf_get_route_realm).
+    if (h.realm) mnl_attr_put_u32(nlh, RTA_FLOW, h.realm);
     rtnh->rtnh_len = static_cast<unsigned short>(
         static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh)) - reinterpret_cast<char*>(rtnh));
   }
@@ -99,6 +101,7 @@ size_t PutRoute(char* buf, const RouteRec& r, const LinkRef& links, size_t item,
   mnl_attr_put(nlh, RTA_DST, alen, r.dst);
   if (r.flags & kRecMetric) mnl_attr_put_u32(nlh, RTA_PRIORITY, r.metric);
   if (r.flags & kRecPrefsrc) mnl_attr_put(nlh, RTA_PREFSRC, alen, r.prefsrc);
+  if (r.realm) mnl_attr_put_u32(nlh, RTA_FLOW, r.realm);
   if (r.flags & kRecMtu) {
     nlattr* metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
     mnl_attr_put_u32(nlh, RTAX_MTU, r.mtu);

@@ -24,6 +24,7 @@ struct Nexthop {
   std::string gateway;
   uint32_t oif = 0;
   uint32_t weight = 1;
+  uint32_t realm = 0;  // RTA_FLOW: "from" realm << 16 | "to" realm
   bool onlink = false;
 };
 
@@ -39,6 +40,7 @@ struct Route {
   uint32_t oif = 0;
   std::optional<uint32_t> metric;
   std::optional<uint32_t> mtu;
+  uint32_t realm = 0;
   bool onlink = false;
   std::vector<Nexthop> nexthops;
 };
@@ -84,6 +86,8 @@ void ParseMultipath(int af, const nlattr* a, Route* r) {
     ForEachAttrIn(RTNH_DATA(nh), nh->rtnh_len - RTNH_LENGTH(0), [&](const nlattr* a2) {
       if (mnl_attr_get_type(a2) == RTA_GATEWAY) hop.gateway = AttrAddr(af, a2);
       else if (mnl_attr_get_type(a2) == RTA_VIA) hop.gateway = AttrVia(a2);
+      else if (mnl_attr_get_type(a2) == RTA_FLOW && mnl_attr_validate(a2, MNL_TYPE_U32) == 0)
+        hop.realm = mnl_attr_get_u32(a2);
     });
     r->nexthops.push_back(hop);
     len -= NLMSG_ALIGN(nh->rtnh_len);
@@ -96,6 +100,12 @@ void ParseMetrics(const nlattr* a, Route* r) {
   ForEachAttrIn(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), [&](const nlattr* m) {
     if (mnl_attr_get_type(m) == RTAX_MTU && mnl_attr_validate(m, MNL_TYPE_U32) == 0) r->mtu = mnl_attr_get_u32(m);
   });
+}
+
+// `realm` is the "to" realm iproute2 prints; a "from" realm is rare and shown apart.
+void SetRealm(Napi::Object& o, uint32_t flow) {
+  if (flow & 0xffff) o.Set("realm", flow & 0xffff);
+  if (flow >> 16) o.Set("realmFrom", flow >> 16);
 }
 
 struct Filter {
@@ -135,6 +145,9 @@ bool ParseRoute(const nlmsghdr* nlh, const Filter& f, Route* r) {
         break;
       case RTA_PRIORITY:
         if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) r->metric = mnl_attr_get_u32(attr);
+        break;
+      case RTA_FLOW:
+        if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0) r->realm = mnl_attr_get_u32(attr);
         break;
       case RTA_MULTIPATH: ParseMultipath(af, attr, r); break;
       case RTA_METRICS: ParseMetrics(attr, r); break;
@@ -190,6 +203,7 @@ class RouteDumpWorker : public PromiseWorker {
       if (r.metric) o.Set("metric", *r.metric);
       if (r.mtu) o.Set("mtu", *r.mtu);
       if (!r.prefsrc.empty()) o.Set("prefsrc", r.prefsrc);
+      SetRealm(o, r.realm);
       o.Set("onlink", r.onlink);
       if (!r.nexthops.empty()) {
         Napi::Array hops = Napi::Array::New(env, r.nexthops.size());
@@ -203,6 +217,7 @@ class RouteDumpWorker : public PromiseWorker {
             if (it != names_.end()) ho.Set("dev", it->second);
           }
           ho.Set("weight", h.weight);
+          SetRealm(ho, h.realm);
           ho.Set("onlink", h.onlink);
           hops.Set(j, ho);
         }

@@ -20,6 +20,7 @@ struct counter_value {
 /* ---- encap.bpf.c: IPIP/VXLAN encapsulation (src/dataplane/encap/) ---- */
 
 enum tabby_encap_kind {
+	TABBY_ENCAP_NONE = 0,  /* encap_realms only: a plain next hop of an ECMP route */
 	TABBY_ENCAP_IPIP = 1,
 	TABBY_ENCAP_VXLAN = 2,
 };
@@ -36,7 +37,8 @@ struct tabby_mac {
 	__u8 addr[6];
 };
 
-/* Value of `encap_routes`: where packets for the block are tunnelled to. */
+/* Value of `encap_routes` (and of `encap_realms`, keyed by the __u32 route realm):
+ * where packets for the block, or taking that next hop, are tunnelled to. */
 struct encap_entry {
 	__be32 remote_ip;     /* remote node's underlay address */
 	__u8 kind;            /* enum tabby_encap_kind */
@@ -52,7 +54,8 @@ enum tabby_encap_counter {
 	TABBY_CTR_DECAP_VXLAN = 3,
 	TABBY_CTR_TUNNEL_NOT_LOCAL = 4, /* tunnel packet for another address: passed untouched */
 	TABBY_CTR_VXLAN_OTHER_VNI = 5,  /* left to whatever else listens on the port */
-	TABBY_CTR_MAX = 6,
+	TABBY_CTR_PLAIN = 6,            /* the route's realm says: this next hop is not tunnelled */
+	TABBY_CTR_MAX = 7,
 };
 
 /* Slots of the per-CPU `drops` map: why a packet was dropped. */
@@ -71,7 +74,8 @@ enum tabby_drop_reason {
 	TABBY_DROP_MTU = 11,             /* encapsulated packet exceeds the device MTU */
 	TABBY_DROP_ADJUST_ROOM = 12,     /* bpf_skb_adjust_room failed */
 	TABBY_DROP_STORE = 13,           /* bpf_skb_store_bytes / csum update failed */
-	TABBY_DROP_MAX = 14,
+	TABBY_DROP_NO_REALM = 14,        /* the route has a realm that encap_realms does not hold */
+	TABBY_DROP_MAX = 15,
 };
 
 /* ---- snat.bpf.c: natOutgoing SNAT with its own conntrack (src/dataplane/nat/) ---- */

@@ -53,11 +53,13 @@ interface NativeBinding {
   bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue> }): Promise<number>;
   bpfObjectClose(handle: number): Promise<void>;
   tcAttach(opts: TcAttachOptions): Promise<TcFilter>;
-  tcDetach(opts: { ifname: string; direction: TcDirection; netns?: string; priority: number; handle: number }): Promise<void>;
+  tcDetach(opts: { ifname: string; direction: TcDirection; netns?: string; priority: number; handle: number; progId?: number }): Promise<boolean>;
+  tcQuery(opts: { ifname: string; direction: TcDirection; netns?: string; priority: number; handle: number; maps?: string[] }): Promise<TcQueryResult | null>;
   tcHookDestroy(opts: { ifname: string; netns?: string }): Promise<void>;
   mapLookup(handle: number, map: string, key: Buffer): Promise<RawMapValue | null>;
   mapUpdate(handle: number, map: string, key: Buffer, value: Buffer, flags: number): Promise<void>;
   mapDelete(handle: number, map: string, key: Buffer): Promise<boolean>;
+  mapKeys(handle: number, map: string): Promise<Buffer[]>;
   // socket options: synchronous, they throw an Error with errno and op
   tcpSocket(family: number): number;
   bindAddress(fd: number, family: number, address: string, port: number): void;
@@ -154,6 +156,9 @@ export interface RouteNexthop {
   dev?: string;
   weight: number;
   onlink: boolean;
+  /** RTA_FLOW "to" realm of this next hop (what bpf_get_route_realm sees), when set. */
+  realm?: number;
+  realmFrom?: number;
 }
 
 export interface Route {
@@ -174,6 +179,9 @@ export interface Route {
   mtu?: number;
   prefsrc?: string;
   onlink: boolean;
+  /** RTA_FLOW "to" realm (low 16 bits), when set; `realmFrom` the rarely used high half. */
+  realm?: number;
+  realmFrom?: number;
   /** Present for multipath (ECMP) routes instead of gateway/oif. */
   nexthops?: RouteNexthop[];
 }
@@ -584,6 +592,8 @@ export interface TcFilter {
   priority: number;
   /** The filter's handle (not the object's). */
   handle: number;
+  /** Kernel id of the program now in the filter. */
+  progId: number;
 }
 
 export interface TcAttachOptions {
@@ -595,6 +605,11 @@ export interface TcAttachOptions {
   /** 1..65535; 0 or absent lets the kernel pick. */
   priority?: number;
   filterHandle?: number;
+  /**
+   * Swap the program of an existing filter at priority:filterHandle in one step
+   * (BPF_TC_F_REPLACE), or create it. Needs both set, so there is never a duplicate.
+   */
+  replace?: boolean;
 }
 
 /** Creates the clsact qdisc if needed and attaches the named program as a direct-action filter. */
@@ -615,6 +630,10 @@ export async function tcAttach(opts: TcAttachOptions): Promise<TcFilter> {
     checkU32('filterHandle', opts.filterHandle);
     args.filterHandle = opts.filterHandle;
   }
+  if (opts.replace) {
+    if (!opts.priority || !opts.filterHandle) throw new ValidationError('replace', 'needs a non-zero priority and filterHandle');
+    args.replace = true;
+  }
   if (opts.netns !== undefined) args.netns = opts.netns;
   return call(NetlinkError, (n) => n.tcAttach(args));
 }
@@ -625,10 +644,15 @@ export interface TcDetachOptions {
   netns?: string;
   priority: number;
   handle: number;
+  /** Only if the filter still runs this program (tcAttach's progId): a successor's stays. */
+  progId?: number;
 }
 
-/** Removes one filter, named by the priority and handle tcAttach returned. */
-export async function tcDetach(opts: TcDetachOptions): Promise<void> {
+/**
+ * Removes one filter, named by the priority and handle tcAttach returned. False when
+ * `progId` was given and another program has taken the filter over (it stays).
+ */
+export async function tcDetach(opts: TcDetachOptions): Promise<boolean> {
   checkIfname(opts.ifname);
   checkDirection(opts.direction);
   checkNetns(opts.netns);
@@ -638,8 +662,51 @@ export async function tcDetach(opts: TcDetachOptions): Promise<void> {
   checkU32('priority', opts.priority, 0xffff);
   checkU32('handle', opts.handle);
   const args: TcDetachOptions = { ifname: opts.ifname, direction: opts.direction, priority: opts.priority, handle: opts.handle };
+  if (opts.progId !== undefined) {
+    checkU32('progId', opts.progId);
+    args.progId = opts.progId;
+  }
   if (opts.netns !== undefined) args.netns = opts.netns;
   return call(NetlinkError, (n) => n.tcDetach(args));
+}
+
+export interface TcQueryOptions {
+  ifname: string;
+  direction: TcDirection;
+  netns?: string;
+  priority: number;
+  handle: number;
+  /** Maps of the filter's program to read whole (per-CPU maps come back empty). */
+  maps?: string[];
+}
+
+export interface TcQueryResult {
+  progId: number;
+  progName: string;
+  /** Entries of each requested map the program uses, by map name. */
+  maps: Record<string, Array<{ key: Buffer; value: Buffer }>>;
+}
+
+/**
+ * The program in the filter at priority:handle, and the contents of the named maps it
+ * uses (e.g. what a previous agent left behind), or null when there is no such filter.
+ */
+export async function tcQuery(opts: TcQueryOptions): Promise<TcQueryResult | null> {
+  checkIfname(opts.ifname);
+  checkDirection(opts.direction);
+  checkNetns(opts.netns);
+  checkU32('priority', opts.priority, 0xffff);
+  checkU32('handle', opts.handle);
+  if (opts.priority === 0 || opts.handle === 0) throw new ValidationError('priority', 'priority and handle must be non-zero');
+  const args: Parameters<NativeBinding['tcQuery']>[0] = {
+    ifname: opts.ifname, direction: opts.direction, priority: opts.priority, handle: opts.handle,
+  };
+  if (opts.maps !== undefined) {
+    opts.maps.forEach((m, i) => checkName(`maps[${i}]`, m));
+    args.maps = [...opts.maps];
+  }
+  if (opts.netns !== undefined) args.netns = opts.netns;
+  return call(NetlinkError, (n) => n.tcQuery(args));
 }
 
 /** Deletes the interface's clsact qdisc and with it every tc filter on both directions. */
@@ -693,6 +760,13 @@ export async function mapUpdate(
   const v = toBuffer('value', value);
   if (!(flag in MAP_UPDATE_FLAGS)) throw new ValidationError('flag', 'must be "any", "noexist" or "exist"');
   return call(BpfLoadError, (n) => n.mapUpdate(handle, map, k, v, MAP_UPDATE_FLAGS[flag]));
+}
+
+/** Every key of the map (bpf_map_get_next_key, off the main thread). */
+export async function mapKeys(handle: BpfObjectHandle, map: string): Promise<Buffer[]> {
+  checkHandle(handle);
+  checkName('map', map);
+  return call(BpfLoadError, (n) => n.mapKeys(handle, map));
 }
 
 /** True if the key was there and is now gone, false if it was absent. */

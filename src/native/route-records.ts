@@ -29,6 +29,8 @@ export interface RouteNexthopSpec {
   onlink?: boolean;
   /** 1..256; the default is 1. */
   weight?: number;
+  /** IPv4: RTA_FLOW "to" realm 1..65535 of this next hop (bpf_get_route_realm sees it). */
+  realm?: number;
 }
 
 export interface RouteSpec {
@@ -51,6 +53,8 @@ export interface RouteSpec {
   /** RTAX_MTU. */
   mtu?: number;
   prefsrc?: string;
+  /** IPv4 single-path routes: RTA_FLOW "to" realm 1..65535 (multipath: per next hop). */
+  realm?: number;
   /** ECMP next hops (RTA_MULTIPATH) instead of gateway/dev. */
   nexthops?: RouteNexthopSpec[];
 }
@@ -141,6 +145,12 @@ function checkInt(path: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
+// Only the "to" half of RTA_FLOW: that is what tc programs read back as the realm.
+function checkRealm(path: string, v: unknown, family: 4 | 6): number {
+  if (family !== 4) throw new ValidationError(path, 'realms are IPv4 only');
+  return checkInt(path, v, 0, 0xffff);
+}
+
 class NameTable {
   readonly names: string[] = [];
   private readonly pos = new Map<string, number>();
@@ -184,6 +194,7 @@ function writeNexthops(path: string, hops: unknown, family: 4 | 6, names: NameTa
     }
     out[o + 24] = flags;
     out[o + 25] = checkInt(`${p}.weight`, h.weight ?? 1, 1, 256) - 1;
+    if (h.realm !== undefined) out.writeUInt32LE(checkRealm(`${p}.realm`, h.realm, family), o + 28);
   });
 }
 
@@ -235,6 +246,10 @@ function writeRoute(path: string, op: RouteOp, defaultProtocol: number, names: N
   if (r.mtu !== undefined) {
     out.writeUInt32LE(checkInt(`${rp}.mtu`, r.mtu, 68, 0xffffffff), off + 16);
     flags |= REC.mtu;
+  }
+  if (r.realm !== undefined) {
+    if (r.nexthops !== undefined) throw new ValidationError(`${rp}.realm`, 'give the realm per next hop on a multipath route');
+    out.writeUInt32LE(checkRealm(`${rp}.realm`, r.realm, family), off + 28);
   }
   writeDevice(rp, r, names, out, off + 20);
   out[off] = code;

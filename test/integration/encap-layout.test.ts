@@ -53,10 +53,10 @@ test('the object has the programs, maps and globals the loader names', () => {
   const funcs = types.filter((t) => t.kind === 'FUNC').map((t) => t.name);
   for (const p of Object.values(ENCAP_PROGRAMS)) assert.ok(funcs.includes(p), `program ${p}`);
   const vars = types.filter((t) => t.kind === 'VAR').map((t) => t.name);
-  for (const v of ['encap_routes', 'encap_peers', 'counters', 'drops', 'node_ip', 'host_ifindex', 'vxlan_vni',
+  for (const v of ['encap_routes', 'encap_realms', 'encap_peers', 'counters', 'drops', 'node_ip', 'host_ifindex', 'vxlan_vni',
     'vxlan_port', 'vtep_mac', 'vxlan_enabled', 'check_peers']) {
     assert.ok(vars.includes(v), `variable ${v}`);
   }
-  // enum tabby_encap_kind is not in BTF (nothing has that type); the C values are 1 and 2.
-  assert.deepEqual(ENCAP_KIND, { ipip: 1, vxlan: 2 });
+  // enum tabby_encap_kind is not in BTF (nothing has that type); the C values are 0, 1 and 2.
+  assert.deepEqual(ENCAP_KIND, { none: 0, ipip: 1, vxlan: 2 });
 });

@@ -152,6 +152,7 @@ export interface CapturedPacket {
   ipDst: string[];
   ipProto: string[];
   udpDstPort: string[];
+  udpSrcPort: string[];
   vni: string[];
   ethDst: string[];
   ethSrc: string[];
@@ -159,7 +160,7 @@ export interface CapturedPacket {
   frameLen: number;
 }
 
-const FIELDS = ['ip.src', 'ip.dst', 'ip.proto', 'udp.dstport', 'vxlan.vni', 'eth.dst', 'eth.src', 'frame.len'] as const;
+const FIELDS = ['ip.src', 'ip.dst', 'ip.proto', 'udp.dstport', 'vxlan.vni', 'eth.dst', 'eth.src', 'frame.len', 'udp.srcport'] as const;
 
 /**
  * Captures up to `count` packets matching `filter` on `dev` in `ns` while `action`
@@ -205,6 +206,7 @@ export async function capture(
       return {
         ipSrc: cols[0] ?? [], ipDst: cols[1] ?? [], ipProto: cols[2] ?? [], udpDstPort: cols[3] ?? [],
         vni: cols[4] ?? [], ethDst: cols[5] ?? [], ethSrc: cols[6] ?? [], frameLen: Number(cols[7]?.[0] ?? -1),
+        udpSrcPort: cols[8] ?? [],
       };
     });
   } finally {

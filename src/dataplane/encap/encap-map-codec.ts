@@ -8,9 +8,11 @@ import { parseCidr, parseIP } from '../../api/net.js';
 import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
 
 export type EncapKind = 'ipip' | 'vxlan';
+/** What a route realm can stand for: `none` is a plain next hop of an ECMP route. */
+export type RealmKind = 'none' | EncapKind;
 
 /** enum tabby_encap_kind. */
-export const ENCAP_KIND = { ipip: 1, vxlan: 2 } as const satisfies Record<EncapKind, number>;
+export const ENCAP_KIND = { none: 0, ipip: 1, vxlan: 2 } as const satisfies Record<RealmKind, number>;
 
 /** enum tabby_encap_counter, in slot order (checked against the object's BTF). */
 export const ENCAP_COUNTERS = [
@@ -20,6 +22,7 @@ export const ENCAP_COUNTERS = [
   'decapVxlan',
   'tunnelNotLocal',
   'vxlanOtherVni',
+  'plain',
 ] as const;
 export type EncapCounterName = (typeof ENCAP_COUNTERS)[number];
 
@@ -39,6 +42,7 @@ export const DROP_REASONS = [
   'mtu',
   'adjustRoom',
   'store',
+  'noRealm',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -50,6 +54,17 @@ export interface EncapEntry {
   remoteIP: string;
   kind: EncapKind;
   /** VXLAN only: the remote VTEP's MAC (its vxlan device's address, or vtepMac(node)). */
+  vtepMac?: string;
+}
+
+/** One route realm and how packets taking a next hop with it are sent. */
+export interface RealmEntry {
+  /** 1..65535, the RTA_FLOW "to" realm on the route's next hop. */
+  realm: number;
+  /** The remote node's underlay IPv4 address (outer destination). */
+  remoteIP: string;
+  kind: RealmKind;
+  /** VXLAN only: the remote VTEP's MAC. */
   vtepMac?: string;
 }
 
@@ -84,7 +99,26 @@ export function encodeKey(prefixLength: number, network: Buffer): Buffer {
   return key;
 }
 
-export function encodeEntry(remoteIP: Buffer, kind: EncapKind, vtepMac?: Buffer): Buffer {
+/** The __u32 key of `encap_realms`, host order. */
+export function encodeRealmKey(realm: number): Buffer {
+  const key = Buffer.alloc(4);
+  if (hostLittleEndian) key.writeUInt32LE(realm, 0);
+  else key.writeUInt32BE(realm, 0);
+  return key;
+}
+
+export function decodeRealmKey(key: Buffer): number {
+  return hostLittleEndian ? key.readUInt32LE(0) : key.readUInt32BE(0);
+}
+
+/** The block an `encap_routes` key stands for, e.g. `10.244.3.0/26`. */
+export function decodeKey(key: Buffer): string {
+  const l = BPF_LAYOUTS.encap_key;
+  const len = hostLittleEndian ? key.readUInt32LE(l.fields.prefixlen.offset) : key.readUInt32BE(l.fields.prefixlen.offset);
+  return `${[...key.subarray(l.fields.addr.offset, l.fields.addr.offset + 4)].join('.')}/${len}`;
+}
+
+export function encodeEntry(remoteIP: Buffer, kind: RealmKind, vtepMac?: Buffer): Buffer {
   const l = BPF_LAYOUTS.encap_entry;
   const v = Buffer.alloc(l.size);
   remoteIP.copy(v, l.fields.remote_ip.offset, 0, 4);
@@ -94,12 +128,12 @@ export function encodeEntry(remoteIP: Buffer, kind: EncapKind, vtepMac?: Buffer)
   return v;
 }
 
-export function decodeEntry(v: Buffer): { remoteIP: string; kind: EncapKind | number; flags: number; vtepMac: string } {
+export function decodeEntry(v: Buffer): { remoteIP: string; kind: RealmKind | number; flags: number; vtepMac: string } {
   const l = BPF_LAYOUTS.encap_entry;
   if (v.length !== l.size) throw new ValidationError('value', `is ${v.length} bytes, struct encap_entry is ${l.size}`);
   const ip = [...v.subarray(l.fields.remote_ip.offset, l.fields.remote_ip.offset + 4)].join('.');
   const k = v.readUInt8(l.fields.kind.offset);
-  const kind = (Object.keys(ENCAP_KIND) as EncapKind[]).find((n) => ENCAP_KIND[n] === k) ?? k;
+  const kind = (Object.keys(ENCAP_KIND) as RealmKind[]).find((n) => ENCAP_KIND[n] === k) ?? k;
   const mac = [...v.subarray(l.fields.vtep_mac.offset, l.fields.vtep_mac.offset + 6)]
     .map((b) => b.toString(16).padStart(2, '0')).join(':');
   return { remoteIP: ip, kind, flags: v.readUInt8(l.fields.flags.offset), vtepMac: mac };
@@ -111,15 +145,28 @@ export interface EncodedEncapState {
   routes: Map<string, { key: Buffer; value: Buffer }>;
   /** encap_peers: remote address hex → bit mask of (1 << kind). */
   peers: Map<string, { key: Buffer; value: Buffer }>;
+  /** encap_realms: realm key hex → value. */
+  realms: Map<string, { key: Buffer; value: Buffer }>;
 }
+
+export type EncapMapName = 'encap_routes' | 'encap_peers' | 'encap_realms';
+/** Which map each part of EncodedEncapState goes to, in the order they are filled. */
+export const ENCAP_STATE_MAPS = [
+  ['peers', 'encap_peers'],
+  ['realms', 'encap_realms'],
+  ['routes', 'encap_routes'],
+] as const satisfies ReadonlyArray<readonly [keyof EncodedEncapState, EncapMapName]>;
 
 /**
  * Validates the desired entries and encodes them. A block declared twice must be
  * declared identically. `vxlanReady` says whether this node has a VTEP MAC: VXLAN
  * entries need one for the inner source address.
  */
-export function encodeEncapState(desired: readonly EncapEntry[], vxlanReady: boolean): EncodedEncapState {
+export function encodeEncapState(
+  desired: readonly EncapEntry[], vxlanReady: boolean, realmEntries: readonly RealmEntry[] = [],
+): EncodedEncapState {
   if (!Array.isArray(desired)) throw new ValidationError('entries', 'must be an array');
+  if (!Array.isArray(realmEntries)) throw new ValidationError('realms', 'must be an array');
   const routes = new Map<string, { key: Buffer; value: Buffer }>();
   const peerKinds = new Map<string, number>();
   desired.forEach((e, i) => {
@@ -148,7 +195,34 @@ export function encodeEncapState(desired: readonly EncapEntry[], vxlanReady: boo
     const peer = remote.toString('hex');
     peerKinds.set(peer, (peerKinds.get(peer) ?? 0) | (1 << ENCAP_KIND[kind]));
   });
+  const realms = new Map<string, { key: Buffer; value: Buffer }>();
+  realmEntries.forEach((e, i) => {
+    const at = `realms[${i}]`;
+    if (typeof e !== 'object' || e === null) throw new ValidationError(at, 'must be an object');
+    if (!Number.isInteger(e.realm) || e.realm < 1 || e.realm > 0xffff) throw new ValidationError(`${at}.realm`, 'must be an integer from 1 to 65535');
+    const remote = ipv4Bytes(`${at}.remoteIP`, e.remoteIP);
+    const kind: unknown = e.kind;
+    if (kind !== 'none' && kind !== 'ipip' && kind !== 'vxlan') throw new ValidationError(`${at}.kind`, 'must be "none", "ipip" or "vxlan"');
+    let mac: Buffer | undefined;
+    if (kind === 'vxlan') {
+      if (!vxlanReady) throw new ValidationError(`${at}.kind`, 'vxlan needs this node\'s vtepMac at load time');
+      if (e.vtepMac === undefined) throw new ValidationError(`${at}.vtepMac`, 'is required for vxlan');
+      mac = macBytes(`${at}.vtepMac`, e.vtepMac);
+    } else if (e.vtepMac !== undefined) {
+      throw new ValidationError(`${at}.vtepMac`, 'only applies to vxlan');
+    }
+    const key = encodeRealmKey(e.realm);
+    const value = encodeEntry(remote, kind, mac);
+    const hex = key.toString('hex');
+    const prev = realms.get(hex);
+    if (prev && !prev.value.equals(value)) throw new ValidationError(`${at}.realm`, `realm ${e.realm} is declared twice, differently`);
+    realms.set(hex, { key, value });
+    if (kind !== 'none') {
+      const peer = remote.toString('hex');
+      peerKinds.set(peer, (peerKinds.get(peer) ?? 0) | (1 << ENCAP_KIND[kind]));
+    }
+  });
   const peers = new Map<string, { key: Buffer; value: Buffer }>();
   for (const [hex, mask] of peerKinds) peers.set(hex, { key: Buffer.from(hex, 'hex'), value: Buffer.from([mask]) });
-  return { routes, peers };
+  return { routes, peers, realms };
 }

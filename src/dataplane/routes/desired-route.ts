@@ -11,6 +11,8 @@ export interface DesiredNexthop {
   onlink?: boolean;
   /** 1..256, default 1. */
   weight?: number;
+  /** IPv4 route realm 1..65535 (RTA_FLOW): tells the eBPF encap which next hop was taken. */
+  realm?: number;
 }
 
 export interface DesiredRoute {
@@ -28,6 +30,8 @@ export interface DesiredRoute {
   /** Default 254 (main). */
   table?: number;
   prefsrc?: string;
+  /** IPv4 route realm 1..65535 of a single-path route (ECMP: per next hop). */
+  realm?: number;
 }
 
 export interface NormalNexthop {
@@ -35,6 +39,8 @@ export interface NormalNexthop {
   device?: string;
   onlink: boolean;
   weight: number;
+  /** Absent for 0. */
+  realm?: number;
 }
 
 export interface NormalRoute {
@@ -54,6 +60,7 @@ export interface NormalRoute {
   nexthops?: NormalNexthop[];
   mtu?: number;
   prefsrc?: string;
+  realm?: number;
 }
 
 const TYPES: ReadonlySet<string> = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw']);
@@ -124,12 +131,20 @@ function normaliseNexthop(h: DesiredNexthop, i: number, family: 4 | 6): NormalNe
   if (gateway === undefined && device === undefined) fail(`nexthops[${i}] needs a gateway or a device`);
   if (gateway !== undefined) out.gateway = gateway;
   if (device !== undefined) out.device = device;
+  const realm = optRealm(`nexthops[${i}].realm`, h.realm, family);
+  if (realm) out.realm = realm;
   return out;
 }
 
+function optRealm(name: string, v: unknown, family: 4 | 6): number | undefined {
+  const realm = optInt(name, v, 0, 0xffff);
+  if (realm && family !== 4) fail(`${name}: realms are IPv4 only`);
+  return realm;
+}
+
 export function compareNexthops(a: NormalNexthop, b: NormalNexthop): number {
-  const ka = `${a.gateway ?? ''} ${a.device ?? ''}`;
-  const kb = `${b.gateway ?? ''} ${b.device ?? ''}`;
+  const ka = `${a.gateway ?? ''} ${a.device ?? ''} ${a.realm ?? 0}`;
+  const kb = `${b.gateway ?? ''} ${b.device ?? ''} ${b.realm ?? 0}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
@@ -163,6 +178,7 @@ export function normaliseDesiredRoute(r: DesiredRoute): NormalRoute {
       hops = undefined;
       if (h!.gateway !== undefined) out.gateway = h!.gateway;
       if (h!.device !== undefined) out.device = h!.device;
+      if (h!.realm !== undefined) out.realm = h!.realm;
       out.onlink = h!.onlink;
     } else {
       out.nexthops = hops.sort(compareNexthops);
@@ -174,6 +190,11 @@ export function normaliseDesiredRoute(r: DesiredRoute): NormalRoute {
     if (gateway !== undefined) out.gateway = gateway;
     if (device !== undefined) out.device = device;
     out.onlink = r.onlink === true;
+  }
+  if (r.realm !== undefined) {
+    if (r.nexthops !== undefined) fail('give the realm per next hop when there are next hops');
+    const realm = optRealm('realm', r.realm, family);
+    if (realm) out.realm = realm;
   }
   if (out.onlink && out.gateway === undefined) fail('onlink needs a gateway');
   if (family === 4 && out.gateway === undefined && out.nexthops === undefined) out.scope = SCOPE.link;

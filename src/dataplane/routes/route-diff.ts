@@ -32,7 +32,8 @@ function sameNexthops(want: NormalNexthop[], got: RouteNexthop[], family: 4 | 6)
     .sort((a, b) => compareNexthops(a as NormalNexthop, b as NormalNexthop));
   return want.every((w, i) => {
     const g = sorted[i]!;
-    return w.gateway === g.gateway && sameDevice(w.device, g.device) && w.onlink === g.onlink && w.weight === g.weight;
+    return w.gateway === g.gateway && sameDevice(w.device, g.device) && w.onlink === g.onlink && w.weight === g.weight &&
+      w.realm === g.realm && g.realmFrom === undefined;
   });
 }
 
@@ -41,6 +42,7 @@ export function sameRoute(want: NormalRoute, got: Route): boolean {
   if (want.type !== got.type || want.mtu !== got.mtu || !sameAddress(want.prefsrc, got.prefsrc, want.family)) return false;
   if (want.type !== 'unicast') return true; // IPv6 hangs these on lo: the device means nothing
   if (want.family === 4 && want.scope !== got.scope) return false;
+  if (want.realm !== got.realm || got.realmFrom !== undefined) return false;
   if (want.nexthops) return got.nexthops !== undefined && sameNexthops(want.nexthops, got.nexthops, want.family);
   if (got.nexthops !== undefined) return false;
   return sameAddress(want.gateway, got.gateway, want.family) && sameDevice(want.device, got.dev) && want.onlink === got.onlink;
@@ -55,12 +57,14 @@ export function routeSpec(r: NormalRoute, protocol: number): RouteSpec {
   if (r.onlink) spec.onlink = true;
   if (r.mtu !== undefined) spec.mtu = r.mtu;
   if (r.prefsrc !== undefined) spec.prefsrc = r.prefsrc;
+  if (r.realm !== undefined) spec.realm = r.realm;
   if (r.nexthops) {
     spec.nexthops = r.nexthops.map((h) => {
       const n: NonNullable<RouteSpec['nexthops']>[number] = { weight: h.weight };
       if (h.gateway !== undefined) n.gateway = h.gateway;
       if (h.device !== undefined) n.dev = h.device;
       if (h.onlink) n.onlink = true;
+      if (h.realm !== undefined) n.realm = h.realm;
       return n;
     });
   }

@@ -34,8 +34,11 @@ class ModelKernel implements RouteKernel {
     if (s.gateway) r.gateway = s.gateway;
     if (s.mtu) r.mtu = s.mtu;
     if (s.prefsrc) r.prefsrc = s.prefsrc;
+    if (s.realm) r.realm = s.realm;
     if (s.nexthops) {
-      r.nexthops = s.nexthops.map((h) => ({ gateway: h.gateway, dev: h.dev ?? 'eth0', weight: h.weight ?? 1, onlink: h.onlink === true }));
+      r.nexthops = s.nexthops.map((h) => ({
+        gateway: h.gateway, dev: h.dev ?? 'eth0', weight: h.weight ?? 1, onlink: h.onlink === true, ...(h.realm ? { realm: h.realm } : {}),
+      }));
     } else if (type !== 'unicast' && family === 6) {
       r.dev = 'lo';
       r.oif = 1;
@@ -234,6 +237,31 @@ describe('route normalisation', () => {
     assert.ok(!sameRoute(want, { ...got, mtu: 1400 }));
     assert.ok(!sameRoute(want, { ...got, gateway: '172.16.0.2' }));
     assert.ok(!sameRoute(want, { ...got, type: 'blackhole' }));
+  });
+
+  test('realms: per route or per next hop, part of the comparison, IPv4 only', () => {
+    const one = normaliseDesiredRoute({ dst: '10.1.0.0/24', gateway: '10.0.0.1', device: 'eth0', onlink: true, realm: 5 });
+    const got = kernelRoute({ gateway: '10.0.0.1', dev: 'eth0', onlink: true, realm: 5 });
+    assert.ok(sameRoute(one, got));
+    assert.ok(!sameRoute(one, { ...got, realm: 6 }));
+    assert.ok(!sameRoute(one, { ...got, realm: undefined }));
+    assert.ok(!sameRoute(one, { ...got, realmFrom: 1 }));
+    // A single next hop collapses to a plain route and keeps its realm.
+    assert.equal(normaliseDesiredRoute({ dst: '10.1.0.0/24', nexthops: [{ gateway: '10.0.0.1', realm: 9 }] }).realm, 9);
+    const ecmp = normaliseDesiredRoute({ dst: '10.1.0.0/24', nexthops: [
+      { gateway: '10.0.0.1', device: 'eth0', onlink: true, realm: 2 },
+      { gateway: '10.0.0.1', device: 'eth0', onlink: true, realm: 1 },
+    ] });
+    const kernel = kernelRoute({ nexthops: [
+      { gateway: '10.0.0.1', dev: 'eth0', weight: 1, onlink: true, realm: 1 },
+      { gateway: '10.0.0.1', dev: 'eth0', weight: 1, onlink: true, realm: 2 },
+    ] });
+    assert.ok(sameRoute(ecmp, kernel), 'same gateway twice: the realm tells the next hops apart');
+    assert.ok(!sameRoute(ecmp, { ...kernel, nexthops: kernel.nexthops!.map((h) => ({ ...h, realm: 3 })) }));
+    assert.equal(routeDiff(new Map([[ecmp.key, ecmp]]), [], PROTO).ops[0]!.route.nexthops!.map((h) => h.realm).join(), '1,2');
+    assert.throws(() => normaliseDesiredRoute({ dst: '2001:db8::/64', gateway: '2001:db8::1', realm: 1 }), /IPv4 only/);
+    assert.throws(() => normaliseDesiredRoute({ dst: '10.1.0.0/24', gateway: '10.0.0.1', realm: 65536 }), /realm/);
+    assert.throws(() => normaliseDesiredRoute({ dst: '10.1.0.0/24', realm: 1, nexthops: [{ gateway: '10.0.0.1' }, { gateway: '10.0.0.2' }] }), /per next hop/);
   });
 
   test('routeDiff ignores routes of other protocols and orders deletes before adds', () => {

@@ -44,6 +44,17 @@ test('record layout: header fields, addresses in network order, next hops after 
   assert.deepStrictEqual([buf[d], buf[d + 3], buf[d + 4], buf.readUInt32LE(d + 8)], [2, 0, 12, 254]);
 });
 
+test('realms: u32 at 28 of the route record and at 28 of each next hop record', () => {
+  const { buf } = encodeRouteOps([
+    { op: 'add', route: { dst: '10.1.2.0/24', gateway: '192.168.0.1', realm: 0x1234 } },
+    { op: 'add', route: { dst: '10.1.3.0/24', nexthops: [{ gateway: '192.168.0.1', realm: 7 }, { gateway: '192.168.0.2' }] } },
+  ], 88);
+  assert.equal(buf.readUInt32LE(28), 0x1234);
+  const h = 2 * ROUTE_REC_SIZE;
+  assert.equal(buf.readUInt32LE(ROUTE_REC_SIZE + 28), 0, 'no route-level realm on a multipath route');
+  assert.deepStrictEqual([buf.readUInt32LE(h + 28), buf.readUInt32LE(h + NEXTHOP_REC_SIZE + 28)], [7, 0]);
+});
+
 const rejected: Array<[string, unknown, string]> = [
   ['bad CIDR', { op: 'add', route: { dst: '10.0.0.0' } }, 'ops[0].route.dst'],
   ['prefix too long', { op: 'add', route: { dst: '10.0.0.0/33', dev: 'eth0' } }, 'ops[0].route.dst'],
@@ -53,6 +64,9 @@ const rejected: Array<[string, unknown, string]> = [
   ['long ifname', { op: 'add', route: { dst: '10.0.0.0/8', dev: 'x'.repeat(16) } }, 'ops[0].route.dev'],
   ['weight 0', { op: 'add', route: { dst: '10.0.0.0/8', nexthops: [{ dev: 'eth0', weight: 0 }] } }, 'ops[0].route.nexthops[0].weight'],
   ['both nexthops and gateway', { op: 'add', route: { dst: '10.0.0.0/8', gateway: '10.0.0.1', nexthops: [{ dev: 'eth0' }] } }, 'ops[0].route'],
+  ['realm above 16 bits', { op: 'add', route: { dst: '10.0.0.0/8', dev: 'eth0', realm: 65536 } }, 'ops[0].route.realm'],
+  ['IPv6 realm', { op: 'add', route: { dst: '2001:db8::/32', dev: 'eth0', realm: 1 } }, 'ops[0].route.realm'],
+  ['route realm on multipath', { op: 'add', route: { dst: '10.0.0.0/8', realm: 1, nexthops: [{ dev: 'eth0' }] } }, 'ops[0].route.realm'],
   ['protocol > 255', { op: 'add', route: { dst: '10.0.0.0/8', dev: 'eth0', protocol: 300 } }, 'ops[0].route.protocol'],
 ];
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import { ValidationError } from '../../../../src/errors.js';
 import {
-  decodeEntry, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
+  decodeEntry, decodeKey, decodeRealmKey, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
+  type RealmEntry,
 } from '../../../../src/dataplane/encap/encap-map-codec.js';
 import { BPF_LAYOUTS } from '../../../../src/native/bpf-layouts.js';
 
@@ -41,7 +42,7 @@ test('encodeEncapState: one route per block, peers with a bit per tunnel kind', 
     ['192.168.0.2', (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan)],
     ['192.168.0.3', 1 << ENCAP_KIND.ipip],
   ]);
-  assert.deepEqual(encodeEncapState([], false), { routes: new Map(), peers: new Map() });
+  assert.deepEqual(encodeEncapState([], false), { routes: new Map(), peers: new Map(), realms: new Map() });
 });
 
 test('encodeEncapState refuses what the map cannot hold, naming the field', () => {
@@ -62,5 +63,33 @@ test('encodeEncapState refuses what the map cannot hold, naming the field', () =
   for (const [name, entries, path, vxlanReady] of cases) {
     assert.throws(() => encodeEncapState(entries, vxlanReady ?? true),
       (err: unknown) => err instanceof ValidationError && err.path === path, name);
+  }
+});
+
+test('encap_realms: host-order realm key, encap_entry value; kind none adds no peer', () => {
+  const s = encodeEncapState([], true, [
+    { realm: 7, remoteIP: '192.168.0.2', kind: 'none' },
+    { realm: 8, remoteIP: '192.168.9.3', kind: 'ipip' },
+    { realm: 9, remoteIP: '192.168.9.4', kind: 'vxlan', vtepMac: '66:07:02:c1:cc:60' },
+  ]);
+  assert.equal(s.realms.size, 3);
+  const seven = [...s.realms.values()][0]!;
+  assert.equal(LE ? seven.key.readUInt32LE(0) : seven.key.readUInt32BE(0), 7);
+  assert.equal(decodeRealmKey(seven.key), 7);
+  assert.deepEqual(decodeEntry(seven.value), { remoteIP: '192.168.0.2', kind: 'none', flags: 0, vtepMac: '00:00:00:00:00:00' });
+  assert.deepEqual([...s.peers.values()].map((p) => [[...p.key].join('.'), p.value[0]]), [
+    ['192.168.9.3', 1 << ENCAP_KIND.ipip],
+    ['192.168.9.4', 1 << ENCAP_KIND.vxlan],
+  ]);
+  assert.equal(decodeKey(encodeKey(26, Buffer.from([10, 244, 3, 64]))), '10.244.3.64/26');
+  const bad: Array<[string, RealmEntry[], string]> = [
+    ['realm 0', [{ realm: 0, remoteIP: '192.168.0.2', kind: 'none' }], 'realms[0].realm'],
+    ['realm too big', [{ realm: 65536, remoteIP: '192.168.0.2', kind: 'none' }], 'realms[0].realm'],
+    ['kind', [{ realm: 1, remoteIP: '192.168.0.2', kind: 'gre' as never }], 'realms[0].kind'],
+    ['mac on none', [{ realm: 1, remoteIP: '192.168.0.2', kind: 'none', vtepMac: '66:aa:bb:cc:dd:ee' }], 'realms[0].vtepMac'],
+    ['conflict', [{ realm: 1, remoteIP: '192.168.0.2', kind: 'none' }, { realm: 1, remoteIP: '192.168.0.3', kind: 'none' }], 'realms[1].realm'],
+  ];
+  for (const [name, realms, path] of bad) {
+    assert.throws(() => encodeEncapState([], true, realms), (err: unknown) => err instanceof ValidationError && err.path === path, name);
   }
 });

@@ -1,0 +1,116 @@
+// Route intents to what each dataplane mode programs, with plain data: routes, realms
+// per next hop (bpf), vxlan.tabby peers (iptables), and what each mode refuses.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RouteIntent, RemoteVtep } from '../../../src/calc/routes.js';
+import type { Route } from '../../../src/native/addon.js';
+import {
+  IPIP_UNSUPPORTED, planDataplane, underlayResolver, type DataplaneMode, type PlanInput,
+} from '../../../src/dataplane/dataplane-plan.js';
+import { RealmAllocator } from '../../../src/dataplane/encap/realm-allocator.js';
+
+// Node B (192.168.1.3) is on our subnet; C (192.168.2.4) is behind the router 192.168.1.1.
+const underlay = underlayResolver([
+  { family: 4, dst: '192.168.1.0/24', table: 254, protocol: 2, scope: 253, type: 'unicast', dev: 'eth0', onlink: false },
+  { family: 4, dst: '192.168.2.0/24', table: 254, protocol: 4, scope: 0, type: 'unicast', gateway: '192.168.1.1', dev: 'eth0', onlink: false },
+  { family: 4, dst: '172.16.0.0/16', table: 254, protocol: 2, scope: 253, type: 'unicast', dev: 'eth1', onlink: false },
+  // Tabby's own routes never count as underlay.
+  { family: 4, dst: '192.168.2.4/32', table: 254, protocol: 88, scope: 0, type: 'unicast', gateway: '192.168.1.9', dev: 'eth0', onlink: true },
+] satisfies Route[], 'eth0', 88);
+
+const vtepC: RemoteVtep = { node: 'c', nodeIP: '192.168.2.4', tunnelIP: '10.244.9.0', mac: '66:aa:bb:cc:dd:04', blocks: ['10.244.2.0/26'] };
+const intents: RouteIntent[] = [
+  { kind: 'blackhole', dst: '10.244.0.0/26' },
+  { kind: 'learned', dst: '10.244.1.0/26', nexthops: [{ address: '192.168.1.3', encap: 'none' }] },
+  { kind: 'learned', dst: '10.244.3.0/26', nexthops: [{ address: '192.168.2.4', encap: 'ipip' }] },
+  { kind: 'learned', dst: '10.99.0.0/24', nexthops: [{ address: '192.168.1.3', encap: 'none' }, { address: '192.168.2.4', encap: 'ipip' }] },
+  { kind: 'vxlan', dst: '10.244.2.0/26', vtep: vtepC },
+];
+const localVtep = { tunnelIP: '10.244.0.0', mac: '66:aa:bb:cc:dd:01' };
+
+function plan(mode: DataplaneMode, extra: Partial<PlanInput> = {}) {
+  const realms = new RealmAllocator();
+  return planDataplane({
+    mode, intents, hostIfname: 'eth0', hostMtu: 1500, underlayVia: underlay, localVtep,
+    realmFor: (k, ip) => realms.get(k, ip), ...extra,
+  });
+}
+
+test('underlay: connected means the address itself, otherwise the gateway; other interfaces are unreachable', () => {
+  assert.equal(underlay('192.168.1.3'), '192.168.1.3');
+  assert.equal(underlay('192.168.2.4'), '192.168.1.1');
+  assert.equal(underlay('172.16.0.5'), undefined);
+  assert.equal(underlay('8.8.8.8'), undefined);
+});
+
+test('bpf: tunnel routes carry realms per next hop; a mixed ECMP set gives its plain hop a realm of kind none', () => {
+  const p = plan('bpf');
+  assert.deepStrictEqual(p.errors, []);
+  assert.deepStrictEqual(p.routes, [
+    { dst: '10.244.0.0/26', type: 'blackhole' },
+    { dst: '10.244.1.0/26', gateway: '192.168.1.3', device: 'eth0', onlink: true },
+    { dst: '10.244.3.0/26', gateway: '192.168.1.1', device: 'eth0', onlink: true, realm: 1, mtu: 1480 },
+    { dst: '10.99.0.0/24', mtu: 1480, nexthops: [
+      { gateway: '192.168.1.3', device: 'eth0', onlink: true, realm: 2 },
+      { gateway: '192.168.1.1', device: 'eth0', onlink: true, realm: 1 },
+    ] },
+    { dst: '10.244.2.0/26', gateway: '192.168.1.1', device: 'eth0', onlink: true, realm: 3, mtu: 1450 },
+  ]);
+  assert.deepStrictEqual(p.realms, [
+    { realm: 1, remoteIP: '192.168.2.4', kind: 'ipip' },
+    { realm: 2, remoteIP: '192.168.1.3', kind: 'none' },
+    { realm: 3, remoteIP: '192.168.2.4', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:04' },
+  ]);
+});
+
+test('iptables: VXLAN through vxlan.tabby with a peer per VTEP; IPIP without tunl0 is refused, with tunl0 it goes through it', () => {
+  const p = plan('iptables');
+  assert.deepStrictEqual(p.errors.map((e) => [e.dst, e.message]), [['10.244.3.0/26', IPIP_UNSUPPORTED], ['10.99.0.0/24', IPIP_UNSUPPORTED]]);
+  assert.match(IPIP_UNSUPPORTED, /--dataplane bpf/);
+  assert.deepStrictEqual(p.routes.at(-1), { dst: '10.244.2.0/26', gateway: '10.244.9.0', device: 'vxlan.tabby', onlink: true, mtu: 1450 });
+  assert.deepStrictEqual(p.vxlanPeers, [{ node: 'c', nodeIP: '192.168.2.4', tunnelIP: '10.244.9.0', mac: '66:aa:bb:cc:dd:04' }]);
+  assert.deepStrictEqual(p.realms, []);
+  const t = plan('iptables', { haveTunl0: true });
+  assert.deepStrictEqual(t.errors, []);
+  assert.deepStrictEqual(t.routes.find((r) => r.dst === '10.99.0.0/24'), { dst: '10.99.0.0/24', mtu: 1480, nexthops: [
+    { gateway: '192.168.1.3', device: 'eth0', onlink: true },
+    { gateway: '192.168.2.4', device: 'tunl0', onlink: true },
+  ] });
+});
+
+test('none: everything plain, with a warning where encapsulation was asked for', () => {
+  const p = plan('none');
+  assert.deepStrictEqual(p.errors, []);
+  assert.ok(p.routes.every((r) => r.realm === undefined && r.mtu === undefined && !r.nexthops?.some((h) => h.realm)));
+  assert.deepStrictEqual(p.warnings.map((w) => w.dst), ['10.244.3.0/26', '10.99.0.0/24', '10.244.2.0/26']);
+  assert.deepStrictEqual(p.routes.at(-1), { dst: '10.244.2.0/26', gateway: '192.168.1.1', device: 'eth0', onlink: true });
+});
+
+test('what cannot be planned is reported per destination, the rest goes ahead', () => {
+  const p = planDataplane({
+    mode: 'bpf', hostIfname: 'eth0', hostMtu: 1500, underlayVia: underlay, realmFor: () => 1,
+    intents: [
+      { kind: 'learned', dst: '10.1.0.0/24', nexthops: [{ address: '172.16.0.9', encap: 'ipip' }] },
+      { kind: 'learned', dst: '10.2.0.0/24', nexthops: [{ address: '172.16.0.9', encap: 'none' }, { address: '192.168.1.3', encap: 'none' }] },
+      { kind: 'vxlan', dst: '10.3.0.0/24', vtep: vtepC },
+      { kind: 'learned', dst: '10.4.0.0/24', nexthops: [] },
+    ],
+  });
+  assert.deepStrictEqual(p.errors.map((e) => e.dst), ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']);
+  assert.deepStrictEqual(p.routes, [{ dst: '10.2.0.0/24', gateway: '192.168.1.3', device: 'eth0', onlink: true }]);
+});
+
+test('realm allocator: stable per (kind, node), seeded from the kernel, freed numbers reused last', () => {
+  const a = new RealmAllocator();
+  assert.ok(a.seed('ipip', '10.0.0.2', 40));
+  assert.ok(!a.seed('vxlan', '10.0.0.3', 40), 'a number already taken');
+  assert.ok(!a.seed('ipip', '10.0.0.2', 41), 'a key already seeded');
+  assert.equal(a.get('ipip', '10.0.0.2'), 40);
+  assert.equal(a.get('none', '10.0.0.2'), 41);
+  assert.equal(a.get('ipip', '10.0.0.3'), 42);
+  a.retain(new Set([40, 42]));
+  assert.equal(a.size, 2);
+  assert.equal(a.get('vxlan', '10.0.0.9'), 43, 'not 41 again right away');
+  assert.equal(a.get('ipip', '10.0.0.3'), 42);
+});
