@@ -72,8 +72,10 @@ export function desiredRoutes(input: RouteInputs): RouteIntent[] {
       vxlanDst.add(block);
     }
   }
+  // Our own connected subnets stay the kernel's: a learned copy would only shadow them.
+  const connected = new Set(input.nodeCidrs.map((c) => parseCidr(c)!.network));
   for (const r of input.learned) {
-    if (local.has(r.prefix) || vxlanDst.has(r.prefix)) continue;
+    if (local.has(r.prefix) || vxlanDst.has(r.prefix) || connected.has(r.prefix)) continue;
     const pool = poolFor(r.prefix, input.pools);
     // A VXLAN pool's blocks go over VXLAN except next hops in our own subnet (CrossSubnet).
     if (pool && pool.spec.vxlanMode !== 'Never' && r.nexthops.some((nh) => encapsulates(pool.spec.vxlanMode, input.nodeCidrs, nh))) continue;

@@ -7,6 +7,7 @@ import type { GlobalArgs } from './context.js';
 import { TabbyError } from '../errors.js';
 import { legacyCommands } from './commands/legacy.js';
 import { nodeCommands } from './commands/node.js';
+import { labCommands } from './commands/lab.js';
 import { resourceCommands } from './commands/resources.js';
 
 /** One clear line on stderr and a non-zero exit: the CLI's error contract. */
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   cli = resourceCommands(cli);
   cli = legacyCommands(cli);
   cli = nodeCommands(cli);
+  cli = labCommands(cli);
   await cli.parseAsync();
 }
 

@@ -50,6 +50,11 @@ export interface DesiredDataplane {
   routes: RouteIntent[];
   /** Set when a VXLAN pool is in use. */
   localVtep?: { tunnelIP: string; mac: string };
+  /**
+   * Keep Tabby's routes and encap entries that are not desired instead of removing them
+   * (while a restarted agent's BGP sessions relearn what the kernel still holds).
+   */
+  hold?: boolean;
 }
 
 export interface DataplaneSetResult {
@@ -283,13 +288,14 @@ export class Dataplane {
         errors.push(...r.errors);
       }
     }
+    this.routes.hold = desired.hold === true;
     for (const e of this.routes.setRoutes(plan.routes)) errors.push(`${e.dst}: ${e.message}`);
     const applied = await stage('routes', () => this.routes.apply());
     if (applied) {
       changes += applied.ops;
       for (const e of applied.errors) if (e.op !== 'invalid') errors.push(`${e.dst}: ${e.op}: ${e.message}`);
     }
-    if (encap) {
+    if (encap && !desired.hold) {
       const r = await stage('eBPF maps', () => encap.apply());
       changes += r ? r.removed : 0;
       // Realms stay allocated while a route may still carry them.

@@ -59,26 +59,46 @@ export class Fabric {
   /** A host namespace with `eth0` on the fabric, forwarding on, rp_filter off (as a router). */
   async addHost(name: string, cidr: string, opts: { netns?: string; mtu?: number } = {}): Promise<LabHost> {
     const netns = opts.netns ?? `${this.prefix}-${name}`;
-    const port = `p${++this.port}`;
     await createNetns(netns);
-    await ip(['link', 'add', port, 'netns', this.netns, 'mtu', String(opts.mtu ?? 1500), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns, 'mtu', String(opts.mtu ?? 1500)]);
+    await routerSysctls(netns);
+    return this.attach(name, netns, 'eth0', cidr, opts.mtu);
+  }
+
+  /** Plug an existing namespace into the fabric as `ifname` with `cidr`. */
+  async attach(name: string, netns: string, ifname: string, cidr: string, mtu = 1500): Promise<LabHost> {
+    const port = `p${++this.port}`;
+    await ip(['link', 'add', port, 'netns', this.netns, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', ifname, 'netns', netns, 'mtu', String(mtu)]);
     await ip(['link', 'set', port, 'master', 'br0', 'up'], this.netns);
-    await ip(['addr', 'add', cidr, 'dev', 'eth0'], netns);
-    await ip(['link', 'set', 'eth0', 'up'], netns);
-    for (const [k, v] of [
-      ['net.ipv4.ip_forward', '1'],
-      ['net.ipv4.conf.all.rp_filter', '0'],
-      ['net.ipv4.conf.default.rp_filter', '0'],
-      ['net.ipv4.conf.eth0.rp_filter', '0'],
-      ['net.ipv6.conf.all.forwarding', '1'],
-    ]) {
-      await sysctl(netns, k!, v!);
-    }
-    return { name, netns, cidr, address: cidr.split('/')[0]!, ifname: 'eth0' };
+    await ip(['addr', 'add', cidr, 'dev', ifname], netns);
+    await ip(['link', 'set', ifname, 'up'], netns);
+    await sysctl(netns, `net.ipv4.conf.${ifname}.rp_filter`, '0');
+    return { name, netns, cidr, address: cidr.split('/')[0]!, ifname };
   }
 
   async destroy(extra: string[] = []): Promise<void> {
     for (const ns of [...extra, this.netns]) await deleteNetns(ns);
+  }
+}
+
+/** Forwarding on and reverse-path filtering off, as on a router. */
+export async function routerSysctls(netns: string): Promise<void> {
+  for (const [k, v] of [
+    ['net.ipv4.ip_forward', '1'],
+    ['net.ipv4.conf.all.rp_filter', '0'],
+    ['net.ipv4.conf.default.rp_filter', '0'],
+    ['net.ipv6.conf.all.forwarding', '1'],
+  ]) {
+    await sysctl(netns, k!, v!);
+  }
+}
+
+/** A veth between two namespaces with an address on each end. */
+export async function link(a: { netns: string; ifname: string; cidr: string }, b: { netns: string; ifname: string; cidr: string }): Promise<void> {
+  await ip(['link', 'add', a.ifname, 'netns', a.netns, 'type', 'veth', 'peer', 'name', b.ifname, 'netns', b.netns]);
+  for (const end of [a, b]) {
+    await ip(['addr', 'add', end.cidr, 'dev', end.ifname], end.netns);
+    await ip(['link', 'set', end.ifname, 'up'], end.netns);
+    await sysctl(end.netns, `net.ipv4.conf.${end.ifname}.rp_filter`, '0');
   }
 }
 

@@ -80,6 +80,9 @@ export class RouteReconciler {
    * Declares the full desired set (replacing the previous one). Invalid routes and
    * duplicates are left out and returned (and kept in lastErrors); the rest go ahead.
    */
+  /** Add and replace, but delete nothing (set while an agent restart re-converges). */
+  hold = false;
+
   setRoutes(routes: readonly DesiredRoute[]): RouteError[] {
     const desired = new Map<string, NormalRoute>();
     const invalid: RouteError[] = [];
@@ -157,7 +160,11 @@ export class RouteReconciler {
     this.counters.applies++;
     try {
       const kernel = await this.kernel.dump();
-      const { ops, converged } = routeDiff(desired, kernel, this.protocol);
+      const diff = routeDiff(desired, kernel, this.protocol);
+      const { converged } = diff;
+      // While holding, Tabby's routes that are not (yet) desired stay: after a restart BGP
+      // has not relearned them, and deleting them would drop working traffic.
+      const ops = this.hold ? diff.ops.filter((op) => op.op !== 'delete') : diff.ops;
       const results = ops.length > 0 ? await this.kernel.apply(ops) : [];
       const result: ApplyResult = { ops: ops.length, added: 0, replaced: 0, deleted: 0, errors: [...invalid], durationMs: 0 };
       let programmed = converged;

@@ -1,0 +1,110 @@
+// A live copy of every resource, kept current by a datastore watch. When the store goes
+// away the copy stays as it was (sessions and routes keep running) and `ready` turns
+// false; the cache re-lists and watches again with back-off until the store is back.
+import type { Datastore, StoredResource, Watcher } from '../datastore/datastore.js';
+import type { Logger } from '../util/log.js';
+
+export class ResourceCache {
+  private items = new Map<string, StoredResource>();
+  private watcher?: Watcher;
+  private retry?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  private reachable = true;
+  private backoffMs = 500;
+  private closed = false;
+  private synced = false;
+  events = 0;
+  lastError?: string;
+
+  constructor(
+    private readonly store: Datastore,
+    private readonly onChange: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  list<T = StoredResource>(kind: string): T[] {
+    return [...this.items.values()].filter((r) => r.kind === kind) as T[];
+  }
+
+  get<T = StoredResource>(kind: string, name: string): T | undefined {
+    return this.items.get(`${kind}/${name}`) as T | undefined;
+  }
+
+  /** In sync with a reachable store: changes made now will be seen. */
+  get ready(): boolean {
+    return this.synced && this.reachable;
+  }
+
+  /** Load everything and start watching; resolves once the first list succeeded. */
+  async start(probeIntervalMs = 5000): Promise<void> {
+    await this.sync();
+    // A watch may retry quietly while the store is down: probe so status tells the truth.
+    this.probeTimer = setInterval(() => void this.probe(), probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    const before = this.reachable;
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('datastore did not answer within 3 s')), 3000).unref());
+    try {
+      await Promise.race([this.store.get('BGPConfiguration', 'default'), timeout]);
+      if (!this.reachable) this.log.info('datastore reachable again');
+      this.reachable = true;
+    } catch (err) {
+      if (this.reachable) this.log.warn({ err: (err as Error).message }, 'datastore unreachable; keeping the last known state');
+      this.reachable = false;
+      this.lastError = (err as Error).message;
+    }
+    if (before !== this.reachable) this.onChange();
+  }
+
+  private async sync(): Promise<void> {
+    const { items, revision } = await this.store.list();
+    this.items = new Map(items.map((r) => [`${r.kind}/${r.metadata.name}`, r]));
+    this.synced = true;
+    this.reachable = true;
+    this.backoffMs = 500;
+    this.lastError = undefined;
+    this.onChange();
+    this.watcher = this.store.watch({
+      fromRevision: revision,
+      onEvent: (e) => {
+        this.events++;
+        const key = `${e.kind}/${e.name}`;
+        if (e.type === 'put') this.items.set(key, e.resource);
+        else this.items.delete(key);
+        this.onChange();
+      },
+      onError: (err) => this.lost(err),
+    });
+  }
+
+  private lost(err: Error): void {
+    if (this.closed) return;
+    this.synced = false;
+    this.lastError = err.message;
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.log.warn({ err: err.message, retryMs: this.backoffMs }, 'datastore watch lost; keeping the last known state');
+    this.onChange();
+    this.retry = setTimeout(() => {
+      this.sync().catch((e: Error) => {
+        this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
+        this.lost(e);
+      });
+    }, this.backoffMs);
+    this.retry.unref();
+  }
+
+  /** Called by the owner when a write failed because the store is unreachable. */
+  markUnavailable(err: Error): void {
+    if (this.ready) this.lost(err);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    clearInterval(this.probeTimer);
+    this.watcher?.close();
+  }
+}

@@ -1,0 +1,94 @@
+// `tabby lab up|status|down`: the multi-node demo in network namespaces.
+import type { Argv } from 'yargs';
+import { formatNodeStatus } from '../../agent/status.js';
+import { connectivity, labDown, labUp, nodeStatus, type Matrix } from '../../lab/lab.js';
+import { loadState, statusJson } from '../../lab/lab-state.js';
+import { out } from '../context.js';
+import { formatTable } from '../output.js';
+
+function progress(): (line: string) => void {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  return (line) => {
+    if (line === last) return;
+    last = line;
+    process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  };
+}
+
+function matrixTable(m: Matrix): string {
+  return formatTable([['FROM', 'TO', 'RESULT'], ...m.rows.map((r) => [r.from, r.to, r.ok ? 'ok' : 'FAIL'])]);
+}
+
+export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): Argv<T> {
+  return yargs.command('lab', 'A multi-node Tabby cluster in network namespaces', (y) =>
+    y
+      .command(
+        'up',
+        'Build the lab, start one agent per node, wait for convergence, test connectivity',
+        (c) =>
+          c
+            .option('nodes', { type: 'number', default: 3 })
+            .option('encap', { choices: ['ipip', 'vxlan', 'none'] as const, default: 'ipip' as const })
+            .option('cross-subnet', { type: 'boolean', default: false, describe: 'encapsulate only across subnets (CrossSubnet)' })
+            .option('dataplane', { choices: ['bpf', 'iptables', 'none'] as const, default: 'bpf' as const })
+            .option('tor', { choices: ['bird', 'none'] as const, default: 'bird' as const })
+            .option('datastore', { choices: ['file', 'etcd'] as const, default: 'file' as const })
+            .option('subnets', { choices: [1, 2] as const, default: 1 as const, describe: '2 puts the last node behind the ToR on a second subnet' })
+            .option('workloads', { type: 'number', default: 1, describe: 'workloads per node' })
+            .check((a) => {
+              if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 20) throw new Error('--nodes must be 1 to 20');
+              if (!Number.isInteger(a.workloads) || a.workloads < 1 || a.workloads > 10) throw new Error('--workloads must be 1 to 10');
+              return true;
+            }),
+        async (a) => {
+          const say = progress();
+          const state = await labUp({
+            nodes: a.nodes,
+            encap: a.encap,
+            crossSubnet: a['cross-subnet'],
+            dataplane: a.dataplane,
+            tor: a.tor,
+            datastore: a.datastore,
+            subnets: a.subnets as 1 | 2,
+            workloads: a.workloads,
+            progress: say,
+          });
+          say('converged');
+          process.stderr.write('\n');
+          for (const n of state.nodes) {
+            const s = await nodeStatus(n);
+            out(`== ${n.name} (${n.namespace}, ${n.address}) ==`);
+            out(s ? formatNodeStatus(s) : 'no status (agent not answering)');
+          }
+          const m = await connectivity(state);
+          out('Connectivity');
+          process.stdout.write(matrixTable(m));
+          out(m.ok ? 'All paths work.' : 'Some paths FAILED.');
+          out('Tear down with: tabby lab down');
+          if (!m.ok) process.exitCode = 1;
+        },
+      )
+      .command(
+        'status',
+        'Names, addresses and namespaces of the lab',
+        (c) => c.option('output', { alias: 'o', choices: ['table', 'json'] as const, default: 'table' as const }),
+        async (a) => {
+          const state = loadState();
+          if (!state) throw new Error('no lab is running (tabby lab up)');
+          const j = statusJson(state);
+          if (a.output === 'json') return out(JSON.stringify(j, null, 2));
+          const rows = [['NAME', 'NAMESPACE', 'ADDRESS', 'WORKLOADS']];
+          for (const n of j.nodes) rows.push([n.name, n.namespace, n.address, n.workloads.map((w) => `${w.namespace}=${w.address}`).join(' ')]);
+          if (j.tor) rows.push(['tor', j.tor.namespace, j.tor.address, `AS ${j.tor.asn}`]);
+          if (j.external) rows.push(['external', j.external.namespace, j.external.address, '']);
+          process.stdout.write(formatTable(rows));
+        },
+      )
+      .command('down', 'Remove everything the lab made (also after a crash)', (c) => c, async () => {
+        await labDown();
+        out('lab removed');
+      })
+      .demandCommand(1, 'give a lab verb: up, status or down'),
+  );
+}
