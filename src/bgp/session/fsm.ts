@@ -30,8 +30,8 @@ export const STATES: readonly State[] = ['Idle', 'Connect', 'Active', 'OpenSent'
 export type FsmEvent =
   /** ManualStart (passive or not, as configured). */
   | { type: 'Start' }
-  /** ManualStop: the Cease to send if a BGP conversation is under way. */
-  | { type: 'Stop'; notification: Notification }
+  /** ManualStop: the Cease to send if a BGP conversation is under way; none = just close (RFC 4724 restart). */
+  | { type: 'Stop'; notification?: Notification | undefined }
   /** AutomaticStart once the idle hold after an error is over. */
   | { type: 'IdleHoldTimerExpires' }
   | { type: 'ConnectRetryTimerExpires' }
@@ -121,8 +121,8 @@ function fsmError(subcode: number): Notification {
   return { code: ErrorCode.FINITE_STATE_MACHINE_ERROR, subcode, data: Buffer.alloc(0) };
 }
 
-function stopped(ev: { notification: Notification }, connected: boolean): Transition {
-  const first: Action = connected ? { kind: 'notify', notification: ev.notification } : { kind: 'close' };
+function stopped(ev: { notification?: Notification | undefined }, connected: boolean): Transition {
+  const first: Action = connected && ev.notification ? { kind: 'notify', notification: ev.notification } : { kind: 'close' };
   return { next: 'Idle', reason: 'stopped', actions: [first, ...STOP_CONNECTION_TIMERS] };
 }
 

@@ -172,12 +172,30 @@ export class BgpSession {
    * Resolves once the connections are closed.
    */
   async stop(subcode: number = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, text?: string): Promise<void> {
+    return this.stopWith(cease(subcode, text));
+  }
+
+  /** stop() with a NOTIFICATION built by the caller (a Cease/Hard Reset with its data, RFC 8538). */
+  async stopWith(notification: Notification): Promise<void> {
     this.enabled = false;
-    const notification = cease(subcode, text);
     const second = this.secondary;
     if (second) this.post(second, { type: 'Stop', notification });
     this.post(this.primary, { type: 'Stop', notification });
     await Promise.resolve(); // called from a handler, the stop runs once that handler returns
+    await Promise.all([...this.closing]);
+  }
+
+  /**
+   * Drops the connections without a NOTIFICATION and stays Idle until start(). A peer
+   * that negotiated graceful restart then keeps our routes (RFC 4724 §4.2), which a
+   * Cease without the N bit (RFC 8538) would not let it do.
+   */
+  async close(): Promise<void> {
+    this.enabled = false;
+    const second = this.secondary;
+    if (second) this.post(second, { type: 'Stop' });
+    this.post(this.primary, { type: 'Stop' });
+    await Promise.resolve();
     await Promise.all([...this.closing]);
   }
 

@@ -1,0 +1,41 @@
+// Loc-RIB changes → what the dataplane wants: learned best paths with their ECMP next
+// hops, as plain data. Our own routes are not "learned": a prefix whose best path is
+// local shows as withdrawn from this view.
+
+import type { BestPathChange, Path } from '../rib/index.js';
+import type { Family } from '../wire/index.js';
+import type { BestPath } from './types.js';
+
+const learned = (p: Path | null | undefined): p is Path => p !== null && p !== undefined && p.peer.type !== 'local';
+
+function nexthops(multipath: readonly Path[]): string[] {
+  const out: string[] = [];
+  for (const p of multipath) {
+    const nh = p.attributes.nextHop;
+    if (nh !== undefined && p.peer.type !== 'local' && !out.includes(nh)) out.push(nh);
+  }
+  return out;
+}
+
+/** The learned view of one prefix, from its ECMP set (best first); undefined when it has no learned best path. */
+export function bestPathOf(family: Family, prefix: string, multipath: readonly Path[]): BestPath | undefined {
+  const best = multipath[0];
+  if (!learned(best)) return undefined;
+  return { family, prefix, nexthops: nexthops(multipath), peerId: best.peer.id, attributes: best.attributes };
+}
+
+/** The change as the dataplane sees it, or undefined when the learned view did not change. */
+export function learnedChange(c: BestPathChange): BestPath | undefined {
+  if (learned(c.best)) return bestPathOf(c.family, c.prefix, c.multipath);
+  if (!learned(c.previous)) return undefined;
+  return { family: c.family, prefix: c.prefix, nexthops: [], peerId: null };
+}
+
+export function learnedChanges(changes: readonly BestPathChange[]): BestPath[] {
+  const out: BestPath[] = [];
+  for (const c of changes) {
+    const b = learnedChange(c);
+    if (b) out.push(b);
+  }
+  return out;
+}

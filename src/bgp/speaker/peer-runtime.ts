@@ -1,0 +1,493 @@
+// One configured peer inside the speaker: its session, its Adj-RIB-Out while
+// Established, the graceful-restart helper state for its routes, and the ordered queue
+// of UPDATEs to it. RIB changes go to the speaker (the host), which fans them out.
+
+import type { Logger } from '../../util/log.js';
+import { AdjRibOut, type BestPathChange, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
+import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type UpdateEvent } from '../session/index.js';
+import type { TimerHandle } from '../session/timers.js';
+import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
+import { ceaseNotification, flushOnEstablish, retainOnDown } from './graceful-restart.js';
+import { exportChanged, importChanged, peerDescriptor, peerFamily, peerLocalAsn, peerType, sessionConfig, sessionKey } from './peer-config.js';
+import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js';
+import { packOutbound } from './update-packer.js';
+
+const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+export const DEFAULT_STALE_TIME = 360;
+export const DEFAULT_MAX_PREFIX_RESTART = 30;
+
+/** What a peer needs from the speaker that owns it. */
+export interface PeerHost {
+  readonly rib: Rib;
+  readonly clock: Clock;
+  /** The speaker's `{component: 'bgp'}` logger. */
+  readonly log: Logger;
+  /** The root logger, for sessions (they add their own component and peer). */
+  readonly rootLog: Logger;
+  readonly options: SpeakerOptions;
+  /** Sessions may run (start() was called, stop() was not). */
+  readonly running: boolean;
+  /** setLocalRoutes() was called (or we gave up waiting): the initial table is complete. */
+  readonly localRoutesReady: boolean;
+  /** RIB changes: to every peer's Adj-RIB-Out and to the best-path listeners. */
+  changed(changes: readonly BestPathChange[]): void;
+  /** Every other peer's Adj-RIB-Out must be brought in line (reflection rules changed). */
+  resyncOthers(except: PeerRuntime): void;
+  register(session: BgpSession): void;
+  unregister(session: BgpSession): void;
+}
+
+export class PeerRuntime {
+  session: BgpSession;
+  private readonly log: Logger;
+  /** The session was built with the R bit (first session after our restart). */
+  private restarting: boolean;
+  /** Bumped whenever the session goes up or down: queued UPDATEs of an older epoch are dropped. */
+  private epoch = 0;
+  private out: AdjRibOut | undefined;
+  private negotiated: NegotiatedInfo | undefined;
+  private sessionLocal: string | undefined;
+  /** The RIB has this peer (routes, maybe stale). */
+  private inRib = false;
+  /** Established, waiting for the first setLocalRoutes() before the initial table. */
+  private pendingInitial = false;
+  private readonly stale = new Set<Family>();
+  private restartTimer: TimerHandle | undefined;
+  private staleTimer: TimerHandle | undefined;
+  private limitTimer: TimerHandle | undefined;
+  /** We are taking the session down on purpose: its routes are not kept. */
+  private deliberate = false;
+  /** Why we took it down, shown in status until it is up again. */
+  private adminError: string | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: PeerHost,
+    public cfg: SpeakerPeer,
+    restarting: boolean,
+  ) {
+    this.log = host.log.child({ peer: cfg.id });
+    this.restarting = restarting;
+    this.session = this.build();
+  }
+
+  get id(): string {
+    return this.cfg.id;
+  }
+
+  start(): void {
+    this.session.start();
+  }
+
+  // ---- configuration ----
+
+  /** A new desired configuration for this peer; restarts the session only when it must. */
+  reconfigure(next: SpeakerPeer): void {
+    const old = this.cfg;
+    this.cfg = next;
+    const opts = this.host.options;
+    if (sessionKey(old, opts) !== sessionKey(next, opts)) {
+      this.log.info('session settings changed: new session');
+      this.replace(CeaseSubcode.OTHER_CONFIGURATION_CHANGE);
+      return;
+    }
+    const n = this.negotiated;
+    if (this.out && n && (exportChanged(old, next) || importChanged(old, next))) {
+      const desc = peerDescriptor(next, opts, n.peerId, this.sessionLocal);
+      this.host.changed(this.host.rib.setPeer(desc, next.importPolicy));
+      if (exportChanged(old, next)) {
+        this.out.setTarget(desc, next.exportFilter);
+        if (!this.pendingInitial) this.resync();
+      }
+      if (old.rrClient !== next.rrClient) this.host.resyncOthers(this);
+      if (importChanged(old, next)) {
+        // The peer must send its routes again for the new policy to see them.
+        const refreshed = n.families.every((f) => this.session.sendRouteRefresh(f));
+        if (!refreshed) {
+          this.log.info('import policy changed and the peer has no route refresh: new session');
+          this.replace(CeaseSubcode.ADMINISTRATIVE_RESET);
+          return;
+        }
+      }
+    }
+    if (next.maxPrefixes !== old.maxPrefixes) this.checkLimit();
+  }
+
+  /** The peer is no longer configured: Cease/Peer De-configured, its routes go. */
+  remove(): Promise<void> {
+    this.clearTimers();
+    const s = this.session;
+    s.setHandlers({});
+    this.host.unregister(s);
+    const stopped = s.stopWith(this.cease(CeaseSubcode.PEER_DE_CONFIGURED));
+    this.dropAll();
+    return stopped;
+  }
+
+  /** The speaker stops. graceful: the peer keeps our routes (RFC 4724 / RFC 8538). */
+  shutdown(graceful: boolean): Promise<void> {
+    this.clearTimers();
+    const s = this.session;
+    s.setHandlers({});
+    this.epoch++;
+    if (!graceful) return s.stopWith(this.cease(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN));
+    // With the N bit a Cease other than Hard Reset still means "keep my routes"; without
+    // it only a connection closed without a NOTIFICATION does.
+    if (s.state === 'Established' && this.negotiated?.gracefulRestart?.notification) return s.stop(CeaseSubcode.ADMINISTRATIVE_RESET, 'graceful restart');
+    return s.close();
+  }
+
+  // ---- what the speaker sends ----
+
+  /** RIB changes, to the peer if it is past its initial table. */
+  advertise(changes: readonly BestPathChange[]): void {
+    if (!this.out || this.pendingInitial) return;
+    const outs = this.out.apply(changes);
+    if (outs.length > 0) this.sendOutbound(outs);
+  }
+
+  /** Local routes are known now: the table can go out. */
+  localRoutesReady(): void {
+    if (this.pendingInitial) this.initialTable();
+  }
+
+  /** Re-computes everything advertised to the peer (export rules changed). */
+  resync(): void {
+    const out = this.out;
+    const n = this.negotiated;
+    if (!out || !n || this.pendingInitial) return;
+    this.sendOutbound(n.families.map((f) => out.sync(f, this.host.rib.bestPaths(f))));
+  }
+
+  private initialTable(): void {
+    const out = this.out;
+    const n = this.negotiated;
+    if (!out || !n) return;
+    this.pendingInitial = false;
+    // Computed now, sent as the socket drains: later changes queue behind it, in order.
+    const outs = n.families.map((f) => out.sync(f, this.host.rib.bestPaths(f)));
+    const opts = this.session.codecOptions;
+    const log = this.log;
+    const start = this.host.clock.now();
+    this.enqueue(
+      (function* (): Generator<Partial<Update>> {
+        for (const o of outs) {
+          yield* packOutbound(o, opts);
+          // Always: BIRD waits for it, and a helper of ours sweeps what it did not get.
+          yield endOfRib(o.family);
+        }
+      })(),
+      () => log.info({ prefixes: outs.reduce((s, o) => s + o.announced.reduce((t, g) => t + g.prefixes.length, 0), 0), ms: this.host.clock.now() - start }, 'initial table and End-of-RIB sent'),
+    );
+  }
+
+  private sendOutbound(outs: readonly Outbound[]): void {
+    const families = this.negotiated?.families ?? [];
+    const opts = this.session.codecOptions;
+    const mine = outs.filter((o) => families.includes(o.family));
+    if (mine.length === 0) return;
+    this.enqueue(
+      (function* (): Generator<Partial<Update>> {
+        for (const o of mine) yield* packOutbound(o, opts);
+      })(),
+    );
+  }
+
+  /** In order behind what is queued; with backpressure; dropped if the session goes down meanwhile. */
+  private enqueue(updates: Iterable<Partial<Update>>, done?: () => void): void {
+    const epoch = this.epoch;
+    const session = this.session;
+    const live = (): boolean => this.epoch === epoch && this.session === session;
+    const guarded = (function* (): Generator<Partial<Update>> {
+      for (const u of updates) {
+        if (!live()) return;
+        yield u;
+      }
+    })();
+    this.chain = this.chain
+      .then(async () => {
+        if (!live()) return;
+        if ((await session.sendUpdates(guarded)) && live()) done?.();
+      })
+      .catch((err: unknown) => this.log.error({ err }, 'cannot send UPDATEs'));
+  }
+
+  // ---- session events ----
+
+  private build(): BgpSession {
+    const opts = this.host.options;
+    const cfg = sessionConfig(this.cfg, opts, this.restarting);
+    const session = new BgpSession({
+      ...cfg,
+      logger: this.host.rootLog,
+      clock: this.host.clock,
+      ...(opts.dialer ? { dialer: opts.dialer } : {}),
+    });
+    session.setHandlers({
+      onEstablished: (n) => this.established(session, n),
+      onUpdate: (u) => this.update(u),
+      onEndOfRib: (f) => this.endOfRib(f),
+      onRouteRefresh: (f) => this.routeRefresh(f),
+      onDown: (d) => this.down(d),
+    });
+    return session;
+  }
+
+  /** A new session in place of the running one (its routes go, the peer is told why). */
+  private replace(subcode: number): void {
+    const old = this.session;
+    old.setHandlers({});
+    this.host.unregister(old);
+    void old.stopWith(this.cease(subcode));
+    this.clearTimers();
+    this.dropAll();
+    this.session = this.build();
+    this.host.register(this.session);
+    if (this.host.running) this.session.start();
+  }
+
+  private established(session: BgpSession, n: NegotiatedInfo): void {
+    this.epoch++;
+    this.negotiated = n;
+    this.adminError = undefined;
+    this.deliberate = false;
+    this.sessionLocal = session.status().localAddress;
+    const rib = this.host.rib;
+    const desc = peerDescriptor(this.cfg, this.host.options, n.peerId, this.sessionLocal);
+    const changes = rib.setPeer(desc, this.cfg.importPolicy);
+    this.inRib = true;
+    if (this.restartTimer !== undefined) {
+      this.host.clock.clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
+    if (this.stale.size > 0) {
+      for (const f of flushOnEstablish([...this.stale], n)) {
+        this.stale.delete(f);
+        changes.push(...rib.sweepStale(this.id, f));
+      }
+      if (this.stale.size > 0) {
+        this.log.info({ families: [...this.stale] }, 'peer is back: its stale routes stay until End-of-RIB');
+        const secs = this.host.options.timers?.staleTime ?? DEFAULT_STALE_TIME;
+        this.staleTimer = this.host.clock.setTimeout(() => this.staleExpired(), secs * 1000);
+      }
+    }
+    for (const f of n.families) {
+      if ((f === 'ipv4' ? desc.localAddress4 : desc.localAddress6) === undefined) {
+        this.log.info({ family: f }, `no ${f} next-hop-self address for this session (set localAddress${f === 'ipv4' ? '4' : '6'}): such routes that need one are not advertised`);
+      }
+    }
+    // The new Adj-RIB-Out starts after these changes: its initial sync covers them.
+    this.host.changed(changes);
+    this.out = new AdjRibOut(desc, rib.options, this.cfg.exportFilter);
+    this.pendingInitial = true;
+    if (this.host.localRoutesReady) this.initialTable();
+    else this.log.info('Established: the initial table waits for the local routes');
+  }
+
+  private update(ev: UpdateEvent): void {
+    if (!this.inRib) return;
+    const rib = this.host.rib;
+    const changes: BestPathChange[] = [];
+    for (const family of FAMILIES) {
+      const a = ev.announced[family];
+      const w = ev.withdrawn[family];
+      if (!a && !w) continue;
+      const nh = ev.nextHops[family];
+      const u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] } = {
+        family,
+        announced: a ? a.map((e) => e.prefix) : [],
+        withdrawn: w ? w.map((e) => e.prefix) : [],
+        attributes: ev.attributes,
+      };
+      if (a && a.length > 0 && a[0]!.pathId !== undefined) u.announcedPathIds = a.map((e) => e.pathId ?? 0);
+      if (w && w.length > 0 && w[0]!.pathId !== undefined) u.withdrawnPathIds = w.map((e) => e.pathId ?? 0);
+      if (nh) {
+        u.nextHop = nh.nextHop;
+        if (nh.linkLocalNextHop !== undefined) u.linkLocalNextHop = nh.linkLocalNextHop;
+      }
+      for (const c of rib.update(this.id, u)) changes.push(c);
+    }
+    this.host.changed(changes);
+    this.checkLimit();
+  }
+
+  private endOfRib(family: Family): void {
+    this.log.info({ family }, 'End-of-RIB received');
+    if (!this.stale.delete(family)) return;
+    const changes = this.host.rib.sweepStale(this.id, family);
+    if (this.stale.size === 0 && this.staleTimer !== undefined) {
+      this.host.clock.clearTimeout(this.staleTimer);
+      this.staleTimer = undefined;
+    }
+    this.log.info({ family, changed: changes.length }, 'stale routes swept after End-of-RIB');
+    this.host.changed(changes);
+  }
+
+  private routeRefresh(family: Family): void {
+    const out = this.out;
+    if (!out || this.pendingInitial) return;
+    // Everything we advertise for the family again, as it stands; nothing changes state.
+    const groups = new Map<RibAttributes, string[]>();
+    for (const [prefix] of this.host.rib.bestPaths(family)) {
+      const a = out.advertisedAttributes(family, prefix);
+      if (a === undefined) continue;
+      const list = groups.get(a);
+      if (list) list.push(prefix);
+      else groups.set(a, [prefix]);
+    }
+    const announced = [...groups].map(([attributes, prefixes]) => ({ attributes, prefixes }));
+    this.log.info({ family, prefixes: announced.reduce((n, g) => n + g.prefixes.length, 0) }, 'ROUTE-REFRESH: advertising again');
+    this.sendOutbound([{ family, withdrawn: [], announced }]);
+  }
+
+  private down(d: DownEvent): void {
+    if (!d.wasEstablished) return;
+    const n = this.negotiated;
+    this.epoch++;
+    this.out?.clear();
+    this.out = undefined;
+    this.negotiated = undefined;
+    this.pendingInitial = false;
+    if (this.inRib) {
+      const keep = retainOnDown(n, d, this.deliberate);
+      if (keep.length === 0) {
+        this.dropRoutes();
+      } else {
+        const rib = this.host.rib;
+        const changes = rib.removePeer(this.id, FAMILIES.filter((f) => !keep.includes(f)));
+        rib.markStale(this.id, keep);
+        this.stale.clear();
+        for (const f of keep) this.stale.add(f);
+        if (this.staleTimer !== undefined) this.host.clock.clearTimeout(this.staleTimer);
+        this.staleTimer = undefined;
+        const secs = n!.gracefulRestart!.restartTime;
+        if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
+        this.restartTimer = this.host.clock.setTimeout(() => this.restartExpired(), secs * 1000);
+        this.log.info({ families: keep, restartTime: secs, reason: d.reason }, 'peer restarting: its routes are kept, stale');
+        this.host.changed(changes);
+      }
+    }
+    // The R bit belongs to the first session after our restart only.
+    if (this.restarting && !this.deliberate) {
+      this.restarting = false;
+      const old = this.session;
+      old.setHandlers({});
+      this.host.unregister(old);
+      void old.stop();
+      this.session = this.build();
+      this.host.register(this.session);
+      if (this.host.running) this.session.start();
+    }
+  }
+
+  private restartExpired(): void {
+    this.restartTimer = undefined;
+    if (this.out) return;
+    this.log.info({ families: [...this.stale] }, 'restart time over: the peer did not come back, its routes go');
+    this.dropRoutes();
+  }
+
+  private staleExpired(): void {
+    this.staleTimer = undefined;
+    const changes: BestPathChange[] = [];
+    for (const f of this.stale) changes.push(...this.host.rib.sweepStale(this.id, f));
+    this.log.warn({ families: [...this.stale] }, 'no End-of-RIB in time: stale routes swept');
+    this.stale.clear();
+    this.host.changed(changes);
+  }
+
+  /** Maximum prefixes (RFC 4486): Cease, drop its routes, start again a while later. */
+  private checkLimit(): void {
+    const max = this.cfg.maxPrefixes;
+    if (max === undefined || this.deliberate || !this.out) return;
+    const rib = this.host.rib;
+    const received = rib.received(this.id, 'ipv4') + rib.received(this.id, 'ipv6');
+    if (received <= max) return;
+    this.log.warn({ received, max }, 'maximum number of prefixes exceeded: Cease');
+    this.deliberate = true;
+    this.adminError = `Maximum number of prefixes reached (${max})`;
+    void this.session.stopWith(this.cease(CeaseSubcode.MAXIMUM_NUMBER_OF_PREFIXES_REACHED));
+    const secs = this.host.options.timers?.maxPrefixRestart ?? DEFAULT_MAX_PREFIX_RESTART;
+    this.limitTimer = this.host.clock.setTimeout(() => {
+      this.limitTimer = undefined;
+      this.deliberate = false;
+      if (this.host.running) this.session.start();
+    }, secs * 1000);
+  }
+
+  // ---- routes ----
+
+  /** Withdraws everything the peer sent (no graceful restart). */
+  private dropRoutes(): void {
+    this.stale.clear();
+    if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
+    if (this.staleTimer !== undefined) this.host.clock.clearTimeout(this.staleTimer);
+    this.restartTimer = this.staleTimer = undefined;
+    if (!this.inRib) return;
+    this.inRib = false;
+    this.host.changed(this.host.rib.removePeer(this.id));
+  }
+
+  /** The session is gone for good (replaced or removed): nothing of it stays. */
+  private dropAll(): void {
+    this.epoch++;
+    this.out?.clear();
+    this.out = undefined;
+    this.negotiated = undefined;
+    this.pendingInitial = false;
+    this.deliberate = false;
+    this.dropRoutes();
+  }
+
+  /** A Cease for this session, as Hard Reset where RFC 8538 wants one. */
+  private cease(subcode: number): Notification {
+    return ceaseNotification(subcode, this.out !== undefined && this.negotiated?.gracefulRestart?.notification === true);
+  }
+
+  private clearTimers(): void {
+    const c = this.host.clock;
+    for (const t of [this.restartTimer, this.staleTimer, this.limitTimer]) if (t !== undefined) c.clearTimeout(t);
+    this.restartTimer = this.staleTimer = this.limitTimer = undefined;
+  }
+
+  // ---- status ----
+
+  status(): SpeakerPeerStatus {
+    const st = this.session.status();
+    const rib = this.host.rib;
+    const opts = this.host.options;
+    let received = 0;
+    let accepted = 0;
+    for (const f of FAMILIES) {
+      received += rib.received(this.id, f);
+      accepted += rib.accepted(this.id, f);
+    }
+    let advertised = 0;
+    if (this.out) for (const f of FAMILIES) advertised += this.out.advertised(f);
+    const s: SpeakerPeerStatus = {
+      id: this.id,
+      address: st.remoteAddress,
+      port: this.cfg.port ?? 179,
+      family: peerFamily(this.cfg),
+      remoteAsn: this.cfg.remoteAsn,
+      localAsn: peerLocalAsn(this.cfg, opts),
+      type: peerType(this.cfg, opts),
+      passive: this.cfg.passive === true,
+      rrClient: this.cfg.rrClient === true,
+      state: st.state,
+      since: st.since,
+      info: st.info,
+      prefixes: { received, accepted, advertised },
+      counters: st.counters,
+    };
+    if (st.lastError !== undefined) s.lastError = st.lastError;
+    if (this.adminError !== undefined && st.state !== 'Established') {
+      s.lastError = this.adminError;
+      s.info = `${st.state} ${this.adminError}`;
+    }
+    if (st.lastNotification) s.lastNotification = st.lastNotification;
+    if (st.negotiated) s.negotiated = st.negotiated;
+    if (this.stale.size > 0) s.gracefulRestart = { staleFamilies: [...this.stale] };
+    return s;
+  }
+}

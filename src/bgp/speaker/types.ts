@@ -1,0 +1,128 @@
+// The speaker's public data: what the agent passes in (options, peers, local routes) and
+// what it gets back (best paths, per-peer status). Plain data only.
+
+import type { Logger } from '../../util/log.js';
+import type { ExportFilter, ImportPolicy } from '../rib/index.js';
+import type { Clock, Dialer, LastNotification, NegotiatedInfo, SessionCounters, State } from '../session/index.js';
+import type { Family, PathAttributes } from '../wire/index.js';
+
+/** Timers that are not part of the BGP conversation itself; seconds. */
+export interface SpeakerTimers {
+  /** Before the first dial of a session (default 2, Calico's connect delay). */
+  connectDelay?: number;
+  /** Between dials (default 5). */
+  connectRetry?: number;
+  /** Wait after an error, doubling from `initial` to `max` (default 5 and 30). */
+  idleHold?: { initial?: number; max?: number };
+  /** Graceful restart helper: how long a restarted peer may take to send End-of-RIB (default 360). */
+  staleTime?: number;
+  /**
+   * How long an Established session waits for the first setLocalRoutes() before the
+   * initial table goes out anyway (default 10). Sending an empty table and End-of-RIB
+   * first would make a graceful-restart helper drop our routes.
+   */
+  localRoutesWait?: number;
+  /** After a max-prefix Cease, the session starts again this much later (default 30). */
+  maxPrefixRestart?: number;
+}
+
+export interface SpeakerOptions {
+  /** Dotted IPv4. */
+  routerId: string;
+  /** Default local AS. */
+  localAsn: number;
+  /** Set: this speaker is a route reflector (RFC 4456). */
+  clusterId?: string;
+  /** Default {address: '::', port: 179}; false = no listener. */
+  listen?: { address?: string; port?: number } | false;
+  /**
+   * restarting: we came back with forwarding state preserved, so the first session to
+   * each peer sets the R bit and the F bits, and sends End-of-RIB after the initial table.
+   */
+  gracefulRestart?: { restartTime: number; restarting: boolean };
+  /** Offered hold time, default 90. */
+  holdTime?: number;
+  logger?: Logger;
+  clock?: Clock;
+  /** How sessions dial (default real TCP); tests pass an in-memory one. */
+  dialer?: Dialer;
+  timers?: SpeakerTimers;
+}
+
+export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+
+export interface SpeakerPeer {
+  /** Stable key, e.g. "Mesh_10_0_0_2". */
+  id: string;
+  /** Remote address and port (default 179). */
+  address: string;
+  port?: number;
+  remoteAsn: number;
+  /** Our AS on this session; default SpeakerOptions.localAsn. */
+  localAsn?: number;
+  /** Source address; also the next-hop-self address for its family. */
+  localAddress?: string;
+  /** Next-hop-self addresses per family, for routes of the other family than the session's (dual stack over one session). */
+  localAddress4?: string;
+  localAddress6?: string;
+  /** Our link-local IPv6 address, sent with localAddress6 as a 32-octet next hop. */
+  localLinkLocal6?: string;
+  passive?: boolean;
+  rrClient?: boolean;
+  md5Key?: string;
+  ttlSecurity?: number;
+  nextHopMode?: NextHopMode;
+  holdTime?: number;
+  keepaliveTime?: number;
+  /** Our advertised restart time for this peer (default 120). */
+  gracefulRestartTime?: number;
+  allowLocalAs?: number;
+  maxPrefixes?: number;
+  /** Default both, MP-BGP over one session. */
+  families?: Family[];
+  /** Compared by identity: pass the same function while the policy is unchanged. */
+  importPolicy?: ImportPolicy;
+  /** Compared by identity, as importPolicy. */
+  exportFilter?: ExportFilter;
+}
+
+export interface LocalRoute {
+  prefix: string;
+  communities?: number[];
+  largeCommunities?: [number, number, number][];
+  med?: number;
+}
+
+export interface BestPath {
+  family: Family;
+  prefix: string;
+  /** The ECMP next hops, best path's first. Empty when withdrawn. */
+  nexthops: string[];
+  /** The session the best path came from; null = withdrawn. */
+  peerId: string | null;
+  attributes?: PathAttributes;
+}
+
+export interface SpeakerPeerStatus {
+  id: string;
+  address: string;
+  port: number;
+  /** Family of the peer's address. */
+  family: Family;
+  remoteAsn: number;
+  localAsn: number;
+  type: 'ibgp' | 'ebgp';
+  passive: boolean;
+  rrClient: boolean;
+  state: State;
+  since: Date;
+  /** Calico style: "Established", "Active Socket: Connection refused". */
+  info: string;
+  lastError?: string;
+  lastNotification?: LastNotification;
+  negotiated?: NegotiatedInfo;
+  prefixes: { received: number; accepted: number; advertised: number };
+  /** Set while we keep the peer's routes across its restart (RFC 4724 helper). */
+  gracefulRestart?: { staleFamilies: Family[] };
+  counters: SessionCounters;
+}
