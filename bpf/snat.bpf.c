@@ -2,21 +2,22 @@
  *
  * egress:  a packet whose source is in a natOutgoing pool (snat_masq4/6) and whose
  *          destination is in no pool (snat_pools4/6) leaves with the node address as
- *          source and a NAT port (ICMP echo: identifier) from the configured range.
+ *          source and a NAT port (ICMP echo: identifier) from the configured range,
+ *          unless it answers a flow opened from outside (a PASS entry).
  * ingress: a packet to the node address whose tuple is a known reply goes back to
- *          the workload's address and port.
+ *          the workload's address and port; a packet from outside the pools opening
+ *          a flow to a pool address gets a PASS entry, as conntrack would remember it.
  *
  * Both programs return TC_ACT_UNSPEC for what they let through, so filters after
- * them on the same hook (encap.bpf.c) still run. Pools and the node address are map
- * entries written from TypeScript at run time; only the hash seed is fixed at load. */
+ * them on the same hook (encap.bpf.c) still run. Pools, the node address and the
+ * hash seed are map entries written from TypeScript, which a new agent copies over
+ * when it takes over; only the interface is fixed at load. */
 #include "common.h"
 #include "layouts.h"
 #include "counters.h"
 #include "nat.h"
 #include "nat_ct.h"
 
-/* Seeds the NAT port hash, so ports are not predictable across nodes or loads. */
-const volatile __u32 hash_seed = 0;
 /* 0: act on any interface the programs are attached to. */
 const volatile __u32 host_ifindex = 0;
 
@@ -160,20 +161,28 @@ int tabby_snat_egress(struct __sk_buff *skb)
 		counter_add(&snat_counters, TABBY_SNAT_CTR_DST_IN_POOL, skb->len);
 		return TC_ACT_UNSPEC;
 	}
+	if (p.fragment)
+		return drop(skb, TABBY_SNAT_DROP_FRAGMENT);
+	ret = nat_parse_l4(skb, &p);
+	if (ret != NAT_OK)
+		return drop(skb, ret == NAT_PASS ? TABBY_SNAT_DROP_UNSUPPORTED_PROTO : ret);
 	cfg = bpf_map_lookup_elem(&snat_config, &zero);
+	np.now = bpf_ktime_get_ns();
+	/* Before the node address checks: an answer to the outside needs none. */
+	if (ct_pass_egress(&snat_ct, &p, cfg, np.now)) {
+		counter_add(&snat_counters, TABBY_SNAT_CTR_INBOUND_PASS, skb->len);
+		return TC_ACT_UNSPEC;
+	}
+	/* An echo reply not answering a tracked request has no flow to translate by. */
+	if (nat_is_echo_reply(&p))
+		return drop(skb, TABBY_SNAT_DROP_UNSUPPORTED_PROTO);
 	if (!cfg || !config_ok(cfg))
 		return drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
 	node_addr(cfg, p.family, &nat_addr);
 	if (nat_addr_zero(&nat_addr))
 		return drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
-	if (p.fragment)
-		return drop(skb, TABBY_SNAT_DROP_FRAGMENT);
-	ret = nat_parse_l4(skb, &p, true);
-	if (ret != NAT_OK)
-		return drop(skb, ret == NAT_PASS ? TABBY_SNAT_DROP_UNSUPPORTED_PROTO : ret);
 
-	np.now = bpf_ktime_get_ns();
-	np.seed = hash_seed;
+	np.seed = cfg->hash_seed;
 	np.port_min = cfg->port_min;
 	np.port_max = cfg->port_max;
 	np.cfg = cfg;
@@ -191,58 +200,85 @@ int tabby_snat_egress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/* A reply to a translated flow: back to the workload's address and port. */
+static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p, const struct snat_config *cfg)
+{
+	struct snat_ct_entry *re;
+	struct snat_ct_key k;
+	union snat_addr to_addr;
+	__be16 to_port;
+	__u16 port;
+	int ret;
+
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && !nat_is_icmp(p))
+		return TC_ACT_UNSPEC;
+	if (p->fragment) {
+		/* Only the first fragment has ports; without reassembly none can be mapped. */
+		counter_add(&snat_counters, TABBY_SNAT_CTR_INGRESS_FRAGMENT, skb->len);
+		return TC_ACT_UNSPEC;
+	}
+	/* Malformed or not an echo reply: the host's own business. */
+	if (nat_parse_l4(skb, p) != NAT_OK || (nat_is_icmp(p) && !nat_is_echo_reply(p)))
+		return TC_ACT_UNSPEC;
+	/* The host's own connections use ports outside the NAT range. */
+	port = bpf_ntohs(p->dport);
+	if (port < cfg->port_min || port > cfg->port_max)
+		return TC_ACT_UNSPEC;
+
+	ct_packet_reply_key(&k, p);
+	re = bpf_map_lookup_elem(&snat_ct, &k);
+	if (!re)
+		return TC_ACT_UNSPEC;
+	re->last_seen = bpf_ktime_get_ns();
+	ct_track_reply(re, p);
+	/* Copies: the entry may change under us once the packet is written. */
+	to_addr = re->addr;
+	to_port = re->port;
+	ret = nat_rewrite(skb, p, false, &to_addr, to_port);
+	if (ret != NAT_OK)
+		return drop(skb, ret);
+	counter_add(&snat_counters, proto_slot(p, TABBY_SNAT_CTR_RNAT_TCP), skb->len);
+	return TC_ACT_UNSPEC;
+}
+
+/* From outside the pools to a pool address: remember the flow, so the workload's
+ * answer is not taken for a natOutgoing flow of its own. Never changes the packet. */
+static __always_inline int track_inbound(struct __sk_buff *skb, struct nat_pkt *p)
+{
+	if (p->fragment)
+		return TC_ACT_UNSPEC;
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && !nat_is_icmp(p))
+		return TC_ACT_UNSPEC;
+	/* Any pool, not only natOutgoing ones: turning natOutgoing on later must not
+	 * start translating flows already running. */
+	if (!in_pools(p, false, false) || in_pools(p, false, true))
+		return TC_ACT_UNSPEC;
+	if (nat_parse_l4(skb, p) != NAT_OK)
+		return TC_ACT_UNSPEC;
+	if (ct_pass_ingress(&snat_ct, p, bpf_ktime_get_ns()))
+		counter_add(&snat_counters, TABBY_SNAT_CTR_INBOUND_FLOW, skb->len);
+	return TC_ACT_UNSPEC;
+}
+
 SEC("tc")
 int tabby_snat_ingress(struct __sk_buff *skb)
 {
 	struct nat_pkt p = {};
 	struct snat_config *cfg;
-	struct snat_ct_entry *re;
-	struct snat_ct_key k;
-	union snat_addr mine, to_addr;
-	__be16 to_port;
-	__u16 port;
+	union snat_addr mine;
 	__u32 zero = 0;
-	int ret;
 
 	if (host_ifindex && skb->ifindex != host_ifindex)
 		return TC_ACT_UNSPEC;
 	if (parse_l3(skb, &p) != NAT_OK)
 		return TC_ACT_UNSPEC;
 	cfg = bpf_map_lookup_elem(&snat_config, &zero);
-	if (!cfg || !config_ok(cfg))
-		return TC_ACT_UNSPEC;
-	node_addr(cfg, p.family, &mine);
-	if (nat_addr_zero(&mine) || !nat_addr_eq(&p.daddr, &mine))
-		return TC_ACT_UNSPEC;
-	if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP && !nat_is_icmp(&p))
-		return TC_ACT_UNSPEC;
-	if (p.fragment) {
-		/* Only the first fragment has ports; without reassembly none can be mapped. */
-		counter_add(&snat_counters, TABBY_SNAT_CTR_INGRESS_FRAGMENT, skb->len);
-		return TC_ACT_UNSPEC;
+	if (cfg && config_ok(cfg)) {
+		node_addr(cfg, p.family, &mine);
+		if (!nat_addr_zero(&mine) && nat_addr_eq(&p.daddr, &mine))
+			return reverse_nat(skb, &p, cfg);
 	}
-	/* Malformed or not an echo reply: the host's own business. */
-	if (nat_parse_l4(skb, &p, false) != NAT_OK)
-		return TC_ACT_UNSPEC;
-	/* The host's own connections use ports outside the NAT range. */
-	port = bpf_ntohs(p.dport);
-	if (port < cfg->port_min || port > cfg->port_max)
-		return TC_ACT_UNSPEC;
-
-	ct_packet_reply_key(&k, &p);
-	re = bpf_map_lookup_elem(&snat_ct, &k);
-	if (!re)
-		return TC_ACT_UNSPEC;
-	re->last_seen = bpf_ktime_get_ns();
-	ct_track_ingress(re, &p);
-	/* Copies: the entry may change under us once the packet is written. */
-	to_addr = re->addr;
-	to_port = re->port;
-	ret = nat_rewrite(skb, &p, false, &to_addr, to_port);
-	if (ret != NAT_OK)
-		return drop(skb, ret);
-	counter_add(&snat_counters, proto_slot(&p, TABBY_SNAT_CTR_RNAT_TCP), skb->len);
-	return TC_ACT_UNSPEC;
+	return track_inbound(skb, &p);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -111,15 +111,19 @@ struct snat_config {
 	__u32 tcp_close_timeout;   /* seconds: after RST, or FIN both ways */
 	__u32 udp_timeout;
 	__u32 icmp_timeout;
+	__u32 hash_seed;           /* seeds the NAT port hash; kept when a new agent takes over */
 };
 
 /* snat_ct_key.dir */
 enum snat_ct_dir {
 	SNAT_DIR_ORIG = 0,  /* as the workload sent it: workload -> remote */
 	SNAT_DIR_REPLY = 1, /* as the reply arrives: remote -> node address, NAT port */
+	SNAT_DIR_PASS = 2,  /* a flow begun from outside, as the workload answers it:
+			     * workload -> remote, left untranslated */
 };
 
-/* snat_ct_entry.flags (TCP state seen; SEEN_REPLY for every protocol) */
+/* snat_ct_entry.flags (TCP state seen; SEEN_REPLY for every protocol). ORIG is the
+ * side that opened the flow: the workload for REPLY entries, the remote for PASS ones. */
 enum snat_ct_flag {
 	SNAT_CT_SEEN_REPLY = 1,
 	SNAT_CT_FIN_ORIG = 2,
@@ -127,8 +131,8 @@ enum snat_ct_flag {
 	SNAT_CT_RST = 8,
 };
 
-/* Key of the `snat_ct` LRU hash. ICMP echo: the identifier is the port on the
- * workload's side (sport of ORIG, dport of REPLY); the other port is 0. */
+/* Key of the `snat_ct` LRU hash. ICMP echo: the identifier is the requester's port
+ * (sport of a request: ORIG; dport of a reply: REPLY, PASS); the other port is 0. */
 struct snat_ct_key {
 	union snat_addr saddr;
 	union snat_addr daddr;
@@ -142,7 +146,8 @@ struct snat_ct_key {
 
 /* Value of `snat_ct`. ORIG: the translation (node address, NAT port).
  * REPLY: where the reply goes back to (workload address and port), its TCP state and
- * last-seen time, which decide when the NAT port may be given to another flow. */
+ * last-seen time, which decide when the NAT port may be given to another flow.
+ * PASS: TCP state and last-seen time only (addr and port zero). */
 struct snat_ct_entry {
 	__u64 last_seen;     /* bpf_ktime_get_ns() */
 	__u64 flags;         /* enum snat_ct_flag bits (REPLY entries); 64-bit for atomic OR */
@@ -164,14 +169,16 @@ enum tabby_snat_counter {
 	TABBY_SNAT_CTR_PORT_REUSED = 7, /* ...of which taken over from an expired flow */
 	TABBY_SNAT_CTR_DST_IN_POOL = 8, /* source in a natOutgoing pool, destination in a pool: untouched */
 	TABBY_SNAT_CTR_INGRESS_FRAGMENT = 9, /* fragment to the node address: passed untranslated */
-	TABBY_SNAT_CTR_MAX = 10,
+	TABBY_SNAT_CTR_INBOUND_FLOW = 10, /* flows from outside to a pool address recorded (PASS) */
+	TABBY_SNAT_CTR_INBOUND_PASS = 11, /* egress packets of such flows left untranslated */
+	TABBY_SNAT_CTR_MAX = 12,
 };
 
 /* Slots of the per-CPU `snat_drops` map: why an egress packet to be translated was dropped. */
 enum tabby_snat_drop_reason {
 	TABBY_SNAT_DROP_MALFORMED = 0,         /* L4 header short or IP header length invalid */
 	TABBY_SNAT_DROP_FRAGMENT = 1,          /* fragments cannot be translated without reassembly */
-	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo request (incl. IPv6 extension headers) */
+	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo (an echo reply only for an inbound flow; incl. IPv6 extension headers) */
 	TABBY_SNAT_DROP_NO_NODE_IP = 3,        /* no node address configured for the family */
 	TABBY_SNAT_DROP_NO_PORT = 4,           /* every probed NAT port was in use */
 	TABBY_SNAT_DROP_CT_UPDATE = 5,         /* conntrack map update failed */

@@ -55,6 +55,7 @@ struct nat_pkt {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 fragment;   /* 1: a fragment (first or not) */
+	__u8 icmp_type;
 };
 
 static __always_inline bool nat_addr_eq(const union snat_addr *a, const union snat_addr *b)
@@ -122,10 +123,20 @@ static __always_inline bool nat_is_icmp(const struct nat_pkt *p)
 	return (p->family == 4 && p->proto == IPPROTO_ICMP) || (p->family == 6 && p->proto == NAT_IPPROTO_ICMPV6);
 }
 
-/* The L4 part of the tuple. `egress`: the packet leaves (an ICMP echo request, whose
- * identifier is the workload's "source port"); otherwise it is a reply coming in (an
- * ICMP echo reply, identifier as "destination port"). NAT_PASS: some other ICMP. */
-static __always_inline int nat_parse_l4(struct __sk_buff *skb, struct nat_pkt *p, bool egress)
+static __always_inline bool nat_is_echo_request(const struct nat_pkt *p)
+{
+	return nat_is_icmp(p) && p->icmp_type == (p->family == 4 ? NAT_ICMP_ECHO : NAT_ICMPV6_ECHO_REQUEST);
+}
+
+static __always_inline bool nat_is_echo_reply(const struct nat_pkt *p)
+{
+	return nat_is_icmp(p) && p->icmp_type == (p->family == 4 ? NAT_ICMP_ECHOREPLY : NAT_ICMPV6_ECHO_REPLY);
+}
+
+/* The L4 part of the tuple. ICMP echo: the identifier is the requester's port, the
+ * source port of a request and the destination port of a reply, so a reply's tuple
+ * is its request's reversed as for TCP and UDP. NAT_PASS: some other ICMP. */
+static __always_inline int nat_parse_l4(struct __sk_buff *skb, struct nat_pkt *p)
 {
 	void *data, *data_end;
 	__u8 *l4;
@@ -167,20 +178,20 @@ static __always_inline int nat_parse_l4(struct __sk_buff *skb, struct nat_pkt *p
 		p->csum_off = off + 6;
 		return NAT_OK;
 	}
-	/* ICMP / ICMPv6: only echo is translated, by identifier. */
+	/* ICMP / ICMPv6: only echo is tracked, by identifier. */
 	p->csum_off = off + 2;
-	if (egress) {
-		if (l4[0] != (p->family == 4 ? NAT_ICMP_ECHO : NAT_ICMPV6_ECHO_REQUEST))
-			return TABBY_SNAT_DROP_UNSUPPORTED_PROTO;
+	p->icmp_type = l4[0];
+	if (nat_is_echo_request(p)) {
 		p->sport = *(__be16 *)(l4 + 4);
 		p->dport = 0;
 		return NAT_OK;
 	}
-	if (l4[0] != (p->family == 4 ? NAT_ICMP_ECHOREPLY : NAT_ICMPV6_ECHO_REPLY))
-		return NAT_PASS;
-	p->sport = 0;
-	p->dport = *(__be16 *)(l4 + 4);
-	return NAT_OK;
+	if (nat_is_echo_reply(p)) {
+		p->sport = 0;
+		p->dport = *(__be16 *)(l4 + 4);
+		return NAT_OK;
+	}
+	return NAT_PASS;
 }
 
 /* Rewrites the source (`src`, egress) or destination address and port (ICMP:

@@ -2,7 +2,9 @@
  * workload's tuple, giving the translation) and REPLY (keyed by the reply's tuple,
  * giving the way back). The REPLY entry owns the NAT port: claiming a port is an
  * insert with BPF_NOEXIST, which is atomic across CPUs, so two flows can never be
- * given the same (remote, node address, port). The ct map is an argument so this
+ * given the same (remote, node address, port). A flow opened from outside to a pool
+ * address has one PASS entry instead, keyed by the workload's answer, so that answer
+ * leaves untranslated as conntrack would leave it. The ct map is an argument so this
  * header owns no maps. */
 #pragma once
 
@@ -102,14 +104,19 @@ static __always_inline __u64 ct_timeout_ns(const struct snat_config *cfg, __u8 p
 	return (__u64)s * NSEC_PER_SEC;
 }
 
-static __always_inline bool ct_expired(const struct snat_ct_entry *e, __u8 proto, const struct nat_params *np)
+static __always_inline bool ct_idle_out(const struct snat_ct_entry *e, __u8 proto, const struct snat_config *cfg, __u64 now)
 {
 	__u64 seen = e->last_seen;
 
 	/* Another CPU may have stamped it after we read the clock. */
-	if (seen >= np->now)
+	if (seen >= now)
 		return false;
-	return np->now - seen > ct_timeout_ns(np->cfg, proto, e->flags);
+	return now - seen > ct_timeout_ns(cfg, proto, e->flags);
+}
+
+static __always_inline bool ct_expired(const struct snat_ct_entry *e, __u8 proto, const struct nat_params *np)
+{
+	return ct_idle_out(e, proto, np->cfg, np->now);
 }
 
 /* Does this REPLY entry lead back to the packet's (egress) source? */
@@ -124,8 +131,9 @@ static __always_inline void ct_set_flags(struct snat_ct_entry *e, __u64 f)
 		__sync_fetch_and_or(&e->flags, f);
 }
 
-/* TCP state an egress segment shows. A new SYN on a closed flow's tuple starts over. */
-static __always_inline void ct_track_egress(struct snat_ct_entry *re, const struct nat_pkt *p)
+/* TCP state a segment from the side that opened the flow shows. A new SYN on a closed
+ * flow's tuple starts over. */
+static __always_inline void ct_track_orig(struct snat_ct_entry *re, const struct nat_pkt *p)
 {
 	__u64 f = 0;
 
@@ -143,7 +151,8 @@ static __always_inline void ct_track_egress(struct snat_ct_entry *re, const stru
 	ct_set_flags(re, f);
 }
 
-static __always_inline void ct_track_ingress(struct snat_ct_entry *re, const struct nat_pkt *p)
+/* ...and one from the side that answers. */
+static __always_inline void ct_track_reply(struct snat_ct_entry *re, const struct nat_pkt *p)
 {
 	__u64 f = SNAT_CT_SEEN_REPLY;
 
@@ -174,7 +183,7 @@ static __always_inline int ct_create(void *ct, const struct nat_pkt *p, const un
 	re.last_seen = np->now;
 	re.addr = p->saddr;
 	re.port = p->sport;
-	ct_track_egress(&re, p);
+	ct_track_orig(&re, p);
 	*reused = false;
 
 	for (i = 0; i < SNAT_PORT_PROBES; i++) {
@@ -236,7 +245,7 @@ static __always_inline int ct_egress(void *ct, const struct nat_pkt *p, const un
 		if (re && ct_reply_is_for(re, p)) {
 			re->last_seen = np->now;
 			oe->last_seen = np->now;
-			ct_track_egress(re, p);
+			ct_track_orig(re, p);
 			*nat_port = port;
 			return NAT_OK;
 		}
@@ -245,4 +254,61 @@ static __always_inline int ct_egress(void *ct, const struct nat_pkt *p, const un
 	}
 	*created = true;
 	return ct_create(ct, p, nat_addr, np, nat_port, reused);
+}
+
+/* The PASS key of a packet coming in: its tuple reversed, as the workload answers. */
+static __always_inline void ct_pass_key(struct snat_ct_key *k, const struct nat_pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = p->daddr;
+	k->daddr = p->saddr;
+	k->sport = p->dport;
+	k->dport = p->sport;
+	k->proto = p->proto;
+	k->family = p->family;
+	k->dir = SNAT_DIR_PASS;
+}
+
+/* A packet from outside to a pool address: refreshes the flow's PASS entry, or
+ * creates it when the packet opens a flow (TCP SYN without ACK, UDP, echo request).
+ * True when one was created. */
+static __always_inline bool ct_pass_ingress(void *ct, const struct nat_pkt *p, __u64 now)
+{
+	struct snat_ct_entry *e, ne = {};
+	struct snat_ct_key k;
+
+	ct_pass_key(&k, p);
+	e = bpf_map_lookup_elem(ct, &k);
+	if (e) {
+		e->last_seen = now;
+		ct_track_orig(e, p);
+		return false;
+	}
+	if (p->proto == IPPROTO_TCP && (p->tcp_flags & (NAT_TCP_SYN | NAT_TCP_ACK)) != NAT_TCP_SYN)
+		return false;
+	if (nat_is_icmp(p) && !nat_is_echo_request(p))
+		return false;
+	ne.last_seen = now;
+	ct_track_orig(&ne, p);
+	/* NOEXIST: another CPU may have just created it; either entry will do. */
+	return bpf_map_update_elem(ct, &k, &ne, BPF_NOEXIST) == 0;
+}
+
+/* Is the egress packet the answer of a live flow opened from outside? Refreshes it. */
+static __always_inline bool ct_pass_egress(void *ct, const struct nat_pkt *p, const struct snat_config *cfg, __u64 now)
+{
+	struct snat_ct_entry *e;
+	struct snat_ct_key k;
+
+	ct_orig_key(&k, p);
+	k.dir = SNAT_DIR_PASS;
+	e = bpf_map_lookup_elem(ct, &k);
+	if (!e)
+		return false;
+	/* Idle past its timeout, conntrack would have forgotten it too. */
+	if (cfg && ct_idle_out(e, p->proto, cfg, now))
+		return false;
+	e->last_seen = now;
+	ct_track_reply(e, p);
+	return true;
 }

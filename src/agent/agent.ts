@@ -295,8 +295,9 @@ export class Agent {
   private reconverged(): boolean {
     const now = Date.now();
     if (now - this.startedAt > 90_000) return true;
-    const peers = this.speaker?.status() ?? [];
-    const allUp = peers.every((p) => p.state === 'Established');
+    const states = new Map((this.speaker?.status() ?? []).map((p) => [p.id, p.state]));
+    // Every desired session, not merely every one the speaker has yet (none at first).
+    const allUp = this.peers.every((p) => states.get(p.name) === 'Established');
     if (allUp && now - this.lastBestPathChange > 3000) return true;
     // Look again shortly, since nothing else may trigger a pass.
     setTimeout(() => this.schedule(), 1000).unref();

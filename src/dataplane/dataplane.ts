@@ -143,7 +143,11 @@ export class Dataplane {
    */
   set(desired: DesiredDataplane): Promise<DataplaneSetResult> {
     if (!this.started) return Promise.reject(new DataplaneError('set() before start()'));
-    this.desired = { routes: [...desired.routes], ...(desired.localVtep ? { localVtep: { ...desired.localVtep } } : {}) };
+    this.desired = {
+      routes: [...desired.routes],
+      ...(desired.localVtep ? { localVtep: { ...desired.localVtep } } : {}),
+      ...(desired.hold ? { hold: true } : {}),
+    };
     if (!this.inflight) return this.run();
     this.queued ??= this.inflight
       .catch(() => undefined)
@@ -299,7 +303,7 @@ export class Dataplane {
       const r = await stage('eBPF maps', () => encap.apply());
       changes += r ? r.removed : 0;
       // Realms stay allocated while a route may still carry them.
-      if (applied && applied.errors.every((e) => e.op === 'invalid')) this.realms.retain(new Set(plan.realms.map((x) => x.realm)));
+      if (!desired.hold && applied && applied.errors.every((e) => e.op === 'invalid')) this.realms.retain(new Set(plan.realms.map((x) => x.realm)));
     }
     return this.finish(started, errors, changes);
   }

@@ -7,7 +7,8 @@ import { run, startDaemon } from '../util/exec.js';
 export interface TorConfig {
   routerId: string;
   asn: number;
-  neighbors: { name: string; address: string; asn: number; local: string }[];
+  /** Any AS but the ToR's own is accepted, so nodes can change theirs live. */
+  neighbors: { name: string; address: string; local: string }[];
 }
 
 export function torBirdConfig(c: TorConfig): string {
@@ -15,7 +16,7 @@ export function torBirdConfig(c: TorConfig): string {
     .map(
       (n) => `protocol bgp ${n.name.replace(/[^A-Za-z0-9_]/g, '_')} {
   local ${n.local} as ${c.asn};
-  neighbor ${n.address} as ${n.asn};
+  neighbor ${n.address} external;
   multihop;
   graceful restart on;
   hold time 30;

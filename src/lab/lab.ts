@@ -2,7 +2,7 @@
 // optionally a second subnet behind the ToR router), each running a Tabby agent with a
 // workload behind it; BIRD on the ToR peers with every node; an "outside" namespace sits
 // behind the ToR. All agents share one datastore, since namespaces share the filesystem.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResourceClient } from '../api/client.js';
 import { validateResource } from '../api/validate.js';
@@ -146,7 +146,7 @@ export async function labUp(o: LabOptions): Promise<LabState> {
       const config = torBirdConfig({
         routerId: state.tor.address,
         asn: TOR_ASN,
-        neighbors: state.nodes.map((n) => ({ name: n.name, address: n.address, asn: 64512, local: state.tor!.address })),
+        neighbors: state.nodes.map((n) => ({ name: n.name, address: n.address, local: state.tor!.address })),
       });
       const bird = await startBird({ netns: state.tor.namespace, dir: join(dir, 'tor'), config });
       state.tor.pid = bird.pid;
@@ -159,6 +159,7 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     for (const n of state.nodes) {
       mkdirSync(n.stateDir, { recursive: true });
       const argv = [process.execPath, main(), 'node', 'run', '--name', n.name, '--datastore', state.datastore, '--state-dir', n.stateDir, '--dataplane', o.dataplane, '--ip', 'interface=eth0', '--secrets-dir', join(dir, 'secrets')];
+      writeFileSync(join(dir, `${n.name}.argv`), JSON.stringify(argv)); // to restart it by hand
       const child = startDaemon(argv, { netns: n.namespace, logFile: join(dir, `${n.name}.log`), env: { ...process.env, TABBY_LOG_LEVEL: process.env.TABBY_LOG_LEVEL ?? 'info' } });
       n.pid = child.pid!;
       state.pids.push(child.pid!);

@@ -62,10 +62,10 @@ export const BPF_LAYOUTS = {
       addr: { offset: 4, size: 16 },
     },
   },
-  /** The one value of `snat_config`: node addresses, NAT port range, timeouts (s). */
+  /** The one value of `snat_config`: node addresses, NAT port range, timeouts (s), hash seed. */
   snat_config: {
     object: 'snat',
-    size: 44,
+    size: 48,
     fields: {
       node_ip: { offset: 0, size: 4 },
       port_min: { offset: 4, size: 2 },
@@ -76,6 +76,7 @@ export const BPF_LAYOUTS = {
       tcp_close_timeout: { offset: 32, size: 4 },
       udp_timeout: { offset: 36, size: 4 },
       icmp_timeout: { offset: 40, size: 4 },
+      hash_seed: { offset: 44, size: 4 },
     },
   },
   /** Key of the `snat_ct` LRU hash (addresses and ports in network byte order). */

@@ -9,7 +9,24 @@ import { birdc } from '../../src/lab/bird.js';
 import { connectivity, labDown, labUp, nodeStatus, type LabOptions } from '../../src/lab/lab.js';
 import type { LabState } from '../../src/lab/lab-state.js';
 import { listNetns } from '../../src/lab/topology.js';
-import { run } from '../../src/util/exec.js';
+import { run, startDaemon, waitFor } from '../../src/util/exec.js';
+import type { PeerStatusJson } from '../../src/agent/status.js';
+import { TABBY } from '../helpers/cli.js';
+
+async function tabbyIn(s: LabState, args: string[], input?: string): Promise<void> {
+  await run([process.execPath, TABBY, '--datastore', s.datastore, ...args], { input, timeoutMs: 20_000 });
+}
+
+/** Wait until `check` holds for the node's peers (as node status reports them). */
+async function waitPeers(s: LabState, node: number, what: string, check: (peers: PeerStatusJson[]) => boolean, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`node${node}: ${what}`, async () => {
+    const st = await nodeStatus(s.nodes[node - 1]!);
+    return st !== undefined && check(st.peers);
+  }, timeoutMs, 250);
+}
+
+const up = (peers: PeerStatusJson[], address: string, type?: string) =>
+  peers.some((p) => p.address === address && p.info === 'Established' && (type === undefined || p.type === type));
 
 /** GET a URL from inside a namespace (the agent's health server listens on its loopback). */
 async function httpGet(netns: string, url: string): Promise<{ status: number; body: string }> {
@@ -74,4 +91,59 @@ describe('tabby lab', { concurrency: false }, () => {
       });
     });
   }
+
+  test('seed scenarios applied live; mesh to route reflector migration loses no ping; restart keeps routes', { timeout: 400_000 }, async () => {
+    await withLab({ encap: 'ipip', dataplane: 'bpf' }, async (s) => {
+      const [n1, , n3] = s.nodes.map((n) => n.address) as [string, string, string];
+      const tor = s.tor!.address;
+
+      // A node-specific peer by nodeSelector replaces the global one.
+      await tabbyIn(s, ['patch', 'node', 'node1', '-p', '{"metadata":{"labels":{"rack":"rack-1"}}}']);
+      await tabbyIn(s, ['apply', '-f', '-'], `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: rack1-tor}\nspec: {peerIP: ${tor}, asNumber: 64567, nodeSelector: "rack == 'rack-1'"}\n`);
+      await tabbyIn(s, ['delete', 'bgppeer', 'tor']);
+      await waitPeers(s, 1, 'node-specific ToR peer', (p) => up(p, tor, 'node specific'));
+      await waitPeers(s, 2, 'no ToR peer', (p) => !p.some((x) => x.address === tor));
+
+      // The cluster AS changes live; the mesh comes back with it.
+      await tabbyIn(s, ['patch', 'bgpconfiguration', 'default', '-p', '{"spec":{"asNumber":64513}}']);
+      await waitPeers(s, 2, 'mesh on AS 64513', (p) => p.filter((x) => x.type === 'node-to-node mesh' && x.asn === 64513 && x.info === 'Established').length === 2);
+      await waitPeers(s, 1, 'ToR back on the new AS', (p) => up(p, tor));
+
+      // A per-node AS: node1 sees node3 as eBGP AS 64600.
+      await tabbyIn(s, ['patch', 'node', 'node3', '-p', '{"spec":{"bgp":{"asNumber":64600}}}']);
+      await waitPeers(s, 1, 'node3 on AS 64600', (p) => p.some((x) => x.address === n3 && x.asn === 64600 && x.info === 'Established'));
+      await tabbyIn(s, ['patch', 'node', 'node3', '-p', '{"spec":{"bgp":{"asNumber":null}}}']);
+      await waitPeers(s, 1, 'node3 back on the cluster AS', (p) => p.some((x) => x.address === n3 && x.asn === 64513 && x.info === 'Established'));
+      assert.ok((await connectivity({ ...s, external: null })).ok, 'workloads still talk');
+
+      // Migration from the mesh to a route reflector (the seed's steps) under a continuous ping.
+      const w3 = s.nodes[2]!.workloads[0]!.address;
+      const pinger = run(['ping', '-i', '0.05', '-c', '500', '-q', w3], { netns: s.nodes[1]!.workloads[0]!.namespace, allowFail: true, timeoutMs: 60_000 });
+      await tabbyIn(s, ['patch', 'node', 'node1', '-p', '{"metadata":{"labels":{"route-reflector":"true"}},"spec":{"bgp":{"routeReflectorClusterID":"224.0.0.1"}}}']);
+      await tabbyIn(s, ['apply', '-f', '-'], `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: peer-with-route-reflectors}\nspec: {nodeSelector: all(), peerSelector: "route-reflector == 'true'"}\n`);
+      await waitPeers(s, 2, 'session to the reflector', (p) => up(p, n1, 'node specific'));
+      await waitPeers(s, 3, 'session to the reflector', (p) => up(p, n1, 'node specific'));
+      await tabbyIn(s, ['patch', 'bgpconfiguration', 'default', '-p', '{"spec":{"nodeToNodeMeshEnabled":false}}']);
+      await waitPeers(s, 2, 'no mesh', (p) => !p.some((x) => x.type === 'node-to-node mesh'));
+      const ping = await pinger;
+      assert.match(ping.stdout, / 0% packet loss/, ping.stdout);
+      assert.ok((await connectivity({ ...s, external: null })).ok, 'workloads talk through the reflector');
+
+      // Restarting an agent loses no ping and leaves the kernel routes as they were.
+      const before = (await run(['ip', 'route'], { netns: s.nodes[1]!.namespace })).stdout;
+      const pinger2 = run(['ping', '-i', '0.05', '-c', '300', '-q', w3], { netns: s.nodes[1]!.workloads[0]!.namespace, allowFail: true, timeoutMs: 60_000 });
+      const n2node = s.nodes[1]!;
+      process.kill(n2node.pid!, 'SIGTERM');
+      await waitFor('node2 agent to exit', () => !alive(n2node.pid!), 10_000, 50);
+      const argv = (await run(['cat', join(s.dir, 'node2.argv')], { allowFail: true })).stdout;
+      assert.ok(argv, 'the lab recorded how it started the agent');
+      const child = startDaemon(JSON.parse(argv) as string[], { netns: n2node.namespace, logFile: join(s.dir, 'node2.log') });
+      s.pids.push(child.pid!);
+      const ping2 = await pinger2;
+      assert.match(ping2.stdout, / 0% packet loss/, ping2.stdout);
+      await waitPeers(s, 2, 'sessions back after restart', (p) => p.length > 0 && p.every((x) => x.info === 'Established'));
+      const after = (await run(['ip', 'route'], { netns: s.nodes[1]!.namespace })).stdout;
+      assert.equal(after, before, 'kernel routes unchanged by the restart');
+    });
+  });
 });

@@ -17,9 +17,9 @@ import type { NatDataplane, NatMode } from '../../src/dataplane/nat/nat-dataplan
 import type { NatPool } from '../../src/dataplane/nat/nat-pools.js';
 import { encodeLpmKey, portCandidates, SNAT_MAPS, type SnatFlow } from '../../src/dataplane/nat/snat-codec.js';
 import {
-  buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology,
+  buildNatTopology, destroyNatTopology, NAT_POOL, NAT_POOL6, type NatTopology,
 } from '../../src/dataplane/nat/nat-topology.js';
-import { run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
+import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
 import { capture } from './encap-topology.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -77,7 +77,8 @@ while True:
 `;
 
 // n UDP sockets, one datagram each (resent while unanswered), replies matched to
-// their socket. Prints {local: [port…], replies: {i: [ip, port]}, bad: […]}.
+// their socket. Prints {local: [port…], replies: {i: [ip, port]}, from: {i: reply's
+// source address}, bad: […]}.
 const UDP_CLIENT = String.raw`
 import json, selectors, socket, sys, time
 dst, port, n, tag, wait, expect = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], float(sys.argv[5]), sys.argv[6] == '1'
@@ -89,7 +90,7 @@ for i in range(n):
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, i)
     socks.append(s)
-got, bad = {}, []
+got, frm, bad = {}, {}, []
 deadline = time.time() + wait
 next_send = 0
 while len(got) < n and time.time() < deadline:
@@ -106,7 +107,7 @@ while len(got) < n and time.time() < deadline:
     for key, _ in sel.select(timeout=0.2):
         i = key.data
         try:
-            data, _ = key.fileobj.recvfrom(2048)
+            data, peer = key.fileobj.recvfrom(2048)
         except OSError:
             continue
         ip, p, token = data.decode().split(' ', 2)
@@ -114,7 +115,8 @@ while len(got) < n and time.time() < deadline:
             bad.append([i, token])
         else:
             got[i] = [ip, int(p)]
-print(json.dumps({'local': [s.getsockname()[1] for s in socks], 'replies': got, 'bad': bad}))
+            frm[i] = peer[0]
+print(json.dumps({'local': [s.getsockname()[1] for s in socks], 'replies': got, 'from': frm, 'bad': bad}))
 `;
 
 // One connection: sends the token (and `size` random bytes as hex), reads the echo.
@@ -160,6 +162,7 @@ async function startServer(netns: string, address: string, dir: string): Promise
 interface UdpResult {
   local: number[];
   replies: Record<string, [string, number]>;
+  from: Record<string, string>;
   bad: unknown[];
 }
 
@@ -184,8 +187,13 @@ async function tcpFlow(netns: string, dst: string, token: string, size = 0): Pro
 }
 
 async function ping(netns: string, dst: string): Promise<boolean> {
+  return (await pingFrom(netns, dst)).ok;
+}
+
+/** Three pings; `from`: the source addresses the replies came from. */
+async function pingFrom(netns: string, dst: string): Promise<{ ok: boolean; from: string[] }> {
   const r = await run(['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', dst], { netns, allowFail: true, timeoutMs: 20_000 });
-  return r.code === 0;
+  return { ok: r.code === 0, from: [...new Set([...r.stdout.matchAll(/bytes from ([0-9a-f.:]+?):? icmp_seq/g)].map((m) => m[1]!))] };
 }
 
 // ---- the two modes, behind one shape ----
@@ -313,6 +321,8 @@ const bpfMode: NatModeImpl = {
 interface Ctx {
   t: NatTopology;
   nat: NatUnderTest;
+  /** For the logs of servers a case starts. */
+  dir: string;
   ext: Server;
   remote: Server;
   ext6: Server;
@@ -325,6 +335,49 @@ interface NatCase {
 }
 
 const noNat = (pools: NatPool[]): NatPool[] => pools.map((p) => ({ ...p, natOutgoing: false }));
+
+/**
+ * An external host reaches a natOutgoing workload directly (routed in via node A, as a
+ * ToR would): the workload sees the external address, and its answers, which match
+ * "source in a natOutgoing pool, destination in no pool", must leave untranslated, as
+ * conntrack leaves a flow opened from outside. The route exists only for this case:
+ * the others rely on the external host having no way to a pool address.
+ */
+async function fromOutside({ t, dir }: Ctx, family: 4 | 6): Promise<void> {
+  const w = t.natWorkloads[1]!;
+  const wAddr = family === 4 ? w.address : w.address6!;
+  const extAddr = family === 4 ? t.external.address : t.external.address6!;
+  const fam = family === 4 ? [] : ['-6'];
+  const route = family === 4 ? [NAT_POOL, 'via', t.nodeA.address] : [NAT_POOL6, 'via', t.nodeA.address6!];
+  await ip([...fam, 'route', 'add', ...route], t.external.netns);
+  let server: Server | undefined;
+  try {
+    server = await startServer(w.netns, wAddr, dir);
+    const p = await pingFrom(t.external.netns, wAddr);
+    assert.ok(p.ok, 'ping from outside answered');
+    assert.deepEqual(p.from, [wAddr], 'echo replies from the workload address');
+
+    const tcp = await tcpFlow(t.external.netns, wAddr, `in-tcp${family}`, 64 << 10);
+    assert.equal(tcp.ip, extAddr, 'the workload sees the external address');
+    assert.ok(tcp.match, 'the echo matches what was sent');
+    assert.deepEqual(server.seen('tcp', `in-tcp${family}`).map((s) => [s.ip, s.port]), [[extAddr, tcp.local]]);
+
+    const udp = await udpFlows(t.external.netns, wAddr, 4, `in-udp${family}`);
+    assert.deepEqual(udp.bad, []);
+    assert.equal(Object.keys(udp.replies).length, 4, 'every datagram answered');
+    for (const [i, [seenIp, seenPort]] of Object.entries(udp.replies)) {
+      assert.deepEqual([seenIp, seenPort], [extAddr, udp.local[Number(i)]], 'the workload sees the external address and port');
+      assert.equal(udp.from[i], wAddr, 'the answer comes from the workload address');
+    }
+
+    // The workload's own flows to the same host are still translated.
+    const out = await udpFlows(w.netns, extAddr, 1, `out-after-in${family}`);
+    assert.equal(out.replies['0']?.[0], family === 4 ? t.nodeA.address : t.nodeA.address6);
+  } finally {
+    if (server) await stopPid(server.pid);
+    await ip([...fam, 'route', 'del', ...route], t.external.netns);
+  }
+}
 
 const CASES: NatCase[] = [
   {
@@ -438,6 +491,14 @@ const CASES: NatCase[] = [
     },
   },
   {
+    name: 'from outside to a natOutgoing workload (ICMP, TCP, UDP): not translated, answers come from the workload',
+    run: (c) => fromOutside(c, 4),
+  },
+  {
+    name: 'IPv6: from outside to a natOutgoing workload (ICMPv6, TCP, UDP): not translated, answers come from the workload',
+    run: (c) => fromOutside(c, 6),
+  },
+  {
     name: `${4 * FLOWS_PER_WORKLOAD} concurrent UDP flows from 4 workloads: distinct NAT ports, every reply to its own socket`,
     async run({ t, ext }) {
       const wls = t.natWorkloads.slice(0, 4);
@@ -517,7 +578,7 @@ for (const impl of [iptablesMode, bpfMode]) {
       const nat = await impl.setup(t);
       nat.dp.setPools(t.pools);
       await nat.dp.apply();
-      ctx = { t, nat, ext: servers[0]!, remote: servers[1]!, ext6: servers[2]!, remote6: servers[3]! };
+      ctx = { t, nat, dir, ext: servers[0]!, remote: servers[1]!, ext6: servers[2]!, remote6: servers[3]! };
     });
 
     after(async () => {

@@ -20,6 +20,8 @@ export const SNAT_COUNTERS = [
   'portReused',
   'dstInPool',
   'ingressFragment',
+  'inboundFlow',
+  'inboundPass',
 ] as const;
 export type SnatCounterName = (typeof SNAT_COUNTERS)[number];
 
@@ -36,7 +38,7 @@ export const SNAT_DROP_REASONS = [
 export type SnatDropReason = (typeof SNAT_DROP_REASONS)[number];
 
 /** enum snat_ct_dir and enum snat_ct_flag. */
-export const SNAT_DIR = { orig: 0, reply: 1 } as const;
+export const SNAT_DIR = { orig: 0, reply: 1, pass: 2 } as const;
 export const SNAT_CT_FLAG = { seenReply: 1, finOrig: 2, finReply: 4, rst: 8 } as const;
 
 /** The names the maps have in the object (and in `bpftool map show`, cut to 15 characters). */
@@ -97,6 +99,10 @@ function u16(buf: Buffer, v: number, off: number): void {
   else buf.writeUInt16BE(v, off);
 }
 
+function readU16(buf: Buffer, off: number): number {
+  return hostLittleEndian ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
+}
+
 function readU32(buf: Buffer, off: number): number {
   return hostLittleEndian ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
 }
@@ -138,10 +144,19 @@ export interface SnatConfig {
   nodeIP6?: string;
   portRange: PortRange;
   timeouts: SnatTimeouts;
+  /** Seed of the NAT port hash. */
+  hashSeed: number;
+}
+
+function checkSeed(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ValidationError('hashSeed', 'must be a u32');
+  return v;
 }
 
 /** struct snat_config. */
-export function encodeConfig(c: { nodeIP?: string | undefined; nodeIP6?: string | undefined; portRange?: PortRange; timeouts?: Partial<SnatTimeouts> }): Buffer {
+export function encodeConfig(c: {
+  nodeIP?: string | undefined; nodeIP6?: string | undefined; portRange?: PortRange; timeouts?: Partial<SnatTimeouts>; hashSeed?: number;
+}): Buffer {
   const l = BPF_LAYOUTS.snat_config;
   const f = l.fields;
   const range = checkPortRange(c.portRange ?? DEFAULT_NAT_PORT_RANGE);
@@ -156,7 +171,31 @@ export function encodeConfig(c: { nodeIP?: string | undefined; nodeIP6?: string 
   u32(v, t.tcpClose, f.tcp_close_timeout.offset);
   u32(v, t.udp, f.udp_timeout.offset);
   u32(v, t.icmp, f.icmp_timeout.offset);
+  u32(v, checkSeed(c.hashSeed ?? 0), f.hash_seed.offset);
   return v;
+}
+
+/** struct snat_config as read back (e.g. from a previous agent's program); checked as encodeConfig checks. */
+export function decodeConfig(v: Buffer): SnatConfig {
+  const l = BPF_LAYOUTS.snat_config;
+  const f = l.fields;
+  if (v.length !== l.size) throw new ValidationError('value', `is ${v.length} bytes, struct snat_config is ${l.size}`);
+  const out: SnatConfig = {
+    portRange: checkPortRange({ min: readU16(v, f.port_min.offset), max: readU16(v, f.port_max.offset) }),
+    timeouts: checkTimeouts({
+      tcpSyn: readU32(v, f.tcp_syn_timeout.offset),
+      tcpEstablished: readU32(v, f.tcp_est_timeout.offset),
+      tcpClose: readU32(v, f.tcp_close_timeout.offset),
+      udp: readU32(v, f.udp_timeout.offset),
+      icmp: readU32(v, f.icmp_timeout.offset),
+    }),
+    hashSeed: readU32(v, f.hash_seed.offset),
+  };
+  const ip4 = v.subarray(f.node_ip.offset, f.node_ip.offset + 4);
+  if (ip4.some((b) => b !== 0)) out.nodeIP = [...ip4].join('.');
+  const ip6 = v.subarray(f.node_ip6.offset, f.node_ip6.offset + 16);
+  if (ip6.some((b) => b !== 0)) out.nodeIP6 = formatIPv6(ip6);
+  return out;
 }
 
 function familyBytes(path: string, text: string, family: Family): Buffer {
@@ -241,6 +280,21 @@ export function origKey(flow: SnatFlow): Buffer {
   return encodeCtKey({
     family: s.family, proto: protoNumber(flow.proto, s.family), saddr: addressBytes(s.address), daddr: addressBytes(d.address),
     sport: checkPort('flow.sport', flow.sport), dport: icmp ? 0 : checkPort('flow.dport', flow.dport ?? 0), dir: SNAT_DIR.orig,
+  });
+}
+
+/**
+ * The PASS key of a flow opened from outside, given as the remote sends it (`src` the
+ * remote, `dst` the pool address): the tuple of the workload's answer.
+ */
+export function passKey(flow: SnatFlow): Buffer {
+  const s = parseIP(flow.src);
+  const d = parseIP(flow.dst);
+  if (!s || !d || s.family !== d.family) throw new ValidationError('flow', 'src and dst must be addresses of one family');
+  const icmp = flow.proto === 'icmp';
+  return encodeCtKey({
+    family: s.family, proto: protoNumber(flow.proto, s.family), saddr: addressBytes(d.address), daddr: addressBytes(s.address),
+    sport: icmp ? 0 : checkPort('flow.dport', flow.dport ?? 0), dport: checkPort('flow.sport', flow.sport), dir: SNAT_DIR.pass,
   });
 }
 

@@ -6,8 +6,8 @@ import { endianness } from 'node:os';
 import { ValidationError } from '../../../../src/errors.js';
 import { natSets } from '../../../../src/dataplane/nat/nat-pools.js';
 import {
-  checkPortRange, decodeCtEntry, DEFAULT_NAT_PORT_RANGE, encodeConfig, encodeLpmKey, encodePoolMaps, IPPROTO, origKey,
-  overlapsLocalRange, portCandidates, replyKey, SNAT_DIR, SNAT_MAPS, snatFlowHash,
+  checkPortRange, decodeConfig, decodeCtEntry, DEFAULT_NAT_PORT_RANGE, DEFAULT_SNAT_TIMEOUTS, encodeConfig, encodeLpmKey,
+  encodePoolMaps, IPPROTO, origKey, overlapsLocalRange, passKey, portCandidates, replyKey, SNAT_DIR, SNAT_MAPS, snatFlowHash,
 } from '../../../../src/dataplane/nat/snat-codec.js';
 import { BPF_LAYOUTS } from '../../../../src/native/bpf-layouts.js';
 
@@ -27,6 +27,20 @@ test('snat_config: addresses as on the wire, range and timeouts in host order', 
   for (const bad of [{ nodeIP: 'fd00::1' }, { nodeIP: '0.0.0.0' }, { portRange: { min: 80, max: 90 } }, { timeouts: { udp: 0 } }]) {
     assert.throws(() => encodeConfig(bad), ValidationError, JSON.stringify(bad));
   }
+});
+
+test('snat_config: the hash seed, and decoding what a previous program holds', () => {
+  const f = BPF_LAYOUTS.snat_config.fields;
+  const c = { nodeIP: '10.254.1.1', nodeIP6: 'fd00::1', portRange: { min: 62000, max: 62999 }, timeouts: { udp: 5 }, hashSeed: 0xdeadbeef };
+  const v = encodeConfig(c);
+  assert.equal(u32(v, f.hash_seed.offset), 0xdeadbeef);
+  assert.deepEqual(decodeConfig(v), { ...c, timeouts: { ...DEFAULT_SNAT_TIMEOUTS, udp: 5 } });
+  assert.deepEqual(decodeConfig(encodeConfig({ nodeIP6: 'fd00::1' })), {
+    nodeIP6: 'fd00::1', portRange: DEFAULT_NAT_PORT_RANGE, timeouts: DEFAULT_SNAT_TIMEOUTS, hashSeed: 0,
+  }, 'no IPv4 node address: none decoded');
+  assert.throws(() => encodeConfig({ hashSeed: -1 }), ValidationError);
+  assert.throws(() => decodeConfig(v.subarray(0, 44)), ValidationError, 'an older layout is refused');
+  assert.throws(() => decodeConfig(Buffer.alloc(v.length)), ValidationError, 'an empty entry has no port range');
 });
 
 test('pool trie keys: host-order prefix length, then the network', () => {
@@ -61,6 +75,20 @@ test('conntrack keys: ORIG as sent, REPLY as the answer arrives; ICMP echo by id
   assert.deepEqual([io.readUInt16BE(f.sport.offset), io.readUInt16BE(f.dport.offset), io[f.proto.offset]], [77, 0, IPPROTO.icmp]);
   assert.deepEqual([ir.readUInt16BE(f.sport.offset), ir.readUInt16BE(f.dport.offset)], [0, 61000]);
   assert.equal(origKey({ ...icmp, src: 'fd00:66::2', dst: '2001:db8::1' })[f.proto.offset], IPPROTO.icmpv6);
+});
+
+test('PASS keys: the answer to a flow opened from outside, as the workload sends it', () => {
+  const f = BPF_LAYOUTS.snat_ct_key.fields;
+  // What the external host sends to the workload...
+  const tcp = passKey({ proto: 'tcp', src: '10.254.1.100', sport: 40000, dst: '10.66.1.2', dport: 80 });
+  // ...keyed like the ORIG key of the workload's answer, with dir PASS.
+  const answer = origKey({ proto: 'tcp', src: '10.66.1.2', sport: 80, dst: '10.254.1.100', dport: 40000 });
+  assert.equal(tcp[f.dir.offset], SNAT_DIR.pass);
+  assert.deepEqual(tcp.subarray(0, f.dir.offset), answer.subarray(0, f.dir.offset));
+  // Echo: the request's identifier is its source port; the reply carries it as destination port.
+  const icmp = passKey({ proto: 'icmp', src: '10.254.1.100', sport: 77, dst: '10.66.1.2' });
+  assert.deepEqual([icmp.readUInt16BE(f.sport.offset), icmp.readUInt16BE(f.dport.offset)], [0, 77]);
+  assert.deepEqual([...icmp.subarray(f.saddr.offset, f.saddr.offset + 4)], [10, 66, 1, 2]);
 });
 
 test('conntrack entry decodes', () => {
