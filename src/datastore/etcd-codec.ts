@@ -1,16 +1,10 @@
 // Keys and values of the etcd backend: one key PREFIX<Kind>/<name> per resource, the
 // value its JSON without metadata.resourceVersion (etcd's mod_revision is the version).
 import type { IKeyValue } from 'etcd3';
-import { DatastoreError, ValidationError } from '../errors.js';
+import { DatastoreError } from '../errors.js';
 import type { StoredResource } from './datastore.js';
 
-export function checkIdentity(kind: unknown, name: unknown): asserts kind is string {
-  // Kinds never contain "/", so PREFIX<Kind>/<name> parses back unambiguously.
-  if (typeof kind !== 'string' || kind === '' || kind.includes('/')) {
-    throw new ValidationError('kind', 'must be a non-empty string without "/"');
-  }
-  if (typeof name !== 'string' || name === '') throw new ValidationError('metadata.name', 'must be a non-empty string');
-}
+export { checkIdentity, jsonClone } from './txn-ops.js';
 
 export class KeyCodec {
   constructor(readonly prefix: string) {}
@@ -52,9 +46,4 @@ export function decodeValue(kv: IKeyValue): StoredResource {
   }
   r.metadata.resourceVersion = String(kv.mod_revision);
   return r;
-}
-
-/** JSON round trip: what a write returns must equal what a later read parses back. */
-export function jsonClone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
 }

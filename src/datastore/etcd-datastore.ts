@@ -10,19 +10,21 @@ import { KeyCodec, checkIdentity, decodeValue } from './etcd-codec.js';
 import { resolveEtcdOptions, type EtcdDatastoreOptions } from './etcd-options.js';
 import { planResults, planTxn, recognise, snapshotEntry, txnKeys, type Snapshot, type TxnPlan } from './etcd-txn.js';
 import { EtcdWatch } from './etcd-watch.js';
+import { TxnDatastore } from './txn-ops.js';
 
 export type { EtcdDatastoreOptions } from './etcd-options.js';
 
 /** Rounds of "someone wrote in between, plan again" before giving up. */
 const MAX_TXN_ROUNDS = 100;
 
-export class EtcdDatastore implements Datastore {
+export class EtcdDatastore extends TxnDatastore implements Datastore {
   private readonly conn: EtcdConnection;
   private readonly codec: KeyCodec;
   private readonly watchers = new Set<EtcdWatch>();
   private closed = false;
 
   constructor(options: EtcdDatastoreOptions) {
+    super();
     const opts = resolveEtcdOptions(options);
     this.conn = new EtcdConnection(opts);
     this.codec = new KeyCodec(opts.prefix);
@@ -67,19 +69,6 @@ export class EtcdDatastore implements Datastore {
     const { kvs, revision } = await this.read('list', () => this.conn.rangePrefix(this.codec.scope(kind)));
     const items = kvs.map(decodeValue).sort((a, b) => cmp(a.kind, b.kind) || cmp(a.metadata.name, b.metadata.name));
     return { items, revision };
-  }
-
-  async create(resource: StoredResource): Promise<StoredResource> {
-    return (await this.txn([{ op: 'create', resource }]))[0]!;
-  }
-
-  async update(resource: StoredResource): Promise<StoredResource> {
-    return (await this.txn([{ op: 'update', resource }]))[0]!;
-  }
-
-  async delete(kind: string, name: string, resourceVersion?: string): Promise<StoredResource> {
-    const op: TxnOp = resourceVersion === undefined ? { op: 'delete', kind, name } : { op: 'delete', kind, name, resourceVersion };
-    return (await this.txn([op]))[0]!;
   }
 
   async txn(ops: TxnOp[]): Promise<StoredResource[]> {

@@ -4,9 +4,10 @@
 // by a compare that the key is still as it was in the snapshot. If etcd rejects the
 // compares, someone wrote in between: read again and plan again.
 import { CompareResult, CompareTarget, type ICompare, type IKeyValue, type IRequestOp } from 'etcd3';
-import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { StoredResource, TxnOp } from './datastore.js';
-import { checkIdentity, decodeValue, encodeValue, jsonClone, type KeyCodec } from './etcd-codec.js';
+import { decodeValue, encodeValue, jsonClone, type KeyCodec } from './etcd-codec.js';
+import { checkTxnOp, storedCopy, txnOpIdentity } from './txn-ops.js';
 
 export interface SnapshotEntry {
   modRevision: number;
@@ -34,31 +35,13 @@ export function txnKeys(ops: TxnOp[], codec: KeyCodec): string[] {
   const keys: string[] = [];
   const seen = new Set<string>();
   for (const op of ops) {
-    if (typeof op !== 'object' || op === null) throw new ValidationError('', 'txn op must be an object');
-    let key: string;
-    if (op.op === 'delete') {
-      checkIdentity(op.kind, op.name);
-      key = codec.key(op.kind, op.name);
-    } else if (op.op === 'create' || op.op === 'update' || op.op === 'upsert') {
-      const r = op.resource;
-      if (typeof r !== 'object' || r === null) throw new ValidationError('', 'resource must be an object');
-      if (typeof r.metadata !== 'object' || r.metadata === null) throw new ValidationError('metadata', 'must be an object');
-      checkIdentity(r.kind, r.metadata.name);
-      key = codec.key(r.kind, r.metadata.name);
-    } else {
-      throw new ValidationError('op', `unknown txn op ${JSON.stringify((op as { op: unknown }).op)}`);
-    }
+    const { kind, name } = txnOpIdentity(op);
+    const key = codec.key(kind, name);
     if (seen.has(key)) throw new ValidationError('', `txn touches ${key.slice(codec.prefix.length)} more than once`);
     seen.add(key);
     keys.push(key);
   }
   return keys;
-}
-
-function checkVersion(kind: string, name: string, expected: string | undefined, stored: SnapshotEntry): void {
-  if (expected === undefined || expected === null) return;
-  const actual = String(stored.modRevision);
-  if (String(expected) !== actual) throw new ConflictError(kind, name, String(expected), actual);
 }
 
 export function planTxn(ops: TxnOp[], keys: string[], snap: Snapshot, ctx: { now(): string; uid(): string }): TxnPlan {
@@ -73,24 +56,14 @@ export function planTxn(ops: TxnOp[], keys: string[], snap: Snapshot, ctx: { now
         ? { key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: stored.modRevision }
         : { key: keyBuf, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 },
     );
+    checkTxnOp(op, stored ? String(stored.modRevision) : undefined);
     if (op.op === 'delete') {
-      if (!stored) throw new NotFoundError(op.kind, op.name);
-      checkVersion(op.kind, op.name, op.resourceVersion, stored);
       plan.requests.push({ request_delete_range: { key: keyBuf } });
-      plan.writes.push({ key, type: 'delete', previous: stored.resource });
+      plan.writes.push({ key, type: 'delete', previous: stored!.resource });
       return;
     }
-    const { kind, metadata } = op.resource;
-    if (op.op === 'create' && stored) throw new AlreadyExistsError(kind, metadata.name);
-    if (op.op === 'update') {
-      if (!stored) throw new NotFoundError(kind, metadata.name);
-      checkVersion(kind, metadata.name, metadata.resourceVersion, stored);
-    }
-    const next = jsonClone(op.resource);
-    delete next.metadata.resourceVersion;
-    // Identity and birth time belong to the store, not to the writer.
-    next.metadata.uid = stored ? stored.resource.metadata.uid : ctx.uid();
-    next.metadata.creationTimestamp = stored ? stored.resource.metadata.creationTimestamp : ctx.now();
+    // The version is etcd's mod_revision, not part of the value.
+    const next = storedCopy(op.resource, undefined, stored?.resource.metadata, ctx);
     const value = encodeValue(next);
     plan.requests.push({ request_put: { key: keyBuf, value: Buffer.from(value) } });
     plan.writes.push({ key, type: 'put', value, resource: next });

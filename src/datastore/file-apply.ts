@@ -1,9 +1,10 @@
 // Pure state transitions for the file backend: validate every op against the current
 // state, then produce the next state. Throws before producing anything, so a failed
 // txn writes nothing.
-import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { StoredResource, TxnOp, WatchEvent } from './datastore.js';
 import { resourceKey, type StoreState } from './file-state.js';
+import { checkTxnOp, storedCopy, txnOpIdentity } from './txn-ops.js';
 
 export interface ApplyContext {
   now(): string;
@@ -16,35 +17,9 @@ export interface ApplyResult {
   results: StoredResource[];
 }
 
-function jsonClone<T>(value: T): T {
-  // JSON round trip: what we return must equal what a later read parses back.
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
-function checkIdentity(kind: unknown, name: unknown): asserts kind is string {
-  if (typeof kind !== 'string' || kind === '' || kind.includes('/')) {
-    throw new ValidationError('kind', 'must be a non-empty string without "/"');
-  }
-  if (typeof name !== 'string' || name === '') throw new ValidationError('metadata.name', 'must be a non-empty string');
-}
-
-function checkResource(r: StoredResource): void {
-  if (typeof r !== 'object' || r === null) throw new ValidationError('', 'resource must be an object');
-  if (typeof r.metadata !== 'object' || r.metadata === null) throw new ValidationError('metadata', 'must be an object');
-  checkIdentity(r.kind, r.metadata.name);
-}
-
 function opKey(op: TxnOp): string {
-  if (typeof op !== 'object' || op === null) throw new ValidationError('', 'txn op must be an object');
-  if (op.op === 'delete') {
-    checkIdentity(op.kind, op.name);
-    return resourceKey(op.kind, op.name);
-  }
-  if (op.op !== 'create' && op.op !== 'update' && op.op !== 'upsert') {
-    throw new ValidationError('op', `unknown txn op ${JSON.stringify((op as { op: unknown }).op)}`);
-  }
-  checkResource(op.resource);
-  return resourceKey(op.resource.kind, op.resource.metadata.name);
+  const { kind, name } = txnOpIdentity(op);
+  return resourceKey(kind, name);
 }
 
 export function applyOps(prev: StoreState, ops: TxnOp[], ctx: ApplyContext): ApplyResult {
@@ -62,27 +37,17 @@ export function applyOps(prev: StoreState, ops: TxnOp[], ctx: ApplyContext): App
     if (seen.has(key)) throw new ValidationError('', `txn touches ${key} more than once`);
     seen.add(key);
     const stored = prev.resources[key];
+    checkTxnOp(op, stored ? stored.metadata.resourceVersion ?? '' : undefined);
 
     if (op.op === 'delete') {
-      if (!stored) throw new NotFoundError(op.kind, op.name);
-      checkVersion(op.kind, op.name, op.resourceVersion, stored);
       delete resources[key];
       events.push({ type: 'delete', revision, kind: op.kind, name: op.name, previous: stored });
-      results.push(stored);
+      results.push(stored!);
       continue;
     }
 
     const { kind, metadata } = op.resource;
-    if (op.op === 'create' && stored) throw new AlreadyExistsError(kind, metadata.name);
-    if (op.op === 'update') {
-      if (!stored) throw new NotFoundError(kind, metadata.name);
-      checkVersion(kind, metadata.name, metadata.resourceVersion, stored);
-    }
-    const next = jsonClone(op.resource);
-    next.metadata.resourceVersion = rv;
-    // Identity and birth time belong to the store, not to the writer.
-    next.metadata.uid = stored ? stored.metadata.uid : ctx.uid();
-    next.metadata.creationTimestamp = stored ? stored.metadata.creationTimestamp : ctx.now();
+    const next = storedCopy(op.resource, rv, stored?.metadata, ctx);
     resources[key] = next;
     events.push(
       stored
@@ -97,12 +62,6 @@ export function applyOps(prev: StoreState, ops: TxnOp[], ctx: ApplyContext): App
     state: { formatVersion: prev.formatVersion, revision, compactRevision: trimmed.compactRevision, resources, events: trimmed.events },
     results,
   };
-}
-
-function checkVersion(kind: string, name: string, expected: string | undefined, stored: StoredResource): void {
-  if (expected === undefined || expected === null) return;
-  const actual = stored.metadata.resourceVersion ?? '';
-  if (String(expected) !== actual) throw new ConflictError(kind, name, String(expected), actual);
 }
 
 /**

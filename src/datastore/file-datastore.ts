@@ -7,6 +7,7 @@ import { applyOps } from './file-apply.js';
 import { withDirLock } from './file-lock.js';
 import { StateFile, resourceKey } from './file-state.js';
 import { StoreTail } from './file-tail.js';
+import { TxnDatastore } from './txn-ops.js';
 
 export interface FileDatastoreOptions {
   /** Events kept for watchers; older ones are compacted away (default 2000). */
@@ -17,7 +18,7 @@ export interface FileDatastoreOptions {
   useFsWatch?: boolean;
 }
 
-export class FileDatastore implements Datastore {
+export class FileDatastore extends TxnDatastore implements Datastore {
   private readonly file: StateFile;
   private readonly tail: StoreTail;
   private readonly maxEvents: number;
@@ -27,6 +28,7 @@ export class FileDatastore implements Datastore {
   private tempsCleaned = false;
 
   constructor(readonly dir: string, options: FileDatastoreOptions = {}) {
+    super();
     this.file = new StateFile(dir);
     this.maxEvents = options.maxEvents ?? 2000;
     if (!Number.isSafeInteger(this.maxEvents) || this.maxEvents < 1) throw new DatastoreError('maxEvents must be a positive integer');
@@ -63,19 +65,6 @@ export class FileDatastore implements Datastore {
       .sort((a, b) => cmp(a.kind, b.kind) || cmp(a.metadata.name, b.metadata.name))
       .map((r) => structuredClone(r));
     return { items, revision: state.revision };
-  }
-
-  async create(resource: StoredResource): Promise<StoredResource> {
-    return (await this.txn([{ op: 'create', resource }]))[0]!;
-  }
-
-  async update(resource: StoredResource): Promise<StoredResource> {
-    return (await this.txn([{ op: 'update', resource }]))[0]!;
-  }
-
-  async delete(kind: string, name: string, resourceVersion?: string): Promise<StoredResource> {
-    const op: TxnOp = resourceVersion === undefined ? { op: 'delete', kind, name } : { op: 'delete', kind, name, resourceVersion };
-    return (await this.txn([op]))[0]!;
   }
 
   async txn(ops: TxnOp[]): Promise<StoredResource[]> {

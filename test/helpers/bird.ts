@@ -2,10 +2,10 @@
 // namespace (killed by PID), and birdc over the control socket (a Unix socket, so it
 // works from any namespace).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
+import { run, stopPid } from '../../src/util/exec.js';
+import { TestDaemon } from './daemon.js';
 
 export const BIRD = '/usr/sbin/bird';
 export const BIRDC = '/usr/sbin/birdc';
@@ -22,41 +22,18 @@ export interface BirdProtocol {
   raw: string;
 }
 
-export class Bird {
-  readonly conf: string;
+export class Bird extends TestDaemon {
   readonly sock: string;
-  readonly logFile: string;
-  private child: ChildProcess | undefined;
 
-  constructor(
-    readonly netns: string,
-    readonly dir: string,
-    readonly name: string,
-  ) {
-    this.conf = join(dir, `${name}.conf`);
+  constructor(netns: string, dir: string, name: string) {
+    super(netns, dir, name, 'conf');
     this.sock = join(dir, `${name}.ctl`);
-    this.logFile = join(dir, `${name}.log`);
   }
 
   /** Writes the config and starts BIRD; `recover` starts it in graceful-restart recovery (-R). */
   async start(config: string, opts: { recover?: boolean } = {}): Promise<void> {
-    writeFileSync(this.conf, config);
     const argv = [BIRD, '-f', '-c', this.conf, '-s', this.sock, ...(opts.recover ? ['-R'] : [])];
-    this.child = startDaemon(argv, { netns: this.netns, logFile: this.logFile });
-    const child = this.child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await waitFor(
-      `BIRD in ${this.netns}`,
-      async () => exited || (await this.birdc('show', 'status')).includes('Daemon is up'),
-      10_000,
-      100,
-    );
-    if (exited) throw new Error(`bird exited: ${this.log().slice(-2000)}`);
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
+    await this.launch(config, argv, 'BIRD', async () => (await this.birdc('show', 'status')).includes('Daemon is up'));
   }
 
   async birdc(...args: string[]): Promise<string> {
@@ -94,14 +71,6 @@ export class Bird {
     const err = /Last error:\s+(.+)/.exec(raw);
     if (err) p.lastError = err[1]!.trim();
     return p;
-  }
-
-  log(): string {
-    try {
-      return readFileSync(this.logFile, 'utf8');
-    } catch {
-      return '';
-    }
   }
 
   /** SIGTERM, then SIGKILL; or SIGKILL at once (a crash). */

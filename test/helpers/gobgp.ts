@@ -2,10 +2,9 @@
 // inside a namespace (killed by PID), and the gobgp CLI run in the same namespace (its
 // gRPC API listens on that namespace's loopback).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
+import { existsSync } from 'node:fs';
+import { run, stopPid } from '../../src/util/exec.js';
+import { TestDaemon } from './daemon.js';
 
 export const GOBGPD = '/usr/bin/gobgpd';
 export const GOBGP = '/usr/bin/gobgp';
@@ -50,33 +49,19 @@ export function gobgpConfig(o: { asn: number; routerId: string; listen: string; 
   return t;
 }
 
-export class GoBgp {
-  readonly conf: string;
-  readonly logFile: string;
-  private child: ChildProcess | undefined;
-
+export class GoBgp extends TestDaemon {
   constructor(
-    readonly netns: string,
-    readonly dir: string,
-    readonly name: string,
+    netns: string,
+    dir: string,
+    name: string,
     readonly apiPort = 50051,
   ) {
-    this.conf = join(dir, `${name}.toml`);
-    this.logFile = join(dir, `${name}.log`);
+    super(netns, dir, name, 'toml');
   }
 
   async start(config: string): Promise<void> {
-    writeFileSync(this.conf, config);
     const argv = [GOBGPD, '-f', this.conf, '-t', 'toml', '--api-hosts', `127.0.0.1:${this.apiPort}`, '--pprof-disable', '-p'];
-    this.child = startDaemon(argv, { netns: this.netns, logFile: this.logFile });
-    let exited = false;
-    this.child.once('exit', () => (exited = true));
-    await waitFor(`gobgpd in ${this.netns}`, async () => exited || (await this.cli('global')).includes('AS'), 10_000, 100);
-    if (exited) throw new Error(`gobgpd exited: ${this.log().slice(-2000)}`);
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
+    await this.launch(config, argv, 'gobgpd', async () => (await this.cli('global')).includes('AS'));
   }
 
   async cli(...args: string[]): Promise<string> {
@@ -113,14 +98,6 @@ export class GoBgp {
 
   async delRoute(family: 'ipv4' | 'ipv6', prefix: string): Promise<void> {
     await this.cli('global', 'rib', '-a', family, 'del', prefix);
-  }
-
-  log(): string {
-    try {
-      return readFileSync(this.logFile, 'utf8');
-    } catch {
-      return '';
-    }
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { run } from './netlink-netns.js';
+import { killAndWait } from '../helpers/daemon.js';
 
 export const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'bgp-session-peer.fixture.js');
 
@@ -132,21 +133,7 @@ export class NsProcess {
   /** Kills by PID and waits for the exit. */
   async kill(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    try {
-      process.kill(this.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const t = setTimeout(() => {
-      try {
-        process.kill(this.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }, 3000);
-    await exited;
-    clearTimeout(t);
+    await killAndWait(this.child, this.pid, 'SIGTERM');
   }
 }
 

@@ -4,19 +4,12 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { run } from '../../src/util/exec.js';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { expectHoldTimerExpiry, expectPeerWithdrawal, learnedOnePerFamily, peerError, startBird } from '../helpers/bgp-speaker.js';
 import { isRoot, speakerOptions, withLab, type Lab } from '../fixtures/bgp-speaker-harness.js';
 
 const skip = !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2 (/usr/sbin/bird)' : false;
 const TABBY_ID = '10.255.0.1';
-
-async function startBird(lab: Lab, spoke: number, config: string): Promise<Bird> {
-  const bird = new Bird(lab.net.spokes[spoke]!.ns, lab.dir, `bird${spoke + 1}`);
-  lab.defer(() => bird.stop({ kill: true }));
-  await bird.start(config);
-  return bird;
-}
 
 /** BIRD in spoke 0 with one static route per family, peering with Tabby. */
 function exchangeConfig(lab: Lab, birdAs: number, tabbyAs: number): string {
@@ -42,10 +35,7 @@ async function exchange(lab: Lab, birdAs: number, tabbyAs: number): Promise<void
   assert.equal(up.type, ibgp ? 'ibgp' : 'ebgp');
 
   // BIRD → Tabby, both families over the one IPv4 session.
-  const learned = await tabby.until('routes from BIRD', async () => {
-    const t = await tabby.table();
-    return t.counts.ipv4 === 1 && t.counts.ipv6 === 1 ? t.routes : undefined;
-  });
+  const learned = await learnedOnePerFamily(tabby, 'routes from BIRD');
   const v4 = learned.find((r) => r.prefix === '198.51.100.0/24')!;
   assert.deepEqual(v4.nexthops, [s.addr4]);
   assert.deepEqual(v4.asPath, ibgp ? [] : [birdAs]);
@@ -75,11 +65,7 @@ async function exchange(lab: Lab, birdAs: number, tabbyAs: number): Promise<void
     const p = await bird.prefixes('protocol', 'tabby');
     return p.length === 1 && p[0] === '2001:db8:ab::/48';
   });
-  const mark = tabby.events.length;
-  await bird.birdc('disable', 's4');
-  const gone = await tabby.waitFor((e) => e.event === 'best' && JSON.stringify(e.changes ?? []).includes('"198.51.100.0/24"'), 10_000, mark);
-  assert.deepEqual((gone?.changes as unknown[])?.[0], { family: 'ipv4', prefix: '198.51.100.0/24', nexthops: [], peerId: null });
-  assert.deepEqual((await tabby.table()).counts, { ipv4: 0, ipv6: 1 });
+  await expectPeerWithdrawal(tabby, () => bird.birdc('disable', 's4'));
 }
 
 describe('Tabby speaker and BIRD 2', { skip }, () => {
@@ -105,18 +91,12 @@ describe('Tabby speaker and BIRD 2', { skip }, () => {
         ],
         localRoutes: [],
       });
-      const b1 = await tabby.until('b1 Bad peer AS', async () => {
-        const p = await tabby.peer('b1');
-        return p.lastError === 'Bad peer AS' ? p : undefined;
-      });
+      const b1 = await peerError(tabby, 'b1', 'Bad peer AS', 'b1 Bad peer AS');
       assert.equal(b1.lastNotification?.direction, 'sent');
       assert.equal(b1.lastNotification?.code, 2);
       assert.equal(b1.lastNotification?.subcode, 2);
       assert.match(b1.info, /^(Idle|Connect|Active|OpenSent) Bad peer AS$/);
-      const b2 = await tabby.until('b2 Received: Bad peer AS', async () => {
-        const p = await tabby.peer('b2');
-        return p.lastError === 'Received: Bad peer AS' ? p : undefined;
-      });
+      const b2 = await peerError(tabby, 'b2', 'Received: Bad peer AS', 'b2 Received: Bad peer AS');
       assert.equal(b2.lastNotification?.direction, 'received');
       const p2 = await bird2.protocol('tabby');
       assert.match(p2.raw, /Bad peer AS/, p2.raw);
@@ -135,16 +115,7 @@ describe('Tabby speaker and BIRD 2', { skip }, () => {
       const up = await tabby.established('bird');
       assert.equal(up.negotiated?.holdTime, 6);
       // Everything BIRD sends to Tabby is dropped inside BIRD's namespace.
-      await run(['iptables', '-I', 'OUTPUT', '-p', 'tcp', '-d', lab.net.hubAddr4, '-j', 'DROP'], { netns: s.ns });
-      const t0 = Date.now();
-      const down = await tabby.until('Hold timer expired', async () => {
-        const p = await tabby.peer('bird');
-        return p.lastError === 'Hold timer expired' ? p : undefined;
-      }, 12_000, 100);
-      const waited = Date.now() - t0;
-      assert.ok(waited >= 3000 && waited <= 8000, `expired after ${waited} ms`);
-      assert.notEqual(down.state, 'Established');
-      assert.equal(down.lastNotification?.code, 4);
+      const down = await expectHoldTimerExpiry(lab, tabby, s, 'bird');
       assert.match(down.info, /Hold timer expired$/);
     });
   });
@@ -167,10 +138,7 @@ describe('Tabby speaker and BIRD 2', { skip }, () => {
       await tabby.established('right');
       assert.equal((await bird1.protocol('tabby')).bgpState, 'Established');
       await tabby.until('route over the MD5 session', async () => (await tabby.table()).counts.ipv4 === 1);
-      const wrong = await tabby.until('the wrong key times out', async () => {
-        const p = await tabby.peer('wrong');
-        return p.lastError === 'Socket: Connection timed out' ? p : undefined;
-      });
+      const wrong = await peerError(tabby, 'wrong', 'Socket: Connection timed out', 'the wrong key times out');
       assert.notEqual(wrong.state, 'Established');
       assert.match(wrong.info, /Socket: Connection timed out$/);
       assert.notEqual((await bird2.protocol('tabby')).bgpState, 'Established');

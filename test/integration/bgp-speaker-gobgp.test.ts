@@ -4,8 +4,8 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { run } from '../../src/util/exec.js';
 import { GoBgp, gobgpConfig, haveGobgp, type GobgpNeighbor } from '../helpers/gobgp.js';
+import { expectHoldTimerExpiry, expectPeerWithdrawal, learnedOnePerFamily, peerError } from '../helpers/bgp-speaker.js';
 import { isRoot, speakerOptions, withLab, type Lab, type PrintedPath } from '../fixtures/bgp-speaker-harness.js';
 
 const skip = !isRoot ? 'needs root' : !haveGobgp ? 'needs GoBGP (/usr/bin/gobgpd)' : false;
@@ -35,10 +35,7 @@ async function exchange(lab: Lab, gobgpAs: number, tabbyAs: number): Promise<voi
   assert.equal(up.negotiated?.peerAs, gobgpAs);
   assert.equal((await g.neighbor(lab.net.hubAddr4)).state, 'established');
 
-  const learned = await tabby.until('routes from GoBGP', async () => {
-    const t = await tabby.table();
-    return t.counts.ipv4 === 1 && t.counts.ipv6 === 1 ? t.routes : undefined;
-  });
+  const learned = await learnedOnePerFamily(tabby, 'routes from GoBGP');
   const byPrefix = (p: string): PrintedPath => learned.find((r) => r.prefix === p)!;
   assert.deepEqual(byPrefix('198.51.100.0/24').nexthops, [s.addr4]);
   assert.deepEqual(byPrefix('198.51.100.0/24').asPath, ibgp ? [] : [gobgpAs]);
@@ -60,11 +57,7 @@ async function exchange(lab: Lab, gobgpAs: number, tabbyAs: number): Promise<voi
   // Withdrawals both ways.
   await tabby.setLocalRoutes([{ prefix: '203.0.113.0/24' }]);
   await tabby.until('GoBGP lost our IPv6 route', async () => !(await g.prefixes('ipv6')).includes('2001:db8:ab::/48'));
-  const mark = tabby.events.length;
-  await g.delRoute('ipv4', '198.51.100.0/24');
-  const gone = await tabby.waitFor((e) => e.event === 'best' && JSON.stringify(e.changes ?? []).includes('"198.51.100.0/24"'), 10_000, mark);
-  assert.deepEqual((gone?.changes as unknown[])?.[0], { family: 'ipv4', prefix: '198.51.100.0/24', nexthops: [], peerId: null });
-  assert.deepEqual((await tabby.table()).counts, { ipv4: 0, ipv6: 1 });
+  await expectPeerWithdrawal(tabby, () => g.delRoute('ipv4', '198.51.100.0/24'));
 }
 
 describe('Tabby speaker and GoBGP', { skip }, () => {
@@ -90,15 +83,9 @@ describe('Tabby speaker and GoBGP', { skip }, () => {
         ],
         localRoutes: [],
       });
-      const g1 = await tabby.until('g1: Bad peer AS (sent)', async () => {
-        const p = await tabby.peer('g1');
-        return p.lastError === 'Bad peer AS' ? p : undefined;
-      });
+      const g1 = await peerError(tabby, 'g1', 'Bad peer AS', 'g1: Bad peer AS (sent)');
       assert.deepEqual([g1.lastNotification?.direction, g1.lastNotification?.code, g1.lastNotification?.subcode], ['sent', 2, 2]);
-      const g2 = await tabby.until('g2: Bad peer AS (received)', async () => {
-        const p = await tabby.peer('g2');
-        return p.lastError === 'Received: Bad peer AS' ? p : undefined;
-      });
+      const g2 = await peerError(tabby, 'g2', 'Received: Bad peer AS', 'g2: Bad peer AS (received)');
       assert.deepEqual([g2.lastNotification?.direction, g2.lastNotification?.code, g2.lastNotification?.subcode], ['received', 2, 2]);
       assert.match(g2.info, /Received: Bad peer AS$/);
     });
@@ -115,16 +102,7 @@ describe('Tabby speaker and GoBGP', { skip }, () => {
       });
       const up = await tabby.established('gobgp');
       assert.equal(up.negotiated?.holdTime, 6);
-      await run(['iptables', '-I', 'OUTPUT', '-p', 'tcp', '-d', lab.net.hubAddr4, '-j', 'DROP'], { netns: s.ns });
-      const t0 = Date.now();
-      const down = await tabby.until('Hold timer expired', async () => {
-        const p = await tabby.peer('gobgp');
-        return p.lastError === 'Hold timer expired' ? p : undefined;
-      }, 12_000, 100);
-      const waited = Date.now() - t0;
-      assert.ok(waited >= 3000 && waited <= 8000, `expired after ${waited} ms`);
-      assert.notEqual(down.state, 'Established');
-      assert.equal(down.lastNotification?.code, 4);
+      await expectHoldTimerExpiry(lab, tabby, s, 'gobgp');
     });
   });
 });

@@ -4,19 +4,13 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
-import { isRoot, speakerOptions, withLab, type Lab } from '../fixtures/bgp-speaker-harness.js';
+import { birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { startBird } from '../helpers/bgp-speaker.js';
+import { isRoot, speakerOptions, withLab } from '../fixtures/bgp-speaker-harness.js';
 
 const skip = !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2 (/usr/sbin/bird)' : false;
 const AS = 64512;
 const TABBY_ID = '10.255.0.1';
-
-async function startBird(lab: Lab, spoke: number, config: string): Promise<Bird> {
-  const bird = new Bird(lab.net.spokes[spoke]!.ns, lab.dir, `bird${spoke + 1}`);
-  lab.defer(() => bird.stop({ kill: true }));
-  await bird.start(config);
-  return bird;
-}
 
 describe('route reflection with BIRD 2', { skip }, () => {
   test('Tabby reflects between two BIRD clients: ORIGINATOR_ID and CLUSTER_LIST on both sides', async () => {

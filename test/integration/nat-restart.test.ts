@@ -9,12 +9,13 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfSnat, SNAT_TC_HANDLE, SNAT_TC_PRIORITY, type BpfSnatLoadOptions } from '../../src/dataplane/nat/bpf-snat.js';
 import { buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology } from '../../src/dataplane/nat/nat-topology.js';
-import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
+import { ip, run, stopPid } from '../../src/util/exec.js';
+import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 
 const isRoot = process.getuid?.() === 0;
 const PORT = 7788;
@@ -24,15 +25,7 @@ const RANGE = { min: 62000, max: 62999 };
 // with the peer's address and port as the server saw them.
 const SERVER = String.raw`
 import socket, sys, threading
-host, port = sys.argv[1], int(sys.argv[2])
-fam = socket.AF_INET6 if ':' in host else socket.AF_INET
-u = socket.socket(fam, socket.SOCK_DGRAM)
-u.bind((host, port))
-t = socket.socket(fam)
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind((host, port))
-t.listen(16)
-def udp():
+${echoSocketsPy(16)}def udp():
     while True:
         data, addr = u.recvfrom(2048)
         u.sendto(('%s %d ' % (addr[0], addr[1])).encode() + data, addr)
@@ -117,8 +110,7 @@ async function filters(netns: string, direction: 'ingress' | 'egress'): Promise<
 
 async function startServer(netns: string, address: string, dir: string): Promise<number> {
   const log = join(dir, `server-${netns}.log`);
-  const child = startDaemon(['python3', '-u', '-c', SERVER, address, String(PORT)], { netns, logFile: log });
-  await waitFor('the echo server', () => readFileSync(log, 'utf8').includes('ready'), 10_000);
+  const child = await startPyServer(SERVER, [address, String(PORT)], netns, log);
   return child.pid!;
 }
 

@@ -19,7 +19,8 @@ import { encodeLpmKey, portCandidates, SNAT_MAPS, type SnatFlow } from '../../sr
 import {
   buildNatTopology, destroyNatTopology, NAT_POOL, NAT_POOL6, type NatTopology,
 } from '../../src/dataplane/nat/nat-topology.js';
-import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
+import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
+import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -32,20 +33,11 @@ const FLOWS_PER_WORKLOAD = 250;
 // "proto ip port payload" and answered with "ip port payload" (the peer as seen).
 const SERVER = String.raw`
 import socket, sys, threading
-host, port = sys.argv[1], int(sys.argv[2])
-fam = socket.AF_INET6 if ':' in host else socket.AF_INET
 lock = threading.Lock()
 def log(*a):
     with lock:
         print(*a, flush=True)
-u = socket.socket(fam, socket.SOCK_DGRAM)
-u.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: 1,000 datagrams at once
-u.bind((host, port))
-t = socket.socket(fam)
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind((host, port))
-t.listen(128)
-def udp():
+${echoSocketsPy(128, 'u.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: 1,000 datagrams at once\n')}def udp():
     while True:
         data, addr = u.recvfrom(2048)
         ip, p = addr[0], addr[1]
@@ -147,7 +139,7 @@ interface Server {
 
 async function startServer(netns: string, address: string, dir: string): Promise<Server> {
   const log = join(dir, `server-${netns}-${address.replace(/[:.]/g, '_')}.log`);
-  const child = startDaemon(['python3', '-u', '-c', SERVER, address, String(PORT)], { netns, logFile: log });
+  const child = await startPyServer(SERVER, [address, String(PORT)], netns, log);
   const server: Server = {
     pid: child.pid!,
     seen(proto, tag) {
@@ -155,7 +147,6 @@ async function startServer(netns: string, address: string, dir: string): Promise
         .map((f) => ({ ip: f[1]!, port: Number(f[2]), payload: f.slice(3).join(' ') }));
     },
   };
-  await waitFor('the echo server', () => readFileSync(log, 'utf8').includes('ready'), 10_000);
   return server;
 }
 

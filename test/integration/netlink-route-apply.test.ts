@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { RTPROT_TABBY, routeApply, routeDump, type RouteOp } from '../../src/native/addon.js';
 import { TestNetns, isRoot } from './netlink-netns.js';
+import { routingNetns } from '../helpers/netns.js';
 
 const { ENETUNREACH, ESRCH, EEXIST, ENODEV, ENOBUFS } = constants.errno;
 
@@ -23,17 +24,7 @@ describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
   let ns: TestNetns;
 
   before(() => {
-    ns = new TestNetns('tbt-nlra');
-    try {
-      ns.ip('link', 'set', 'lo', 'up');
-      ns.veth('v0', 'v0p', '10.0.0.1/24');
-      ns.veth('v1', 'v1p', '10.0.1.1/24');
-      ns.ip('-6', 'addr', 'add', '2001:db8:a::1/64', 'dev', 'v0', 'nodad');
-      ns.ip('-6', 'addr', 'add', '2001:db8:b::1/64', 'dev', 'v1', 'nodad');
-    } catch (err) {
-      ns.destroy();
-      throw err;
-    }
+    ns = routingNetns('tbt-nlra');
   });
 
   after(() => ns?.destroy());

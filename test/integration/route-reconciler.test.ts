@@ -9,6 +9,7 @@ import { RTPROT_TABBY, routeDump, type Route } from '../../src/native/addon.js';
 import type { DesiredRoute } from '../../src/dataplane/routes/desired-route.js';
 import { RouteReconciler } from '../../src/dataplane/routes/route-reconciler.js';
 import { TestNetns, isRoot, waitFor } from './netlink-netns.js';
+import { routingNetns } from '../helpers/netns.js';
 
 const hosts: DesiredRoute[] = Array.from({ length: 500 }, (_, i) => ({
   dst: `10.66.${i >> 8}.${i & 255}/32`, gateway: '10.0.0.2', device: 'v0',
@@ -34,20 +35,11 @@ describe('RouteReconciler', { skip: isRoot ? false : 'needs root' }, () => {
   const find = async (dst: string): Promise<Route | undefined> => (await ours()).find((r) => r.dst === dst);
 
   before(() => {
-    ns = new TestNetns('tbt-rrec');
-    try {
-      ns.ip('link', 'set', 'lo', 'up');
-      ns.veth('v0', 'v0p', '10.0.0.1/24');
-      ns.veth('v1', 'v1p', '10.0.1.1/24');
-      ns.ip('-6', 'addr', 'add', '2001:db8:a::1/64', 'dev', 'v0', 'nodad');
-      ns.ip('-6', 'addr', 'add', '2001:db8:b::1/64', 'dev', 'v1', 'nodad');
+    ns = routingNetns('tbt-rrec', (n) => {
       // Other owners: one on a prefix Tabby also wants (another metric), one on a prefix of its own.
-      ns.ip('route', 'add', '10.65.0.0/26', 'via', '10.0.0.9', 'metric', '100', 'proto', 'static');
-      ns.ip('route', 'add', '10.65.9.0/24', 'via', '10.0.0.9', 'proto', 'bird');
-    } catch (err) {
-      ns.destroy();
-      throw err;
-    }
+      n.ip('route', 'add', '10.65.0.0/26', 'via', '10.0.0.9', 'metric', '100', 'proto', 'static');
+      n.ip('route', 'add', '10.65.9.0/24', 'via', '10.0.0.9', 'proto', 'bird');
+    });
   });
 
   after(() => ns?.destroy());

@@ -7,8 +7,7 @@
 // the kernel's maps really hold. The kernel routes (tunnelRoute()) are the routes
 // reconciler's; this class only owns the programs and their maps.
 
-import { constants } from 'node:os';
-import { NetlinkError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import {
   bpfObjectClose,
   bpfObjectLoad,
@@ -18,12 +17,8 @@ import {
   mapKeys,
   mapLookup,
   mapUpdate,
-  tcAttach,
-  tcDetach,
   tcQuery,
   type BpfObjectHandle,
-  type TcDirection,
-  type TcFilter,
 } from '../../native/addon.js';
 import { readCounters, type Counter } from '../../native/counters.js';
 import {
@@ -42,10 +37,12 @@ import {
   type EncodedEncapState,
   type RealmEntry,
 } from './encap-map-codec.js';
+import {
+  attachTcSlot, checkTcSlot, detachTcFilters, detachTcSlot, nsOpt as ns, tcSlot, type TcFilters as Filters, type TcSlot, type TcSlotTarget,
+} from '../tc-slot.js';
 
 export const ENCAP_OBJECT = 'encap';
 export const ENCAP_PROGRAMS = { egress: 'tabby_encap_egress', ingress: 'tabby_encap_ingress' } as const;
-const DIRECTIONS = ['ingress', 'egress'] as const;
 
 /**
  * Tabby's fixed tc slot for encap.bpf.c on both hooks. Fixed so a new agent replaces
@@ -59,16 +56,11 @@ export const ENCAP_TC_HANDLE = 0x7ab;
 export const DEFAULT_VXLAN_VNI = 4096;
 export const DEFAULT_VXLAN_PORT = 4789;
 
-export interface BpfEncapTarget {
-  /** The host (underlay) interface, e.g. `eth0`. */
-  ifname: string;
-  /** Namespace under /var/run/netns holding the interface; absent: this process's. */
-  netns?: string;
-  /** tc priority of both programs (default ENCAP_TC_PRIORITY). */
-  priority?: number;
-  /** tc handle of both filters (default ENCAP_TC_HANDLE). */
-  filterHandle?: number;
-}
+/**
+ * The host (underlay) interface, e.g. `eth0`, its namespace, and the tc slot of both
+ * programs (default ENCAP_TC_PRIORITY, ENCAP_TC_HANDLE).
+ */
+export type BpfEncapTarget = TcSlotTarget;
 
 export interface BpfEncapLoadOptions extends BpfEncapTarget {
   /** This node's underlay IPv4 address: outer source, and what decapsulation accepts. */
@@ -112,16 +104,10 @@ export interface PreviousEncap {
   realms: RealmEntry[];
 }
 
-type Filters = Partial<Record<TcDirection, TcFilter>>;
-
 const EMPTY_STATE = (): EncodedEncapState => ({ routes: new Map(), peers: new Map(), realms: new Map() });
 
-function slot(t: BpfEncapTarget): { priority: number; handle: number } {
-  return { priority: t.priority ?? ENCAP_TC_PRIORITY, handle: t.filterHandle ?? ENCAP_TC_HANDLE };
-}
-
-function ns(netns: string | undefined): { netns?: string } {
-  return netns === undefined ? {} : { netns };
+function slot(t: BpfEncapTarget): TcSlot {
+  return tcSlot(t, { priority: ENCAP_TC_PRIORITY, handle: ENCAP_TC_HANDLE });
 }
 
 export class BpfEncap {
@@ -191,17 +177,7 @@ export class BpfEncap {
    * (cleanup after an agent that is gone). Returns how many filters were removed.
    */
   static async detach(target: BpfEncapTarget): Promise<number> {
-    let n = 0;
-    for (const direction of DIRECTIONS) {
-      try {
-        if (await tcDetach({ ifname: target.ifname, direction, ...ns(target.netns), ...slot(target) })) n++;
-      } catch (err) {
-        // ENOENT: no such filter; EINVAL: no clsact qdisc at all.
-        if (err instanceof NetlinkError && (err.errno === constants.errno.ENOENT || err.errno === constants.errno.EINVAL)) continue;
-        throw err;
-      }
-    }
-    return n;
+    return detachTcSlot(target, slot(target));
   }
 
   /**
@@ -212,7 +188,7 @@ export class BpfEncap {
   async load(opts: BpfEncapLoadOptions): Promise<void> {
     if (this.handle !== undefined) throw new ValidationError('load', 'already loaded: close() or release() first');
     const globals = encapGlobals(opts);
-    const { priority, handle: filterHandle } = slot(opts);
+    const tc = slot(opts);
     const entries = [...(opts.entries ?? [])];
     const realms = [...(opts.realms ?? [])];
     const desired = encodeEncapState(entries, opts.vtepMac !== undefined, realms);
@@ -231,12 +207,7 @@ export class BpfEncap {
     this.desired = desired;
     try {
       await this.applyNow({ prune: false });
-      for (const direction of DIRECTIONS) {
-        this.filters[direction] = await tcAttach({
-          handle, program: ENCAP_PROGRAMS[direction], ifname: opts.ifname, direction, ...ns(opts.netns),
-          priority, filterHandle, replace: true,
-        });
-      }
+      await attachTcSlot(handle, ENCAP_PROGRAMS, opts, tc, this.filters);
     } catch (err) {
       // A filter already replaced runs this object with its full state: leave it.
       await this.release().catch(() => undefined);
@@ -319,19 +290,9 @@ export class BpfEncap {
    * and frees the object with its maps. Idempotent.
    */
   async close(): Promise<void> {
-    const opts = this.opts;
     const errors: unknown[] = [];
-    for (const direction of ['egress', 'ingress'] as const) {
-      const f = this.filters[direction];
-      if (!f || !opts) continue;
-      try {
-        await tcDetach({ ifname: opts.ifname, direction, ...ns(opts.netns), priority: f.priority, handle: f.handle, progId: f.progId });
-      } catch (err) {
-        errors.push(err);
-      }
-      delete this.filters[direction];
-    }
     // The clsact qdisc stays: other programs (NAT) may share it, and it is harmless empty.
+    await detachTcFilters(this.opts, this.filters, errors);
     await this.release().catch((err: unknown) => errors.push(err));
     if (errors.length > 0) throw errors[0];
   }
@@ -414,9 +375,7 @@ export function encapGlobals(opts: BpfEncapLoadOptions): Record<string, Buffer |
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ValidationError('vxlanPort', 'must be an integer from 1 to 65535');
   const ifindex = opts.ifindex ?? 0;
   if (!Number.isInteger(ifindex) || ifindex < 0 || ifindex > 0x7fffffff) throw new ValidationError('ifindex', 'must be a positive integer');
-  const { priority, handle } = slot(opts);
-  if (!Number.isInteger(priority) || priority < 1 || priority > 0xffff) throw new ValidationError('priority', 'must be an integer from 1 to 65535');
-  if (!Number.isInteger(handle) || handle < 1 || handle > 0xffffffff) throw new ValidationError('filterHandle', 'must be a non-zero u32');
+  checkTcSlot(slot(opts));
   const nodeIP = ipv4Bytes('nodeIP', opts.nodeIP);
   if (nodeIP.every((b) => b === 0)) throw new ValidationError('nodeIP', 'must not be 0.0.0.0');
   const globals: Record<string, Buffer | number> = {

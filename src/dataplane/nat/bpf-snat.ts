@@ -10,12 +10,10 @@
 // ports and flows opened from outside stay untranslated. release() is what an agent
 // does on shutdown (programs stay attached), close() removes them.
 
-import { constants } from 'node:os';
 import { randomInt } from 'node:crypto';
-import { NetlinkError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import {
-  bpfObjectClose, bpfObjectLoad, bpfObjectPath, linkList, mapDelete, mapKeys, mapLookup, mapUpdate, tcAttach, tcDetach, tcQuery,
-  type BpfObjectHandle, type TcDirection, type TcFilter,
+  bpfObjectClose, bpfObjectLoad, bpfObjectPath, linkList, mapDelete, mapKeys, mapLookup, mapUpdate, tcQuery, type BpfObjectHandle,
 } from '../../native/addon.js';
 import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
 import { readCounters, type Counter } from '../../native/counters.js';
@@ -28,10 +26,12 @@ import {
   passKey, POOL_VALUE, replyKey, SNAT_COUNTERS, SNAT_DROP_REASONS, SNAT_MAPS, type PortRange, type SnatConfig,
   type SnatCounterName, type SnatCtEntry, type SnatDropReason, type SnatFlow, type SnatTimeouts,
 } from './snat-codec.js';
+import {
+  attachTcSlot, checkTcSlot, detachTcFilters, detachTcSlot, nsOpt as ns, tcSlot, type TcFilters as Filters, type TcSlot, type TcSlotTarget,
+} from '../tc-slot.js';
 
 export const SNAT_OBJECT = 'snat';
 export const SNAT_PROGRAMS = { egress: 'tabby_snat_egress', ingress: 'tabby_snat_ingress' } as const;
-const DIRECTIONS = ['ingress', 'egress'] as const;
 
 /**
  * Tabby's fixed tc slot for snat.bpf.c on both hooks: fixed so a new agent replaces
@@ -48,16 +48,11 @@ const STATE_MAPS = [SNAT_MAPS.config, ...POOL_MAPS, SNAT_MAPS.ct];
 /** Conntrack entries written at once while copying (the addon's workers run them). */
 const COPY_CONCURRENCY = 32;
 
-export interface BpfSnatTarget {
-  /** The host's outward interface, e.g. `eth0`. */
-  ifname: string;
-  /** Namespace under /var/run/netns holding the interface; absent: this process's. */
-  netns?: string;
-  /** tc priority of both programs (default SNAT_TC_PRIORITY). */
-  priority?: number;
-  /** tc handle of both filters (default SNAT_TC_HANDLE). */
-  filterHandle?: number;
-}
+/**
+ * The host's outward interface, e.g. `eth0`, its namespace, and the tc slot of both
+ * programs (default SNAT_TC_PRIORITY, SNAT_TC_HANDLE).
+ */
+export type BpfSnatTarget = TcSlotTarget;
 
 export interface BpfSnatLoadOptions extends BpfSnatTarget {
   /**
@@ -119,18 +114,10 @@ export interface SnatAdoption {
   ct: number;
 }
 
-type Filters = Partial<Record<TcDirection, TcFilter>>;
-
-function slot(t: BpfSnatTarget): { priority: number; handle: number } {
-  const priority = t.priority ?? SNAT_TC_PRIORITY;
-  const handle = t.filterHandle ?? SNAT_TC_HANDLE;
-  if (!Number.isInteger(priority) || priority < 1 || priority > 0xffff) throw new ValidationError('priority', 'must be an integer from 1 to 65535');
-  if (!Number.isInteger(handle) || handle < 1 || handle > 0xffffffff) throw new ValidationError('filterHandle', 'must be a non-zero u32');
-  return { priority, handle };
-}
-
-function ns(netns: string | undefined): { netns?: string } {
-  return netns === undefined ? {} : { netns };
+function slot(t: BpfSnatTarget): TcSlot {
+  const s = tcSlot(t, { priority: SNAT_TC_PRIORITY, handle: SNAT_TC_HANDLE });
+  checkTcSlot(s);
+  return s;
 }
 
 export class BpfSnat implements NatDataplane {
@@ -197,17 +184,7 @@ export class BpfSnat implements NatDataplane {
    * (cleanup after an agent that is gone). Returns how many filters were removed.
    */
   static async detach(target: BpfSnatTarget): Promise<number> {
-    let n = 0;
-    for (const direction of DIRECTIONS) {
-      try {
-        if (await tcDetach({ ifname: target.ifname, direction, ...ns(target.netns), ...slot(target) })) n++;
-      } catch (err) {
-        // ENOENT: no such filter; EINVAL: no clsact qdisc at all.
-        if (err instanceof NetlinkError && (err.errno === constants.errno.ENOENT || err.errno === constants.errno.EINVAL)) continue;
-        throw err;
-      }
-    }
-    return n;
+    return detachTcSlot(target, slot(target));
   }
 
   /**
@@ -218,7 +195,7 @@ export class BpfSnat implements NatDataplane {
   async load(opts: BpfSnatLoadOptions): Promise<void> {
     if (this.handle !== undefined) throw new ValidationError('load', 'already loaded: close() or release() first');
     if (typeof opts !== 'object' || opts === null) throw new ValidationError('options', 'must be an object');
-    const { priority, handle: filterHandle } = slot(opts);
+    const tc = slot(opts);
     const ifindex = opts.ifindex ?? 0;
     if (!Number.isInteger(ifindex) || ifindex < 0 || ifindex > 0x7fffffff) throw new ValidationError('ifindex', 'must be a positive integer');
     // Before anything is attached: a wrong interface must not displace a working program.
@@ -249,18 +226,13 @@ export class BpfSnat implements NatDataplane {
     try {
       await mapUpdate(handle, SNAT_MAPS.config, configKey(), configValue);
       if (prev) this.adoption = await this.adopt(handle, prev);
-      for (const direction of DIRECTIONS) {
-        this.filters[direction] = await tcAttach({
-          handle, program: SNAT_PROGRAMS[direction], ifname: opts.ifname, direction, ...ns(opts.netns),
-          priority, filterHandle, replace: true,
-        });
-      }
+      await attachTcSlot(handle, SNAT_PROGRAMS, opts, tc, this.filters);
     } catch (err) {
       // A filter already replaced runs this object with its full state: leave it.
       await this.release().catch(() => undefined);
       throw err;
     }
-    this.log.info({ priority, portRange: config.portRange, adopted: this.adoption }, 'snat loaded');
+    this.log.info({ priority: tc.priority, portRange: config.portRange, adopted: this.adoption }, 'snat loaded');
   }
 
   /** Declares the complete set of pools; apply() writes the difference. */
@@ -389,17 +361,8 @@ export class BpfSnat implements NatDataplane {
     const opts = this.opts;
     const errors: unknown[] = [];
     await this.queue.catch(() => undefined);
-    for (const direction of ['egress', 'ingress'] as const) {
-      const f = this.filters[direction];
-      if (!f || !opts) continue;
-      try {
-        await tcDetach({ ifname: opts.ifname, direction, ...ns(opts.netns), priority: f.priority, handle: f.handle, progId: f.progId });
-      } catch (err) {
-        errors.push(err);
-      }
-      delete this.filters[direction];
-    }
     // The clsact qdisc stays: encap may share it, and it is harmless empty.
+    await detachTcFilters(opts, this.filters, errors);
     const wasLoaded = this.handle !== undefined;
     await this.release().catch((err: unknown) => errors.push(err));
     if (errors.length > 0) throw errors[0];
