@@ -8,6 +8,7 @@ import { TabbyError } from '../errors.js';
 import { legacyCommands } from './commands/legacy.js';
 import { nodeCommands } from './commands/node.js';
 import { labCommands } from './commands/lab.js';
+import { benchCommands } from './commands/bench.js';
 import { resourceCommands } from './commands/resources.js';
 
 /** One clear line on stderr and a non-zero exit: the CLI's error contract. */
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   cli = legacyCommands(cli);
   cli = nodeCommands(cli);
   cli = labCommands(cli);
+  cli = benchCommands(cli);
   await cli.parseAsync();
 }
 

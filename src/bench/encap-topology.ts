@@ -1,0 +1,150 @@
+// Two hosts, one workload each, in namespaces (all `tbb-…`), for the dataplane bench:
+//
+//   wa ──(eth0|wl0)── ha ──(eth0|eth0)── hb ──(wl0|eth0)── wb
+//   10.251.Y.2/26     underlay 10.250.X.1 / .2              10.251.Y.66/26
+//
+// Nothing routes between the blocks until a path implementation adds its routes:
+// plain routing, eBPF IPIP, eBPF VXLAN (encap.bpf.o) or Calico's kernel VXLAN device.
+// Adapted from the encap integration tests (product code does not import test/).
+
+import { randomInt } from 'node:crypto';
+import { BpfEncap } from '../dataplane/encap/bpf-encap.js';
+import { tunnelMtu } from '../dataplane/encap/encap-mtu.js';
+import type { EncapKind } from '../dataplane/encap/encap-map-codec.js';
+import { tunnelRoute } from '../dataplane/encap/tunnel-route.js';
+import { vtepMac } from '../dataplane/encap/vtep-mac.js';
+import { run } from '../util/exec.js';
+import { makeNetns } from './cleanup.js';
+
+export type Side = 'a' | 'b';
+const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+
+export interface Host {
+  ns: string;
+  wl: string;
+  nodeName: string;
+  underlayIP: string;
+  block: string;
+  workloadIP: string;
+  gatewayIP: string;
+  tunnelIP: string;
+  vtepMac: string;
+  ifindex: number;
+}
+
+export interface Topology {
+  hostMtu: number;
+  hosts: Record<Side, Host>;
+}
+
+const ipn = (ns: string, ...args: string[]) => run(['ip', '-n', ns, ...args]);
+
+export async function buildTopology(): Promise<Topology> {
+  const x = randomInt(1, 250);
+  const y = randomInt(1, 250);
+  const mk = async (s: Side, n: number): Promise<Host> => ({
+    ns: await makeNetns(`h${s}`),
+    wl: await makeNetns(`w${s}`),
+    nodeName: `bench-node-${s}`,
+    underlayIP: `10.250.${x}.${n}`,
+    block: `10.251.${y}.${(n - 1) * 64}/26`,
+    workloadIP: `10.251.${y}.${(n - 1) * 64 + 2}`,
+    gatewayIP: `10.251.${y}.${(n - 1) * 64 + 1}`,
+    tunnelIP: `10.251.${y}.${(n - 1) * 64 + 10}`,
+    vtepMac: vtepMac(`bench-node-${s}`),
+    ifindex: 0,
+  });
+  const t: Topology = { hostMtu: 1500, hosts: { a: await mk('a', 1), b: await mk('b', 2) } };
+  const { a, b } = t.hosts;
+  await ipn(a.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.ns);
+  for (const h of [a, b]) {
+    await ipn(h.ns, 'link', 'add', 'wl0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.wl);
+    await ipn(h.ns, 'addr', 'add', `${h.underlayIP}/24`, 'dev', 'eth0');
+    await ipn(h.ns, 'addr', 'add', `${h.gatewayIP}/26`, 'dev', 'wl0');
+    await ipn(h.wl, 'addr', 'add', `${h.workloadIP}/26`, 'dev', 'eth0');
+    for (const d of ['eth0', 'wl0']) await ipn(h.ns, 'link', 'set', d, 'up');
+    await ipn(h.wl, 'link', 'set', 'eth0', 'up');
+    await ipn(h.wl, 'route', 'add', 'default', 'via', h.gatewayIP);
+    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1', 'net.ipv4.conf.default.rp_filter=1'], { netns: h.ns });
+    const j = JSON.parse((await ipn(h.ns, '-j', 'link', 'show', 'dev', 'eth0')).stdout) as Array<{ ifindex: number }>;
+    h.ifindex = j[0]!.ifindex;
+  }
+  return t;
+}
+
+export interface PathHandle {
+  close(): Promise<void>;
+}
+
+export interface PathImpl {
+  name: string;
+  setup(t: Topology, self: Side): Promise<PathHandle>;
+}
+
+export const VNI = 4096;
+export const VXLAN_PORT = 4789;
+
+export const plainRouting: PathImpl = {
+  name: 'plain',
+  async setup(t, self) {
+    const h = t.hosts[self];
+    const p = t.hosts[other(self)];
+    await ipn(h.ns, 'route', 'add', p.block, 'via', p.underlayIP, 'dev', 'eth0');
+    return { close: async () => void (await ipn(h.ns, 'route', 'del', p.block)) };
+  },
+};
+
+export const kernelVxlan: PathImpl = {
+  name: 'kernel VXLAN',
+  async setup(t, self) {
+    const h = t.hosts[self];
+    const p = t.hosts[other(self)];
+    const dev = 'vxlan.calico';
+    await ipn(h.ns, 'link', 'add', dev, 'type', 'vxlan', 'id', String(VNI), 'dstport', String(VXLAN_PORT), 'local', h.underlayIP, 'dev', 'eth0', 'nolearning');
+    const close = async () => void (await run(['ip', '-n', h.ns, 'link', 'del', dev], { allowFail: true }));
+    try {
+      await ipn(h.ns, 'link', 'set', dev, 'address', h.vtepMac, 'mtu', String(tunnelMtu(t.hostMtu, 'vxlan')), 'up');
+      await ipn(h.ns, 'addr', 'add', `${h.tunnelIP}/32`, 'dev', dev);
+      await ipn(h.ns, 'neigh', 'add', p.tunnelIP, 'lladdr', p.vtepMac, 'dev', dev, 'nud', 'permanent');
+      await run(['bridge', 'fdb', 'add', p.vtepMac, 'dev', dev, 'dst', p.underlayIP, 'self', 'permanent'], { netns: h.ns });
+      await ipn(h.ns, 'route', 'add', p.block, 'via', p.tunnelIP, 'dev', dev, 'onlink');
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    return { close };
+  },
+};
+
+function ebpf(kind: EncapKind): PathImpl {
+  return {
+    name: `eBPF ${kind === 'ipip' ? 'IPIP' : 'VXLAN'}`,
+    async setup(t, self) {
+      const h = t.hosts[self];
+      const p = t.hosts[other(self)];
+      const bpf = new BpfEncap();
+      await bpf.load({ ifname: 'eth0', netns: h.ns, nodeIP: h.underlayIP, ifindex: h.ifindex, vtepMac: h.vtepMac });
+      const route = tunnelRoute({ block: p.block, remoteIP: p.underlayIP, kind, dev: 'eth0', hostMtu: t.hostMtu });
+      try {
+        await bpf.setEntries([{ block: p.block, remoteIP: p.underlayIP, kind, ...(kind === 'vxlan' ? { vtepMac: p.vtepMac } : {}) }]);
+        await ipn(h.ns, 'route', 'add', route.dst, 'via', route.gateway, 'dev', route.dev, 'onlink', 'mtu', String(route.mtu));
+      } catch (err) {
+        await bpf.close();
+        throw err;
+      }
+      return {
+        async close() {
+          try {
+            await run(['ip', '-n', h.ns, 'route', 'del', route.dst], { allowFail: true });
+          } finally {
+            await bpf.close();
+          }
+        },
+      };
+    },
+  };
+}
+
+export const ebpfIpip = ebpf('ipip');
+export const ebpfVxlan = ebpf('vxlan');
+export const PATHS: readonly PathImpl[] = [plainRouting, ebpfIpip, ebpfVxlan, kernelVxlan];

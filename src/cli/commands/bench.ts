@@ -1,0 +1,91 @@
+// `tabby bench routes|codec|dataplane|bgp`: Tabby against its anchors in one run, a
+// table on stdout, progress on stderr, `--json FILE` (DESIGN.md's form) and `--svg FILE`.
+
+import type { Argv } from 'yargs';
+import { cleanupAll, installSignalHandlers } from '../../bench/cleanup.js';
+import { endProgress, formatResult, progress, writeJson, writeSvg, type BenchResult } from '../../bench/report.js';
+
+async function runBench(a: { json?: string; svg?: string }, fn: (say: (line: string) => void) => Promise<BenchResult>): Promise<void> {
+  installSignalHandlers();
+  const say = progress();
+  let r: BenchResult;
+  try {
+    r = await fn(say);
+  } finally {
+    endProgress();
+    await cleanupAll();
+  }
+  for (const [k, v] of Object.entries(r.ratios)) {
+    if (!Number.isFinite(v)) {
+      delete r.ratios[k];
+      r.notes.push(`ratio "${k}" left out: not a finite number (a zero or missing measurement)`);
+    }
+  }
+  process.stdout.write(formatResult(r));
+  if (a.json) writeJson(a.json, r);
+  if (a.svg) writeSvg(a.svg, r);
+}
+
+function common<T>(y: Argv<T>) {
+  return y
+    .option('json', { type: 'string', describe: 'write every sample, the summary and the ratios to FILE' })
+    .option('svg', { type: 'string', describe: 'write a bar chart of the ratios to FILE' });
+}
+
+export function benchCommands<T extends { datastore?: string }>(yargs: Argv<T>): Argv<T> {
+  return yargs.command('bench', 'Benchmarks: Tabby against iproute2, BIRD, GoBGP and the kernel dataplane', (y) =>
+    y
+      .command(
+        'routes',
+        'Install/replace/delete N routes: batched netlink vs ip -batch',
+        (c) =>
+          common(c)
+            .option('count', { type: 'number', default: 100_000 })
+            .option('prefix-len', { type: 'number', default: 32 })
+            .option('reps', { type: 'number', default: 3 }),
+        async (a) => {
+          const { benchRoutes } = await import('../../bench/routes.js');
+          await runBench(a, (say) => benchRoutes({ count: a.count, prefixLen: a['prefix-len'], reps: a.reps, progress: say }));
+        },
+      )
+      .command(
+        'codec',
+        'BGP UPDATE decode/encode, prefixes per second, IPv4 and IPv6',
+        (c) =>
+          common(c)
+            .option('prefixes', { type: 'string', default: '100000,1000000', describe: 'comma-separated table sizes' })
+            .option('reps', { type: 'number', default: 3 }),
+        async (a) => {
+          const { benchCodec } = await import('../../bench/codec.js');
+          const sizes = a.prefixes.split(',').map((s) => Number(s.trim()));
+          await runBench(a, (say) => benchCodec({ prefixes: sizes, reps: a.reps, progress: say }));
+        },
+      )
+      .command(
+        'dataplane',
+        'iperf3 throughput and ping latency: plain, eBPF IPIP, eBPF VXLAN, kernel VXLAN; eBPF SNAT vs iptables',
+        (c) =>
+          common(c)
+            .option('seconds', { type: 'number', default: 5 })
+            .option('reps', { type: 'number', default: 3 }),
+        async (a) => {
+          const { benchDataplane } = await import('../../bench/dataplane.js');
+          await runBench(a, (say) => benchDataplane({ seconds: a.seconds, reps: a.reps, progress: say }));
+        },
+      )
+      .command(
+        'bgp',
+        'BIRD originates N prefixes to Tabby, BIRD and GoBGP: convergence, CPU, peak RSS',
+        (c) =>
+          common(c)
+            .option('prefixes', { type: 'number', default: 100_000 })
+            .option('peer', { choices: ['bird', 'gobgp'] as const, default: 'bird' as const, describe: 'the anchor receiver for convergence' })
+            .option('reps', { type: 'number', default: 3 }),
+        async (a) => {
+          const { benchBgp } = await import('../../bench/bgp.js');
+          await runBench(a, (say) => benchBgp({ prefixes: a.prefixes, peer: a.peer, reps: a.reps, progress: say }));
+        },
+      )
+      .demandCommand(1, 'give a benchmark: routes, codec, dataplane or bgp'),
+  );
+}

@@ -1,0 +1,107 @@
+// `tabby bench …` end to end through the real CLI, with tiny sizes: exit 0, the table
+// on stdout, the JSON in DESIGN.md's form, an SVG, and no namespace left behind.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found');
+    dir = up;
+  }
+  return dir;
+}
+
+const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+const isRoot = process.getuid?.() === 0;
+const have = (bin: string) => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(join(d, bin)));
+
+function cli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, pid: child.pid! });
+    });
+  });
+}
+
+function leftoverNamespaces(pid: number): string[] {
+  const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  return out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('tbb-') && n.includes(`-${pid}-`));
+}
+
+async function bench(name: string, args: string[], timeoutMs: number): Promise<{ json: Record<string, any>; stdout: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tabby-bench-test-'));
+  try {
+    const json = join(dir, 'out.json');
+    const svg = join(dir, 'out.svg');
+    const r = await cli(['bench', name, ...args, '--json', json, '--svg', svg], timeoutMs);
+    assert.deepEqual(leftoverNamespaces(r.pid), [], 'namespaces left behind');
+    assert.equal(r.code, 0, `exit ${r.code}; stderr:\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stdout, new RegExp(`== tabby bench ${name} ==`));
+    assert.match(r.stdout, /METRIC\s+SUBJECT\s+MEDIAN/);
+    assert.match(r.stdout, /RATIO/);
+    const j = JSON.parse(readFileSync(json, 'utf8')) as Record<string, any>;
+    assert.equal(j.benchmark, name);
+    assert.equal(typeof j.machine, 'object');
+    assert.equal(typeof j.machine.cpu, 'string');
+    assert.ok(Array.isArray(j.samples) && j.samples.length > 0, 'samples');
+    for (const s of j.samples) {
+      assert.equal(typeof s.metric, 'string');
+      assert.equal(typeof s.subject, 'string');
+      assert.equal(typeof s.value, 'number');
+      assert.ok(Number.isFinite(s.value), `${s.metric} ${s.subject} value`);
+    }
+    assert.ok(Array.isArray(j.summary) && j.summary.every((s: any) => typeof s.median === 'number' && typeof s.spread === 'number'));
+    const ratios = Object.entries(j.ratios ?? {});
+    assert.ok(ratios.length > 0, 'ratios');
+    for (const [k, v] of ratios) assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `ratio ${k} = ${String(v)}`);
+    const text = readFileSync(svg, 'utf8');
+    assert.match(text, /^<svg[\s>]/);
+    assert.match(text, /<\/svg>\s*$/);
+    return { json: j, stdout: r.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('bench codec', async () => {
+  const { json } = await bench('codec', ['--prefixes', '1000', '--reps', '2'], 30_000);
+  assert.ok(json.samples.some((s: any) => s.metric === 'decode ipv6 1000'));
+  assert.ok('decode ipv4 1000: prefixes/s / 1M' in json.ratios);
+});
+
+test('bench routes', { skip: !isRoot && 'needs root' }, async () => {
+  const { json } = await bench('routes', ['--count', '200', '--reps', '1'], 30_000);
+  for (const phase of ['add', 'replace', 'delete']) assert.ok(`${phase}: ip -batch time / tabby time` in json.ratios);
+  assert.equal(json.samples.filter((s: any) => s.subject === 'ip-batch').length, 6);
+});
+
+test('bench bgp', { skip: (!isRoot || !have('bird') || !have('gobgpd')) && 'needs root, bird and gobgpd' }, async () => {
+  const { json } = await bench('bgp', ['--prefixes', '200', '--reps', '1'], 60_000);
+  for (const who of ['Tabby', 'BIRD', 'GoBGP']) assert.ok(json.samples.some((s: any) => s.subject === who && s.metric === 'converge time'), who);
+  assert.ok('convergence: BIRD time / Tabby time' in json.ratios);
+  assert.ok('peak RSS: GoBGP / Tabby' in json.ratios);
+});
+
+test('bench dataplane', { skip: (!isRoot || !have('iperf3')) && 'needs root and iperf3' }, async () => {
+  const { json } = await bench('dataplane', ['--seconds', '1', '--reps', '1'], 90_000);
+  for (const who of ['plain', 'eBPF IPIP', 'eBPF VXLAN', 'kernel VXLAN', 'eBPF SNAT', 'iptables MASQUERADE']) {
+    assert.ok(json.samples.some((s: any) => s.subject === who), who);
+  }
+  assert.ok('natOutgoing: eBPF SNAT / iptables MASQUERADE' in json.ratios);
+});
