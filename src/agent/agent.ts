@@ -1,7 +1,7 @@
 // The long-running node agent: datastore → calc → BGP speaker and dataplane. Only this
 // module wires the pieces; each of them gets plain data.
 import { hostname } from 'node:os';
-import { parseCidr } from '../api/net.js';
+import { cidrContains, parseCidr } from '../api/net.js';
 import type { BGPConfiguration, BGPPeer, IPPool, Node } from '../api/types.js';
 import { ResourceClient } from '../api/client.js';
 import { Speaker, type BestPath, type SpeakerPeer } from '../bgp/speaker.js';
@@ -17,6 +17,7 @@ import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
 import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatDataplane } from '../dataplane/nat/nat-dataplane.js';
 import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
+import { matchesSelector } from '../api/selector.js';
 import { addrList, routeDump, RTPROT_TABBY } from '../native/addon.js';
 import type { Logger } from '../util/log.js';
 import { autodetectAddress } from './autodetect.js';
@@ -192,7 +193,9 @@ export class Agent {
     const me = snap.nodes.find((n) => n.metadata.name === this.name);
     if (!me) return;
     // IPAM and the VXLAN tunnel address only change the store when the store is there.
-    if (this.cache.ready && (await this.ensureIpam(me, snap.pools))) return; // the watch brings the writes back
+    // The cache answers whether anything is missing, so a pass normally does no store I/O
+    // (a store that has just gone quiet cannot hold up routes learned meanwhile).
+    if (this.cache.ready && !this.ipamSatisfied(me, snap) && (await this.ensureIpam(me, snap.pools))) return; // the watch brings the writes back
 
     const conf = effectiveBgpConfig(snap.configs, this.name);
     const v4 = parseCidr(this.nodeCidrs[0]!)!.address;
@@ -238,6 +241,17 @@ export class Agent {
     } else if (this.opts.dataplane === 'iptables') {
       this.nat = new IptablesNat({ families: [4], logger: this.opts.logger });
     }
+  }
+
+  /** The cache already holds a block of every pool that selects this node, and the VXLAN address if needed. */
+  private ipamSatisfied(me: Node, snap: Snapshot): boolean {
+    const labels = me.metadata.labels ?? {};
+    const mine = snap.blocks.filter((b) => b.spec.affinity === `host:${this.name}`);
+    for (const pool of snap.pools) {
+      if (pool.spec.disabled || !matchesSelector(pool.spec.nodeSelector, labels)) continue;
+      if (!mine.some((b) => b.spec.pool === pool.metadata.name && cidrContains(pool.spec.cidr, b.spec.cidr))) return false;
+    }
+    return !(needsVxlan(snap.pools) && !me.spec.ipv4VXLANTunnelAddr && mine.some((b) => parseCidr(b.spec.cidr)?.family === 4));
   }
 
   /** Claim blocks and the VXLAN tunnel address; true when the store was changed. */

@@ -7,6 +7,8 @@ import type { Logger } from '../util/log.js';
 export class ResourceCache {
   private items = new Map<string, StoredResource>();
   private watcher?: Watcher;
+  /** Identifies the current watch; events and errors of an older one are ignored. */
+  private current?: object;
   private retry?: NodeJS.Timeout;
   private probeTimer?: NodeJS.Timeout;
   private reachable = true;
@@ -66,27 +68,37 @@ export class ResourceCache {
     this.backoffMs = 500;
     this.lastError = undefined;
     this.onChange();
-    this.watcher = this.store.watch({
+    const token = {};
+    this.current = token;
+    const watcher = this.store.watch({
       fromRevision: revision,
       onEvent: (e) => {
+        if (this.current !== token) return;
         this.events++;
         const key = `${e.kind}/${e.name}`;
         if (e.type === 'put') this.items.set(key, e.resource);
         else this.items.delete(key);
         this.onChange();
       },
-      onError: (err) => this.lost(err),
+      // Only the current watch counts: a late error from a replaced one must not start a second.
+      onError: (err) => {
+        if (this.current === token) this.lost(err);
+      },
     });
+    if (this.current === token) this.watcher = watcher;
+    else watcher.close(); // it failed while starting
   }
 
   private lost(err: Error): void {
     if (this.closed) return;
     this.synced = false;
+    this.current = undefined;
     this.lastError = err.message;
     this.watcher?.close();
     this.watcher = undefined;
     this.log.warn({ err: err.message, retryMs: this.backoffMs }, 'datastore watch lost; keeping the last known state');
     this.onChange();
+    clearTimeout(this.retry);
     this.retry = setTimeout(() => {
       this.sync().catch((e: Error) => {
         this.backoffMs = Math.min(this.backoffMs * 2, 10_000);

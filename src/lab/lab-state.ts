@@ -5,6 +5,20 @@ import { join } from 'node:path';
 export const LAB_DIR = process.env.TABBY_LAB_DIR ?? '/var/run/tabby-lab';
 export const LAB_PREFIX = 'tabby';
 
+/** The lab's etcd (`lab up --datastore etcd`): where it runs and how to start it again. */
+export interface LabEtcd {
+  namespace: string;
+  address: string;
+  /** What the agents use: http://ADDRESS:2379 on the fabric. */
+  clientUrl: string;
+  dir: string;
+  /** The Unix socket etcd also serves, for clients outside the lab's namespaces. */
+  socket: string;
+  logFile: string;
+  argv: string[];
+  pid?: number;
+}
+
 export interface LabState {
   prefix: string;
   dir: string;
@@ -16,6 +30,7 @@ export interface LabState {
   external: { namespace: string; address: string } | null;
   fabrics: string[];
   pids: number[];
+  etcd?: LabEtcd;
 }
 
 const file = (dir: string) => join(dir, 'lab.json');

@@ -1,17 +1,18 @@
 // `tabby lab`: a whole cluster on one machine. Hosts are namespaces on one L2 fabric (and
 // optionally a second subnet behind the ToR router), each running a Tabby agent with a
 // workload behind it; BIRD on the ToR peers with every node; an "outside" namespace sits
-// behind the ToR. All agents share one datastore, since namespaces share the filesystem.
+// behind the ToR. All agents share one datastore: a directory (namespaces share the
+// filesystem) or, with `--datastore etcd`, a real etcd in its own namespace on the fabric.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResourceClient } from '../api/client.js';
 import { validateResource } from '../api/validate.js';
 import type { NodeStatusJson } from '../agent/status.js';
 import { askAgent } from '../agent/status-server.js';
-import { openDatastore } from '../datastore/open.js';
 import { packageRoot } from '../native/addon.js';
 import { BLOCK_KIND, Ipam } from '../ipam/ipam.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../util/exec.js';
+import { labEtcdConfig, openLabDatastore, startLabEtcd } from './etcd.js';
 import { birdEstablished, startBird, torBirdConfig } from './bird.js';
 import { LAB_DIR, LAB_PREFIX, loadState, removeStateDir, saveState, type LabState } from './lab-state.js';
 import { Fabric, addWorkload, createNetns, deleteNetns, link, listNetns, routerSysctls } from './topology.js';
@@ -33,6 +34,8 @@ export interface LabOptions {
 export const TOR_ASN = 64567;
 export const POOL_CIDR = '10.244.0.0/16';
 const subnet = (i: number) => `10.255.${i}`;
+/** The lab etcd's address on the first fabric (`--datastore etcd`). */
+export const ETCD_ADDRESS = `${subnet(0)}.250`;
 const EXT = { tor: '10.254.0.1/24', ext: '10.254.0.100/24' };
 
 const main = () => join(packageRoot, 'dist', 'src', 'cli', 'main.js');
@@ -90,10 +93,10 @@ export async function labUp(o: LabOptions): Promise<LabState> {
   const dir = o.dir ?? LAB_DIR;
   await labDown(dir);
   if (o.subnets === 2 && o.tor === 'none') throw new Error('a second subnet needs the ToR router: use --tor bird');
-  if (o.datastore === 'etcd') throw new Error('the lab on etcd is not built yet (use --datastore file)');
   mkdirSync(dir, { recursive: true });
   const storeDir = join(dir, 'datastore');
-  const state: LabState = { prefix: LAB_PREFIX, dir, datastore: `file:${storeDir}`, dataplane: o.dataplane, encap: o.encap, nodes: [], tor: null, external: null, fabrics: [], pids: [] };
+  const etcd = o.datastore === 'etcd' ? labEtcdConfig(dir, `${LAB_PREFIX}-etcd`, ETCD_ADDRESS) : undefined;
+  const state: LabState = { prefix: LAB_PREFIX, dir, datastore: etcd ? `etcd:${etcd.clientUrl}` : `file:${storeDir}`, etcd, dataplane: o.dataplane, encap: o.encap, nodes: [], tor: null, external: null, fabrics: [], pids: [] };
   saveState(state);
   try {
     say('building namespaces');
@@ -133,9 +136,18 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     }
     saveState(state);
 
+    if (etcd) {
+      say('starting etcd');
+      await createNetns(etcd.namespace);
+      await fabrics[0]!.attach('etcd', etcd.namespace, 'eth0', `${etcd.address}/24`);
+      // Nodes on the second subnet reach it through the ToR.
+      if (state.tor) await ip(['route', 'add', 'default', 'via', `${subnet(0)}.1`], etcd.namespace);
+      await startLabEtcd(state);
+    }
+
     say('writing resources');
     rmSync(storeDir, { recursive: true, force: true });
-    const store = await openDatastore(state.datastore);
+    const store = await openLabDatastore(state);
     try {
       await new ResourceClient(store).write('apply', resources(o, torAddress).map(validateResource));
     } finally {
@@ -167,7 +179,7 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     saveState(state);
 
     say('waiting for IPAM blocks');
-    const store2 = await openDatastore(state.datastore);
+    const store2 = await openLabDatastore(state);
     try {
       const ipam = new Ipam(store2);
       await waitFor('every node to claim a block', async () => {

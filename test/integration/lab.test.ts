@@ -9,12 +9,16 @@ import { birdc } from '../../src/lab/bird.js';
 import { connectivity, labDown, labUp, nodeStatus, type LabOptions } from '../../src/lab/lab.js';
 import type { LabState } from '../../src/lab/lab-state.js';
 import { listNetns } from '../../src/lab/topology.js';
+import { startLabEtcd, stopLabEtcd } from '../../src/lab/etcd.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { run, startDaemon, waitFor } from '../../src/util/exec.js';
 import type { PeerStatusJson } from '../../src/agent/status.js';
 import { TABBY } from '../helpers/cli.js';
 
+/** Run the CLI against the lab's store (from the etcd namespace when the lab runs on etcd). */
 async function tabbyIn(s: LabState, args: string[], input?: string): Promise<void> {
-  await run([process.execPath, TABBY, '--datastore', s.datastore, ...args], { input, timeoutMs: 20_000 });
+  await run([process.execPath, TABBY, '--datastore', s.datastore, ...args], { input, timeoutMs: 20_000, netns: s.etcd?.namespace });
 }
 
 /** Wait until `check` holds for the node's peers (as node status reports them). */
@@ -62,6 +66,22 @@ async function withLab(opts: Partial<LabOptions>, body: (s: LabState) => Promise
     assert.ok(!existsSync(dir), 'lab directory removed');
   }
 }
+
+/** PIDs of processes whose command line mentions `text` (an etcd started for `dir`). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text)) pids.push(Number(d));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+const datastoreReady = async (s: LabState) => (await Promise.all(s.nodes.map(nodeStatus))).map((st) => st?.datastoreReady);
 
 describe('tabby lab', { concurrency: false }, () => {
   for (const [encap, dataplane] of [['ipip', 'bpf'], ['vxlan', 'bpf'], ['none', 'bpf'], ['vxlan', 'iptables']] as const) {
@@ -145,5 +165,58 @@ describe('tabby lab', { concurrency: false }, () => {
       const after = (await run(['ip', 'route'], { netns: s.nodes[1]!.namespace })).stdout;
       assert.equal(after, before, 'kernel routes unchanged by the restart');
     });
+  });
+
+  test('lab on etcd: etcd stopped for 60 s, workloads keep talking, sessions stay, a change after etcd returns is applied', { timeout: 300_000 }, async () => {
+    let etcdDir = '';
+    await withLab({ encap: 'ipip', dataplane: 'bpf', datastore: 'etcd' }, async (s) => {
+      assert.ok(s.etcd?.pid, 'the lab recorded its etcd');
+      etcdDir = s.etcd.dir;
+      assert.equal(s.datastore, 'etcd:http://10.255.0.250:2379');
+      assert.ok(s.pids.includes(s.etcd.pid), 'lab down stops etcd');
+      assert.deepEqual(await datastoreReady(s), [true, true, true]);
+      const m = await connectivity(s);
+      assert.deepEqual(m.rows.filter((r) => !r.ok), [], 'every path of the matrix works');
+
+      // A continuous ping across the outage: 0.2 s apart for 75 s, bounded in count and time.
+      const w3 = s.nodes[2]!.workloads[0]!.address;
+      const pinger = run(['ping', '-i', '0.2', '-c', '375', '-q', w3], { netns: s.nodes[1]!.workloads[0]!.namespace, allowFail: true, timeoutMs: 120_000 });
+      await delay(2000);
+
+      const stoppedAt = Date.now();
+      await stopLabEtcd(s);
+      await waitFor('every agent to see the datastore gone', async () => (await datastoreReady(s)).every((r) => r === false), 20_000, 250);
+      const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
+      assert.match(ready.body, /datastore unreachable/, ready.body);
+      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics')).body, /^tabby_datastore_ready 0$/m);
+
+      // Sixty seconds without etcd: every session stays Established all along.
+      while (Date.now() - stoppedAt < 60_000) {
+        for (const n of s.nodes) {
+          const st = await nodeStatus(n);
+          assert.ok(st, `${n.name} answers node status while etcd is down`);
+          assert.equal(st.datastoreReady, false, `${n.name} reports the datastore not ready`);
+          assert.equal(st.peers.length, 3, `${n.name} keeps its peers`);
+          for (const p of st.peers) assert.equal(p.info, 'Established', `${n.name} → ${p.address} while etcd is down`);
+        }
+        await delay(5000);
+      }
+
+      // etcd back on the same data dir and address.
+      await startLabEtcd(s);
+      await waitFor('every agent to see the datastore again', async () => (await datastoreReady(s)).every((r) => r === true), 30_000, 250);
+      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics')).body, /^tabby_datastore_ready 1$/m);
+      const ping = await pinger;
+      assert.match(ping.stdout, / 0% packet loss/, ping.stdout);
+
+      // A change made now reaches every agent.
+      await tabbyIn(s, ['patch', 'bgpconfiguration', 'default', '-p', '{"spec":{"asNumber":64513}}']);
+      for (const i of [1, 2, 3]) {
+        await waitPeers(s, i, 'mesh on AS 64513', (p) => p.filter((x) => x.type === 'node-to-node mesh' && x.asn === 64513 && x.info === 'Established').length === 2);
+      }
+      assert.ok((await connectivity({ ...s, external: null })).ok, 'workloads still talk');
+    });
+    assert.ok(etcdDir, 'the lab ran');
+    assert.deepEqual(processesMentioning(etcdDir), [], 'no etcd process left');
   });
 });
