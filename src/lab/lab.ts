@@ -127,7 +127,7 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     for (let i = 1; i <= o.nodes; i++) {
       const sub = o.subnets === 2 && i === o.nodes ? 1 : 0;
       const cidr = `${subnet(sub)}.${10 + i}/24`;
-      const host = await fabrics[sub]!.addHost(`node${i}`, cidr);
+      const host = await fabrics[sub]!.addHost(`node${i}`, cidr, { netns: `${LAB_PREFIX}-node${i}` });
       // Proxy ARP answers for the workloads' 169.254.1.1 gateway only when the host has a
       // route for it: the ToR default, or an unreachable default when there is no ToR.
       if (state.tor) await ip(['route', 'add', 'default', 'via', `${subnet(sub)}.1`], host.netns);

@@ -112,6 +112,18 @@ describe('tabby lab', { concurrency: false }, () => {
     });
   }
 
+  test('CrossSubnet: plain on the shared subnet, IPIP to the node behind the router', { timeout: 240_000 }, async () => {
+    await withLab({ encap: 'ipip', crossSubnet: true, subnets: 2 }, async (s) => {
+      assert.equal(s.nodes[2]!.namespace, 'tabby-node3');
+      const m = await connectivity(s);
+      assert.deepEqual(m.rows.filter((r) => !r.ok), [], 'every path of the matrix works');
+      const routes = (await run(['ip', 'route'], { netns: s.nodes[0]!.namespace })).stdout.split('\n');
+      const block = (n: number) => routes.find((l) => l.includes(`via ${n === 1 ? s.nodes[1]!.address : s.tor!.address} `) && l.startsWith('10.244.'));
+      assert.ok(block(1) && !/realm|mtu/.test(block(1)!), `same subnet: a plain route (${block(1)})`);
+      assert.ok(block(2) && /realm \d+ mtu 1480/.test(block(2)!), `across the router: a tunnel route (${block(2)})`);
+    });
+  });
+
   test('seed scenarios applied live; mesh to route reflector migration loses no ping; restart keeps routes', { timeout: 400_000 }, async () => {
     await withLab({ encap: 'ipip', dataplane: 'bpf' }, async (s) => {
       const [n1, , n3] = s.nodes.map((n) => n.address) as [string, string, string];
