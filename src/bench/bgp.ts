@@ -17,7 +17,7 @@ import { randomInt } from 'node:crypto';
 import { run, startDaemon, stopPid, waitFor } from '../util/exec.js';
 import { makeNetns, onCleanup, release, trackDir } from './cleanup.js';
 import { checkInt, cpuSeconds, fibPrefixes, now, peakRss } from './common.js';
-import { machine, med, summarize, type BenchResult, type Sample } from './report.js';
+import { benchResult, med, type BenchResult, type Sample } from './report.js';
 
 export interface BgpOptions {
   prefixes: number;
@@ -255,12 +255,10 @@ export async function benchBgp(o: BgpOptions): Promise<BenchResult> {
     ratios[`convergence CPU: ${anchor} / Tabby`] = r('converge cpu', anchor);
   }
   const targets: Record<string, number> = { [`convergence: ${anchor} time / Tabby time`]: 1, 'peak RSS: GoBGP / Tabby': 1 };
-  return {
+  return await benchResult({
     benchmark: 'bgp',
-    machine: await machine(),
     options: { prefixes: o.prefixes, peer: o.peer, reps: o.reps },
     samples,
-    summary: summarize(samples),
     ratios,
     targets,
     notes: [
@@ -268,5 +266,5 @@ export async function benchBgp(o: BgpOptions): Promise<BenchResult> {
       'Tabby receiver = the BGP speaker plus batched routeApply of its best paths (not the full agent)',
       'withdrawal = sender disables its static protocol (N withdrawals over the live session) until none are left',
     ],
-  };
+  });
 }

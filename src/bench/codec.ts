@@ -4,7 +4,7 @@
 
 import { decodeUpdate, encodeUpdate, MessageReader, type CodecOptions, type PathAttributes } from '../bgp/wire/index.js';
 import { checkInt, now } from './common.js';
-import { machine, med, summarize, type BenchResult, type Sample } from './report.js';
+import { benchResult, med, type BenchResult, type Sample } from './report.js';
 
 export interface CodecOptionsArgs {
   prefixes: number[];
@@ -14,8 +14,9 @@ export interface CodecOptionsArgs {
 
 const OPTS: CodecOptions = { fourOctetAs: true, addPath: { receive: new Set(), send: new Set() }, extendedMessage: false };
 const ATTRS: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], nextHop: '10.0.0.1', med: 5, communities: [0xfde90064] };
-const PER = { ipv4: 900, ipv6: 400 } as const;
-type Fam = keyof typeof PER;
+/** Prefixes per UPDATE: about what fits in 4096 bytes. */
+export const PER = { ipv4: 900, ipv6: 400 } as const;
+export type Fam = keyof typeof PER;
 
 function prefixLists(family: Fam, total: number): string[][] {
   const lists: string[][] = [];
@@ -37,7 +38,13 @@ function encodeAll(family: Fam, lists: string[][]): Buffer[] {
   );
 }
 
-function decodeAll(data: Buffer): number {
+/** The UPDATEs announcing `total` distinct prefixes of `family`, PER[family] to a message, back to back. */
+export function updateStream(family: Fam, total: number): Buffer {
+  return Buffer.concat(encodeAll(family, prefixLists(family, total)));
+}
+
+/** Decodes a stream of UPDATEs fed in 1460-byte segments; returns the prefixes announced. */
+export function decodeAll(data: Buffer): number {
   const r = new MessageReader();
   let prefixes = 0;
   for (let i = 0; i < data.length; i += 1460) {
@@ -85,14 +92,12 @@ export async function benchCodec(o: CodecOptionsArgs): Promise<BenchResult> {
       }
     }
   }
-  return {
+  return await benchResult({
     benchmark: 'codec',
-    machine: await machine(),
     options: { prefixes: o.prefixes, reps: o.reps, perUpdate: PER },
     samples,
-    summary: summarize(samples),
     ratios,
     targets,
     notes: ['ratios are against the 1M prefixes/s target (no external anchor); IPv4 /24 in NLRI, IPv6 /64 in MP_REACH'],
-  };
+  });
 }

@@ -12,7 +12,7 @@ import { run, startDaemon, waitFor } from '../util/exec.js';
 import { release, runShielded, trackDir, trackPid } from './cleanup.js';
 import { checkInt } from './common.js';
 import { PATHS, buildTopology, type PathHandle, type Topology } from './encap-topology.js';
-import { machine, med, summarize, type BenchResult, type Sample } from './report.js';
+import { benchResult, med, type BenchResult, type Sample } from './report.js';
 
 export interface DataplaneOptions {
   seconds: number;
@@ -104,14 +104,12 @@ export async function benchDataplane(o: DataplaneOptions): Promise<BenchResult> 
   }
   ratios['natOutgoing: eBPF SNAT / iptables MASQUERADE'] = med(samples, 'natOutgoing tcp 1 stream', 'eBPF SNAT') / med(samples, 'natOutgoing tcp 1 stream', 'iptables MASQUERADE');
   targets['natOutgoing: eBPF SNAT / iptables MASQUERADE'] = 1;
-  return {
+  return await benchResult({
     benchmark: 'dataplane',
-    machine: await machine(),
     options: { seconds: o.seconds, reps: o.reps },
     samples,
-    summary: summarize(samples),
     ratios,
     targets,
     notes: ['plain routing is the no-encapsulation ceiling, not a ratio; throughput is CPU-bound here, compare within one run only'],
-  };
+  });
 }

@@ -110,6 +110,20 @@ export async function machine(): Promise<Machine> {
   };
 }
 
+/** A BenchResult with the machine description and the summary of `samples` filled in. */
+export async function benchResult(r: Omit<BenchResult, 'machine' | 'summary'>): Promise<BenchResult> {
+  return {
+    benchmark: r.benchmark,
+    machine: await machine(),
+    options: r.options,
+    samples: r.samples,
+    summary: summarize(r.samples),
+    ratios: r.ratios,
+    targets: r.targets,
+    notes: r.notes,
+  };
+}
+
 export function fmtNum(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);

@@ -9,7 +9,7 @@ import { routeApply, RTPROT_TABBY, type RouteOp } from '../native/addon.js';
 import { run } from '../util/exec.js';
 import { deleteNetns, makeNetns, release, trackDir } from './cleanup.js';
 import { checkInt, fibPrefixes, now } from './common.js';
-import { machine, med, summarize, type BenchResult, type Sample } from './report.js';
+import { benchResult, med, type BenchResult, type Sample } from './report.js';
 
 export interface RoutesOptions {
   count: number;
@@ -120,16 +120,14 @@ export async function benchRoutes(o: RoutesOptions): Promise<BenchResult> {
       ratios[k] = med(samples, `${phase} time`, 'ip-batch') / med(samples, `${phase} time`, 'tabby');
       targets[k] = 2.5;
     }
-    return {
+    return await benchResult({
       benchmark: 'routes',
-      machine: await machine(),
       options: { count: o.count, prefixLen: o.prefixLen, reps: o.reps },
       samples,
-      summary: summarize(samples),
       ratios,
       targets,
       notes: [`each rep uses fresh namespaces; counts verified from /proc/net/fib_triestat after every phase`],
-    };
+    });
   } finally {
     await release(rmDir);
   }

@@ -8,6 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Datastore } from '../datastore/datastore.js';
 import { openDatastore } from '../datastore/open.js';
+import { etcdArgs, etcdEnv, relayConnection } from '../util/etcd-process.js';
 import { inNetns, stopPid, waitFor } from '../util/exec.js';
 import { saveState, type LabEtcd, type LabState } from './lab-state.js';
 
@@ -21,18 +22,15 @@ export function labEtcdConfig(dir: string, netns: string, address: string): LabE
   const clientUrl = `http://${address}:${ETCD_CLIENT_PORT}`;
   const argv = [
     ETCD_BIN,
-    '--name=lab',
-    `--data-dir=${join(base, 'data')}`,
-    `--listen-client-urls=${clientUrl},unix://${SOCKET_NAME}:0`,
-    `--advertise-client-urls=${clientUrl}`,
-    '--listen-peer-urls=http://127.0.0.1:2380',
-    '--initial-advertise-peer-urls=http://127.0.0.1:2380',
-    '--initial-cluster=lab=http://127.0.0.1:2380',
-    '--initial-cluster-state=new',
-    '--initial-cluster-token=tabby-lab',
-    '--logger=zap',
-    '--log-outputs=stderr',
-    '--log-level=warn',
+    ...etcdArgs({
+      name: 'lab',
+      dataDir: join(base, 'data'),
+      listenClientUrls: `${clientUrl},unix://${SOCKET_NAME}:0`,
+      advertiseClientUrl: clientUrl,
+      peerUrl: 'http://127.0.0.1:2380',
+      initialCluster: 'lab=http://127.0.0.1:2380',
+      token: 'tabby-lab',
+    }),
   ];
   return { namespace: netns, address, clientUrl, dir: base, socket: join(base, `${SOCKET_NAME}:0`), logFile: join(base, 'etcd.log'), argv };
 }
@@ -63,8 +61,7 @@ export async function startLabEtcd(state: LabState, timeoutMs = 20_000): Promise
   const fd = openSync(e.logFile, 'a');
   let pid: number;
   try {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD')));
-    const child = spawn(full[0]!, full.slice(1), { cwd: e.dir, detached: true, stdio: ['ignore', fd, fd], env });
+    const child = spawn(full[0]!, full.slice(1), { cwd: e.dir, detached: true, stdio: ['ignore', fd, fd], env: etcdEnv() });
     child.unref();
     pid = child.pid!;
   } finally {
@@ -102,19 +99,7 @@ class UnixRelay {
       server.listen(0, '127.0.0.1', resolve);
     });
     const relay = new UnixRelay(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    server.on('connection', (client) => {
-      const upstream = connect(socket);
-      for (const s of [client, upstream]) {
-        relay.sockets.add(s);
-        s.on('close', () => relay.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
+    server.on('connection', (client) => relayConnection(client, connect(socket), relay.sockets));
     return relay;
   }
 

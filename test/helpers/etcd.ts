@@ -9,6 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { etcdArgs, etcdEnv, relayConnection } from '../../src/util/etcd-process.js';
 
 export const ETCD_BIN = process.env.TABBY_TEST_ETCD ?? '/usr/bin/etcd';
 export const ETCDCTL_BIN = process.env.TABBY_TEST_ETCDCTL ?? '/usr/bin/etcdctl';
@@ -201,27 +202,24 @@ export class EtcdCluster {
   }
 
   private args(m: EtcdMember): string[] {
-    return [
-      `--name=${m.name}`,
-      `--data-dir=${m.dataDir}`,
-      `--listen-client-urls=${m.clientUrl}`,
-      `--advertise-client-urls=${m.clientUrl}`,
-      `--listen-peer-urls=${m.peerUrl}`,
-      `--initial-advertise-peer-urls=${m.peerUrl}`,
-      `--initial-cluster=${this.members.map((x) => `${x.name}=${x.peerUrl}`).join(',')}`,
-      '--initial-cluster-state=new',
-      `--initial-cluster-token=${this.token}`,
-      '--auto-compaction-retention=0',
-      // Loopback: fast elections keep restarts and member failures short.
-      '--heartbeat-interval=50',
-      '--election-timeout=500',
-      '--logger=zap',
-      '--log-outputs=stderr',
-      '--log-level=warn',
-      ...(this.pki
-        ? [`--cert-file=${this.pki.serverCert}`, `--key-file=${this.pki.serverKey}`, `--trusted-ca-file=${this.pki.ca}`, '--client-cert-auth']
-        : []),
-    ];
+    return etcdArgs({
+      name: m.name,
+      dataDir: m.dataDir,
+      listenClientUrls: m.clientUrl,
+      advertiseClientUrl: m.clientUrl,
+      peerUrl: m.peerUrl,
+      initialCluster: this.members.map((x) => `${x.name}=${x.peerUrl}`).join(','),
+      token: this.token,
+      extra: [
+        '--auto-compaction-retention=0',
+        // Loopback: fast elections keep restarts and member failures short.
+        '--heartbeat-interval=50',
+        '--election-timeout=500',
+        ...(this.pki
+          ? [`--cert-file=${this.pki.serverCert}`, `--key-file=${this.pki.serverKey}`, `--trusted-ca-file=${this.pki.ca}`, '--client-cert-auth']
+          : []),
+      ],
+    });
   }
 
   /** Runs etcdctl against the cluster (with the client certificate under TLS). */
@@ -241,8 +239,7 @@ export class EtcdCluster {
   async startMember(i: number, timeoutMs = 20_000): Promise<void> {
     const m = this.members[i]!;
     if (m.proc && !exited(m.proc)) throw new Error(`etcd ${m.name} is already running`);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD')));
-    const proc = spawn(ETCD_BIN, this.args(m), { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const proc = spawn(ETCD_BIN, this.args(m), { stdio: ['ignore', 'ignore', 'pipe'], env: etcdEnv() });
     live.add(proc);
     m.proc = proc;
     proc.stderr!.on('data', (d: Buffer) => (m.log = (m.log + d.toString()).slice(-4000)));
@@ -313,17 +310,7 @@ export class TcpProxy {
 
   private relay(client: Socket): void {
     if (this.blocked) return void client.destroy();
-    const upstream = connect(Number(this.target.port), this.target.hostname);
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relayConnection(client, connect(Number(this.target.port), this.target.hostname), this.sockets);
   }
 
   block(): void {

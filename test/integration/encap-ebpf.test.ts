@@ -9,8 +9,8 @@ import { BpfEncap } from '../../src/dataplane/encap/bpf-encap.js';
 import {
   DROP_REASONS, ENCAP_COUNTERS, type DropReason, type EncapCounterName, type EncapEntry,
 } from '../../src/dataplane/encap/encap-map-codec.js';
-import { buildTopology, capture, destroyTopology, ping, run, sendFrames, SIDES, type Side, type Topology } from './encap-topology.js';
-import { ebpfIpip, VNI, VXLAN_PORT, type TunnelHandle } from './encap-tunnels.js';
+import { destroyTopology, ebpfIpip, SIDES, VNI, VXLAN_PORT, type Side, type Topology, type TunnelHandle } from '../../src/bench/encap-topology.js';
+import { buildTopology, capture, ping, run, sendFrames } from './encap-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -99,14 +99,14 @@ describe('eBPF encap: run-time map changes and what decapsulation refuses', { sk
   const entryToB = (): EncapEntry => ({ block: t.hosts.b.block, remoteIP: t.hosts.b.underlayIP, kind: 'ipip' });
 
   before(async () => {
-    t = buildTopology('ebpf');
+    t = await buildTopology('ebpf');
     tunnels.a = await ebpfIpip.setup(t, 'a');
     tunnels.b = await ebpfIpip.setup(t, 'b');
   });
 
   after(async () => {
     for (const s of SIDES) await tunnels[s]?.close().catch(() => undefined);
-    if (t) destroyTopology(t);
+    if (t) await destroyTopology(t);
   });
 
   test('removing the entry stops encapsulation; declaring it again restores it', async () => {

@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { mapKeys, mapUpdate } from '../../src/native/addon.js';
 import { encodeEntry, encodeKey } from '../../src/dataplane/encap/encap-map-codec.js';
 import { BpfEncap, ENCAP_TC_HANDLE, ENCAP_TC_PRIORITY, type BpfEncapLoadOptions } from '../../src/dataplane/encap/bpf-encap.js';
-import { buildTopology, destroyTopology, ping, run, SIDES, type Side, type Topology } from './encap-topology.js';
-import { ebpfIpip, type TunnelHandle } from './encap-tunnels.js';
+import { destroyTopology, ebpfIpip, SIDES, type Side, type Topology, type TunnelHandle } from '../../src/bench/encap-topology.js';
+import { buildTopology, ping, run } from './encap-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -54,7 +54,7 @@ describe('eBPF encap: takeover by a new instance without losing a packet', { ski
   });
 
   before(async () => {
-    t = buildTopology('rst');
+    t = await buildTopology('rst');
     tunnels.a = await ebpfIpip.setup(t, 'a');
     tunnels.b = await ebpfIpip.setup(t, 'b');
     current = tunnels.a.bpf!;
@@ -63,7 +63,7 @@ describe('eBPF encap: takeover by a new instance without losing a packet', { ski
   after(async () => {
     for (const b of extra) await b.close().catch(() => undefined);
     for (const s of SIDES) await tunnels[s]?.close().catch(() => undefined);
-    if (t) destroyTopology(t);
+    if (t) await destroyTopology(t);
   });
 
   test('one filter per hook at Tabby\'s priority and handle; mapKeys lists the real map', async () => {

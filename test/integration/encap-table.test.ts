@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import type { Counter } from '../../src/native/counters.js';
 import { tunnelMtu } from '../../src/dataplane/encap/encap-mtu.js';
 import {
-  buildTopology, capture, destroyTopology, disableOffloads, haveEthtool, other, ping, SIDES, tcpTransfer, type Side,
-  type Topology,
-} from './encap-topology.js';
-import { ebpfIpip, ebpfVxlan, kernelVxlan, VNI, VXLAN_PORT, type TunnelHandle, type TunnelImpl } from './encap-tunnels.js';
+  destroyTopology, ebpfIpip, ebpfVxlan, kernelVxlan, other, SIDES, VNI, VXLAN_PORT, type Side, type Topology,
+  type TunnelHandle, type TunnelImpl,
+} from '../../src/bench/encap-topology.js';
+import { buildTopology, capture, disableOffloads, haveEthtool, ping, tcpTransfer } from './encap-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -47,7 +47,7 @@ for (const pair of PAIRS) {
     const tunnels: Partial<Record<Side, TunnelHandle>> = {};
 
     before(async () => {
-      t = buildTopology('enc');
+      t = await buildTopology('enc');
       if (pair.offloadsOff) disableOffloads(t);
       tunnels.a = await pair.a.setup(t, 'a');
       tunnels.b = await pair.b.setup(t, 'b');
@@ -55,7 +55,7 @@ for (const pair of PAIRS) {
 
     after(async () => {
       for (const s of SIDES) await tunnels[s]?.close().catch(() => undefined);
-      if (t) destroyTopology(t);
+      if (t) await destroyTopology(t);
     });
 
     test('workloads ping each other both ways', () => {

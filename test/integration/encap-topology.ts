@@ -1,49 +1,13 @@
-// Two hosts and two workloads in namespaces of their own, for the encap tests:
-//
-//   wa ──(eth0|wl0)── ha ──(eth0|eth0)── hb ──(wl0|eth0)── wb
-//   10.251.Y.2/26     underlay 10.250.X.1 / .2              10.251.Y.66/26
-//
-// Host A owns block 10.251.Y.0/26, host B 10.251.Y.64/26. Nothing routes between the
-// blocks until a tunnel implementation adds its routes. Everything lives in the
-// namespaces, so deleting them removes it all. Also: bounded helpers for ping,
-// packet capture (tcpdump, decoded by tshark) and a checksummed TCP transfer.
+// For the encap tests: the two-host topology of src/bench/encap-topology.ts in
+// `tbt-…` namespaces, and bounded helpers for ping, packet capture (tcpdump, decoded
+// by tshark) and a checksummed TCP transfer.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vtepMac } from '../../src/dataplane/encap/vtep-mac.js';
-
-export type Side = 'a' | 'b';
-export const SIDES: readonly Side[] = ['a', 'b'];
-export const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
-
-export interface Host {
-  /** Host namespace, with `eth0` (underlay) and `wl0` (towards the workload). */
-  ns: string;
-  /** Workload namespace, with `eth0`. */
-  wl: string;
-  nodeName: string;
-  underlayIP: string;
-  block: string;
-  workloadIP: string;
-  /** Gateway of the workload (wl0's address). */
-  gatewayIP: string;
-  /** The VXLAN tunnel address Calico would give the node (used by kernel VXLAN peers). */
-  tunnelIP: string;
-  vtepMac: string;
-  /** eth0's ifindex inside ns. */
-  ifindex: number;
-  /** eth0's MAC. */
-  mac: string;
-}
-
-export interface Topology {
-  tag: string;
-  hostMtu: number;
-  hosts: Record<Side, Host>;
-}
+import { buildTopology as buildSharedTopology, type Topology } from '../../src/bench/encap-topology.js';
 
 export function run(cmd: string, ...args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -53,56 +17,17 @@ export function inNs(ns: string, cmd: string, ...args: string[]): string {
   return run('ip', 'netns', 'exec', ns, cmd, ...args);
 }
 
-function link(ns: string, dev: string): { ifindex: number; address: string } {
-  const j = JSON.parse(run('ip', '-j', '-n', ns, 'link', 'show', 'dev', dev)) as Array<{ ifindex: number; address: string }>;
-  return j[0]!;
-}
-
-export function buildTopology(prefix: string): Topology {
+/** The topology of src/bench/encap-topology.ts, in `tbt-PREFIX-TAG-…` namespaces. */
+export function buildTopology(prefix: string): Promise<Topology> {
   const tag = randomBytes(3).toString('hex');
-  const x = randomInt(1, 250);
-  const y = randomInt(1, 250);
-  const mk = (s: Side, n: number): Host => ({
-    ns: `tbt-${prefix}-${tag}-h${s}`,
-    wl: `tbt-${prefix}-${tag}-w${s}`,
-    nodeName: `node-${s}-${tag}`,
-    underlayIP: `10.250.${x}.${n}`,
-    block: `10.251.${y}.${(n - 1) * 64}/26`,
-    workloadIP: `10.251.${y}.${(n - 1) * 64 + 2}`,
-    gatewayIP: `10.251.${y}.${(n - 1) * 64 + 1}`,
-    tunnelIP: `10.251.${y}.${(n - 1) * 64 + 10}`,
-    vtepMac: vtepMac(`node-${s}-${tag}`),
-    ifindex: 0,
-    mac: '',
+  return buildSharedTopology({
+    makeNs: async (role) => {
+      const ns = `tbt-${prefix}-${tag}-${role}`;
+      run('ip', 'netns', 'add', ns);
+      return ns;
+    },
+    nodeName: (s) => `node-${s}-${tag}`,
   });
-  const t: Topology = { tag, hostMtu: 1500, hosts: { a: mk('a', 1), b: mk('b', 2) } };
-  try {
-    for (const h of Object.values(t.hosts)) {
-      run('ip', 'netns', 'add', h.ns);
-      run('ip', 'netns', 'add', h.wl);
-    }
-    const { a, b } = t.hosts;
-    run('ip', '-n', a.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.ns);
-    for (const h of [a, b]) {
-      run('ip', '-n', h.ns, 'link', 'add', 'wl0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.wl);
-      run('ip', '-n', h.ns, 'addr', 'add', `${h.underlayIP}/24`, 'dev', 'eth0');
-      run('ip', '-n', h.ns, 'addr', 'add', `${h.gatewayIP}/26`, 'dev', 'wl0');
-      run('ip', '-n', h.wl, 'addr', 'add', `${h.workloadIP}/26`, 'dev', 'eth0');
-      for (const [ns, devs] of [[h.ns, ['lo', 'eth0', 'wl0']], [h.wl, ['lo', 'eth0']]] as const) {
-        for (const d of devs) run('ip', '-n', ns, 'link', 'set', d, 'up');
-      }
-      run('ip', '-n', h.wl, 'route', 'add', 'default', 'via', h.gatewayIP);
-      // Strict reverse-path filtering on: decapsulated packets must pass it too.
-      inNs(h.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=1', 'net.ipv4.conf.default.rp_filter=1');
-      const l = link(h.ns, 'eth0');
-      h.ifindex = l.ifindex;
-      h.mac = l.address;
-    }
-    return t;
-  } catch (err) {
-    destroyTopology(t);
-    throw err;
-  }
 }
 
 /** Whether ethtool is installed (the offload variants need it). */
@@ -120,14 +45,6 @@ export function disableOffloads(t: Topology): void {
     inNs(h.ns, 'ethtool', '-K', 'eth0', 'tx-udp_tnl-segmentation', 'off', 'tx-ipxip4-segmentation', 'off',
       'tx-checksum-ip-generic', 'off');
     inNs(h.ns, 'ethtool', '-K', 'wl0', 'tso', 'off', 'tx-checksum-ip-generic', 'off');
-  }
-}
-
-export function destroyTopology(t: Topology): void {
-  for (const h of Object.values(t.hosts)) {
-    for (const ns of [h.wl, h.ns]) {
-      try { run('ip', 'netns', 'del', ns); } catch { /* not created */ }
-    }
   }
 }
 
