@@ -168,6 +168,26 @@ function readNextHop(buf: Buffer, pos: number, len: number, family: Family): { n
 
 const MP_FAULT = OPTIONAL_ATTRIBUTE_ERROR;
 
+/**
+ * The AFI/SAFI that opens MP_REACH_NLRI and MP_UNREACH_NLRI: the family, or the fault
+ * (a family we cannot decode is discarded, not a reason to reset).
+ */
+function readMpFamily(buf: Buffer, s: number, e: number, min: number): Family | Fault {
+  if (e - s < min) return { subcode: MP_FAULT, reason: `shorter than ${min} octets` };
+  const afi = buf.readUInt16BE(s);
+  const safi = buf[s + 2]!;
+  const family = familyOf(afi, safi);
+  if (family === undefined) return { subcode: MP_FAULT, reason: `unsupported AFI ${afi} SAFI ${safi}`, action: 'attribute-discard' };
+  return family;
+}
+
+function writeMpFamily(w: Writer, family: Family): (typeof FAMILIES)[Family] {
+  const row = FAMILIES[family];
+  w.u16(row.afi);
+  w.u8(row.safi);
+  return row;
+}
+
 const ROWS: readonly AttributeRow[] = [
   {
     type: AttrType.MP_REACH_NLRI,
@@ -177,13 +197,8 @@ const ROWS: readonly AttributeRow[] = [
     action: 'session-reset',
     decode: (ctx, s, e) => {
       const { buf } = ctx;
-      if (e - s < 5) return { subcode: MP_FAULT, reason: 'shorter than 5 octets' };
-      const afi = buf.readUInt16BE(s);
-      const safi = buf[s + 2]!;
-      const family = familyOf(afi, safi);
-      if (family === undefined) {
-        return { subcode: MP_FAULT, reason: `unsupported AFI ${afi} SAFI ${safi}`, action: 'attribute-discard' };
-      }
+      const family = readMpFamily(buf, s, e, 5);
+      if (typeof family !== 'string') return family;
       const nhLen = buf[s + 3]!;
       let p = s + 4;
       if (p + nhLen + 1 > e) return { subcode: MP_FAULT, reason: 'next hop overruns the attribute' };
@@ -202,9 +217,7 @@ const ROWS: readonly AttributeRow[] = [
     present: (a) => a.mpReach !== undefined,
     encode: (w, a, opts) => {
       const r = a.mpReach!;
-      const row = FAMILIES[r.family];
-      w.u16(row.afi);
-      w.u8(row.safi);
+      const row = writeMpFamily(w, r.family);
       if (r.nextHop.includes(':')) {
         w.u8(r.linkLocalNextHop ? 32 : 16);
         writeIpv6Address(w, r.nextHop);
@@ -224,13 +237,8 @@ const ROWS: readonly AttributeRow[] = [
     action: 'session-reset',
     decode: (ctx, s, e) => {
       const { buf } = ctx;
-      if (e - s < 3) return { subcode: MP_FAULT, reason: 'shorter than 3 octets' };
-      const afi = buf.readUInt16BE(s);
-      const safi = buf[s + 2]!;
-      const family = familyOf(afi, safi);
-      if (family === undefined) {
-        return { subcode: MP_FAULT, reason: `unsupported AFI ${afi} SAFI ${safi}`, action: 'attribute-discard' };
-      }
+      const family = readMpFamily(buf, s, e, 3);
+      if (typeof family !== 'string') return family;
       const withdrawn: string[] = [];
       const pathIds = ctx.opts.addPath.receive.has(family) ? ([] as number[]) : undefined;
       const bad = FAMILIES[family].readPrefixes(buf, s + 3, e, withdrawn, pathIds);
@@ -243,9 +251,7 @@ const ROWS: readonly AttributeRow[] = [
     present: (a) => a.mpUnreach !== undefined,
     encode: (w, a, opts) => {
       const u = a.mpUnreach!;
-      const row = FAMILIES[u.family];
-      w.u16(row.afi);
-      w.u8(row.safi);
+      const row = writeMpFamily(w, u.family);
       writePrefixes(w, row, u.withdrawn, u.pathIds, opts.addPath.send.has(u.family));
     },
   },
