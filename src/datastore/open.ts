@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { DatastoreError } from '../errors.js';
 import type { Datastore } from './datastore.js';
 import { FileDatastore } from './file-datastore.js';
-import { EtcdDatastore } from './etcd-datastore.js';
 import { etcdOptionsFromEnv } from './etcd-options.js';
 
 export const DEFAULT_DATASTORE_URI = 'file:/var/lib/tabby';
@@ -66,5 +65,7 @@ function parseEndpoint(text: string, index: number, bad: (why: string) => Datast
 export async function openDatastore(uri?: string): Promise<Datastore> {
   const parsed = parseDatastoreUri(resolveDatastoreUri(uri));
   if (parsed.type === 'file') return FileDatastore.open(parsed.dir);
+  // Loaded only when used: the etcd client and gRPC cost a file-store agent ~20 MiB.
+  const { EtcdDatastore } = await import('./etcd-datastore.js');
   return EtcdDatastore.open({ endpoints: parsed.endpoints, ...etcdOptionsFromEnv() });
 }
