@@ -28,7 +28,9 @@ export interface Outbound {
 /** Export result of one path, computed once per path rather than once per prefix. */
 interface Memo {
   readonly source: PathSource;
-  readonly entry: PoolEntry | null;
+  readonly attrs: RibAttributes | null;
+  /** Interned once something is sent with them (marking alone interns nothing). */
+  entry?: PoolEntry;
 }
 
 class OutboundBuilder {
@@ -91,7 +93,7 @@ export class AdjRibOut {
       const sent = this.sent[c.family];
       if (c.best === null) {
         if (sent.size > 0 && sent.has(c.prefix)) this.pending[c.family].add(c.prefix);
-      } else if (this.desired(c.family, c.prefix, c.best) !== null || (sent.size > 0 && sent.has(c.prefix))) {
+      } else if (this.exports(c.family, c.prefix, c.best) || (sent.size > 0 && sent.has(c.prefix))) {
         this.pending[c.family].add(c.prefix);
       }
     }
@@ -181,16 +183,26 @@ export class AdjRibOut {
     return this.sent[family].size;
   }
 
-  private desired(family: Family, prefix: string, path: Path): PoolEntry | null {
-    // The per-path rules first (memoised): a path the peer never gets costs no filter call.
+  private memoOf(family: Family, path: Path): Memo {
     let m = this.memo.get(path);
-    if (m === undefined || m.source !== path.peer || (m.entry !== null && !m.entry.live)) {
-      const attrs = exportAttributes(path, family, this.target, this.self);
-      m = { source: path.peer, entry: attrs === null ? null : this.pool.intern(attrs) };
+    if (m === undefined || m.source !== path.peer) {
+      m = { source: path.peer, attrs: exportAttributes(path, family, this.target, this.self) };
       this.memo.set(path, m);
     }
-    if (m.entry === null) return null;
-    if (this.filter !== undefined && !this.filter(prefix, path, this.target, family)) return null;
+    return m;
+  }
+
+  /** Would the peer get this path for the prefix? The per-path rules first (memoised): a path it never gets costs no filter call. */
+  private exports(family: Family, prefix: string, path: Path): boolean {
+    if (this.memoOf(family, path).attrs === null) return false;
+    return this.filter === undefined || this.filter(prefix, path, this.target, family);
+  }
+
+  /** What to send for the prefix, interned (the caller retains it if it keeps it). */
+  private desired(family: Family, prefix: string, path: Path): PoolEntry | null {
+    if (!this.exports(family, prefix, path)) return null;
+    const m = this.memoOf(family, path);
+    if (m.entry === undefined || !m.entry.live) m.entry = this.pool.intern({ ...m.attrs! });
     return m.entry;
   }
 
