@@ -250,6 +250,7 @@ export class Agent {
       const hops: readonly LearnedNexthop[] | undefined = c.peerId === null ? undefined : ctx.learnedHops(c.prefix, c.nexthops);
       dp.learnedRoute(c.prefix, hops);
     }
+    dp.learnedChanged();
   }
 
   /** The restart hold, evaluated now; looks again on a timer while it holds. */
@@ -327,6 +328,7 @@ export class Agent {
     clearTimeout(this.staleTimer);
     this.staleTimer = setTimeout(() => {
       for (const prefix of this.stale.keys()) this.dataplane?.learnedRoute(prefix, undefined);
+      this.dataplane?.learnedChanged();
       this.stale.clear();
     }, STALE_MS);
     this.staleTimer.unref();

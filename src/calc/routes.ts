@@ -118,7 +118,8 @@ export class RouteContext {
 
   /** learned() without the intent object: the next hops with their encapsulation (shared per list). */
   learnedHops(prefix: string, nexthops: readonly string[]): readonly LearnedNexthop[] | undefined {
-    if (nexthops.length === 0 || this.local.has(prefix) || this.vxlanDst.has(prefix) || this.connected.has(prefix)) return undefined;
+    if (nexthops.length === 0) return undefined;
+    if ((this.local.size > 0 && this.local.has(prefix)) || (this.vxlanDst.size > 0 && this.vxlanDst.has(prefix)) || this.connected.has(prefix)) return undefined;
     const i = this.pools.lookup(prefix);
     const memo = this.memo[i + 1]!;
     let hops = memo.get(nexthops);

@@ -232,25 +232,32 @@ export class Dataplane {
     for (const [dst] of this.routes.sources()) if (!keep.has(dst)) gone.push(dst);
     for (const dst of this.shadowed.keys()) if (!keep.has(dst)) gone.push(dst);
     for (const dst of gone) this.learnedRoute(dst, undefined);
+    this.learnedChanged();
   }
 
   /** Learned routes that changed (trigger 2): applied within the debounce's maximum wait. */
   updateLearned(changes: Iterable<LearnedChange>): void {
     for (const c of changes) this.learnedRoute(c.dst, c.intent?.kind === 'learned' ? c.intent.nexthops : undefined);
+    this.learnedChanged();
   }
 
   /**
    * One learned route: its next hops (pass the same array for equal lists: it is
-   * translated once), or undefined when withdrawn. Allocates nothing per route.
+   * translated once), or undefined when withdrawn. Allocates nothing per route; call
+   * learnedChanged() after a batch of them.
    */
   learnedRoute(dst: string, nexthops: readonly LearnedNexthop[] | undefined): void {
-    if (this.resourceKeys.has(dst)) {
+    if (this.resourceKeys.size > 0 && this.resourceKeys.has(dst)) {
       if (nexthops) this.shadowed.set(dst, this.sourceOf(nexthops));
       else this.shadowed.delete(dst);
       return;
     }
     if (nexthops) this.routes.setSource(dst, this.sourceOf(nexthops));
     else this.routes.remove(dst);
+  }
+
+  /** Learned routes were changed: they reach the kernel within the debounce's maximum wait. */
+  learnedChanged(): void {
     this.debounce.poke();
   }
 
@@ -408,6 +415,7 @@ export class Dataplane {
     for (const [dst, src] of this.routes.sources()) moved.push([dst, (src as LearnedSource).hops]);
     for (const [dst, hops] of moved) this.learnedRoute(dst, hops);
     for (const [dst, src] of this.shadowed) this.shadowed.set(dst, this.sourceOf(src.hops));
+    this.learnedChanged();
   }
 
   private async runOnce(): Promise<DataplaneSetResult> {

@@ -63,11 +63,17 @@ export interface SessionOptions extends SessionConfig {
 /** Grace for a NOTIFICATION to leave before the socket is destroyed anyway. */
 const CLOSE_GRACE_MS = 3000;
 /**
- * Inbound work per turn of the event loop: past this the rest waits for the next turn
- * (and the socket is paused meanwhile), so a 100k-prefix table never starves keepalives,
- * timers or other sessions.
+ * Inbound work per turn of the event loop: past this the rest waits for the next turn,
+ * so a 100k-prefix table never starves keepalives, timers or other sessions.
  */
 const READ_BUDGET_MS = 10;
+/**
+ * Received but not yet worked off: past this the socket is paused (TCP backpressure).
+ * Below it reading goes on, so the sender never waits for us while we yield (a BIRD
+ * sender whose socket fills only wakes on its next event); a full table of a million
+ * IPv4 prefixes is about 5 MB.
+ */
+const READ_BACKLOG_MAX = 16 << 20;
 
 type Slot = {
   state: State;
@@ -85,7 +91,7 @@ type Slot = {
   establishedAt?: number | undefined;
   /** Set while a transition to Idle is being applied. */
   backoff: boolean;
-  /** Reading yielded to the event loop: the socket is paused until the backlog is worked off. */
+  /** The backlog grew past READ_BACKLOG_MAX: the socket is paused until it is worked off. */
   yielded: boolean;
   /** A read of this slot is queued or scheduled: it will take whatever arrives meanwhile. */
   readPending: boolean;
@@ -694,7 +700,7 @@ export class BgpSession {
       countMessage(this.counters.messagesIn, msg);
       this.dispatch(slot, this.decode(slot, msg));
       if (performance.now() - this.turnStarted > READ_BUDGET_MS) {
-        if (!slot.yielded) {
+        if (!slot.yielded && slot.reader.bufferedLength > READ_BACKLOG_MAX) {
           slot.yielded = true;
           conn.pause?.();
         }

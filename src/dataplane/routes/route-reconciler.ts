@@ -12,7 +12,7 @@
 // per next-hop list). What the kernel holds is only tracked for routes not yet in step.
 
 import { performance } from 'node:perf_hooks';
-import { RTPROT_TABBY, type RouteOp } from '../../native/addon.js';
+import { RTPROT_TABBY, type NetlinkResult, type RouteOp } from '../../native/addon.js';
 import { normaliseDesiredRoute, parseRouteKey, routeKey, ShapeInterner, type DesiredRoute, type RouteShape } from './desired-route.js';
 import { kernelState, routeOp } from './route-diff.js';
 import { netlinkRouteKernel, type RouteKernel } from './route-kernel.js';
@@ -81,6 +81,40 @@ export interface RouteReconcilerStats {
   totalApplyMs: number;
 }
 
+/**
+ * A key not (known to be) in step with the kernel: what is wanted there (nothing: delete)
+ * and whether the kernel holds a route of ours at it. Every other key's map value is
+ * what it wants, and the kernel has exactly that.
+ */
+class Pending {
+  /** In the queue of keys to look at on the next apply. */
+  queued = true;
+  /** The last operation failed (or the source did not resolve): left alone until a resync. */
+  failed: RouteError | undefined;
+  constructor(
+    readonly key: string,
+    public want: Desired | undefined,
+    public ours: boolean,
+  ) {}
+}
+
+type Entry = Desired | Pending;
+
+const DELETE_TEMPLATES = new Map<string, object>();
+
+/** One template object per (table, metric) of delete operations: deletes differ only in the prefix. */
+function deleteTemplate(table: number, metric: number, family: 4 | 6): object {
+  const k = `${family} ${table} ${metric}`;
+  let t = DELETE_TEMPLATES.get(k);
+  if (!t) DELETE_TEMPLATES.set(k, (t = {}));
+  return t;
+}
+
+const ADD = 0;
+const REPLACE = 1;
+const DELETE = 2;
+const OP_NAMES = ['add', 'replace', 'delete'] as const;
+
 export class RouteReconciler {
   readonly protocol: number;
   private readonly kernel: RouteKernel;
@@ -91,14 +125,17 @@ export class RouteReconciler {
   private readonly onResyncDue: () => void;
   private readonly resolveSource: (source: RouteSource) => RouteShape | string;
   private readonly shapes = new ShapeInterner();
-  private desired = new Map<string, Desired>();
-  /**
-   * Keys whose kernel state may differ from the desired one, each with whether the
-   * kernel holds a route of ours there. Every other desired key is in the kernel as wanted.
-   */
-  private dirty = new Map<string, boolean>();
-  /** Keys whose last operation failed (or whose source did not resolve): left alone until the resync it caused. */
-  private failed = new Map<string, RouteError>();
+  /** Templates of add/replace records per shape (the batch copies them per route). */
+  private readonly opTemplates: [WeakMap<RouteShape, object>, WeakMap<RouteShape, object>] = [new WeakMap(), new WeakMap()];
+  /** Every key we want something at or may hold a route at. */
+  private entries = new Map<string, Entry>();
+  /** Pending entries to look at on the next apply. */
+  private queue: Pending[] = [];
+  /** Deletes held back while holding. */
+  private held: Pending[] = [];
+  private wanted = 0;
+  private pendingWanted = 0;
+  private readonly failures = new Map<string, RouteError>();
   private invalid: RouteError[] = [];
   private resyncDue = true;
   private holding = false;
@@ -134,6 +171,9 @@ export class RouteReconciler {
 
   set hold(on: boolean) {
     this.holding = on;
+    if (on || this.held.length === 0) return;
+    for (const p of this.held) this.requeue(p);
+    this.held = [];
   }
 
   /** The one shared object for a normalised shape; pass it to setRoute(). */
@@ -170,10 +210,11 @@ export class RouteReconciler {
   }
 
   /** The full desired set as keys and interned shapes (or sources). */
-  replaceAll(desired: Map<string, Desired>): void {
-    for (const [key, v] of desired) if (this.desired.get(key) !== v) this.touch(key);
-    for (const key of this.desired.keys()) if (!desired.has(key)) this.touch(key);
-    this.desired = desired;
+  replaceAll(desired: ReadonlyMap<string, Desired>): void {
+    for (const [key, v] of desired) this.want(key, v);
+    const gone: string[] = [];
+    for (const [key, e] of this.entries) if (!desired.has(key) && (!(e instanceof Pending) || e.want !== undefined)) gone.push(key);
+    for (const key of gone) this.want(key, undefined);
     const shapes = new Set<RouteShape>();
     for (const v of desired.values()) if (!isSource(v)) shapes.add(v);
     this.shapes.retain(shapes);
@@ -181,29 +222,22 @@ export class RouteReconciler {
 
   /** One route, by its prefix (main table, default metric unless the shape says otherwise). */
   setRoute(dst: string, shape: RouteShape): void {
-    const key = routeKey(shape.table, dst, shape.metric);
-    if (this.desired.get(key) === shape) return;
-    this.touch(key);
-    this.desired.set(key, shape);
+    this.want(routeKey(shape.table, dst, shape.metric), shape);
   }
 
   /** One route in the main table with the default metric, described by `source` (resolved when sent). */
   setSource(dst: string, source: RouteSource): void {
-    if (this.desired.get(dst) === source) return;
-    this.touch(dst);
-    this.desired.set(dst, source);
+    this.want(dst, source);
   }
 
   /** No route at `key` (a routeKey; the prefix itself for the main table and default metric). */
   remove(key: string): void {
-    if (!this.desired.has(key)) return;
-    this.touch(key);
-    this.desired.delete(key);
+    this.want(key, undefined);
   }
 
   /** What is desired at `key`, resolved. */
   get(key: string): RouteShape | undefined {
-    const v = this.desired.get(key);
+    const v = this.desiredAt(key);
     if (v === undefined || !isSource(v)) return v;
     const r = this.resolveSource(v);
     return typeof r === 'string' ? undefined : r;
@@ -211,19 +245,46 @@ export class RouteReconciler {
 
   /** What is desired at `key` as given (a shape or a source). */
   desiredAt(key: string): RouteShape | RouteSource | undefined {
-    return this.desired.get(key);
+    const e = this.entries.get(key);
+    return e instanceof Pending ? e.want : e;
   }
 
   /** The desired sources with their prefixes. */
   *sources(): IterableIterator<[string, RouteSource]> {
-    for (const [key, v] of this.desired) if (isSource(v)) yield [key, v];
+    for (const [key, e] of this.entries) {
+      const v = e instanceof Pending ? e.want : e;
+      if (v !== undefined && isSource(v)) yield [key, v];
+    }
   }
 
-  /** A key whose desired state is about to change: from in step (the kernel has ours) to dirty. */
-  private touch(key: string): void {
-    if (this.failed.size > 0) this.failed.delete(key);
-    if (this.dirty.has(key)) return;
-    this.dirty.set(key, this.desired.has(key));
+  /** The one place the desired state changes: two map operations at most. */
+  private want(key: string, v: Desired | undefined): void {
+    const e = this.entries.get(key);
+    if (e instanceof Pending) {
+      if (e.want === v) return;
+      if (e.want === undefined) this.wanted++, this.pendingWanted++;
+      else if (v === undefined) this.wanted--, this.pendingWanted--;
+      e.want = v;
+      if (e.failed) {
+        e.failed = undefined;
+        this.failures.delete(key);
+      }
+      this.requeue(e);
+      return;
+    }
+    if (e === v) return;
+    if (e === undefined) this.wanted++, this.pendingWanted++;
+    else if (v === undefined) this.wanted--;
+    else this.pendingWanted++;
+    const p = new Pending(key, v, e !== undefined);
+    this.entries.set(key, p);
+    this.queue.push(p);
+  }
+
+  private requeue(p: Pending): void {
+    if (p.queued) return;
+    p.queued = true;
+    this.queue.push(p);
   }
 
   /** Dump the kernel on the next apply (and repair whatever drifted). */
@@ -233,7 +294,7 @@ export class RouteReconciler {
 
   /** Changes wait for apply(). */
   get pending(): boolean {
-    return this.dirty.size > 0 || this.resyncDue;
+    return this.queue.length > 0 || this.resyncDue;
   }
 
   /** Brings the kernel to the desired set. One run at a time; calls during a run share the next one. */
@@ -279,13 +340,12 @@ export class RouteReconciler {
 
   /** Failures of the last apply (still unresolved) plus the invalid desired routes. */
   get lastErrors(): readonly RouteError[] {
-    return [...this.invalid, ...this.failed.values()];
+    return [...this.invalid, ...this.failures.values()];
   }
 
+  /** Desired routes the kernel holds as wanted, as far as we know. */
   get routesProgrammed(): number {
-    let notYet = 0;
-    for (const key of this.dirty.keys()) if (this.desired.has(key)) notYet++;
-    return this.desired.size - notYet;
+    return this.wanted - this.pendingWanted;
   }
 
   get lastApplyMs(): number {
@@ -293,11 +353,11 @@ export class RouteReconciler {
   }
 
   get size(): number {
-    return this.desired.size;
+    return this.wanted;
   }
 
   get stats(): RouteReconcilerStats {
-    return { desiredRoutes: this.desired.size, routesProgrammed: this.routesProgrammed, ...this.counters };
+    return { desiredRoutes: this.wanted, routesProgrammed: this.routesProgrammed, ...this.counters };
   }
 
   private async resync(): Promise<void> {
@@ -306,8 +366,30 @@ export class RouteReconciler {
     const kernel = await this.kernel.dump();
     // Compared with the desired set as it is now (changes made during the dump included),
     // the dump says everything: what it does not call dirty is in step.
-    this.dirty = kernelState((k) => this.get(k), this.desired.keys(), kernel, this.protocol).dirty;
-    this.failed.clear();
+    const wantedKeys = (function* (entries: Map<string, Entry>) {
+      for (const [key, e] of entries) if (!(e instanceof Pending) || e.want !== undefined) yield key;
+    })(this.entries);
+    const { dirty } = kernelState((k) => this.get(k), wantedKeys, kernel, this.protocol);
+    const settled: [string, Desired | undefined][] = [];
+    for (const [key, e] of this.entries) if (e instanceof Pending && !dirty.has(key)) settled.push([key, e.want]);
+    for (const [key, want] of settled) {
+      if (want === undefined) this.entries.delete(key);
+      else this.entries.set(key, want);
+    }
+    this.queue = [];
+    this.held = [];
+    this.failures.clear();
+    this.pendingWanted = 0;
+    for (const [key, ours] of dirty) {
+      const e = this.entries.get(key);
+      const p = e instanceof Pending ? e : new Pending(key, e, ours);
+      p.ours = ours;
+      p.queued = true;
+      p.failed = undefined;
+      if (p !== e) this.entries.set(key, p);
+      if (p.want !== undefined) this.pendingWanted++;
+      this.queue.push(p);
+    }
   }
 
   private async run(): Promise<ApplyResult> {
@@ -339,76 +421,116 @@ export class RouteReconciler {
   }
 
   /**
-   * The dirty keys as operations, in chunks built just before they go (so the request
-   * objects of 100k routes never all live at once), two chunks in flight: the next is
-   * encoded while the kernel works on the last.
+   * The queued keys as operations, in chunks built just before they go (no request
+   * objects for 100k routes at once; with the kernel's batch, one encoding per route
+   * shape), two chunks in flight: the next is encoded while the kernel works on the last.
    */
   private async send(result: ApplyResult): Promise<void> {
-    const budget = this.dirty.size;
-    let seen = 0;
-    const iter = this.dirty.entries();
-    const nextChunk = (): { keys: string[]; ops: RouteOp[] } | undefined => {
-      const keys: string[] = [];
+    const queue = this.queue;
+    this.queue = [];
+    let at = 0;
+    const kernel = this.kernel;
+    const fast = kernel.batch !== undefined && kernel.applyBatch !== undefined;
+    interface Chunk {
+      entries: Pending[];
+      /** What each operation sent (a later change of the entry makes it pending again). */
+      sent: (Desired | undefined)[];
+      kinds: number[];
+      run: () => Promise<NetlinkResult[]>;
+    }
+    const nextChunk = (): Chunk | undefined => {
+      const c: Chunk = { entries: [], sent: [], kinds: [], run: () => Promise.resolve([]) };
+      const batch = fast ? kernel.batch!(Math.min(this.chunk, queue.length - at)) : undefined;
       const ops: RouteOp[] = [];
-      while (ops.length < this.chunk && seen < budget) {
-        const n = iter.next();
-        if (n.done) break;
-        seen++;
-        const [key, ours] = n.value;
-        if (this.failed.has(key)) continue;
-        const v = this.desired.get(key);
-        if (v === undefined && this.holding) continue;
+      while (c.entries.length < this.chunk && at < queue.length) {
+        const e = queue[at++]!;
+        if (!e.queued) continue;
+        e.queued = false;
+        if (e.failed) continue;
+        const key = e.key;
+        const v = e.want;
+        if (v === undefined && this.holding) {
+          this.held.push(e);
+          continue;
+        }
         let want: RouteShape | undefined;
         if (v !== undefined && isSource(v)) {
           const r = this.resolveSource(v);
           if (typeof r === 'string') {
             // Nothing to program: what we had there goes, and the reason is reported.
-            const e: RouteError = { dst: parseRouteKey(key).dst, op: 'invalid', errno: 0, message: r };
-            this.failed.set(key, e);
-            result.errors.push(e);
-            if (ours) {
-              keys.push(key);
-              ops.push(routeOp(key, undefined, true, this.protocol)!);
-            }
-            continue;
+            const err: RouteError = { dst: parseRouteKey(key).dst, op: 'invalid', errno: 0, message: r };
+            e.failed = err;
+            this.failures.set(key, err);
+            result.errors.push(err);
+            if (!e.ours) continue;
+          } else {
+            want = r;
           }
-          want = r;
         } else {
           want = v;
         }
-        this.dirty.delete(key);
-        const op = routeOp(key, want, ours, this.protocol);
-        if (!op) continue;
-        keys.push(key);
-        ops.push(op);
+        const kind = want ? (e.ours ? REPLACE : ADD) : e.ours ? DELETE : -1;
+        if (kind < 0) {
+          // Neither wanted nor there: forget the key.
+          this.entries.delete(key);
+          continue;
+        }
+        c.entries.push(e);
+        c.sent.push(want === undefined ? undefined : v);
+        c.kinds.push(kind);
+        if (batch) {
+          const { dst } = parseRouteKey(key);
+          if (kind === DELETE) {
+            const k = parseRouteKey(key);
+            batch.add(dst, deleteTemplate(k.table, k.metric, dst.includes(':') ? 6 : 4), () => routeOp(key, undefined, true, this.protocol)!);
+          } else {
+            const templates = this.opTemplates[kind as 0 | 1];
+            let t = templates.get(want!);
+            if (!t) templates.set(want!, (t = {}));
+            batch.add(dst, t, () => routeOp(key, want, kind === REPLACE, this.protocol)!);
+          }
+        } else {
+          ops.push(routeOp(key, want, kind !== ADD, this.protocol)!);
+        }
       }
-      return ops.length > 0 ? { keys, ops } : undefined;
+      if (c.entries.length === 0) return undefined;
+      c.run = batch ? () => kernel.applyBatch!(batch) : () => kernel.apply(ops);
+      return c;
     };
-    const settle = (keys: readonly string[], kinds: readonly RouteOp['op'][], results: Awaited<ReturnType<RouteKernel['apply']>>): void => {
-      for (let i = 0; i < results.length; i++) {
-        const key = keys[i]!;
-        const op = kinds[i]!;
-        const res = results[i]!;
+    const settle = (c: Chunk, results: readonly NetlinkResult[]): void => {
+      for (let i = 0; i < c.entries.length; i++) {
+        const e = c.entries[i]!;
+        const key = e.key;
+        const kind = c.kinds[i]!;
+        const res = results[i] ?? { ok: false as const, errno: 0, message: 'no result' };
         if (res.ok) {
-          if (op === 'add') result.added++;
-          else if (op === 'replace') result.replaced++;
+          if (kind === ADD) result.added++;
+          else if (kind === REPLACE) result.replaced++;
           else result.deleted++;
+          e.ours = kind !== DELETE;
+          if (e.queued) continue; // changed again meanwhile: it goes again
+          if (e.want !== c.sent[i]) {
+            this.requeue(e);
+          } else if (e.want === undefined) {
+            this.entries.delete(key);
+          } else {
+            this.entries.set(key, e.want);
+            this.pendingWanted--;
+          }
         } else {
           const { dst, table } = parseRouteKey(key);
-          const e: RouteError = { dst, table, op, errno: res.errno, message: res.message };
-          this.failed.set(key, e);
-          result.errors.push(e);
-          // Unknown now: the resync this causes tells.
-          if (!this.dirty.has(key)) this.dirty.set(key, op !== 'add');
+          const err: RouteError = { dst, table, op: OP_NAMES[kind]!, errno: res.errno, message: res.message };
+          e.failed = err;
+          this.failures.set(key, err);
+          result.errors.push(err);
         }
       }
     };
     let prev: Promise<void> | undefined;
-    for (let chunk = nextChunk(); chunk; chunk = nextChunk()) {
-      const { keys, ops } = chunk;
-      result.ops += ops.length;
-      const kinds = ops.map((o) => o.op);
-      const p = this.kernel.apply(ops).then((r) => settle(keys, kinds, r));
+    for (let c = nextChunk(); c; c = nextChunk()) {
+      const chunk = c;
+      result.ops += chunk.entries.length;
+      const p = chunk.run().then((r) => settle(chunk, r));
       p.catch(() => undefined); // awaited below; a failure before that must not go unhandled
       if (prev) await prev;
       prev = p;

@@ -1,7 +1,8 @@
 // Flow under load: a slow peer receives only the final state of a churning prefix (the
 // Adj-RIB-Out coalesces per prefix, so memory follows the table, not the churn), and a
-// 100k-prefix burst never holds the event loop: the CPU time of every turn is measured
-// while the table arrives (not wall time, which other processes on the machine inflate).
+// 100k-prefix burst never holds the event loop: every turn is measured while the table
+// arrives, as the smaller of its wall time (which other processes on the machine
+// inflate) and the process's CPU time (which GC helper threads inflate).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,7 +64,7 @@ test('a slow peer receives only the final state of a prefix that changed 100k ti
   await a.speaker.stop();
 });
 
-test('a 100k-prefix burst: no turn of the event loop takes 50 ms of CPU, and every prefix arrives', async () => {
+test('a 100k-prefix burst: no turn of the event loop takes 50 ms, and every prefix arrives', async () => {
   const net = new MemoryNet();
   const raws = net.rawAt(RAW);
   const b = net.speaker('192.0.2.2');
@@ -88,11 +89,14 @@ test('a 100k-prefix burst: no turn of the event loop takes 50 ms of CPU, and eve
   let turns = 0;
   let stop = false;
   let last = process.cpuUsage();
+  let lastWall = performance.now();
   const probe = (): void => {
     const d = process.cpuUsage(last);
-    worst = Math.max(worst, (d.user + d.system) / 1000);
+    const wall = performance.now() - lastWall;
+    worst = Math.max(worst, Math.min(wall, (d.user + d.system) / 1000));
     turns++;
     last = process.cpuUsage();
+    lastWall = performance.now();
     if (!stop) setImmediate(probe);
   };
   setImmediate(probe);
@@ -102,6 +106,6 @@ test('a 100k-prefix burst: no turn of the event loop takes 50 ms of CPU, and eve
   assert.equal(learned, N);
   assert.equal(b.speaker.prefixCount('ipv4'), N);
   assert.ok(turns > 10, `the table took ${turns} turns of the loop`);
-  assert.ok(worst < 50, `the longest turn took ${worst.toFixed(1)} ms of CPU`);
+  assert.ok(worst < 50, `the longest turn took ${worst.toFixed(1)} ms`);
   await b.speaker.stop();
 });
