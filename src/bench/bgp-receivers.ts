@@ -54,8 +54,15 @@ export function fibPrefixesOf(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-function start(argv: string[], ns: string, log: string, env?: NodeJS.ProcessEnv): number {
-  const child = startDaemon(argv, { netns: ns, logFile: log, ...(env ? { env } : {}) });
+/** The node flags of the CLI's `#!/usr/bin/env -S node FLAGS` line. */
+export function shebangFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node (.+)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/) : [];
+}
+
+function start(argv: string[], ns: string, log: string): number {
+  const child = startDaemon(argv, { netns: ns, logFile: log });
   const pid = child.pid;
   if (!pid) throw new Error(`cannot start ${argv[0]}`);
   onCleanup(() => stopPid(pid, 3000));
@@ -108,8 +115,10 @@ async function startTabby(s: ReceiverSpec): Promise<Receiver> {
   const store = `file:${join(dir, 'store')}`;
   writeFileSync(join(dir, 'resources.yaml'), resources(s));
   await run([process.execPath, CLI, '--datastore', store, 'apply', '-f', join(dir, 'resources.yaml')], { timeoutMs: 30_000 });
-  const node = s.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', s.cpuProfDir] : [];
-  // Extra node flags for diagnosis (a heap snapshot on a signal, say); never set by the bench itself.
+  // Run as a user runs it: node with the flags of the program's #! line (the agent's V8
+  // flags). Profiling adds --cpu-prof; TABBY_BENCH_AGENT_NODE_FLAGS adds more for
+  // diagnosis (a heap snapshot on a signal, say) and is never set by the bench itself.
+  const node = [...shebangFlags(), ...(s.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', s.cpuProfDir] : [])];
   if (process.env.TABBY_BENCH_AGENT_NODE_FLAGS) node.push(...process.env.TABBY_BENCH_AGENT_NODE_FLAGS.split(' ').filter(Boolean));
   const argv = [
     process.execPath, ...node, CLI, '--datastore', store, 'node', 'run', '--name', 'receiver',
