@@ -38,7 +38,7 @@ interface RawMapValue {
 }
 
 interface NativeBinding {
-  routeDump(opts: { family: number; table?: number; protocol?: number; netns?: string }): Promise<Route[]>;
+  routeDump(opts: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string }): Promise<Route[]>;
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
@@ -191,6 +191,8 @@ export interface RouteDumpOptions {
   family?: 0 | 4 | 6;
   table?: number;
   protocol?: number;
+  /** Every protocol but this one (filtered before any object is made). */
+  excludeProtocol?: number;
   netns?: string;
 }
 
@@ -200,10 +202,12 @@ export async function routeDump(opts: RouteDumpOptions = {}): Promise<Route[]> {
   if (family !== 0 && family !== 4 && family !== 6) throw new ValidationError('family', 'must be 0, 4 or 6');
   if (opts.table !== undefined) checkU32('table', opts.table);
   if (opts.protocol !== undefined) checkU32('protocol', opts.protocol, 255);
+  if (opts.excludeProtocol !== undefined) checkU32('excludeProtocol', opts.excludeProtocol, 255);
   checkNetns(opts.netns);
-  const args: { family: number; table?: number; protocol?: number; netns?: string } = { family };
+  const args: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string } = { family };
   if (opts.table !== undefined) args.table = opts.table;
   if (opts.protocol !== undefined) args.protocol = opts.protocol;
+  if (opts.excludeProtocol !== undefined) args.excludeProtocol = opts.excludeProtocol;
   if (opts.netns !== undefined) args.netns = opts.netns;
   return call(NetlinkError, (n) => n.routeDump(args));
 }
