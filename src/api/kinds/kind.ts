@@ -9,11 +9,11 @@ export interface KindDef {
   /** Cross-field rules on the checked spec; throw ValidationError. */
   rules?(spec: Record<string, unknown>, name: string): void;
   /** Fill defaults into the checked spec (mutates and returns it). */
-  defaults?(spec: Record<string, unknown>): Record<string, unknown>;
+  defaults?(spec: Record<string, unknown>, name: string): Record<string, unknown>;
   /** Rules between the stored and the new version (immutable fields). */
   update?(stored: Record<string, unknown>, next: Record<string, unknown>): void;
   /** Extra check on the name beyond the generic one. */
   name?(name: string): void;
-  /** Status is kept as given (written by the agent, not by users). */
-  hasStatus?: boolean;
+  /** A status the kind carries: checked by this schema, or kept as given when `true`. */
+  status?: Check<Record<string, unknown>> | true;
 }
