@@ -23,6 +23,7 @@ export interface Refusal {
   when?: (value: unknown, resource: Resource) => boolean;
 }
 
+const UNREADABLE_SECRET = 'a secret that cannot be read is always reported on the peer; Tabby never falls back to no password';
 const isDefaultUses = (v: unknown) => Array.isArray(v) && v.length === 2 && v.includes('Workload') && v.includes('Tunnel');
 const family = (r: Resource) => parseCidr((r.spec as { cidr: string }).cidr)?.family;
 
@@ -37,8 +38,9 @@ export const REFUSALS: readonly Refusal[] = [
   { kind: 'BGPConfiguration', path: 'spec.programClusterRoutes', why: "Tabby's agent always programs the routes to other nodes itself; there is no separate Felix to leave them to" },
   { kind: 'BGPConfiguration', path: 'spec.localWorkloadPeeringIPV4', why: 'Tabby has no BGP peering with local workloads' },
   { kind: 'BGPConfiguration', path: 'spec.localWorkloadPeeringIPV6', why: 'Tabby has no BGP peering with local workloads' },
+  { kind: 'BGPConfiguration', path: 'spec.nodeMeshPassword.secretKeyRef.optional', why: UNREADABLE_SECRET },
   // BGPPeer
-  { kind: 'BGPPeer', path: 'spec.password.secretKeyRef.optional', why: 'a secret that cannot be read is always reported on the peer; Tabby never falls back to no password' },
+  { kind: 'BGPPeer', path: 'spec.password.secretKeyRef.optional', why: UNREADABLE_SECRET },
   // IPPool
   { kind: 'IPPool', path: 'spec.namespaceSelector', why: "Tabby's IPAM has no namespaces; pools are chosen by nodeSelector" },
   {

@@ -23,6 +23,7 @@ const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.programClusterRoutes': () => res('BGPConfiguration', { programClusterRoutes: 'Enabled' }),
   'BGPConfiguration spec.localWorkloadPeeringIPV4': () => res('BGPConfiguration', { localWorkloadPeeringIPV4: '169.254.0.179' }),
   'BGPConfiguration spec.localWorkloadPeeringIPV6': () => res('BGPConfiguration', { localWorkloadPeeringIPV6: 'fe80::179' }),
+  'BGPConfiguration spec.nodeMeshPassword.secretKeyRef.optional': () => res('BGPConfiguration', { nodeMeshPassword: { secretKeyRef: { name: 's', key: 'k', optional: false } } }),
   'BGPPeer spec.password.secretKeyRef.optional': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k', optional: true } } }),
   'IPPool spec.namespaceSelector': () => res('IPPool', { cidr: '10.9.0.0/16', namespaceSelector: "team == 'a'" }),
   'IPPool spec.allowedUses': () => res('IPPool', { cidr: '10.9.0.0/16', allowedUses: ['LoadBalancer'] }),
