@@ -178,7 +178,8 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
     if (peer.spec.peerSelector !== undefined) {
       if (!matchesSelector(peer.spec.peerSelector, me.labels)) return [];
     } else if (peer.spec.peerIP !== undefined) {
-      if (!nodesAt(peer, infos, conf.asNumber).includes(me)) return [];
+      // No forward session without an AS number (see forward), so no reverse one either.
+      if (!peer.spec.asNumber || !nodesAt(peer, infos, conf.asNumber).includes(me)) return [];
       families = [parsePeerIP(peer.spec.peerIP)!.family];
     } else {
       return [];
