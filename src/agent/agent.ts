@@ -23,6 +23,8 @@ import type { Logger } from '../util/log.js';
 import { autodetectAddress } from './autodetect.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
+import { sessionFacts } from './peer-metrics.js';
+import { buildInfo } from '../util/build-info.js';
 import { exportable, localBlocks, needsVxlan, originations, remoteVteps, type Snapshot } from './plan.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
@@ -94,12 +96,12 @@ export class Agent {
           established: p.info.startsWith('Established'),
           state: p.info.split(' ')[0]!,
           prefixes: p.prefixes,
-          ...this.counters(p.name),
+          ...sessionFacts(this.speaker?.status().find((x) => x.id === p.name)),
         })),
       routesProgrammed: () => this.dataplane?.stats().routesProgrammed ?? 0,
       datastoreEvents: () => this.cache.events,
       datastoreReady: () => this.cache.ready,
-    });
+    }, buildInfo());
   }
 
   async start(): Promise<void> {
@@ -375,13 +377,6 @@ export class Agent {
     ];
   }
 
-  private counters(name?: string) {
-    const s = this.speaker?.status().find((x) => x.id === name);
-    const c = (s?.counters ?? {}) as Record<string, Record<string, number> | number | undefined>;
-    const rec = (v: unknown) => (typeof v === 'object' && v ? (v as Record<string, number>) : {});
-    return { messagesIn: rec(c.messagesIn), messagesOut: rec(c.messagesOut), notificationsIn: rec(c.notificationsIn), notificationsOut: rec(c.notificationsOut) };
-  }
-
   peerStatus(): PeerStatusJson[] {
     const byId = new Map(this.peers.map((p) => [p.name, p]));
     return (this.speaker?.status() ?? []).map((s) => ({
@@ -398,7 +393,7 @@ export class Agent {
   }
 
   nodeStatus(): NodeStatusJson {
-    return { node: this.name, running: true, ready: this.readiness().ready, datastoreReady: this.cache.ready, peers: this.peerStatus() };
+    return { node: this.name, running: true, ready: this.readiness().ready, datastoreReady: this.cache.ready, build: buildInfo(), peers: this.peerStatus() };
   }
 
   /** Like Calico's bird-ready: every peer up during start-up, then at least one. */

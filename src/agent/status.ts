@@ -1,4 +1,6 @@
 // The agent's status as other tools read it (`tabby node status -o json`, DESIGN.md).
+import type { BuildInfo } from '../util/build-info.js';
+
 export interface PeerStatusJson {
   address: string;
   family: 'ipv4' | 'ipv6';
@@ -18,6 +20,8 @@ export interface NodeStatusJson {
   running: true;
   ready?: boolean;
   datastoreReady?: boolean;
+  /** `tabby version`'s facts about the running agent's build. */
+  build?: BuildInfo;
   peers: PeerStatusJson[];
 }
 
