@@ -24,6 +24,19 @@ const pool = (v: 4 | 6, knob: string, flag: string, dflt: string, describe: stri
   describe,
 });
 
+/** The default pool of one family and its knobs (calico-node's CALICO_IPV4POOL_* and CALICO_IPV6POOL_*). */
+const poolSettings = (v: 4 | 6): EnvSetting[] => [
+  v === 4
+    ? pool(4, 'CIDR', 'cidr', '192.168.0.0/16', 'the default IPv4 pool, created on start when no IPv4 pool exists; none: no default IPv4 pool')
+    : pool(6, 'CIDR', 'cidr', 'none', 'the default IPv6 pool, created on start when no IPv6 pool exists (calico-node would invent a ULA /48; Tabby creates one only when named)'),
+  ...(v === 4 ? [pool(4, 'IPIP', 'ipip', 'Never', 'its ipipMode: Always, CrossSubnet or Never')] : []),
+  pool(v, 'VXLAN', 'vxlan', 'Never', 'its vxlanMode: Always, CrossSubnet or Never'),
+  pool(v, 'NAT_OUTGOING', 'nat-outgoing', String(v === 4), 'its natOutgoing'),
+  pool(v, 'BLOCK_SIZE', 'block-size', v === 4 ? '26' : '122', `its blockSize (${v === 4 ? '20-32' : '116-128'})`),
+  pool(v, 'NODE_SELECTOR', 'node-selector', 'all()', 'its nodeSelector'),
+  pool(v, 'DISABLE_BGP_EXPORT', 'disable-bgp-export', 'false', 'its disableBGPExport'),
+];
+
 export const ENV_TABLE: readonly EnvSetting[] = [
   { env: ['NODENAME', 'HOSTNAME'], flag: 'name', default: 'the hostname', describe: 'node name (HOSTNAME and the hostname are lowercased, as calico-node does)' },
   { env: ['TABBY_DATASTORE', 'ETCD_ENDPOINTS'], flag: 'datastore', default: 'file:/var/lib/tabby', describe: 'datastore URI; ETCD_ENDPOINTS (comma-separated URLs) means etcd:ETCD_ENDPOINTS' },
@@ -37,19 +50,8 @@ export const ENV_TABLE: readonly EnvSetting[] = [
   { env: ['IP6'], flag: 'ip6', default: 'none', describe: 'IPv6 address: none, autodetect, or ADDRESS[/LEN]' },
   { env: ['IP6_AUTODETECTION_METHOD'], flag: 'ip6-autodetection-method', default: 'first-found', describe: 'as IP_AUTODETECTION_METHOD, for IPv6' },
   { env: ['NO_DEFAULT_POOLS'], flag: 'no-default-pools', default: 'false', describe: 'true: never create a default IP pool' },
-  pool(4, 'CIDR', 'cidr', '192.168.0.0/16', 'the default IPv4 pool, created on start when no IPv4 pool exists; none: no default IPv4 pool'),
-  pool(4, 'IPIP', 'ipip', 'Never', 'its ipipMode: Always, CrossSubnet or Never'),
-  pool(4, 'VXLAN', 'vxlan', 'Never', 'its vxlanMode: Always, CrossSubnet or Never'),
-  pool(4, 'NAT_OUTGOING', 'nat-outgoing', 'true', 'its natOutgoing'),
-  pool(4, 'BLOCK_SIZE', 'block-size', '26', 'its blockSize (20-32)'),
-  pool(4, 'NODE_SELECTOR', 'node-selector', 'all()', 'its nodeSelector'),
-  pool(4, 'DISABLE_BGP_EXPORT', 'disable-bgp-export', 'false', 'its disableBGPExport'),
-  pool(6, 'CIDR', 'cidr', 'none', 'the default IPv6 pool, created on start when no IPv6 pool exists (calico-node would invent a ULA /48; Tabby creates one only when named)'),
-  pool(6, 'VXLAN', 'vxlan', 'Never', 'its vxlanMode: Always, CrossSubnet or Never'),
-  pool(6, 'NAT_OUTGOING', 'nat-outgoing', 'false', 'its natOutgoing'),
-  pool(6, 'BLOCK_SIZE', 'block-size', '122', 'its blockSize (116-128)'),
-  pool(6, 'NODE_SELECTOR', 'node-selector', 'all()', 'its nodeSelector'),
-  pool(6, 'DISABLE_BGP_EXPORT', 'disable-bgp-export', 'false', 'its disableBGPExport'),
+  ...poolSettings(4),
+  ...poolSettings(6),
   { env: ['TABBY_DATAPLANE'], flag: 'dataplane', default: 'bpf', describe: 'bpf, iptables or none' },
   { env: ['TABBY_STATE_DIR'], flag: 'state-dir', default: '/var/run/tabby', describe: 'holds agent.sock for `tabby node status`' },
   { env: ['TABBY_SECRETS_DIR'], flag: 'secrets-dir', default: '/etc/tabby/secrets', describe: 'BGP passwords (secretKeyRef) as DIR/<secret>/<key>' },
