@@ -102,7 +102,7 @@ describe('tabby lab', { concurrency: false }, () => {
           const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
           assert.equal(ready.status, 200, ready.body);
           assert.match(ready.body, /3 of 3 BGP sessions established/);
-          const metrics = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics');
+          const metrics = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics');
           assert.match(metrics.body, /tabby_bgp_session_established\{peer="Global_10_255_0_1"[^}]*\} 1/);
           assert.match(metrics.body, /tabby_dataplane_routes_programmed [1-9]/);
           assert.match(metrics.body, /tabby_bgp_prefixes\{[^}]*kind="advertised"\} 1/);
@@ -200,7 +200,7 @@ describe('tabby lab', { concurrency: false }, () => {
       await waitFor('every agent to see the datastore gone', async () => (await datastoreReady(s)).every((r) => r === false), 20_000, 250);
       const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
       assert.match(ready.body, /datastore unreachable/, ready.body);
-      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics')).body, /^tabby_datastore_ready 0$/m);
+      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics')).body, /^tabby_datastore_ready 0$/m);
 
       // Sixty seconds without etcd: every session stays Established all along.
       while (Date.now() - stoppedAt < 60_000) {
@@ -217,7 +217,7 @@ describe('tabby lab', { concurrency: false }, () => {
       // etcd back on the same data dir and address.
       await startLabEtcd(s);
       await waitFor('every agent to see the datastore again', async () => (await datastoreReady(s)).every((r) => r === true), 30_000, 250);
-      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics')).body, /^tabby_datastore_ready 1$/m);
+      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics')).body, /^tabby_datastore_ready 1$/m);
       const ping = await pinger;
       assert.match(ping.stdout, / 0% packet loss/, ping.stdout);
 
