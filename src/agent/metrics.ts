@@ -61,6 +61,9 @@ export class AgentMetrics {
   constructor(state: MetricsState, info?: BuildInfo) {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tabby_' });
+    // Gauges named *_total fail `promtool check metrics`; the per-type gauges without the
+    // suffix (tabby_nodejs_active_handles, …) carry the same counts.
+    for (const n of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`tabby_nodejs_active_${n}_total`);
     if (info) registerBuildInfo(this.registry, info);
     const peerLabels = ['peer', 'address', 'family', 'peer_type'] as const;
     const labels = (p: PeerMetrics) => ({ peer: p.name, address: p.address, family: p.family, peer_type: p.type });

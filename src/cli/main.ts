@@ -21,7 +21,20 @@ function die(message: string): never {
   process.exit(1);
 }
 
+/**
+ * grpc-js sets the TLS server name to the endpoint even when it is an IP address, and Node
+ * warns (DEP0123) on every etcd call to https://IP:PORT; that would break the one-line
+ * error contract and is nothing an operator can act on. Other warnings print as before.
+ */
+function quietTlsServerNameWarning(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code !== 'DEP0123') process.stderr.write(`${w.name}: ${w.message}\n`);
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietTlsServerNameWarning();
   // `--version` anywhere before `--`, as yargs' own version flag would, but read lazily.
   const end = argv.indexOf('--');
   if ((end < 0 ? argv : argv.slice(0, end)).includes('--version')) return printVersion('table');

@@ -15,6 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { run, startDaemon, waitFor } from '../../src/util/exec.js';
 import type { PeerStatusJson } from '../../src/agent/status.js';
 import { TABBY } from '../helpers/cli.js';
+import { httpGet } from '../helpers/netns-http.js';
 
 /** Run the CLI against the lab's store (from the etcd namespace when the lab runs on etcd). */
 async function tabbyIn(s: LabState, args: string[], input?: string): Promise<void> {
@@ -31,18 +32,6 @@ async function waitPeers(s: LabState, node: number, what: string, check: (peers:
 
 const up = (peers: PeerStatusJson[], address: string, type?: string) =>
   peers.some((p) => p.address === address && p.info === 'Established' && (type === undefined || p.type === type));
-
-/** GET a URL from inside a namespace (the agent's health server listens on its loopback). */
-async function httpGet(netns: string, url: string): Promise<{ status: number; body: string }> {
-  const py = `import urllib.request,urllib.error,json,sys
-try:
-  r=urllib.request.urlopen(sys.argv[1],timeout=5);print(json.dumps([r.status,r.read().decode()]))
-except urllib.error.HTTPError as e:
-  print(json.dumps([e.code,e.read().decode()]))`;
-  const r = await run(['python3', '-c', py, url], { netns, timeoutMs: 10_000 });
-  const [status, body] = JSON.parse(r.stdout) as [number, string];
-  return { status, body };
-}
 
 const alive = (pid: number) => {
   try {

@@ -4,7 +4,7 @@
 // the ports the agent serves, requests, a supported Node LTS base, and a .dockerignore
 // that keeps host build output out of `COPY . .`.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -13,6 +13,7 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { readSecret } from '../../../src/agent/secrets.js';
 import { ENV_TABLE } from '../../../src/agent/env-table.js';
 import { ROOT } from '../../helpers/paths.js';
+import { daemonSetSecretMount, kubeletSecretMount } from '../../helpers/kubelet-secret.js';
 
 const text = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 const docs = parseAllDocuments(text('deploy/daemonset.yaml')).map((d) => d.toJS());
@@ -31,26 +32,10 @@ test('deploy/daemonset.yaml is a valid apps/v1 DaemonSet (kubernetes-models)', (
   assert.throws(() => new DaemonSet(broken).validate(), /containerPort must be integer/);
 });
 
-/**
- * What the kubelet's atomic writer makes of a secret volume at `mountPath`: the data in a
- * timestamped directory, `..data` pointing at it, and each key a symlink through `..data`.
- */
-function kubeletSecretMount(root: string, mountPath: string, data: Record<string, string>): void {
-  const dir = join(root, mountPath);
-  const ts = '..2026_12_07_12_00_00.000000001';
-  mkdirSync(join(dir, ts), { recursive: true });
-  for (const [k, v] of Object.entries(data)) writeFileSync(join(dir, ts, k), v, { mode: 0o400 });
-  symlinkSync(ts, join(dir, '..data'));
-  for (const k of Object.keys(data)) symlinkSync(join('..data', k), join(dir, k));
-}
-
 test('a BGP password is read from the exact layout the DaemonSet mounts', () => {
   const secretsDir = ENV_TABLE.find((s) => s.flag === 'secrets-dir')!.default;
-  const volume = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'tabby-bgp-passwords');
-  assert.ok(volume, 'the DaemonSet mounts the tabby-bgp-passwords Secret');
-  const mount = container.volumeMounts.find((m: { name: string }) => m.name === volume.name);
   const root = join(tmp, 'rootfs');
-  kubeletSecretMount(root, mount.mountPath, { 'peer-rack1': 'S3cret-from-k8s\n' });
+  kubeletSecretMount(root, daemonSetSecretMount('tabby-bgp-passwords'), { 'peer-rack1': 'S3cret-from-k8s\n' });
   // BGPPeer password: {secretKeyRef: {name: tabby-bgp-passwords, key: peer-rack1}}
   assert.equal(readSecret(join(root, secretsDir), { secretKeyRef: { name: 'tabby-bgp-passwords', key: 'peer-rack1' } }), 'S3cret-from-k8s');
   assert.throws(() => readSecret(join(root, secretsDir), { secretKeyRef: { name: 'tabby-bgp-passwords', key: 'missing' } }), /cannot read .*tabby-bgp-passwords\/missing/);
