@@ -27,6 +27,7 @@ import { TABBY } from '../helpers/cli.js';
 import { ETCD_BIN, ETCDCTL_BIN, makePki, type TestPki } from '../helpers/etcd.js';
 import { daemonSetSecretMount, kubeletSecretMount } from '../helpers/kubelet-secret.js';
 import { httpGet } from '../helpers/netns-http.js';
+import { alive } from '../helpers/daemon.js';
 
 const ETCD_IP = '10.123.0.2';
 const ENDPOINT = `https://${ETCD_IP}:2379`;
@@ -42,14 +43,6 @@ let pki: TestPki;
 const pids: number[] = [];
 let etcdPid: number | undefined;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function startEtcdInNetns(): Promise<void> {
   const argv = [

@@ -16,6 +16,7 @@ import { run, startDaemon, waitFor } from '../../src/util/exec.js';
 import type { PeerStatusJson } from '../../src/agent/status.js';
 import { TABBY } from '../helpers/cli.js';
 import { httpGet } from '../helpers/netns-http.js';
+import { alive } from '../helpers/daemon.js';
 
 /** Run the CLI against the lab's store (from the etcd namespace when the lab runs on etcd). */
 async function tabbyIn(s: LabState, args: string[], input?: string): Promise<void> {
@@ -33,14 +34,6 @@ async function waitPeers(s: LabState, node: number, what: string, check: (peers:
 const up = (peers: PeerStatusJson[], address: string, type?: string) =>
   peers.some((p) => p.address === address && p.info === 'Established' && (type === undefined || p.type === type));
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function withLab(opts: Partial<LabOptions>, body: (s: LabState) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tabby-lab-test-'));
