@@ -11,7 +11,10 @@ function runOptions<T>(y: Argv<T>): Argv<T> {
     if (!s.flag || s.flag === 'datastore') continue; // --datastore is global
     const env = `$${s.env.join(', $')}`;
     const describe = `${s.describe} [${env}; default ${s.default}]`;
-    c = s.flag === 'no-default-pools' ? c.option('default-pools', { type: 'boolean', describe: `--no-default-pools: ${describe}` }) : c.option(s.flag, { type: 'string', describe });
+    // yargs reads --no-default-pools as default-pools=false.
+    c = s.flag === 'no-default-pools'
+      ? c.option('default-pools', { type: 'boolean', describe: `create the default IP pools when none exist; --no-default-pools never does [${env}=true to turn off]` })
+      : c.option(s.flag, { type: 'string', describe });
   }
   return c;
 }
