@@ -42,6 +42,8 @@ export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
     if (seed.status !== 0) throw new Error(`seeding the store failed: ${seed.stderr}`);
     const subjects: [string, string[]][] = [
       ['node -e 0', ['-e', '0']],
+      // The floor for a yargs CLI: Node plus nothing but importing yargs.
+      ['node: import yargs', ['--input-type=module', '-e', "await import('yargs')"]],
       ['tabby get bgppeers', [cli, 'get', 'bgppeers']],
       ['tabby --help', [cli, '--help']],
     ];
@@ -51,7 +53,7 @@ export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
       for (const [subject, args] of subjects) {
         const cpu0 = childCpu();
         const t0 = process.hrtime.bigint();
-        const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const r = spawnSync(process.execPath, args, { env, cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
         const wall = Number(process.hrtime.bigint() - t0) / 1e6;
         if (r.status !== 0) throw new Error(`${subject} failed: ${r.stderr}`);
         samples.push({ metric: 'wall', subject, rep, value: wall, unit: 'ms' });
@@ -67,6 +69,7 @@ export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
         'startup wall: node -e 0 / tabby get (file:)': ratio('wall', 'tabby get bgppeers'),
         'startup cpu: node -e 0 / tabby get (file:)': ratio('cpu', 'tabby get bgppeers'),
         'startup wall: node -e 0 / tabby --help': ratio('wall', 'tabby --help'),
+        'startup wall: node -e 0 / import yargs (the floor)': ratio('wall', 'node: import yargs'),
       },
       targets: { 'startup wall: node -e 0 / tabby get (file:)': +(1 / 1.5).toFixed(3) },
       notes: ['cpu is user+system time of the child, in 10 ms ticks summed per run; wall includes the spawn itself'],
