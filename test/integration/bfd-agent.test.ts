@@ -275,6 +275,14 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
       await startAgent(lab, [lab.router4]);
       const [p] = await converged(lab, [V4_ROUTE]);
       assert.equal(p!.bfd?.detectionTimeMs, 300);
+      // The CLI's JSON: the contract's fields as before, BFD beside them.
+      const cli = tabby(join(lab.dir, 'store'), ['node', 'status', '--state-dir', lab.stateDir, '-o', 'json']);
+      assert.equal(cli.code, 0, cli.stderr);
+      const shown = (JSON.parse(cli.stdout) as NodeStatusJson).peers[0]!;
+      assert.deepEqual(
+        [shown.address, shown.family, shown.type, shown.asn, shown.state, shown.info, shown.bfd?.state, shown.bfd?.remoteState, shown.bfd?.localAddress],
+        [lab.router4, 'ipv4', 'global', ROUTER_AS, 'up', 'Established', 'Up', 'Up', lab.node4],
+      );
       assert.equal(await frr.bfdStatus(lab.node4), 'up');
 
       const r = await cut(lab, [V4_ROUTE]);
