@@ -187,8 +187,8 @@ export class BfdManager {
   private async add(p: BfdPeer, family: 4 | 6): Promise<void> {
     let discr = 0;
     while (discr === 0 || this.byDiscr.has(discr)) discr = randomInt(1, 2 ** 32);
-    const entry: Entry = { peer: p } as Entry;
-    entry.session = new BfdSession({
+    let entry!: Entry;
+    const session = new BfdSession({
       localDiscr: discr,
       params: { desiredMinTxUs: toUs(p.minTxMs), requiredMinRxUs: toUs(p.minRxMs), detectMult: p.multiplier },
       clock: this.clock,
@@ -196,6 +196,7 @@ export class BfdManager {
       send: (packet) => entry.sender?.send(packet),
       onChange: (c) => this.changed(entry, STATE_NAMES[c.from], STATE_NAMES[c.to], c.diag),
     });
+    entry = { peer: p, session };
     this.entries.set(p.id, entry);
     this.byDiscr.set(discr, entry);
     const listenError = this.listenErrors.get(family);

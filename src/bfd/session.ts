@@ -3,6 +3,7 @@
 // packet it sends to `send`. No sockets here: the manager demultiplexes received
 // packets to receive() and gives each session its own sender.
 
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { encodeControl, type BfdControl } from './codec.js';
 import { BfdState, STATE_NAMES, diagName, type BfdStateName } from './constants.js';
 import {
@@ -20,7 +21,6 @@ import {
   type StateChange,
   type Step,
 } from './fsm.js';
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 export interface BfdSessionOptions {
   localDiscr: number;
@@ -182,7 +182,7 @@ export class BfdSession {
     } else if (txIntervalUs(before) !== txIntervalUs(this.v) || before.polling !== this.v.polling) {
       this.schedule();
     }
-    if (detectionTimeUs(before) !== detectionTimeUs(this.v) || this.lastRx !== 0) this.armDetection();
+    this.armDetection();
     if (c) this.opts.onChange?.(c);
   }
 

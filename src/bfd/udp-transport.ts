@@ -98,8 +98,9 @@ export class UdpTransport implements BfdTransport {
       return {
         localPort: port,
         send: (packet) => sock.send(packet, peerPort, peer, (err) => err && onSendError?.(err)),
+        // After what was just sent has left (a send waits a tick for its address lookup).
         close: () => {
-          if (this.senders.delete(sock)) sock.close();
+          if (this.senders.delete(sock)) setImmediate(() => sock.close());
         },
       };
     }
