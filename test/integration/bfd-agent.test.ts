@@ -22,7 +22,7 @@ import { TABBY, tabby } from '../helpers/cli.js';
 import { Frr, haveFrr } from '../helpers/frr.js';
 import { isRoot } from './netlink-netns.js';
 
-const haveTc = ['/usr/sbin/tc', '/sbin/tc'].some((p) => existsSync(p));
+const missingTools = ['/usr/sbin/tc', '/usr/bin/curl', '/usr/bin/promtool'].filter((p) => !existsSync(p));
 
 // Under CI a missing tool or privilege fails the test instead of skipping it.
 const skip = process.env.CI === 'true' ? false : !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2' : !haveFrr ? 'needs FRR (zebra, bgpd, bfdd, vtysh)' : false;
@@ -32,6 +32,8 @@ const ROUTER_AS = 65001;
 const V4_ROUTE = '198.51.100.0/24';
 const V6_ROUTE = '2001:db8:100::/48'; // learned over the IPv6 session
 const LIMIT_MS = 1000;
+/** Inside the agent's own namespace. */
+const METRICS_PORT = 9091;
 
 interface Lab {
   node: string;
@@ -100,8 +102,24 @@ spec: {peerIP: "${address}", asNumber: ${ROUTER_AS}, failureDetectionMode: BFDIf
   ];
   const applied = tabby(join(lab.dir, 'store'), ['apply', '-f', '-'], docs.join('\n---\n'));
   assert.equal(applied.code, 0, applied.stderr);
-  const argv = [process.execPath, TABBY, 'node', 'run', '--name', 'n1', '--datastore', `file:${join(lab.dir, 'store')}`, '--state-dir', lab.stateDir, '--dataplane', 'none', '--ip', 'interface=n0', '--ip6', 'interface=n0', '--health-port', '-1', '--secrets-dir', join(lab.dir, 'secrets')];
-  lab.agent = startDaemon(argv, { netns: lab.node, logFile: join(lab.dir, 'agent.log'), env: { ...process.env, TABBY_LOG_LEVEL: 'info' } });
+  const argv = [
+    process.execPath, TABBY, 'node', 'run', '--name', 'n1', '--datastore', `file:${join(lab.dir, 'store')}`, '--state-dir', lab.stateDir,
+    '--dataplane', 'none', '--ip-autodetection-method', 'interface=n0', '--ip6', 'autodetect', '--ip6-autodetection-method', 'interface=n0',
+    '--no-default-pools', '--health-port', '-1', '--metrics-address', '127.0.0.1', '--metrics-port', String(METRICS_PORT), '--secrets-dir', join(lab.dir, 'secrets'),
+  ];
+  // Only what the agent needs from the environment: calico-node's variables (IP, NODENAME, …) stay out.
+  lab.agent = startDaemon(argv, { netns: lab.node, logFile: join(lab.dir, 'agent.log'), env: { PATH: process.env.PATH, TABBY_LOG_LEVEL: 'info' } });
+}
+
+/** The agent's /metrics, fetched inside its namespace. */
+async function metrics(lab: Lab): Promise<string> {
+  return (await run(['curl', '-sf', `http://127.0.0.1:${METRICS_PORT}/metrics`], { netns: lab.node, timeoutMs: 10_000 })).stdout;
+}
+
+/** The value of one series, by its exact label text. */
+function series(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
 async function status(lab: Lab): Promise<PeerStatusJson[]> {
@@ -207,7 +225,7 @@ function checkCut(r: CutResult, agentLog: () => string): void {
 describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
   let labs: Lab[] = [];
   before(async () => {
-    assert.ok(haveTc, 'tc (iproute2) is needed to cut the link');
+    assert.deepEqual(missingTools, [], 'tc cuts the link, curl and promtool read /metrics');
   });
   after(async () => {
     for (const lab of labs) await destroyLab(lab);
@@ -285,8 +303,20 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
       );
       assert.equal(await frr.bfdStatus(lab.node4), 'up');
 
+      const labels = `peer="${p!.name}",address="${lab.router4}"`;
+      const before = await metrics(lab);
+      assert.equal(series(before, 'tabby_bfd_session_up', labels), 1, before);
+      assert.equal(series(before, 'tabby_bfd_detection_time_seconds', labels), 0.3);
+      assert.equal(series(before, 'tabby_bfd_session_downs_total', labels), 0);
+      // The exposition stays valid with the BFD families in it.
+      const lint = await run(['promtool', 'check', 'metrics'], { input: before, allowFail: true });
+      assert.equal(lint.code, 0, lint.stdout + lint.stderr);
+
       const r = await cut(lab, [V4_ROUTE]);
       checkCut(r, () => agentLog(lab));
+      const afterCut = await metrics(lab);
+      assert.equal(series(afterCut, 'tabby_bfd_session_up', labels), 0);
+      assert.equal(series(afterCut, 'tabby_bfd_session_downs_total', labels), 1);
       await waitFor('FRR to see BFD down', async () => (await frr.bfdStatus(lab.node4)) === 'down', 5000);
 
       const t1 = performance.now();
