@@ -53,8 +53,8 @@ export class DatastoreError extends TabbyError {
 /** A kernel call made by the native addon failed. */
 export class NativeError extends TabbyError {
   override readonly code: string = 'NATIVE';
-  constructor(readonly op: string, readonly errno: number, message: string) {
-    super(`${op}: ${message}${errno ? ` (errno ${errno})` : ''}`);
+  constructor(readonly op: string, readonly errno: number, message: string, options?: { cause?: unknown }) {
+    super(`${op}: ${message}${errno ? ` (errno ${errno})` : ''}`, options);
   }
 }
 

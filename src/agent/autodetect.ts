@@ -3,7 +3,8 @@
 // prefix length defines "same subnet" for CrossSubnet (storing /32 breaks it, calico#3003).
 import { cidrContains, parseCidr, parseIP } from '../api/net.js';
 import { ValidationError } from '../errors.js';
-import { addrList, linkList, type Address, type Link } from '../native/addon.js';
+import { type Address, addrList } from '../native/addresses.js';
+import { type Link, linkList } from '../native/links.js';
 import { run } from '../util/exec.js';
 
 /** Interfaces never used for the node address (Calico's list plus Tabby's own devices). */

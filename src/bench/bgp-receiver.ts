@@ -6,7 +6,8 @@
 // Prints one JSON line {"event":"ready"} when listening; SIGTERM stops it.
 
 import { Speaker, type SpeakerPeer } from '../bgp/speaker.js';
-import { routeApply, type RouteOp } from '../native/addon.js';
+import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
+import { routeApply, type RouteOp } from '../native/routes.js';
 
 interface ReceiverConfig {
   routerId: string;
@@ -30,7 +31,7 @@ async function flush(): Promise<void> {
   for (const [dst, nh] of pending) ops.push(nh ? { op: 'replace', route: { dst, gateway: nh, dev: cfg.dev } } : { op: 'delete', route: { dst } });
   pending.clear();
   try {
-    const r = await routeApply(ops);
+    const r = await routeApply(ops, { protocol: RTPROT_TABBY });
     failed += r.failed;
   } catch (err) {
     process.stderr.write(`routeApply: ${String(err)}\n`);

@@ -5,7 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { routeApply, RTPROT_TABBY, type RouteOp } from '../native/addon.js';
+import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
+import { routeApply, type RouteOp } from '../native/routes.js';
 import { run } from '../util/exec.js';
 import { deleteNetns, makeNetns, release, trackDir } from './cleanup.js';
 import { checkInt, fibPrefixes, now } from './common.js';
@@ -55,7 +56,7 @@ async function tabbyRun(dsts: string[]): Promise<Record<Phase, number>> {
       const dev = phase === 'add' ? 'r0' : 'r1';
       const ops: RouteOp[] = dsts.map((dst) => ({ op: phase, route: phase === 'delete' ? { dst } : { dst, dev } }));
       const t0 = now();
-      const r = await routeApply(ops, { netns: ns });
+      const r = await routeApply(ops, { netns: ns, protocol: RTPROT_TABBY });
       out[phase] = now() - t0;
       if (r.failed) {
         const bad = r.results.find((x) => !x.ok) as { message: string } | undefined;

@@ -8,7 +8,9 @@
 import { performance } from 'node:perf_hooks';
 import type { RouteIntent } from '../calc/routes.js';
 import { TabbyError } from '../errors.js';
-import { linkList, routeDump, RTPROT_TABBY, type Link } from '../native/addon.js';
+import { type Link, linkList } from '../native/links.js';
+import { routeDump } from '../native/routes.js';
+import { RTPROT_TABBY } from './routes/route-protocol.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { BpfEncap, type BpfEncapLoadOptions } from './encap/bpf-encap.js';
 import { hostMtu as smallestMtu } from './encap/encap-mtu.js';

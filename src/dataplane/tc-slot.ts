@@ -7,7 +7,8 @@
 
 import { constants } from 'node:os';
 import { NetlinkError, ValidationError } from '../errors.js';
-import { tcAttach, tcDetach, type BpfObjectHandle, type TcDirection, type TcFilter } from '../native/addon.js';
+import type { BpfObjectHandle } from '../native/bpf-objects.js';
+import { tcAttach, tcDetach, type TcDirection, type TcFilter } from '../native/tc.js';
 
 /** Both hooks, in the order programs are attached. */
 export const TC_DIRECTIONS = ['ingress', 'egress'] as const;

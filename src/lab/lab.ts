@@ -9,7 +9,7 @@ import { ResourceClient } from '../api/client.js';
 import { validateResource } from '../api/validate.js';
 import type { NodeStatusJson } from '../agent/status.js';
 import { askAgent } from '../agent/status-server.js';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../util/package-root.js';
 import { BLOCK_KIND, Ipam } from '../ipam/ipam.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../util/exec.js';
 import { labEtcdConfig, openLabDatastore, startLabEtcd } from './etcd.js';

@@ -5,7 +5,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fdbList, linkList, neighList } from '../../src/native/addon.js';
+import { linkList } from '../../src/native/links.js';
+import { fdbList, neighList } from '../../src/native/neighbours.js';
 import { VxlanDevice } from '../../src/dataplane/links/vxlan-device.js';
 import { TestNetns, isRoot, run } from './netlink-netns.js';
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { bpfObjectPath } from '../../src/native/addon.js';
+import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
 import { DROP_REASONS, ENCAP_COUNTERS, ENCAP_KIND } from '../../src/dataplane/encap/encap-map-codec.js';
 import { ENCAP_PROGRAMS } from '../../src/dataplane/encap/bpf-encap.js';
 

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mapKeys, mapUpdate } from '../../src/native/addon.js';
+import { mapKeys, mapUpdate } from '../../src/native/bpf-maps.js';
 import { encodeEntry, encodeKey } from '../../src/dataplane/encap/encap-map-codec.js';
 import { BpfEncap, ENCAP_TC_HANDLE, ENCAP_TC_PRIORITY, type BpfEncapLoadOptions } from '../../src/dataplane/encap/bpf-encap.js';
 import { destroyTopology, ebpfIpip, SIDES, type Side, type Topology, type TunnelHandle } from '../../src/bench/encap-topology.js';

@@ -5,7 +5,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Counter } from '../../src/native/counters.js';
+import type { Counter } from '../../src/dataplane/bpf/counters.js';
 import { tunnelMtu } from '../../src/dataplane/encap/encap-mtu.js';
 import {
   destroyTopology, ebpfIpip, ebpfVxlan, kernelVxlan, other, SIDES, VNI, VXLAN_PORT, type Side, type Topology,

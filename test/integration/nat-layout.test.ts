@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { bpfObjectPath } from '../../src/native/addon.js';
+import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
 import { SNAT_OBJECT, SNAT_PROGRAMS } from '../../src/dataplane/nat/bpf-snat.js';
 import { SNAT_COUNTERS, SNAT_DROP_REASONS, SNAT_MAPS } from '../../src/dataplane/nat/snat-codec.js';
 

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { bpfObjectPath } from '../../src/native/addon.js';
-import { BPF_LAYOUTS } from '../../src/native/bpf-layouts.js';
+import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
+import { BPF_LAYOUTS } from '../../src/dataplane/bpf/layouts.js';
 
 interface BtfType {
   id: number;

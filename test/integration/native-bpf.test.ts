@@ -9,21 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfLoadError, NetlinkError } from '../../src/errors.js';
-import {
-  bpfObjectClose,
-  bpfObjectLoad,
-  bpfObjectPath,
-  mapDelete,
-  mapLookup,
-  mapUpdate,
-  packageRoot,
-  tcAttach,
-  tcDetach,
-  tcHookDestroy,
-  type BpfObjectHandle,
-  type TcFilter,
-} from '../../src/native/addon.js';
-import { readCounters, type Counter } from '../../src/native/counters.js';
+import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
+import { mapDelete, mapLookup, mapUpdate } from '../../src/native/bpf-maps.js';
+import { bpfObjectClose, type BpfObjectHandle, bpfObjectLoad } from '../../src/native/bpf-objects.js';
+import { tcAttach, tcDetach, type TcFilter, tcHookDestroy } from '../../src/native/tc.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { type Counter, readCounters } from '../../src/dataplane/bpf/counters.js';
 
 const isRoot = process.getuid?.() === 0;
 const INGRESS = 0;

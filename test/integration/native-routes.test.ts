@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { constants } from 'node:os';
 import { NetlinkError } from '../../src/errors.js';
-import { routeDump, type Route } from '../../src/native/addon.js';
+import { type Route, routeDump } from '../../src/native/routes.js';
 
 const isRoot = process.getuid?.() === 0;
 

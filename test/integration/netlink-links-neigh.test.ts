@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { NetlinkError } from '../../src/errors.js';
-import {
-  addrApply, addrList, fdbApply, fdbList, linkDelete, linkList, linkSet, neighApply, neighList, vxlanCreate,
-} from '../../src/native/addon.js';
+import { addrApply, addrList } from '../../src/native/addresses.js';
+import { linkDelete, linkList, linkSet, vxlanCreate } from '../../src/native/links.js';
+import { fdbApply, fdbList, neighApply, neighList } from '../../src/native/neighbours.js';
 import { TestNetns, isRoot, run } from './netlink-netns.js';
 
 interface IpLinkJson {

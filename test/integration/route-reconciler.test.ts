@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import { RTPROT_TABBY, routeDump, type Route } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { type Route, routeDump } from '../../src/native/routes.js';
 import type { DesiredRoute } from '../../src/dataplane/routes/desired-route.js';
 import { RouteReconciler } from '../../src/dataplane/routes/route-reconciler.js';
 import { TestNetns, isRoot, waitFor } from './netlink-netns.js';

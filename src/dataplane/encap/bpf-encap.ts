@@ -8,19 +8,12 @@
 // reconciler's; this class only owns the programs and their maps.
 
 import { ValidationError } from '../../errors.js';
-import {
-  bpfObjectClose,
-  bpfObjectLoad,
-  bpfObjectPath,
-  linkList,
-  mapDelete,
-  mapKeys,
-  mapLookup,
-  mapUpdate,
-  tcQuery,
-  type BpfObjectHandle,
-} from '../../native/addon.js';
-import { readCounters, type Counter } from '../../native/counters.js';
+import { mapDelete, mapKeys, mapLookup, mapUpdate } from '../../native/bpf-maps.js';
+import { bpfObjectClose, type BpfObjectHandle, bpfObjectLoad } from '../../native/bpf-objects.js';
+import { linkList } from '../../native/links.js';
+import { tcQuery } from '../../native/tc.js';
+import { bpfObjectPath } from '../bpf/object-path.js';
+import { type Counter, readCounters } from '../bpf/counters.js';
 import {
   decodeEntry,
   decodeKey,

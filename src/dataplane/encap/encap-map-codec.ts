@@ -1,11 +1,11 @@
-// The bytes of encap.bpf.o's maps (struct layouts in src/native/bpf-layouts.ts,
+// The bytes of encap.bpf.o's maps (struct layouts in src/dataplane/bpf/layouts.ts,
 // enums in bpf/lib/layouts.h) and the checks that turn a desired entry list into
 // them. Pure: no kernel, so it is unit-tested on its own.
 
 import { endianness } from 'node:os';
 import { ValidationError } from '../../errors.js';
 import { parseCidr, parseIP } from '../../api/net.js';
-import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../bpf/layouts.js';
 
 export type EncapKind = 'ipip' | 'vxlan';
 /** What a route realm can stand for: `none` is a plain next hop of an ECMP route. */

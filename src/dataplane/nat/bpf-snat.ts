@@ -12,11 +12,13 @@
 
 import { randomInt } from 'node:crypto';
 import { ValidationError } from '../../errors.js';
-import {
-  bpfObjectClose, bpfObjectLoad, bpfObjectPath, linkList, mapDelete, mapKeys, mapLookup, mapUpdate, tcQuery, type BpfObjectHandle,
-} from '../../native/addon.js';
-import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
-import { readCounters, type Counter } from '../../native/counters.js';
+import { mapDelete, mapKeys, mapLookup, mapUpdate } from '../../native/bpf-maps.js';
+import { bpfObjectClose, type BpfObjectHandle, bpfObjectLoad } from '../../native/bpf-objects.js';
+import { linkList } from '../../native/links.js';
+import { tcQuery } from '../../native/tc.js';
+import { bpfObjectPath } from '../bpf/object-path.js';
+import { BPF_LAYOUTS } from '../bpf/layouts.js';
+import { type Counter, readCounters } from '../bpf/counters.js';
 import { run } from '../../util/exec.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { natSets, type NatPool } from './nat-pools.js';

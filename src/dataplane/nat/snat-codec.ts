@@ -1,11 +1,11 @@
-// The bytes of snat.bpf.o's maps (struct layouts in src/native/bpf-layouts.ts, enums
+// The bytes of snat.bpf.o's maps (struct layouts in src/dataplane/bpf/layouts.ts, enums
 // in bpf/lib/layouts.h), the NAT port range and timeouts, and a model of the
 // program's port choice (same hash as bpf/lib/nat_ct.h). Pure: unit-tested alone.
 
 import { endianness } from 'node:os';
 import { ValidationError } from '../../errors.js';
 import { parseIP, type Family } from '../../api/net.js';
-import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../bpf/layouts.js';
 import { addressBytes, cidrBytes, type NatSets } from './nat-pools.js';
 
 /** enum tabby_snat_counter, in slot order (checked against the object's BTF). */

@@ -4,7 +4,7 @@
 // resync repairs routes changed or deleted by hand. Knows nothing of BGP.
 
 import { performance } from 'node:perf_hooks';
-import { RTPROT_TABBY } from '../../native/addon.js';
+import { RTPROT_TABBY } from './route-protocol.js';
 import { normaliseDesiredRoute, type DesiredRoute, type NormalRoute } from './desired-route.js';
 import { routeDiff } from './route-diff.js';
 import { netlinkRouteKernel, type RouteKernel } from './route-kernel.js';

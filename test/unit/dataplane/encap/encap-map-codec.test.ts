@@ -8,7 +8,7 @@ import {
   decodeEntry, decodeKey, decodeRealmKey, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
   type RealmEntry,
 } from '../../../../src/dataplane/encap/encap-map-codec.js';
-import { BPF_LAYOUTS } from '../../../../src/native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../../../../src/dataplane/bpf/layouts.js';
 
 const LE = endianness() === 'LE';
 

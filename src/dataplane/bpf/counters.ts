@@ -1,9 +1,10 @@
 // Reads the per-CPU packet/byte counters that bpf/lib/counters.h maintains.
 
 import { endianness } from 'node:os';
-import { ValidationError } from '../errors.js';
-import { mapLookup, perCpuValues, type BpfObjectHandle, type MapValue } from './addon.js';
-import { BPF_LAYOUTS } from './bpf-layouts.js';
+import { ValidationError } from '../../errors.js';
+import { mapLookup, perCpuValues, type MapValue } from '../../native/bpf-maps.js';
+import type { BpfObjectHandle } from '../../native/bpf-objects.js';
+import { BPF_LAYOUTS } from './layouts.js';
 
 export interface Counter {
   packets: bigint;
