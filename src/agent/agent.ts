@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { cidrContains, parseCidr } from '../api/net.js';
 import type { BGPConfiguration, BGPPeer, IPPool, Node } from '../api/types.js';
-import { ResourceClient } from '../api/client.js';
+import { ResourceClient } from '../client/resource-client.js';
 import { Speaker, type BestPath, type SpeakerPeer } from '../bgp/speaker.js';
 import type { ExportFilter } from '../bgp/rib/index.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';

@@ -3,7 +3,7 @@
 // datastore is waited for (readiness false meanwhile), the default pools are created,
 // and the agent starts. SIGTERM at any point ends the process cleanly.
 import type { Registry } from 'prom-client';
-import { ResourceClient } from '../api/client.js';
+import { ResourceClient } from '../client/resource-client.js';
 import { parseDatastoreUri, openDatastore, resolveDatastoreUri } from '../datastore/open.js';
 import { etcdOptionsFromEnv } from '../datastore/etcd-options.js';
 import { buildInfo } from '../util/build-info.js';

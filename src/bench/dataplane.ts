@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchNatThroughput } from '../dataplane/nat/nat-bench.js';
+import { benchNatThroughput } from './nat-throughput.js';
 import { run, startDaemon, waitFor } from '../util/exec.js';
 import { release, runShielded, trackDir, trackPid } from './cleanup.js';
 import { checkInt } from './common.js';

@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Datastore } from '../datastore/datastore.js';
 import { openDatastore } from '../datastore/open.js';
-import { etcdArgs, etcdEnv, relayConnection } from '../util/etcd-process.js';
+import { etcdArgs, etcdEnv, relayConnection } from './etcd-process.js';
 import { inNetns, stopPid, waitFor } from '../util/exec.js';
 import { saveState, type LabEtcd, type LabState } from './lab-state.js';
 

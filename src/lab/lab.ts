@@ -5,7 +5,7 @@
 // filesystem) or, with `--datastore etcd`, a real etcd in its own namespace on the fabric.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ResourceClient } from '../api/client.js';
+import { ResourceClient } from '../client/resource-client.js';
 import { validateResource } from '../api/validate.js';
 import type { NodeStatusJson } from '../agent/status.js';
 import { askAgent } from '../agent/status-server.js';

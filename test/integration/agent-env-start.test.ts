@@ -21,7 +21,7 @@ import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson } from '../../src/agent/status.js';
 import { ENV_TABLE } from '../../src/agent/env-table.js';
 import { Fabric } from '../../src/lab/topology.js';
-import { etcdArgs, etcdEnv } from '../../src/util/etcd-process.js';
+import { etcdArgs, etcdEnv } from '../../src/lab/etcd-process.js';
 import { run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
 import { TABBY } from '../helpers/cli.js';
 import { ETCD_BIN, ETCDCTL_BIN, makePki, type TestPki } from '../helpers/etcd.js';

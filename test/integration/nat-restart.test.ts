@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfSnat, SNAT_TC_HANDLE, SNAT_TC_PRIORITY, type BpfSnatLoadOptions } from '../../src/dataplane/nat/bpf-snat.js';
-import { buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology } from '../../src/dataplane/nat/nat-topology.js';
+import { buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology } from '../../src/bench/nat-topology.js';
 import { ip, run, stopPid } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 

@@ -18,7 +18,7 @@ import type { NatPool } from '../../src/dataplane/nat/nat-pools.js';
 import { encodeLpmKey, portCandidates, SNAT_MAPS, type SnatFlow } from '../../src/dataplane/nat/snat-codec.js';
 import {
   buildNatTopology, destroyNatTopology, NAT_POOL, NAT_POOL6, type NatTopology,
-} from '../../src/dataplane/nat/nat-topology.js';
+} from '../../src/bench/nat-topology.js';
 import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';

@@ -20,6 +20,3 @@ export {
 } from './status.js';
 export { IdleBackoff, systemClock, Timers, type Clock, type TimerName } from './timers.js';
 export type { Connection, DialTarget, Dialer } from './transport.js';
-// For tests of code built on sessions: a hand-driven clock and in-memory connections.
-export { FakeClock, settle } from './fake-clock.js';
-export { memoryPair, MemoryConnection, MemoryDialer, type DialAttempt } from './memory-transport.js';

@@ -1,7 +1,7 @@
 // calicoctl's resource verbs: apply/create/replace, get, delete, patch, label. Options
 // only; the verbs themselves live in ../resource-verbs.ts and load when one runs.
 import type { Argv } from 'yargs';
-import type { WriteMode } from '../../api/client.js';
+import type { WriteMode } from '../../client/resource-client.js';
 import type { GlobalArgs } from '../context.js';
 import { parseOutputFormat } from '../output.js';
 

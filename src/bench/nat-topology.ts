@@ -15,9 +15,9 @@
 // Everything lives in namespaces named `${prefix}-…`; destroy() deletes them all.
 
 import { randomBytes } from 'node:crypto';
-import { addWorkload, deleteNetns, Fabric, listNetns, type LabHost, type LabWorkload } from '../../lab/topology.js';
-import { ip, run } from '../../util/exec.js';
-import type { NatPool } from './nat-pools.js';
+import { addWorkload, deleteNetns, Fabric, listNetns, type LabHost, type LabWorkload } from '../lab/topology.js';
+import { ip, run } from '../util/exec.js';
+import type { NatPool } from '../dataplane/nat/nat-pools.js';
 
 export const NAT_POOL = '10.66.0.0/16';
 export const PLAIN_POOL = '10.67.0.0/16';

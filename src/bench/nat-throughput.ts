@@ -6,10 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, startDaemon, stopPid, waitFor } from '../../util/exec.js';
-import { BpfSnat } from './bpf-snat.js';
-import { IptablesNat } from './iptables-nat.js';
-import type { NatMode } from './nat-dataplane.js';
+import { run, startDaemon, stopPid, waitFor } from '../util/exec.js';
+import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
+import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
+import type { NatMode } from '../dataplane/nat/nat-dataplane.js';
 import { buildNatTopology, destroyNatTopology, type NatTopology } from './nat-topology.js';
 
 export interface NatBenchOptions {
