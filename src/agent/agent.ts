@@ -11,6 +11,7 @@ import { effectiveBgpConfig, nodeAsNumber } from '../calc/bgp-config.js';
 import { desiredPeers, type DesiredPeer } from '../calc/peers.js';
 import { desiredRoutes, type LearnedRoute } from '../calc/routes.js';
 import type { Datastore } from '../datastore/datastore.js';
+import { ValidationError } from '../errors.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { vtepMac } from '../dataplane/encap/vtep-mac.js';
 import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
@@ -22,7 +23,7 @@ import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
 import { addrList } from '../native/addresses.js';
 import { routeDump } from '../native/routes.js';
 import type { Logger } from '../util/log.js';
-import { autodetectAddress } from './autodetect.js';
+import { AutodetectError, autodetectAddress } from './autodetect.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
@@ -117,7 +118,7 @@ export class Agent {
     await this.startNat(nodeIP);
     this.status = new StatusServer(this.opts.stateDir, (req) => {
       if (req.cmd === 'status') return this.nodeStatus();
-      throw new Error(`unknown command ${JSON.stringify(req.cmd)}`);
+      throw new ValidationError('cmd', `unknown command ${JSON.stringify(req.cmd)}`);
     });
     await this.status.start();
     if (this.opts.health) {
@@ -132,7 +133,7 @@ export class Agent {
   /** Find the node's addresses (kept as CIDRs) and the interface that holds IPv4. */
   private async detectAddresses(): Promise<void> {
     const v4 = await autodetectAddress(this.opts.ipMethod, 4);
-    if (!v4) throw new Error(`no IPv4 address found with autodetection method ${this.opts.ipMethod ?? 'first-found'}`);
+    if (!v4) throw new AutodetectError(`no IPv4 address found with autodetection method ${this.opts.ipMethod ?? 'first-found'}`);
     const v6 = this.opts.ip6Method ? await autodetectAddress(this.opts.ip6Method, 6) : undefined;
     this.nodeCidrs = [v4, ...(v6 ? [v6] : [])];
     const held = (await addrList({ family: 4 })).find((a) => a.cidr === v4);
@@ -354,7 +355,7 @@ export class Agent {
       try {
         md5Key = readSecret(this.opts.secretsDir, p.password);
       } catch (err) {
-        this.log.error({ peer: p.name, err: (err as Error).message }, 'peer skipped: its password cannot be read');
+        this.log.error({ peer: p.name, err }, 'peer skipped: its password cannot be read');
         return [];
       }
     }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { run, startDaemon, stopPid, waitFor } from '../util/exec.js';
 import { makeNetns, onCleanup, release, trackDir } from './cleanup.js';
-import { checkInt, cpuSeconds, fibPrefixes, now, peakRss } from './common.js';
+import { BenchError, checkInt, cpuSeconds, fibPrefixes, now, peakRss } from './common.js';
 import { benchResult, med, type BenchResult, type Sample } from './report.js';
 
 export interface BgpOptions {
@@ -58,7 +58,7 @@ async function birdc(sock: string, ...args: string[]): Promise<string> {
 async function startProc(argv: string[], ns: string, log: string): Promise<number> {
   const child = startDaemon(argv, { netns: ns, logFile: log });
   const pid = child.pid;
-  if (!pid) throw new Error(`cannot start ${argv[0]}`);
+  if (!pid) throw new BenchError(`cannot start ${argv[0]}`);
   onCleanup(() => stopPid(pid, 2000));
   return pid;
 }
@@ -179,7 +179,7 @@ async function measure(w: World, k: Kind, n: number, tag: string, say: (s: strin
     let tDone = 0;
     // phase 1: Established, then all N in the receiver
     while (!tDone) {
-      if (now() - started > 300) throw new Error(`${NAMES[k]}: not all ${n} routes after 300 s`);
+      if (now() - started > 300) throw new BenchError(`${NAMES[k]}: not all ${n} routes after 300 s`);
       const t = now();
       const st = await birdc(w.sender.sock, 'show', 'protocols', proto); // also the poke
       if (!tEst && /Established/.test(st)) tEst = t;
@@ -197,7 +197,7 @@ async function measure(w: World, k: Kind, n: number, tag: string, say: (s: strin
     const t0 = now();
     let tGone = 0;
     while (!tGone) {
-      if (now() - t0 > 300) throw new Error(`${NAMES[k]}: routes still there 300 s after the withdrawal`);
+      if (now() - t0 > 300) throw new BenchError(`${NAMES[k]}: routes still there 300 s after the withdrawal`);
       const t = now();
       await birdc(w.sender.sock, 'show', 'status');
       const c = await rc.count();

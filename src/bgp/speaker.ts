@@ -14,6 +14,7 @@ import { localTables } from './speaker/local-routes.js';
 import { checkPeers } from './speaker/peer-config.js';
 import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
+import { StateError } from '../errors.js';
 
 export type { BestPath, LocalRoute, NextHopMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus, SpeakerTimers } from './speaker/types.js';
 export type { ExportFilter, ImportPolicy } from './rib/index.js';
@@ -66,7 +67,7 @@ export class Speaker {
   /** Starts the listener (unless `listen: false`), then the sessions. */
   async start(): Promise<void> {
     if (this.started) return;
-    if (this.stopped) throw new Error('the speaker was stopped');
+    if (this.stopped) throw new StateError('the speaker was stopped');
     const l = this.opts.listen;
     if (l !== false) {
       const listener = new BgpListener({ address: l?.address ?? '::', port: l?.port ?? BGP_PORT, logger: this.host.rootLog });

@@ -7,7 +7,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { RouteIntent } from '../calc/routes.js';
-import { TabbyError } from '../errors.js';
+import { DataplaneError } from './dataplane-error.js';
 import { type Link, linkList } from '../native/links.js';
 import { routeDump } from '../native/routes.js';
 import { RTPROT_TABBY } from './routes/route-protocol.js';
@@ -22,9 +22,7 @@ import {
 import { VxlanDevice } from './links/vxlan-device.js';
 import { RouteReconciler } from './routes/route-reconciler.js';
 
-export class DataplaneError extends TabbyError {
-  override readonly code = 'DATAPLANE';
-}
+export { DataplaneError };
 
 export interface DataplaneConfig {
   mode: DataplaneMode;

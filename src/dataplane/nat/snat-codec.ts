@@ -37,9 +37,8 @@ export const SNAT_DROP_REASONS = [
 ] as const;
 export type SnatDropReason = (typeof SNAT_DROP_REASONS)[number];
 
-/** enum snat_ct_dir and enum snat_ct_flag. */
+/** enum snat_ct_dir. */
 export const SNAT_DIR = { orig: 0, reply: 1, pass: 2 } as const;
-export const SNAT_CT_FLAG = { seenReply: 1, finOrig: 2, finReply: 4, rst: 8 } as const;
 
 /** The names the maps have in the object (and in `bpftool map show`, cut to 15 characters). */
 export const SNAT_MAPS = {

@@ -4,6 +4,7 @@
 // resync repairs routes changed or deleted by hand. Knows nothing of BGP.
 
 import { performance } from 'node:perf_hooks';
+import { ValidationError } from '../../errors.js';
 import { RTPROT_TABBY } from './route-protocol.js';
 import { normaliseDesiredRoute, type DesiredRoute, type NormalRoute } from './desired-route.js';
 import { routeDiff } from './route-diff.js';
@@ -90,7 +91,7 @@ export class RouteReconciler {
       const dst = typeof r?.dst === 'string' ? r.dst : `routes[${i}]`;
       try {
         const n = normaliseDesiredRoute(r);
-        if (desired.has(n.key)) throw new Error(`duplicate route (table ${n.table}, metric ${n.metric})`);
+        if (desired.has(n.key)) throw new ValidationError('', `duplicate route (table ${n.table}, metric ${n.metric})`);
         desired.set(n.key, n);
       } catch (err) {
         invalid.push({ dst, op: 'invalid', errno: 0, message: (err as Error).message });
