@@ -129,7 +129,8 @@ export class EtcdConnection {
   }
 
   wrap(what: string, err: unknown): DatastoreError {
-    if (err instanceof DatastoreError) return err;
+    // An endpoint skipped moments ago is a transient failure still to be explained, not an answer.
+    if (err instanceof DatastoreError && !(err instanceof EndpointDownError)) return err;
     return new DatastoreError(`${this.where}: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 

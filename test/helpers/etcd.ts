@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { etcdArgs, etcdEnv, relayConnection } from '../../src/lab/etcd-process.js';
 
-export const ETCD_BIN = process.env.TABBY_TEST_ETCD ?? '/usr/bin/etcd';
-export const ETCDCTL_BIN = process.env.TABBY_TEST_ETCDCTL ?? '/usr/bin/etcdctl';
+export const ETCD_BIN = process.env.TABBY_TEST_ETCD ?? 'etcd';
+export const ETCDCTL_BIN = process.env.TABBY_TEST_ETCDCTL ?? 'etcdctl';
 
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();

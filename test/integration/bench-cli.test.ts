@@ -9,20 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { ROOT } from '../helpers/paths.js';
+import { needs } from '../helpers/require.js';
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found');
-    dir = up;
-  }
-  return dir;
-}
-
-const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-const isRoot = process.getuid?.() === 0;
-const have = (bin: string) => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(join(d, bin)));
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function cli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
   return new Promise((resolve) => {
@@ -85,20 +75,20 @@ test('bench codec', async () => {
   assert.ok('decode ipv4 1000: prefixes/s / 1M' in json.ratios);
 });
 
-test('bench routes', { skip: !isRoot && 'needs root' }, async () => {
+test('bench routes', needs({ root: true, tools: ['ip'] }), async () => {
   const { json } = await bench('routes', ['--count', '200', '--reps', '1'], 30_000);
   for (const phase of ['add', 'replace', 'delete']) assert.ok(`${phase}: ip -batch time / tabby time` in json.ratios);
   assert.equal(json.samples.filter((s: any) => s.subject === 'ip-batch').length, 6);
 });
 
-test('bench bgp', { skip: (!isRoot || !have('bird') || !have('gobgpd')) && 'needs root, bird and gobgpd' }, async () => {
+test('bench bgp', needs({ root: true, tools: ['ip', 'bird', 'birdc', 'gobgpd', 'gobgp'] }), async () => {
   const { json } = await bench('bgp', ['--prefixes', '200', '--reps', '1'], 60_000);
   for (const who of ['Tabby', 'BIRD', 'GoBGP']) assert.ok(json.samples.some((s: any) => s.subject === who && s.metric === 'converge time'), who);
   assert.ok('convergence: BIRD time / Tabby time' in json.ratios);
   assert.ok('peak RSS: GoBGP / Tabby' in json.ratios);
 });
 
-test('bench dataplane', { skip: (!isRoot || !have('iperf3')) && 'needs root and iperf3' }, async () => {
+test('bench dataplane', needs({ root: true, tools: ['ip', 'iperf3', 'ping', 'ss', 'iptables', 'ipset', 'sysctl'] }), async () => {
   const { json } = await bench('dataplane', ['--seconds', '1', '--reps', '1'], 90_000);
   for (const who of ['plain', 'eBPF IPIP', 'eBPF VXLAN', 'kernel VXLAN', 'eBPF SNAT', 'iptables MASQUERADE']) {
     assert.ok(json.samples.some((s: any) => s.subject === who), who);

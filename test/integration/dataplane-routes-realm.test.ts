@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
 import { routeApply, routeDump } from '../../src/native/routes.js';
 import { RouteReconciler } from '../../src/dataplane/routes/route-reconciler.js';
-import { TestNetns, isRoot } from './netlink-netns.js';
+import { TestNetns } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
 
-describe('route realms', { skip: isRoot ? false : 'needs root' }, () => {
+const NEEDS = needs({ root: true, tools: ['ip'] });
+
+describe('route realms', NEEDS, () => {
   let ns: TestNetns;
 
   before(() => {

@@ -11,8 +11,10 @@ import {
 } from '../../src/dataplane/encap/encap-map-codec.js';
 import { destroyTopology, ebpfIpip, SIDES, VNI, VXLAN_PORT, type Side, type Topology, type TunnelHandle } from '../../src/bench/encap-topology.js';
 import { buildTopology, capture, ping, run, sendFrames } from './encap-topology.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'tcpdump', 'tshark', 'bpftool', 'python3'] });
+
 
 // ---- frames ----
 
@@ -92,7 +94,7 @@ function eth(dst: string, src: string, type: number, payload: Buffer): Buffer {
 /** The counters a frame must change, and no others: `drop:REASON` or `counter:NAME`. */
 type Outcome = Array<`drop:${DropReason}` | `counter:${EncapCounterName}`>;
 
-describe('eBPF encap: run-time map changes and what decapsulation refuses', { skip: isRoot ? false : 'needs root' }, () => {
+describe('eBPF encap: run-time map changes and what decapsulation refuses', NEEDS, () => {
   let t: Topology;
   const tunnels: Partial<Record<Side, TunnelHandle>> = {};
   const bpfA = (): BpfEncap => tunnels.a!.bpf!;

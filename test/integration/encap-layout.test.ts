@@ -9,6 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
 import { DROP_REASONS, ENCAP_COUNTERS, ENCAP_KIND } from '../../src/dataplane/encap/encap-map-codec.js';
 import { ENCAP_PROGRAMS } from '../../src/dataplane/encap/bpf-encap.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ tools: ['bpftool'] });
 
 interface BtfType {
   kind: string;
@@ -38,7 +41,7 @@ for (const [cEnum, prefix, names] of [
   ['tabby_encap_counter', 'TABBY_CTR_', ENCAP_COUNTERS],
   ['tabby_drop_reason', 'TABBY_DROP_', DROP_REASONS],
 ] as const) {
-  test(`enum ${cEnum} matches its TypeScript slot names`, () => {
+  test(`enum ${cEnum} matches its TypeScript slot names`, NEEDS, () => {
     const values = enumValues(btf(), cEnum);
     const max = values.find((v) => v.name === `${prefix}MAX`);
     assert.equal(max?.val, names.length, `${prefix}MAX`);
@@ -48,7 +51,7 @@ for (const [cEnum, prefix, names] of [
   });
 }
 
-test('the object has the programs, maps and globals the loader names', () => {
+test('the object has the programs, maps and globals the loader names', NEEDS, () => {
   const types = btf();
   const funcs = types.filter((t) => t.kind === 'FUNC').map((t) => t.name);
   for (const p of Object.values(ENCAP_PROGRAMS)) assert.ok(funcs.includes(p), `program ${p}`);

@@ -12,8 +12,10 @@ import { encodeEntry, encodeKey } from '../../src/dataplane/encap/encap-map-code
 import { BpfEncap, ENCAP_TC_HANDLE, ENCAP_TC_PRIORITY, type BpfEncapLoadOptions } from '../../src/dataplane/encap/bpf-encap.js';
 import { destroyTopology, ebpfIpip, SIDES, type Side, type Topology, type TunnelHandle } from '../../src/bench/encap-topology.js';
 import { buildTopology, ping, run } from './encap-topology.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl'] });
+
 
 /** The tc filters on eth0 in one direction: [pref, handle, program id]. */
 function filters(ns: string, direction: 'ingress' | 'egress'): Array<[number, number, number]> {
@@ -43,7 +45,7 @@ function floodPing(ns: string, addr: string, count: number): Promise<{ sent: num
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('eBPF encap: takeover by a new instance without losing a packet', { skip: isRoot ? false : 'needs root' }, () => {
+describe('eBPF encap: takeover by a new instance without losing a packet', NEEDS, () => {
   let t: Topology;
   const tunnels: Partial<Record<Side, TunnelHandle>> = {};
   const extra: BpfEncap[] = [];

@@ -9,6 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
 import { SNAT_OBJECT, SNAT_PROGRAMS } from '../../src/dataplane/nat/bpf-snat.js';
 import { SNAT_COUNTERS, SNAT_DROP_REASONS, SNAT_MAPS } from '../../src/dataplane/nat/snat-codec.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ tools: ['bpftool'] });
 
 interface BtfType {
   kind: string;
@@ -32,7 +35,7 @@ for (const [cEnum, prefix, names] of [
   ['tabby_snat_counter', 'TABBY_SNAT_CTR_', SNAT_COUNTERS],
   ['tabby_snat_drop_reason', 'TABBY_SNAT_DROP_', SNAT_DROP_REASONS],
 ] as const) {
-  test(`enum ${cEnum} matches its TypeScript slot names`, () => {
+  test(`enum ${cEnum} matches its TypeScript slot names`, NEEDS, () => {
     const e = btf().filter((t) => t.kind === 'ENUM' && t.name === cEnum);
     assert.equal(e.length, 1, `enum ${cEnum} not found once in snat.bpf.o's BTF`);
     const values = e[0]!.values ?? [];
@@ -43,7 +46,7 @@ for (const [cEnum, prefix, names] of [
   });
 }
 
-test('snat.bpf.o has the programs, maps and globals the loader names', () => {
+test('snat.bpf.o has the programs, maps and globals the loader names', NEEDS, () => {
   const types = btf();
   const funcs = types.filter((t) => t.kind === 'FUNC').map((t) => t.name);
   for (const p of Object.values(SNAT_PROGRAMS)) assert.ok(funcs.includes(p), `program ${p}`);

@@ -16,8 +16,10 @@ import { BpfSnat, SNAT_TC_HANDLE, SNAT_TC_PRIORITY, type BpfSnatLoadOptions } fr
 import { buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology } from '../../src/bench/nat-topology.js';
 import { ip, run, stopPid } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'ipset', 'python3'] });
+
 const PORT = 7788;
 const RANGE = { min: 62000, max: 62999 };
 
@@ -45,6 +47,7 @@ while True:
 // answer from the wrong address counts as lost. Prints {local, sent, received, peers}.
 const CLIENT = String.raw`
 import json, socket, sys, threading, time
+
 proto, dst, port, count, interval = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
 if proto == 'udp':
@@ -116,7 +119,7 @@ async function startServer(netns: string, address: string, dir: string): Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip: isRoot ? false : 'needs root', timeout: 180_000 }, () => {
+describe('eBPF SNAT: takeover by a new instance without losing a packet', { ...NEEDS, timeout: 180_000 }, () => {
   let t: NatTopology;
   const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-rst-'));
   const pids: number[] = [];

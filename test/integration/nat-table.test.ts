@@ -22,8 +22,10 @@ import {
 import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'iptables-save', 'ipset', 'bpftool', 'python3', 'tcpdump', 'tshark'] });
+
 const PORT = 7777;
 const FLOWS_PER_WORKLOAD = 250;
 
@@ -115,6 +117,7 @@ print(json.dumps({'local': [s.getsockname()[1] for s in socks], 'replies': got, 
 // Prints {local, ip, port, payload, match} where match says the echo was intact.
 const TCP_CLIENT = String.raw`
 import json, os, socket, sys
+
 dst, port, token, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 body = token + (' ' + os.urandom(size).hex() if size else '')
 s = socket.create_connection((dst, port), timeout=10)
@@ -554,7 +557,7 @@ const CASES: NatCase[] = [
 ];
 
 for (const impl of [iptablesMode, bpfMode]) {
-  describe(`natOutgoing (${impl.mode})`, { skip: isRoot ? false : 'needs root', timeout: 300_000 }, () => {
+  describe(`natOutgoing (${impl.mode})`, { ...NEEDS, timeout: 300_000 }, () => {
     let t: NatTopology | undefined;
     let ctx: Ctx | undefined;
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
@@ -588,7 +591,7 @@ for (const impl of [iptablesMode, bpfMode]) {
   });
 }
 
-describe('natOutgoing (bpf) next to eBPF encap on the same hooks', { skip: isRoot ? false : 'needs root', timeout: 120_000 }, () => {
+describe('natOutgoing (bpf) next to eBPF encap on the same hooks', { ...NEEDS, timeout: 120_000 }, () => {
   test('SNAT runs first and passes on to encap.bpf.o, which comes after it', async () => {
     const t = await buildNatTopology({ natWorkloads: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
@@ -619,7 +622,7 @@ describe('natOutgoing (bpf) next to eBPF encap on the same hooks', { skip: isRoo
   });
 });
 
-describe('natOutgoing (bpf): NAT ports run out, then come back after the idle timeout', { skip: isRoot ? false : 'needs root', timeout: 120_000 }, () => {
+describe('natOutgoing (bpf): NAT ports run out, then come back after the idle timeout', { ...NEEDS, timeout: 120_000 }, () => {
   test('two ports, three flows: the third is dropped until an idle flow expires, then takes its port', async () => {
     const t = await buildNatTopology({ natWorkloads: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
@@ -656,7 +659,7 @@ describe('natOutgoing (bpf): NAT ports run out, then come back after the idle ti
   });
 });
 
-describe('natOutgoing (bpf): configuration changes at run time', { skip: isRoot ? false : 'needs root', timeout: 120_000 }, () => {
+describe('natOutgoing (bpf): configuration changes at run time', { ...NEEDS, timeout: 120_000 }, () => {
   test('a new node address in the config map applies to the next packet, without a reload', async () => {
     const t = await buildNatTopology({ natWorkloads: 1, ipv6: false });
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));

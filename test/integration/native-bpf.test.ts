@@ -15,8 +15,10 @@ import { bpfObjectClose, type BpfObjectHandle, bpfObjectLoad } from '../../src/n
 import { tcAttach, tcDetach, type TcFilter, tcHookDestroy } from '../../src/native/tc.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { type Counter, readCounters } from '../../src/dataplane/bpf/counters.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'clang'] });
+
 const INGRESS = 0;
 const EGRESS = 1;
 
@@ -38,7 +40,7 @@ async function counter(handle: BpfObjectHandle, index: number): Promise<Counter>
   return c;
 }
 
-describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
+describe('counter.bpf.o on tc', NEEDS, () => {
   const tag = randomBytes(3).toString('hex');
   const nsA = `tbt-bpfa-${tag}`;
   const nsB = `tbt-bpfb-${tag}`;

@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
 import { routeApply, routeDump, type RouteOp } from '../../src/native/routes.js';
-import { TestNetns, isRoot } from './netlink-netns.js';
+import { TestNetns } from './netlink-netns.js';
 import { routingNetns } from '../helpers/netns.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip'] });
 
 const { ENETUNREACH, ESRCH, EEXIST, ENODEV, ENOBUFS } = constants.errno;
 
@@ -21,7 +24,7 @@ function hostRoutes(n: number, second: number, extra: Partial<RouteOp['route']> 
   return ops;
 }
 
-describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
+describe('routeApply', NEEDS, () => {
   let ns: TestNetns;
 
   before(() => {
