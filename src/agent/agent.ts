@@ -14,7 +14,6 @@ import type { Datastore } from '../datastore/datastore.js';
 import { ValidationError } from '../errors.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { vtepMac } from '../dataplane/encap/vtep-mac.js';
-import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
 import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatDataplane } from '../dataplane/nat/nat-dataplane.js';
 import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
@@ -58,7 +57,7 @@ export class Agent {
   private speaker?: Speaker;
   private speakerKey = '';
   private dataplane?: Dataplane;
-  private nat?: NatDataplane & { close(): Promise<void> };
+  private nat?: NatDataplane;
   private status?: StatusServer;
   private health?: HealthServer;
   readonly metrics: AgentMetrics;
@@ -113,9 +112,13 @@ export class Agent {
     this.restarting = (await routeDump({ family: 4, protocol: RTPROT_TABBY })).length > 0;
     await this.cache.start();
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
-    this.dataplane = new Dataplane({ mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger });
+    this.dataplane = new Dataplane({
+      mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger,
+      // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them.
+      ...(this.opts.dataplane === 'bpf' ? { snat: { nodeIP } } : {}),
+    });
     await this.dataplane.start();
-    await this.startNat(nodeIP);
+    this.startNat();
     this.status = new StatusServer(this.opts.stateDir, (req) => {
       if (req.cmd === 'status') return this.nodeStatus();
       throw new ValidationError('cmd', `unknown command ${JSON.stringify(req.cmd)}`);
@@ -238,11 +241,9 @@ export class Agent {
   }
 
   /** natOutgoing in the dataplane's own style: eBPF SNAT, or iptables MASQUERADE. */
-  private async startNat(nodeIP: string): Promise<void> {
+  private startNat(): void {
     if (this.opts.dataplane === 'bpf') {
-      const snat = new BpfSnat();
-      await snat.load({ ifname: this.hostIfname, nodeIP, logger: this.opts.logger });
-      this.nat = snat;
+      this.nat = this.dataplane!.snat;
     } else if (this.opts.dataplane === 'iptables') {
       this.nat = new IptablesNat({ families: [4], logger: this.opts.logger });
     }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, startDaemon, stopPid, waitFor } from '../util/exec.js';
+import { HostProgram } from '../dataplane/bpf/host-program.js';
 import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
 import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatMode } from '../dataplane/nat/nat-dataplane.js';
@@ -94,14 +95,15 @@ export async function benchNatThroughput(opts: NatBenchOptions = {}): Promise<Na
 async function withMode<T>(t: NatTopology, mode: NatMode, fn: () => Promise<T>): Promise<T> {
   const netns = t.nodeA.netns;
   if (mode === 'bpf') {
-    const snat = new BpfSnat();
+    const host = new HostProgram({ netns, ifname: t.nodeA.ifname });
+    const snat = new BpfSnat(host, { nodeIP: t.nodeA.address });
     try {
-      await snat.load({ netns, ifname: t.nodeA.ifname, nodeIP: t.nodeA.address });
+      await host.load([snat]);
       snat.setPools(t.pools);
       await snat.apply();
       return await fn();
     } finally {
-      await snat.close();
+      await host.close();
     }
   }
   const nat = new IptablesNat({ netns, families: [4] });

@@ -20,8 +20,8 @@ import { sumCounters } from '../../src/dataplane/bpf/counters.js';
 import { BPF_LAYOUTS } from '../../src/dataplane/bpf/layouts.js';
 
 test('bpfObjectPath resolves under the package root', () => {
-  assert.equal(bpfObjectPath('counter'), join(packageRoot, 'bpf', 'build', 'counter.bpf.o'));
-  assert.throws(() => bpfObjectPath('../counter'), ValidationError);
+  assert.equal(bpfObjectPath('host'), join(packageRoot, 'bpf', 'build', 'host.bpf.o'));
+  assert.throws(() => bpfObjectPath('../host'), ValidationError);
   assert.throws(() => bpfObjectPath(''), ValidationError);
 });
 

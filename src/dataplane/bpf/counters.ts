@@ -44,3 +44,10 @@ export async function readCounters(handle: BpfObjectHandle, map: string, index: 
   const v = await mapLookup(handle, map, key);
   return v === null ? null : sumCounters(v);
 }
+
+/** Every slot of a per-CPU counter map, by the names of its enum (slot order), summed over CPUs. */
+export async function readCounterSlots<N extends string>(handle: BpfObjectHandle, map: string, names: readonly N[]): Promise<Record<N, Counter>> {
+  const out = {} as Record<N, Counter>;
+  for (const [i, name] of names.entries()) out[name] = (await readCounters(handle, map, i)) ?? { packets: 0n, bytes: 0n };
+  return out;
+}

@@ -1,4 +1,4 @@
-// The bytes of encap.bpf.o's maps (struct layouts in src/dataplane/bpf/layouts.ts,
+// The bytes of host.bpf.o's encap maps (struct layouts in src/dataplane/bpf/layouts.ts,
 // enums in bpf/lib/layouts.h) and the checks that turn a desired entry list into
 // them. Pure: no kernel, so it is unit-tested on its own.
 

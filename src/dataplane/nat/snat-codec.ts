@@ -1,5 +1,5 @@
-// The bytes of snat.bpf.o's maps (struct layouts in src/dataplane/bpf/layouts.ts, enums
-// in bpf/lib/layouts.h), the NAT port range and timeouts, and a model of the
+// The bytes of host.bpf.o's SNAT maps (struct layouts in src/dataplane/bpf/layouts.ts,
+// enums in bpf/lib/layouts.h), the NAT port range and timeouts, and a model of the
 // program's port choice (same hash as bpf/lib/nat_ct.h). Pure: unit-tested alone.
 
 import { endianness } from 'node:os';

@@ -1,4 +1,4 @@
-// The bytes written into encap.bpf.o's maps, and the checks on a desired entry list.
+// The bytes written into host.bpf.o's encap maps, and the checks on a desired entry list.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

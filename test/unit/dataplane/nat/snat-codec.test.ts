@@ -1,4 +1,4 @@
-// The bytes of snat.bpf.o's maps and the model of its NAT port choice.
+// The bytes of host.bpf.o's SNAT maps and the model of its NAT port choice.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
