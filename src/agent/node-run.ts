@@ -14,6 +14,7 @@ import { ensureDefaultPools } from './default-pools.js';
 import { HealthServer, type HealthSource } from './health-server.js';
 import { startupRegistry } from './metrics.js';
 import type { Endpoint, NodeConfig } from './node-config.js';
+import { StateError } from '../errors.js';
 
 /** Probes, and /metrics on a second listener unless both were given the same address and port. */
 async function startServers(cfg: NodeConfig, health: () => HealthSource, registry: () => Registry, log: Logger): Promise<HealthServer[]> {
@@ -49,7 +50,7 @@ export async function runNode(cfg: NodeConfig): Promise<void> {
   );
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
-    stopping.abort(new Error(`stopped by ${signal}`));
+    stopping.abort(new StateError(`stopped by ${signal}`));
     Promise.resolve(agent?.stop())
       .then(() => Promise.all(servers.map((s) => s.stop())))
       .then(

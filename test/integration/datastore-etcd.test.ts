@@ -18,7 +18,7 @@ import { etcdOptionsFromEnv } from '../../src/datastore/etcd-options.js';
 import { ETCD_BIN, ETCDCTL_BIN, EtcdCluster, TcpProxy, startEtcd, stopProcess } from '../helpers/etcd.js';
 import { needs } from '../helpers/require.js';
 
-const NEEDS = needs({ tools: [ETCD_BIN, ETCDCTL_BIN] });
+const NEEDS = needs({ tools: [ETCD_BIN, ETCDCTL_BIN, 'openssl'] });
 
 const WRITER = fileURLToPath(new URL('../fixtures/datastore-writer.js', import.meta.url));
 const RACER = fileURLToPath(new URL('../fixtures/datastore-racer.js', import.meta.url));
