@@ -47,6 +47,7 @@ export interface NativeBinding {
   tcpMd5Set(fd: number, family: number, address: string, key: Buffer): void;
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
+  udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
 }
 
 // node-gyp puts the addon under the package root, which works from src/ and dist/src/.

@@ -11,6 +11,7 @@ import { AutodetectError } from '../../src/agent/autodetect.js';
 import { SecretError } from '../../src/agent/secrets.js';
 import { BenchError } from '../../src/bench/common.js';
 import { BgpMessageError } from '../../src/bgp/wire/errors.js';
+import { BfdPacketError, BfdTransportError } from '../../src/bfd/errors.js';
 import { DataplaneError } from '../../src/dataplane/dataplane-error.js';
 import { CompactedError } from '../../src/datastore/compacted.js';
 import { EndpointDownError } from '../../src/datastore/etcd-client.js';
@@ -39,6 +40,8 @@ const TABLE: [Error & { code: string }, string, string][] = [
   [new IpamExhaustedError('full'), 'IpamExhaustedError', 'IPAM_EXHAUSTED'],
   [new DataplaneError('x'), 'DataplaneError', 'DATAPLANE'],
   [new BgpMessageError('bad', 3, 1, 'treat-as-withdraw'), 'BgpMessageError', 'BGP_MESSAGE'],
+  [new BfdPacketError('bad', 'version'), 'BfdPacketError', 'BFD_PACKET'],
+  [new BfdTransportError('x'), 'BfdTransportError', 'BFD_TRANSPORT'],
   [new SecretError('x'), 'SecretError', 'SECRET'],
   [new AutodetectError('x'), 'AutodetectError', 'AUTODETECT'],
   [new LabError('x'), 'LabError', 'LAB'],
@@ -58,6 +61,7 @@ test('every error class has its name, a stable code, and TabbyError as its root'
   assert.equal(new Set(codes).size, codes.length, 'codes are unique');
   const bgp = new BgpMessageError('bad', 3, 1, 'treat-as-withdraw');
   assert.deepEqual([bgp.notification.code, bgp.notification.subcode, bgp.action], [3, 1, 'treat-as-withdraw']);
+  assert.equal(new BfdPacketError('bad', 'version').reason, 'version');
   assert.equal(new errors.ValidationError('spec.cidr', 'bad', 'doc 1').message, 'doc 1: spec.cidr: bad');
   assert.equal(new errors.NetlinkError('route-add', 17, 'File exists').message, 'route-add: File exists (errno 17)');
 });
