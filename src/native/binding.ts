@@ -19,7 +19,7 @@ import type { TcAttachOptions, TcDetachOptions, TcFilter, TcQueryOptions, TcQuer
 
 /** What the .node exports: raw shapes, before validation and error mapping. */
 export interface NativeBinding {
-  routeDump(opts: { family: number; table?: number; protocol?: number; netns?: string }): Promise<Route[]>;
+  routeDump(opts: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string }): Promise<Route[]>;
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;

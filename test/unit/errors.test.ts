@@ -10,6 +10,7 @@ import * as errors from '../../src/errors.js';
 import { AutodetectError } from '../../src/agent/autodetect.js';
 import { SecretError } from '../../src/agent/secrets.js';
 import { BenchError } from '../../src/bench/common.js';
+import { TargetMissedError } from '../../src/cli/commands/bench.js';
 import { BgpMessageError } from '../../src/bgp/wire/errors.js';
 import { BfdPacketError, BfdTransportError } from '../../src/bfd/errors.js';
 import { DataplaneError } from '../../src/dataplane/dataplane-error.js';
@@ -46,6 +47,7 @@ const TABLE: [Error & { code: string }, string, string][] = [
   [new AutodetectError('x'), 'AutodetectError', 'AUTODETECT'],
   [new LabError('x'), 'LabError', 'LAB'],
   [new BenchError('x'), 'BenchError', 'BENCH'],
+  [new TargetMissedError('x'), 'TargetMissedError', 'BENCH_TARGET_MISSED'],
   // A refused field is a validation failure to every caller: it keeps its parent's code.
   [new UnsupportedFieldError('spec.wireguard', 'no WireGuard'), 'UnsupportedFieldError', 'VALIDATION'],
 ];
