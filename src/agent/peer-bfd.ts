@@ -9,7 +9,7 @@ import { cidrContains } from '../api/net.js';
 import { BfdManager, type BfdChange, type BfdPeerStatus, type DropReason } from '../bfd/bfd-manager.js';
 import type { Speaker } from '../bgp/speaker.js';
 import type { BfdTimers } from '../api/bfd-annotations.js';
-import { addrList, type Address } from '../native/addon.js';
+import { addrList, type Address } from '../native/addresses.js';
 import type { Logger } from '../util/log.js';
 import { formatSince } from './status.js';
 

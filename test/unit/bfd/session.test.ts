@@ -4,7 +4,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/bgp/session/fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { decodeControl, type BfdControl } from '../../../src/bfd/codec.js';
 import { BfdState } from '../../../src/bfd/constants.js';
 import type { StateChange } from '../../../src/bfd/fsm.js';
