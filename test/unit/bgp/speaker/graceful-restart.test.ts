@@ -173,7 +173,7 @@ test('restarting speaker: R and F bits on the first session only, End-of-RIB aft
   assert.deepEqual(updates[0]!.nlri.sort(), ['10.1.0.0/24', '10.1.1.0/24'], 'both prefixes in one UPDATE');
   assert.equal(updates[0]!.attributes.nextHop, '192.0.2.1');
   assert.deepEqual(updates[0]!.attributes.asPath, [{ type: 2, asns: [65001] }]);
-  assert.deepEqual(updates[1], { withdrawn: [], attributes: {}, nlri: [], discarded: [] }, 'End-of-RIB');
+  assert.deepEqual(updates[1], { withdrawn: [], attributes: {}, nlri: [], discarded: [], endOfRib: 'ipv4' }, 'End-of-RIB');
 
   // The session drops; the next OPEN no longer says "restarting".
   r1.conn.destroy();
