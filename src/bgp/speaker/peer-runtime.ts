@@ -3,7 +3,7 @@
 // of UPDATEs to it. RIB changes go to the speaker (the host), which fans them out.
 
 import type { Logger } from '../../util/log.js';
-import { AdjRibOut, type BestPathChange, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
+import { AdjRibOut, type BestPathChange, type ImportRejection, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
 import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type UpdateEvent } from '../session/index.js';
 import type { TimerHandle } from '../session/timers.js';
 import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
@@ -60,6 +60,16 @@ export class PeerRuntime {
   /** Why we took it down, shown in status until it is up again. */
   private adminError: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Announcements refused by the import checks, per reason (RFC 7606 treat-as-withdraw). */
+  private readonly rejected: Partial<Record<ImportRejection, number>> = {};
+  private readonly onRejected = (reason: ImportRejection, prefixes: number): void => {
+    const before = this.rejected[reason] ?? 0;
+    this.rejected[reason] = before + prefixes;
+    // RFC 4271 §6.3 / RFC 7606: log it. The first of each kind as a warning, the flood at debug.
+    const fields = { reason, prefixes, total: before + prefixes };
+    if (before === 0) this.log.warn(fields, 'UPDATE refused by import checks: treated as withdrawn');
+    else this.log.debug(fields, 'UPDATE refused by import checks: treated as withdrawn');
+  };
 
   constructor(
     private readonly host: PeerHost,
@@ -305,7 +315,7 @@ export class PeerRuntime {
         u.nextHop = nh.nextHop;
         if (nh.linkLocalNextHop !== undefined) u.linkLocalNextHop = nh.linkLocalNextHop;
       }
-      for (const c of rib.update(this.id, u)) changes.push(c);
+      for (const c of rib.update(this.id, u, this.onRejected)) changes.push(c);
     }
     this.host.changed(changes);
     this.checkLimit();
@@ -488,6 +498,7 @@ export class PeerRuntime {
     if (st.lastNotification) s.lastNotification = st.lastNotification;
     if (st.negotiated) s.negotiated = st.negotiated;
     if (this.stale.size > 0) s.gracefulRestart = { staleFamilies: [...this.stale] };
+    if (Object.keys(this.rejected).length > 0) s.importRejected = { ...this.rejected };
     return s;
   }
 }

@@ -2,7 +2,7 @@
 // what it gets back (best paths, per-peer status). Plain data only.
 
 import type { Logger } from '../../util/log.js';
-import type { ExportFilter, ImportPolicy } from '../rib/index.js';
+import type { ExportFilter, ImportPolicy, ImportRejection } from '../rib/index.js';
 import type { Clock, Dialer, LastNotification, NegotiatedInfo, SessionCounters, State } from '../session/index.js';
 import type { Family, PathAttributes } from '../wire/index.js';
 
@@ -124,5 +124,7 @@ export interface SpeakerPeerStatus {
   prefixes: { received: number; accepted: number; advertised: number };
   /** Set while we keep the peer's routes across its restart (RFC 4724 helper). */
   gracefulRestart?: { staleFamilies: Family[] };
+  /** Prefixes announced by the peer and refused by the import checks (martian next hop, first AS, loops …), per reason. */
+  importRejected?: Partial<Record<ImportRejection, number>>;
   counters: SessionCounters;
 }
