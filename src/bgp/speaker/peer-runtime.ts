@@ -27,8 +27,16 @@ export interface PeerHost {
   readonly options: SpeakerOptions;
   /** Sessions may run (start() was called, stop() was not). */
   readonly running: boolean;
-  /** setLocalRoutes() was called (or we gave up waiting): the initial table is complete. */
-  readonly localRoutesReady: boolean;
+  /**
+   * The initial table is complete: setLocalRoutes() was called (or we gave up waiting)
+   * and, after our own restart, selection deferral is over (RFC 4724 §4.1).
+   */
+  readonly initialTableReady: boolean;
+  /** We restarted with forwarding state kept and are still recovering: R and F bits in our OPENs. */
+  readonly restarting: boolean;
+  /** For selection deferral: the peer is up, it sent End-of-RIB. */
+  peerEstablished(peerId: string, negotiated: NegotiatedInfo): void;
+  peerEndOfRib(peerId: string, family: Family): void;
   /** RIB changes: to every peer's Adj-RIB-Out and to the best-path listeners. */
   changed(changes: readonly BestPathChange[]): void;
   /** Every other peer's Adj-RIB-Out must be brought in line (reflection rules changed). */
@@ -40,8 +48,6 @@ export interface PeerHost {
 export class PeerRuntime {
   session: BgpSession;
   private readonly log: Logger;
-  /** The session was built with the R bit (first session after our restart). */
-  private restarting: boolean;
   /** Bumped whenever the session goes up or down: queued UPDATEs of an older epoch are dropped. */
   private epoch = 0;
   private out: AdjRibOut | undefined;
@@ -74,10 +80,8 @@ export class PeerRuntime {
   constructor(
     private readonly host: PeerHost,
     public cfg: SpeakerPeer,
-    restarting: boolean,
   ) {
     this.log = host.log.child({ peer: cfg.id });
-    this.restarting = restarting;
     this.session = this.build();
   }
 
@@ -156,9 +160,15 @@ export class PeerRuntime {
     if (outs.length > 0) this.sendOutbound(outs);
   }
 
-  /** Local routes are known now: the table can go out. */
-  localRoutesReady(): void {
+  /** Local routes are known and selection deferral is over: the table can go out. */
+  sendInitialTable(): void {
     if (this.pendingInitial) this.initialTable();
+  }
+
+  /** Our restart is over: OPENs from now on carry neither the R nor the F bits (RFC 4724 §3). */
+  recovered(): void {
+    const gr = sessionConfig(this.cfg, this.host.options, false).gracefulRestart;
+    if (gr) this.session.setGracefulRestart(gr);
   }
 
   /** Re-computes everything advertised to the peer (export rules changed). */
@@ -226,12 +236,13 @@ export class PeerRuntime {
 
   private build(): BgpSession {
     const opts = this.host.options;
-    const cfg = sessionConfig(this.cfg, opts, this.restarting);
+    const cfg = sessionConfig(this.cfg, opts, this.host.restarting);
     const session = new BgpSession({
       ...cfg,
       logger: this.host.rootLog,
       clock: this.host.clock,
       ...(opts.dialer ? { dialer: opts.dialer } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
     });
     session.setHandlers({
       onEstablished: (n) => this.established(session, n),
@@ -290,7 +301,11 @@ export class PeerRuntime {
     this.host.changed(changes);
     this.out = new AdjRibOut(desc, rib.options, this.cfg.exportFilter);
     this.pendingInitial = true;
-    if (this.host.localRoutesReady) this.initialTable();
+    // May end selection deferral, which sends every pending initial table, ours too.
+    this.host.peerEstablished(this.id, n);
+    if (!this.pendingInitial) return;
+    if (this.host.initialTableReady) this.initialTable();
+    else if (this.host.restarting) this.log.info('Established: the initial table waits for End-of-RIB from the other peers (selection deferral)');
     else this.log.info('Established: the initial table waits for the local routes');
   }
 
@@ -323,6 +338,11 @@ export class PeerRuntime {
 
   private endOfRib(family: Family): void {
     this.log.info({ family }, 'End-of-RIB received');
+    this.sweepAfterEndOfRib(family);
+    this.host.peerEndOfRib(this.id, family);
+  }
+
+  private sweepAfterEndOfRib(family: Family): void {
     if (!this.stale.delete(family)) return;
     const changes = this.host.rib.sweepStale(this.id, family);
     if (this.stale.size === 0 && this.staleTimer !== undefined) {
@@ -376,17 +396,6 @@ export class PeerRuntime {
         this.log.info({ families: keep, restartTime: secs, reason: d.reason }, 'peer restarting: its routes are kept, stale');
         this.host.changed(changes);
       }
-    }
-    // The R bit belongs to the first session after our restart only.
-    if (this.restarting && !this.deliberate) {
-      this.restarting = false;
-      const old = this.session;
-      old.setHandlers({});
-      this.host.unregister(old);
-      void old.stop();
-      this.session = this.build();
-      this.host.register(this.session);
-      if (this.host.running) this.session.start();
     }
   }
 

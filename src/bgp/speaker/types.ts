@@ -24,6 +24,12 @@ export interface SpeakerTimers {
   localRoutesWait?: number;
   /** After a max-prefix Cease, the session starts again this much later (default 30). */
   maxPrefixRestart?: number;
+  /**
+   * After our own restart (gracefulRestart.restarting), how long route selection waits
+   * for End-of-RIB from every peer before it goes ahead anyway (RFC 4724 §4.1
+   * Selection_Deferral_Timer; default 120).
+   */
+  selectionDeferral?: number;
 }
 
 export interface SpeakerOptions {
@@ -36,8 +42,10 @@ export interface SpeakerOptions {
   /** Default {address: '::', port: 179}; false = no listener. */
   listen?: { address?: string; port?: number } | false;
   /**
-   * restarting: we came back with forwarding state preserved, so the first session to
-   * each peer sets the R bit and the F bits, and sends End-of-RIB after the initial table.
+   * restarting: we came back with forwarding state preserved (the kernel kept our
+   * routes), so until every peer sent End-of-RIB (or timers.selectionDeferral) our OPENs
+   * set the R and F bits, best paths are held back and no initial table goes out
+   * (RFC 4724 §4.1). Every initial table ends with End-of-RIB in any case.
    */
   gracefulRestart?: { restartTime: number; restarting: boolean };
   /** Offered hold time, default 90. */
@@ -46,6 +54,8 @@ export interface SpeakerOptions {
   clock?: Clock;
   /** How sessions dial (default real TCP); tests pass an in-memory one. */
   dialer?: Dialer;
+  /** Uniform in [0, 1) for timer jitter; tests pass a fixed one. Default Math.random. */
+  random?: () => number;
   timers?: SpeakerTimers;
 }
 
