@@ -19,5 +19,8 @@ Napi::Value TcpMd5Set(const Napi::CallbackInfo& info);
 Napi::Value IpMinTtlSet(const Napi::CallbackInfo& info);
 // ipTtlSet(fd, family, ttl) — IP_TTL / IPV6_UNICAST_HOPS
 Napi::Value IpTtlSet(const Napi::CallbackInfo& info);
+// socketFilterSet(fd, program: Buffer) — SO_ATTACH_FILTER of classic BPF instructions
+// (struct sock_filter, host byte order); an empty program detaches
+Napi::Value SocketFilterSet(const Napi::CallbackInfo& info);
 
 }  // namespace tabby

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isRoot } from './netlink-netns.js';
-import { nsPair, tabbyPeer, type NsProcess, type Pair, type PeerEvent } from './bgp-session-netns.js';
+import { NsProcess, nsPair, tabbyPeer, type Pair, type PeerEvent } from './bgp-session-netns.js';
 
 const FAST = { connectDelayTime: 0, connectRetryTime: 1, idleHold: { initial: 1, max: 2 } };
 
@@ -37,6 +37,23 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   }
 
   const isEstablished = (e: PeerEvent): boolean => e.event === 'established';
+
+  /**
+   * The dial never gets an answer: A's status comes to say so (the first dials may be
+   * refused while B is still starting) and A never reaches Established.
+   */
+  async function timesOut(a: NsProcess): Promise<Awaited<ReturnType<NsProcess['status']>>> {
+    const deadline = Date.now() + 8000;
+    for (;;) {
+      const st = await a.status();
+      assert.notEqual(st.status.state, 'Established');
+      if (st.status.lastError === 'Socket: Connection timed out' || Date.now() > deadline) {
+        assert.equal(a.events.find(isEstablished), undefined);
+        return st;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 
   test('two sessions establish and exchange an UPDATE', async () => {
     const [a, b] = pair();
@@ -88,9 +105,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   test('TCP MD5: different keys never establish, and the status says the connection timed out', async () => {
     const [a, b] = pair({ md5Key: 'key-one' }, { md5Key: 'key-two' });
     try {
-      assert.equal(await a.waitFor(isEstablished, 3500), undefined);
-      const sa = await a.status();
-      assert.notEqual(sa.status.state, 'Established');
+      const sa = await timesOut(a);
       assert.equal(sa.status.lastError, 'Socket: Connection timed out');
       assert.match(sa.status.info, /^Connect Socket: Connection timed out$/);
       const sb = await b.status();
@@ -124,8 +139,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   test('TTL security on the listening side only: the TTL 64 SYN is dropped, the dial times out', async () => {
     const [a, b] = pair({}, { ttlSecurity: 1 });
     try {
-      assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      const sa = await a.status();
+      const sa = await timesOut(a);
       assert.equal(sa.status.lastError, 'Socket: Connection timed out');
       const sb = await b.status();
       assert.equal(sb.status.state, 'Active');
@@ -138,11 +152,46 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   test('TTL security on the dialling side only: the TTL 64 SYN-ACK is dropped, the dial times out', async () => {
     const [a, b] = pair({ ttlSecurity: 1 }, {});
     try {
-      assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      assert.equal((await a.status()).status.lastError, 'Socket: Connection timed out');
+      assert.equal((await timesOut(a)).status.lastError, 'Socket: Connection timed out');
       assert.notEqual((await b.status()).status.state, 'Established');
     } finally {
       await killAll(a, b);
+    }
+  });
+
+  /** A plain TCP connect (TTL 64) from `from` inside namespace A: 'connected', or 'timeout' after 2 s. */
+  async function plainConnect(from: string, to = net.addrB): Promise<string> {
+    const script = `const s=require('net').connect({host:'${to}',port:179,localAddress:'${from}'});s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});setTimeout(()=>{console.log('timeout');process.exit(0)},2000)`;
+    const p = new NsProcess(net.a, [process.execPath, '-e', script], false);
+    let out = '';
+    p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => p.child.once('exit', r));
+    return out.trim();
+  }
+
+  test('bug: GTSM was not enforced before OPEN on a listener shared with non-GTSM peers (RFC 5082 §3)', async () => {
+    // B listens for A (GTSM, one hop: TTL 255 only) and for A's second address (no GTSM),
+    // so the listener's own minimum TTL must stay 0. A TTL 64 SYN from A's address is
+    // what a remote attacker spoofing A sends: it must not even complete the handshake.
+    const b = tabbyPeer(net.b, {
+      listen: { address: '::' },
+      listenFor: [{ remoteAddress: net.addrA2 }, { remoteAddress: net.addr6A, ttlSecurity: 1 }],
+      session: { localAs: 65002, remoteAs: 65001, routerId: '10.255.0.2', remoteAddress: net.addrA, passive: true, ttlSecurity: 1, ...FAST },
+    });
+    let a: NsProcess | undefined;
+    try {
+      assert.ok(await b.waitFor((e) => e.event === 'ready', 10_000), b.stderr);
+      assert.equal(await plainConnect(net.addrA), 'timeout', 'the TTL 64 SYN from the GTSM peer\'s address is dropped');
+      assert.equal(await plainConnect(net.addr6A, net.addr6B), 'timeout', 'IPv6: hop limit 64 from a GTSM peer is dropped too');
+      assert.equal((await b.status()).listener?.accepted, 0);
+      // The non-GTSM peer on the same listener is not affected.
+      assert.equal(await plainConnect(net.addrA2), 'connected');
+      assert.ok(await b.waitFor((e) => e.event === 'incoming', 5000));
+      // And the real GTSM peer (TTL 255) establishes.
+      a = tabbyPeer(net.a, { session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addrB, localAddress: net.addrA, ttlSecurity: 1, ...FAST } });
+      assert.ok(await a.waitFor(isEstablished, 10_000), `A: ${a.stderr}`);
+    } finally {
+      await killAll(b, ...(a ? [a] : []));
     }
   });
 
@@ -150,8 +199,12 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
     // A dials from its second address, which B has no session for.
     const [a, b] = pair({ localAddress: net.addrA2 });
     try {
-      assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      const sb = await b.status();
+      // Until B listens, A's dials are refused by the kernel rather than by B: wait for B's count.
+      let sb = await b.status();
+      for (const deadline = Date.now() + 8000; (sb.listener?.refused ?? 0) === 0 && Date.now() < deadline; sb = await b.status()) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(a.events.find(isEstablished), undefined);
       assert.ok((sb.listener?.refused ?? 0) >= 1, JSON.stringify(sb.listener));
       assert.ok((sb.listener?.refusedFrom[net.addrA2] ?? 0) >= 1);
       assert.equal(sb.listener?.accepted, 0);
@@ -208,8 +261,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
       session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addr6B, md5Key: 'two', ...FAST },
     });
     try {
-      assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      assert.equal((await a.status()).status.lastError, 'Socket: Connection timed out');
+      assert.equal((await timesOut(a)).status.lastError, 'Socket: Connection timed out');
     } finally {
       await killAll(a, b);
     }
