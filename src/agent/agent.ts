@@ -378,6 +378,8 @@ export class Agent {
         keepaliveTime: p.keepaliveTime,
         gracefulRestartTime: p.maxRestartTime,
         allowLocalAs: p.allowLocalAs,
+        maxPrefixes: p.maxPrefixes,
+        maxPrefixesAction: p.maxPrefixesAction === 'Reject' ? 'reject' : 'reset',
         exportFilter,
       },
     ];

@@ -61,6 +61,7 @@ export function validateResource(raw: unknown): Resource {
   }
   const meta = metadata(raw.metadata, 'metadata') as unknown as Resource['metadata'];
   def.name?.(meta.name);
+  def.annotations?.(meta.annotations);
   const spec = checkSpec(def, raw.spec, meta.name);
   const out: Resource = { apiVersion: API_VERSION, kind: def.kind, metadata: meta, spec };
   const status = checkStatus(def, raw.status);

@@ -4,6 +4,7 @@
 import { ValidationError } from '../../errors.js';
 import { parseIP, parsePeerIP } from '../net.js';
 import { arrayOf, asn, bgpPassword, bool, duration, int, INT32, ip, object, oneOf, peerIP, resourceName, selector, str } from '../schema.js';
+import { peerLimits } from '../peer-annotations.js';
 import type { KindDef } from './kind.js';
 
 const fail = (path: string, reason: string): never => {
@@ -38,6 +39,9 @@ export const bgpPeer: KindDef = {
     localWorkloadSelector: selector,
     reversePeering: oneOf('Auto', 'Manual'),
   }),
+  annotations(a) {
+    peerLimits(a);
+  },
   rules(spec) {
     // The CRD's x-kubernetes-validations, in its order.
     if (set(spec.node) && set(spec.nodeSelector)) fail('nodeSelector', 'node and nodeSelector cannot both be set');

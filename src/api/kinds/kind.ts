@@ -16,4 +16,6 @@ export interface KindDef {
   name?(name: string): void;
   /** A status the kind carries: checked by this schema, or kept as given when `true`. */
   status?: Check<Record<string, unknown>> | true;
+  /** Checks on the annotations this kind gives a meaning to; throw ValidationError. */
+  annotations?(annotations: Readonly<Record<string, string>> | undefined): void;
 }

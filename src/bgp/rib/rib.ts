@@ -331,6 +331,11 @@ export class Rib {
     return this.peers.get(peerId)?.adj.count(family) ?? 0;
   }
 
+  /** The peer has an accepted path for the prefix (with this path id). */
+  holds(peerId: string, family: Family, prefix: string, pathId = 0): boolean {
+    return this.peers.get(peerId)?.adj.get(family, prefix, pathId) !== undefined;
+  }
+
   /** Accepted plus rejected by import policy or loop checks. */
   received(peerId: string, family: Family): number {
     const adj = this.peers.get(peerId)?.adj;

@@ -66,6 +66,8 @@ export class PeerRuntime {
   /** Why we took it down, shown in status until it is up again. */
   private adminError: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** New prefixes ignored for being over maxPrefixes with the 'reject' action. */
+  private overLimit = 0;
   /** Announcements refused by the import checks, per reason (RFC 7606 treat-as-withdraw). */
   private readonly rejected: Partial<Record<ImportRejection, number>> = {};
   private readonly onRejected = (reason: ImportRejection, prefixes: number): void => {
@@ -124,7 +126,7 @@ export class PeerRuntime {
         }
       }
     }
-    if (next.maxPrefixes !== old.maxPrefixes) this.checkLimit();
+    if (next.maxPrefixes !== old.maxPrefixes || next.maxPrefixesAction !== old.maxPrefixesAction) this.checkLimit();
   }
 
   /** The peer is no longer configured: Cease/Peer De-configured, its routes go. */
@@ -325,6 +327,7 @@ export class PeerRuntime {
         attributes: ev.attributes,
       };
       if (a && a.length > 0 && a[0]!.pathId !== undefined) u.announcedPathIds = a.map((e) => e.pathId ?? 0);
+      if (a && this.rejectsOverLimit()) this.keepWithinLimit(u);
       if (w && w.length > 0 && w[0]!.pathId !== undefined) u.withdrawnPathIds = w.map((e) => e.pathId ?? 0);
       if (nh) {
         u.nextHop = nh.nextHop;
@@ -415,10 +418,49 @@ export class PeerRuntime {
     this.host.changed(changes);
   }
 
+  private rejectsOverLimit(): boolean {
+    return this.cfg.maxPrefixes !== undefined && this.cfg.maxPrefixesAction === 'reject';
+  }
+
+  /**
+   * maxPrefixes with the 'reject' action: new prefixes past the limit are left out of
+   * the update (never installed); replacements and withdrawals go through.
+   */
+  private keepWithinLimit(u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] }): void {
+    const max = this.cfg.maxPrefixes!;
+    const rib = this.host.rib;
+    let held = rib.accepted(this.id, 'ipv4') + rib.accepted(this.id, 'ipv6');
+    const gone = new Set(u.withdrawn);
+    held -= [...gone].filter((p) => rib.holds(this.id, u.family, p)).length;
+    const ids = u.announcedPathIds;
+    const keep: string[] = [];
+    const keepIds: number[] = [];
+    let dropped = 0;
+    u.announced.forEach((prefix, i) => {
+      const id = ids?.[i] ?? 0;
+      const known = rib.holds(this.id, u.family, prefix, id);
+      if (!known && held >= max) {
+        dropped++;
+        return;
+      }
+      if (!known) held++;
+      keep.push(prefix);
+      keepIds.push(id);
+    });
+    if (dropped === 0) return;
+    u.announced = keep;
+    if (ids) u.announcedPathIds = keepIds;
+    const first = this.overLimit === 0;
+    this.overLimit += dropped;
+    const fields = { max, ignored: dropped, total: this.overLimit };
+    if (first) this.log.warn(fields, 'maximum number of prefixes reached: further new prefixes are not accepted');
+    else this.log.debug(fields, 'maximum number of prefixes reached: prefixes not accepted');
+  }
+
   /** Maximum prefixes (RFC 4486): Cease, drop its routes, start again a while later. */
   private checkLimit(): void {
     const max = this.cfg.maxPrefixes;
-    if (max === undefined || this.deliberate || !this.out) return;
+    if (max === undefined || this.rejectsOverLimit() || this.deliberate || !this.out) return;
     const rib = this.host.rib;
     const received = rib.received(this.id, 'ipv4') + rib.received(this.id, 'ipv6');
     if (received <= max) return;
@@ -508,6 +550,7 @@ export class PeerRuntime {
     if (st.negotiated) s.negotiated = st.negotiated;
     if (this.stale.size > 0) s.gracefulRestart = { staleFamilies: [...this.stale] };
     if (Object.keys(this.rejected).length > 0) s.importRejected = { ...this.rejected };
+    if (this.cfg.maxPrefixes !== undefined) s.prefixLimit = { max: this.cfg.maxPrefixes, action: this.cfg.maxPrefixesAction ?? 'reset', rejected: this.overLimit };
     return s;
   }
 }

@@ -87,7 +87,15 @@ export interface SpeakerPeer {
   /** Our advertised restart time for this peer (default 120). */
   gracefulRestartTime?: number;
   allowLocalAs?: number;
+  /** Most prefixes (paths) accepted from the peer, both families together (RFC 4486). */
   maxPrefixes?: number;
+  /**
+   * What happens past maxPrefixes: 'reset' (default) sends Cease / Maximum Number of
+   * Prefixes Reached, drops the peer's routes and starts again after
+   * timers.maxPrefixRestart; 'reject' keeps the session and ignores further new
+   * prefixes (logged, counted in status) until some are withdrawn.
+   */
+  maxPrefixesAction?: 'reset' | 'reject';
   /** Default both, MP-BGP over one session. */
   families?: Family[];
   /** Compared by identity: pass the same function while the policy is unchanged. */
@@ -136,5 +144,7 @@ export interface SpeakerPeerStatus {
   gracefulRestart?: { staleFamilies: Family[] };
   /** Prefixes announced by the peer and refused by the import checks (martian next hop, first AS, loops …), per reason. */
   importRejected?: Partial<Record<ImportRejection, number>>;
+  /** With maxPrefixes set: the limit, its action, and new prefixes ignored for being over it ('reject'). */
+  prefixLimit?: { max: number; action: 'reset' | 'reject'; rejected: number };
   counters: SessionCounters;
 }
