@@ -13,6 +13,7 @@ import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js'
 import { packOutbound } from './update-packer.js';
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+const LOOPS: ReadonlySet<ImportRejection> = new Set<ImportRejection>(['as-path', 'originator-id', 'cluster-list']);
 export const DEFAULT_STALE_TIME = 360;
 export const DEFAULT_MAX_PREFIX_RESTART = 30;
 
@@ -73,9 +74,10 @@ export class PeerRuntime {
   private readonly onRejected = (reason: ImportRejection, prefixes: number): void => {
     const before = this.rejected[reason] ?? 0;
     this.rejected[reason] = before + prefixes;
-    // RFC 4271 §6.3 / RFC 7606: log it. The first of each kind as a warning, the flood at debug.
+    // RFC 4271 §6.3 / RFC 7606: log it. The first of each kind as a warning, the flood at
+    // debug; loops are routine (a reflector sends a client its own routes back).
     const fields = { reason, prefixes, total: before + prefixes };
-    if (before === 0) this.log.warn(fields, 'UPDATE refused by import checks: treated as withdrawn');
+    if (before === 0 && !LOOPS.has(reason)) this.log.warn(fields, 'UPDATE refused by import checks: treated as withdrawn');
     else this.log.debug(fields, 'UPDATE refused by import checks: treated as withdrawn');
   };
 
