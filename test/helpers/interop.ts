@@ -585,12 +585,16 @@ export async function sampler(read: () => Promise<Set<string>>, want: readonly s
     }
   })();
   await started;
+  // Idempotent: tests also call it at teardown, so a failed assertion cannot leave it running.
+  let result: Promise<WatchResult> | undefined;
   return {
-    async stop() {
+    stop() {
       running = false;
-      await loop;
-      if (errors > samples) throw new Error(`sampling failed ${errors} times`);
-      return { samples, continuous: false, missing };
+      result ??= loop.then(() => {
+        if (errors > samples) throw new Error(`sampling failed ${errors} times`);
+        return { samples, continuous: false, missing };
+      });
+      return result;
     },
   };
 }

@@ -278,6 +278,7 @@ export function interopSuite(kind: DaemonKind): void {
 
         // 1. Tabby crashes and comes back restarting: the reflector keeps our routes throughout.
         const atRr = await rr.watch(ours);
+        lab.defer(() => atRr.stop().catch(() => undefined));
         await tabby.kill('SIGKILL');
         await new Promise((r) => setTimeout(r, 1500));
         tabby = lab.tabby(tabbyConfig(true));
@@ -299,6 +300,7 @@ export function interopSuite(kind: DaemonKind): void {
         //    stale routes at End-of-RIB, so those may blink. FRR's own routes must not.
         const continuous = kind === 'frr' ? rrSpec.routes.map((r) => r.prefix) : learned;
         const atHub = await sampler(() => kernelPrefixes(lab.net.hub), continuous);
+        lab.defer(() => atHub.stop().catch(() => undefined));
         await rr.crash();
         const helping = await tabby.until('Tabby helping the restart', async () => {
           const p = await tabby.peer('rr');

@@ -51,6 +51,7 @@ describe('a restarting Tabby route reflector', { skip: missing }, () => {
       }
 
       const watches = [await c1.d.watch(c2.routes), await c2.d.watch(c1.routes)];
+      lab.defer(() => Promise.allSettled(watches.map((w) => w.stop())));
       await tabby.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 1500));
       tabby = lab.tabby(config(true));
