@@ -136,25 +136,25 @@ Napi::Value IpTtlSet(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value SocketFilterSet(const Napi::CallbackInfo& info) {
+Napi::Value UdpMinTtlFilter(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
-  std::vector<uint8_t> prog = ArgBytes(info, 1);
-  if (prog.empty()) {
-    int unused = 0;
-    // Detaching where nothing is attached is not an error for the caller.
-    if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused)) < 0 && errno != ENOENT)
-      ThrowErrno(info.Env(), errno, "socketFilterSet", "SO_DETACH_FILTER");
-    return info.Env().Undefined();
-  }
-  if (prog.size() % sizeof(sock_filter) != 0 || prog.size() / sizeof(sock_filter) > BPF_MAXINSNS)
-    throw Napi::TypeError::New(info.Env(), "program must be 1 to 4096 instructions of 8 octets");
-  std::vector<sock_filter> insns(prog.size() / sizeof(sock_filter));
-  std::memcpy(insns.data(), prog.data(), prog.size());
-  sock_fprog fprog;
-  fprog.len = static_cast<unsigned short>(insns.size());
-  fprog.filter = insns.data();
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
-    ThrowErrno(info.Env(), errno, "socketFilterSet", "SO_ATTACH_FILTER");
+  int domain = ArgFamily(info, 1);
+  uint32_t ttl = ArgU32(info, 2);
+  if (ttl > 255) throw Napi::TypeError::New(info.Env(), "minTtl must be 0..255");
+  // SKF_NET_OFF reaches the IP header from a UDP socket's filter: the IPv4 TTL is
+  // octet 8 of its header, the IPv6 hop limit octet 7.
+  uint32_t at = static_cast<uint32_t>(SKF_NET_OFF) + (domain == AF_INET ? 8 : 7);
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, at),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, ttl, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  sock_fprog prog;
+  prog.len = sizeof(code) / sizeof(code[0]);
+  prog.filter = code;
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+    ThrowErrno(info.Env(), errno, "udpMinTtlFilter", "SO_ATTACH_FILTER");
   return info.Env().Undefined();
 }
 

@@ -1,11 +1,11 @@
 // Which BGP sessions a node must have, from the resources alone, as calico-node's confd
 // decides them. Pure: no I/O.
+import { BFD_DEFAULT_TIMERS, bfdTimers, type BfdTimers } from '../api/bfd-annotations.js';
 import { parseCidr, parsePeerIP, type Family } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, Node, NextHopMode, SecretKeyRef } from '../api/types.js';
 import { DEFAULTS } from '../api/types.js';
 import { durationSeconds, effectiveBgpConfig, nodeAsNumber, passwordRef } from './bgp-config.js';
-import { peerLimits, type MaxPrefixesAction } from '../api/peer-annotations.js';
 
 export type PeerType = 'node-to-node mesh' | 'global' | 'node specific';
 
@@ -34,19 +34,19 @@ export interface DesiredPeer {
   allowLocalAs: number;
   filters: string[];
   reachableBy?: string;
-  /** From the BGPPeer's tabby.io/max-prefixes annotations (api/peer-annotations.ts). */
-  maxPrefixes?: number;
-  maxPrefixesAction?: MaxPrefixesAction;
   /** The BGPPeer resource this came from (absent for mesh sessions). */
   source?: string;
+  /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers when the peer is on a connected subnet. */
+  bfd?: BfdTimers;
 }
 
-/** The annotations were checked on apply; one written around that check counts as absent. */
-function limitsOf(peer: BGPPeer): ReturnType<typeof peerLimits> {
+/** A stored resource passed validation; should one not have, BFD still runs, with the defaults. */
+function bfdOf(peer: BGPPeer): { bfd?: BfdTimers } {
+  if (peer.spec.failureDetectionMode !== 'BFDIfDirectlyConnected') return {};
   try {
-    return peerLimits(peer.metadata.annotations);
+    return { bfd: bfdTimers(peer.metadata.annotations) };
   } catch {
-    return {};
+    return { bfd: { ...BFD_DEFAULT_TIMERS } };
   }
 }
 
@@ -158,8 +158,8 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
       allowLocalAs: Math.max(0, peer.spec.numAllowedLocalASNumbers ?? 0),
       filters: peer.spec.filters ?? [],
       reachableBy: peer.spec.reachableBy,
-      ...limitsOf(peer),
       source: peer.metadata.name,
+      ...bfdOf(peer),
     };
   };
 

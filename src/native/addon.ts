@@ -66,7 +66,7 @@ interface NativeBinding {
   tcpMd5Set(fd: number, family: number, address: string, key: Buffer): void;
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
-  socketFilterSet(fd: number, program: Buffer): void;
+  udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -860,13 +860,13 @@ export function ipTtlSet(fd: number, family: SocketFamily, ttl: number): void {
 }
 
 /**
- * Attaches a classic BPF socket filter (8-octet struct sock_filter instructions in host
- * byte order), or detaches it with an empty program. On a listening TCP socket it sees
- * the SYN and the handshake's last ACK, and accepted sockets inherit it.
+ * Drops datagrams arriving on a UDP socket with a TTL / hop limit below `minTtl`, by a
+ * socket filter (Linux honours IP_MINTTL for TCP only). `family` is the socket's own;
+ * an IPv6 socket must be IPv6-only, as the filter reads an IPv6 header.
  */
-export function socketFilterSet(fd: number, program: Buffer): void {
+export function udpMinTtlFilter(fd: number, family: SocketFamily, minTtl: number): void {
   checkFd(fd);
-  const p = toBuffer('program', program);
-  if (p.length % 8 !== 0 || p.length > 4096 * 8) throw new ValidationError('program', 'must be up to 4096 instructions of 8 octets');
-  callSync((n) => n.socketFilterSet(fd, p));
+  checkSocketFamily(family);
+  checkU32('minTtl', minTtl, 255);
+  callSync((n) => n.udpMinTtlFilter(fd, family, minTtl));
 }

@@ -1,33 +1,12 @@
 // Every timer of a session goes through a Clock, so unit tests drive time by hand
 // (FakeClock) and never sleep.
 
-export type TimerHandle = unknown;
+import type { Clock, TimerHandle } from '../../util/clock.js';
 
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 
 /** RFC 4271 §8 timers, plus the idle hold that spaces automatic restarts after errors. */
 export type TimerName = 'connectRetry' | 'hold' | 'keepalive' | 'idleHold';
-
-/**
- * RFC 4271 §10: ConnectRetry and KeepAlive (the two of these we run) are jittered by a
- * factor uniform in [0.75, 1.0], so speakers that restarted together drift apart.
- */
-export const JITTERED: ReadonlySet<TimerName> = new Set<TimerName>(['connectRetry', 'keepalive']);
-
-export function jitter(ms: number, random: () => number): number {
-  return Math.round(ms * (0.75 + 0.25 * random()));
-}
 
 /** Named one-shot timers: starting a running timer restarts it. */
 export class Timers {
