@@ -1,5 +1,6 @@
 // Socket options Node's net module cannot set: TCP MD5 signatures (RFC 2385), GTSM
-// (RFC 5082) minimum TTL / hop count and the outgoing TTL, plus creating and binding
+// (RFC 5082) minimum TTL / hop count and the outgoing TTL, a minimum-TTL filter for
+// UDP sockets (BFD), plus creating and binding
 // a TCP socket so those options are in place before connect(). Each is one system
 // call, cheap and non-blocking, so these run synchronously on the main thread and
 // throw an Error with `errno` and `op` on failure.
@@ -22,5 +23,9 @@ Napi::Value IpTtlSet(const Napi::CallbackInfo& info);
 // socketFilterSet(fd, program: Buffer) — SO_ATTACH_FILTER of classic BPF instructions
 // (struct sock_filter, host byte order); an empty program detaches
 Napi::Value SocketFilterSet(const Napi::CallbackInfo& info);
+// udpMinTtlFilter(fd, family, minTtl) — a classic BPF socket filter (SO_ATTACH_FILTER)
+// that drops datagrams whose IP TTL / hop limit is below minTtl. Linux applies
+// IP_MINTTL to TCP only, so UDP (BFD, RFC 5881 §5) needs this instead.
+Napi::Value UdpMinTtlFilter(const Napi::CallbackInfo& info);
 
 }  // namespace tabby

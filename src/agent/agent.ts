@@ -21,11 +21,13 @@ import { matchesSelector } from '../api/selector.js';
 import { addrList, routeDump, RTPROT_TABBY } from '../native/addon.js';
 import type { Logger } from '../util/log.js';
 import { autodetectAddress } from './autodetect.js';
+import { registerBfdMetrics } from './bfd-metrics.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
 import { exportable, localBlocks, needsVxlan, originations, remoteVteps, type Snapshot } from './plan.js';
+import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -59,6 +61,7 @@ export class Agent {
   private status?: StatusServer;
   private health?: HealthServer;
   readonly metrics: AgentMetrics;
+  private readonly bfd: PeerBfd;
   private nodeCidrs: string[] = [];
   private hostIfname = 'eth0';
   private peers: DesiredPeer[] = [];
@@ -102,6 +105,8 @@ export class Agent {
       datastoreEvents: () => this.cache.events,
       datastoreReady: () => this.cache.ready,
     }, buildInfo());
+    this.bfd = new PeerBfd({ logger: opts.logger });
+    registerBfdMetrics(this.metrics.registry, this.bfd);
   }
 
   async start(): Promise<void> {
@@ -209,6 +214,7 @@ export class Agent {
     this.peers = desiredPeers({ nodeName: this.name, nodes: snap.nodes, peers: snap.peers, configs: snap.configs });
     const filter = this.exportFilter(snap);
     this.speaker!.setPeers(this.peers.flatMap((p) => this.speakerPeer(p, filter)));
+    await this.bfd.sync(this.peers, this.speaker!);
     this.speaker!.setLocalRoutes(
       originations(this.name, snap).map((o) => ({
         prefix: o.prefix,
@@ -397,6 +403,7 @@ export class Agent {
       info: s.info,
       since: formatSince(s.since),
       prefixes: s.prefixes,
+      ...optionalBfd(this.bfd.json(byId.get(s.id))),
     }));
   }
 
@@ -422,6 +429,7 @@ export class Agent {
     clearTimeout(this.staleTimer);
     await this.running?.catch(() => undefined);
     this.cache.close();
+    await this.bfd.stop();
     await this.speaker?.stop({ graceful: true });
     await this.dataplane?.stop();
     // iptables rules stay (they work without us); the SNAT conntrack map lives with its program.
@@ -432,3 +440,5 @@ export class Agent {
     this.log.info('agent stopped; kernel routes and dataplane left in place');
   }
 }
+
+const optionalBfd = (bfd: PeerBfdJson | undefined) => (bfd ? { bfd } : {});

@@ -67,6 +67,7 @@ interface NativeBinding {
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
   socketFilterSet(fd: number, program: Buffer): void;
+  udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -869,4 +870,16 @@ export function socketFilterSet(fd: number, program: Buffer): void {
   const p = toBuffer('program', program);
   if (p.length % 8 !== 0 || p.length > 4096 * 8) throw new ValidationError('program', 'must be up to 4096 instructions of 8 octets');
   callSync((n) => n.socketFilterSet(fd, p));
+}
+
+/**
+ * Drops datagrams arriving on a UDP socket with a TTL / hop limit below `minTtl`, by a
+ * socket filter (Linux honours IP_MINTTL for TCP only). `family` is the socket's own;
+ * an IPv6 socket must be IPv6-only, as the filter reads an IPv6 header.
+ */
+export function udpMinTtlFilter(fd: number, family: SocketFamily, minTtl: number): void {
+  checkFd(fd);
+  checkSocketFamily(family);
+  checkU32('minTtl', minTtl, 255);
+  callSync((n) => n.udpMinTtlFilter(fd, family, minTtl));
 }
