@@ -288,8 +288,9 @@ export class Agent {
       this.log.info({ routerId, clusterId, listen }, 'speaker identity changed: restarting the speaker');
       await old.stop({ graceful: true });
     }
-    // Routes we hold in the kernel at start mean we are restarting with forwarding preserved.
-    const restarting = !old && this.restarting;
+    // Routes we hold in the kernel at start mean we are restarting with forwarding
+    // preserved; a speaker replaced for a new identity restarts with them too (keepStale).
+    const restarting = old !== undefined || this.restarting;
     const speaker = new Speaker({ routerId, localAsn: asn, clusterId, listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger });
     speaker.onBestPaths((changes) => this.onBestPaths(changes));
     await speaker.start();
@@ -316,6 +317,11 @@ export class Agent {
    */
   private reconverged(): boolean {
     const now = Date.now();
+    // The speaker holds best paths back until End-of-RIB (RFC 4724 §4.1, its own timer bounds it).
+    if (this.speaker?.recovering) {
+      setTimeout(() => this.schedule(), 1000).unref();
+      return false;
+    }
     if (now - this.startedAt > 90_000) return true;
     const states = new Map((this.speaker?.status() ?? []).map((p) => [p.id, p.state]));
     // Every desired session, not merely every one the speaker has yet (none at first).
@@ -378,6 +384,8 @@ export class Agent {
         keepaliveTime: p.keepaliveTime,
         gracefulRestartTime: p.maxRestartTime,
         allowLocalAs: p.allowLocalAs,
+        maxPrefixes: p.maxPrefixes,
+        maxPrefixesAction: p.maxPrefixesAction === 'Reject' ? 'reject' : 'reset',
         exportFilter,
       },
     ];

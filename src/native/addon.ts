@@ -66,6 +66,7 @@ interface NativeBinding {
   tcpMd5Set(fd: number, family: number, address: string, key: Buffer): void;
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
+  socketFilterSet(fd: number, program: Buffer): void;
   udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
 }
 
@@ -857,6 +858,18 @@ export function ipTtlSet(fd: number, family: SocketFamily, ttl: number): void {
   checkU32('ttl', ttl, 255);
   if (ttl === 0) throw new ValidationError('ttl', 'must be from 1 to 255');
   callSync((n) => n.ipTtlSet(fd, family, ttl));
+}
+
+/**
+ * Attaches a classic BPF socket filter (8-octet struct sock_filter instructions in host
+ * byte order), or detaches it with an empty program. On a listening TCP socket it sees
+ * the SYN and the handshake's last ACK, and accepted sockets inherit it.
+ */
+export function socketFilterSet(fd: number, program: Buffer): void {
+  checkFd(fd);
+  const p = toBuffer('program', program);
+  if (p.length % 8 !== 0 || p.length > 4096 * 8) throw new ValidationError('program', 'must be up to 4096 instructions of 8 octets');
+  callSync((n) => n.socketFilterSet(fd, p));
 }
 
 /**

@@ -1,6 +1,8 @@
-// FRR for integration tests: zebra and bgpd started by the test inside a namespace, with
-// their own directory for configuration, pid files and vty sockets (owned by the frr
-// user the daemons drop to), and vtysh pointed at those sockets. Killed by PID.
+// FRR for integration tests: zebra, bfdd and bgpd started by the test inside a namespace,
+// with every path (configs, pid files, zserv and vty sockets, bfdd's control socket) in
+// their own directory, owned by the frr user the daemons drop to; vtysh reaches them
+// through that directory. Killed by PID. bgpd can restart alone (zebra, and so the
+// kernel routes, stay: FRR's graceful restart).
 
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,10 +11,11 @@ import type { ChildProcess } from 'node:child_process';
 import { run, startDaemon, waitFor } from '../../src/util/exec.js';
 import { killAndWait } from './daemon.js';
 
-export const ZEBRA = '/usr/lib/frr/zebra';
-export const BGPD = '/usr/lib/frr/bgpd';
+const FRR_LIB = '/usr/lib/frr';
 export const VTYSH = '/usr/bin/vtysh';
-export const haveFrr = existsSync(ZEBRA) && existsSync(BGPD) && existsSync(VTYSH);
+export const haveFrr = ['zebra', 'bgpd', 'bfdd'].every((d) => existsSync(join(FRR_LIB, d))) && existsSync(VTYSH);
+
+type Daemon = 'zebra' | 'bfdd' | 'bgpd';
 
 /** The uid/gid FRR's daemons switch to (they must own the socket directory). */
 function frrIds(): { uid: number; gid: number } | undefined {
@@ -28,13 +31,12 @@ function frrIds(): { uid: number; gid: number } | undefined {
 
 export class Frr {
   readonly dir: string;
-  private zebra: ChildProcess | undefined;
-  private bgpd: ChildProcess | undefined;
+  private readonly children = new Map<Daemon, ChildProcess>();
 
   constructor(
     readonly netns: string,
     parent: string,
-    readonly name: string,
+    readonly name = 'frr',
   ) {
     this.dir = join(parent, name);
     mkdirSync(this.dir, { recursive: true });
@@ -46,26 +48,40 @@ export class Frr {
     }
   }
 
-  private common(daemon: string): string[] {
-    return ['-f', join(this.dir, `${daemon}.conf`), '-i', join(this.dir, `${daemon}.pid`), '-z', join(this.dir, 'zserv.api'), '--vty_socket', this.dir, '--log', 'stdout', ...(process.env.DEBUG_FRR ? ['--log-level', 'debug'] : [])];
+  private argv(d: Daemon): string[] {
+    return [
+      join(FRR_LIB, d),
+      '-f', join(this.dir, `${d}.conf`),
+      '-i', join(this.dir, `${d}.pid`),
+      '-z', join(this.dir, 'zserv.api'),
+      '--vty_socket', this.dir,
+      '-P', '0',
+      '--log', 'stdout',
+      ...(process.env.DEBUG_FRR ? ['--log-level', 'debug'] : []),
+      ...(d === 'bfdd' ? ['--bfdctl', join(this.dir, 'bfdd.sock')] : []),
+    ];
   }
 
-  /** Starts zebra (once) and bgpd with this configuration; resolves when vtysh answers. */
-  async start(bgpdConfig: string): Promise<void> {
-    if (!this.zebra || this.zebra.exitCode !== null) {
-      writeFileSync(join(this.dir, 'zebra.conf'), `hostname ${this.name}-zebra\n`);
-      this.zebra = startDaemon([ZEBRA, ...this.common('zebra')], { netns: this.netns, logFile: join(this.dir, 'zebra.log') });
-      await waitFor(`zebra in ${this.netns}`, () => existsSync(join(this.dir, 'zserv.api')) || this.zebra!.exitCode !== null, 10_000, 50);
-      if (this.zebra.exitCode !== null) throw new Error(`zebra exited: ${this.log('zebra')}`);
-    }
-    await this.startBgpd(bgpdConfig);
+  private async launch(d: Daemon, config: string): Promise<void> {
+    writeFileSync(join(this.dir, `${d}.conf`), config);
+    const child = startDaemon(this.argv(d), { netns: this.netns, logFile: join(this.dir, `${d}.log`) });
+    this.children.set(d, child);
+    await waitFor(`FRR ${d} in ${this.netns}`, () => child.exitCode !== null || existsSync(join(this.dir, `${d}.vty`)), 10_000, 50);
+    if (child.exitCode !== null) throw new Error(`FRR ${d} exited: ${this.log(d)}`);
+  }
+
+  /** Starts zebra (once), bfdd when it has a configuration, then bgpd; resolves when bgpd answers vtysh. */
+  async start(configs: { bgpd: string; zebra?: string; bfdd?: string }): Promise<void> {
+    const z = this.children.get('zebra');
+    if (!z || z.exitCode !== null) await this.launch('zebra', configs.zebra ?? `hostname ${this.name}-zebra\n`);
+    if (configs.bfdd !== undefined) await this.launch('bfdd', configs.bfdd);
+    await this.startBgpd(configs.bgpd);
   }
 
   /** bgpd alone (a restart keeps zebra and so the kernel routes). */
   async startBgpd(config: string): Promise<void> {
-    writeFileSync(join(this.dir, 'bgpd.conf'), config);
-    this.bgpd = startDaemon([BGPD, ...this.common('bgpd')], { netns: this.netns, logFile: join(this.dir, 'bgpd.log') });
-    const b = this.bgpd;
+    await this.launch('bgpd', config);
+    const b = this.children.get('bgpd')!;
     await waitFor(`bgpd in ${this.netns}`, async () => b.exitCode !== null || (await this.vtysh('show bgp summary json').catch(() => '')).includes('"as"'), 10_000, 100);
     if (b.exitCode !== null) throw new Error(`bgpd exited: ${this.log('bgpd')}`);
   }
@@ -79,10 +95,15 @@ export class Frr {
     return JSON.parse(await this.vtysh(`${command} json`)) as T;
   }
 
-  /** Neighbour state as `show bgp neighbors ADDR json` gives it ("Established", …). */
-  async neighborState(address: string): Promise<string> {
-    const n = await this.json<Record<string, { bgpState?: string }>>(`show bgp neighbors ${address}`).catch(() => ({}) as Record<string, { bgpState?: string }>);
-    return n[address]?.bgpState ?? 'unknown';
+  /** `show bgp neighbors ADDR json`: the neighbour's BGP state ("Established", "Active", …). */
+  async bgpState(neighbor: string): Promise<string | undefined> {
+    const n = await this.json<Record<string, { bgpState?: string }>>(`show bgp neighbors ${neighbor}`).catch(() => ({}) as Record<string, { bgpState?: string }>);
+    return n[neighbor]?.bgpState;
+  }
+
+  /** `show bfd peer ADDR json`: the session's status ("up", "down", "init"). */
+  async bfdStatus(peer: string): Promise<string | undefined> {
+    return (await this.json<{ status?: string }>(`show bfd peer ${peer}`)).status;
   }
 
   /** One prefix from the BGP table of its family, or undefined. */
@@ -92,25 +113,28 @@ export class Frr {
     return r.paths?.[0];
   }
 
-  log(daemon: 'zebra' | 'bgpd'): string {
+  log(d: Daemon): string {
     try {
-      return readFileSync(join(this.dir, `${daemon}.log`), 'utf8').slice(process.env.DEBUG_FRR ? -200000 : -3000); // DEBUG_FRR: the whole story
+      return readFileSync(join(this.dir, `${d}.log`), 'utf8').slice(process.env.DEBUG_FRR ? -200000 : -3000); // DEBUG_FRR: the whole story
     } catch {
       return '';
     }
   }
 
+  private async kill(d: Daemon, signal: NodeJS.Signals): Promise<void> {
+    const c = this.children.get(d);
+    this.children.delete(d);
+    if (c?.pid && c.exitCode === null) await killAndWait(c, c.pid, signal);
+  }
+
   /** bgpd only; SIGKILL is a crash. */
-  async stopBgpd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const b = this.bgpd;
-    this.bgpd = undefined;
-    if (b?.pid && b.exitCode === null) await killAndWait(b, b.pid, signal);
+  stopBgpd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.kill('bgpd', signal);
   }
 
   async stop(): Promise<void> {
-    await this.stopBgpd('SIGKILL');
-    const z = this.zebra;
-    this.zebra = undefined;
-    if (z?.pid && z.exitCode === null) await killAndWait(z, z.pid, 'SIGTERM');
+    await this.kill('bgpd', 'SIGKILL');
+    await this.kill('bfdd', 'SIGTERM');
+    await this.kill('zebra', 'SIGTERM');
   }
 }

@@ -402,7 +402,7 @@ ${s.clusterId ? ` bgp cluster-id ${s.clusterId}\n` : ''}${s.restartTime ? ` bgp 
 
   async start(spec: DaemonSpec): Promise<void> {
     this.spec = spec;
-    await this.tool.start(this.config(spec));
+    await this.tool.start({ bgpd: this.config(spec) });
   }
 
   /** bgpd crashes; zebra, and so the kernel routes, stay (FRR's graceful restart). */
@@ -415,7 +415,7 @@ ${s.clusterId ? ` bgp cluster-id ${s.clusterId}\n` : ''}${s.restartTime ? ` bgp 
   }
 
   async established(neighbor: string): Promise<boolean> {
-    return (await this.tool.neighborState(neighbor)) === 'Established';
+    return (await this.tool.bgpState(neighbor)) === 'Established';
   }
 
   async route(prefix: string): Promise<RouteView | undefined> {

@@ -42,7 +42,6 @@ async function withLab(opts: Partial<LabOptions>, body: (s: LabState) => Promise
     state = await labUp({ nodes: 3, encap: 'ipip', dataplane: 'bpf', tor: 'bird', datastore: 'file', subnets: 1, workloads: 1, dir, ...opts });
     await body(state);
   } finally {
-    for (const f of ['node1.log', 'node2.log', 'node3.log']) { try { (await import('node:fs')).copyFileSync(join(dir, f), `/tmp/labdbg-${f}`); } catch { /* */ } }
     await labDown(dir);
     assert.deepEqual(await listNetns('tabby-'), [], 'no lab namespace left');
     for (const pid of state?.pids ?? []) assert.ok(!alive(pid), `process ${pid} stopped`);

@@ -5,6 +5,7 @@ import { ValidationError } from '../../errors.js';
 import { checkBfdAnnotations } from '../bfd-annotations.js';
 import { parseIP, parsePeerIP } from '../net.js';
 import { arrayOf, asn, bgpPassword, bool, duration, int, INT32, ip, object, oneOf, peerIP, resourceName, selector, str } from '../schema.js';
+import { peerLimits } from '../peer-annotations.js';
 import type { KindDef } from './kind.js';
 
 const fail = (path: string, reason: string): never => {
@@ -40,6 +41,7 @@ export const bgpPeer: KindDef = {
     reversePeering: oneOf('Auto', 'Manual'),
   }),
   metadata(meta, spec) {
+    peerLimits(meta.annotations);
     checkBfdAnnotations(meta.annotations, spec.failureDetectionMode);
   },
   rules(spec) {

@@ -32,7 +32,7 @@ import {
 import { silentLogger, type Logger } from '../../util/log.js';
 import { incomingDecision } from './collision.js';
 import { updateEvent, type DownEvent, type SessionHandlers } from './delivery.js';
-import { resolveConfig, type ResolvedConfig, type SessionConfig } from './config.js';
+import { resolveConfig, type GracefulRestartOptions, type ResolvedConfig, type SessionConfig } from './config.js';
 import { STATE_FUNCTIONS, type Action, type FsmContext, type FsmEvent, type State, type Transition } from './fsm.js';
 import { localOpen, negotiatedInfo, type Negotiated } from './negotiate.js';
 import {
@@ -46,7 +46,7 @@ import {
   type SessionCounters,
   type SessionStatus,
 } from './status.js';
-import { IdleBackoff, systemClock, Timers, type Clock, type TimerName } from './timers.js';
+import { IdleBackoff, jitter, JITTERED, systemClock, Timers, type Clock, type TimerName } from './timers.js';
 import { TcpDialer } from './tcp.js';
 import type { Connection, Dialer } from './transport.js';
 
@@ -56,6 +56,8 @@ export interface SessionOptions extends SessionConfig {
   clock?: Clock;
   /** How outgoing connections are made (default: TcpDialer, real TCP). */
   dialer?: Dialer;
+  /** Uniform in [0, 1) for timer jitter (RFC 4271 §10); default Math.random. */
+  random?: () => number;
   handlers?: Partial<SessionHandlers>;
 }
 
@@ -97,7 +99,8 @@ export class BgpSession {
   private readonly clock: Clock;
   private readonly dialer: Dialer;
   private handlers: Partial<SessionHandlers>;
-  private readonly open: Open;
+  private open: Open;
+  private readonly random: () => number;
   private primary: Slot;
   private secondary: Slot | undefined;
   private enabled = false;
@@ -120,6 +123,7 @@ export class BgpSession {
     this.dialer = opts.dialer ?? new TcpDialer();
     this.handlers = opts.handlers ?? {};
     this.log = (opts.logger ?? silentLogger).child({ component: 'bgp', peer: this.config.name });
+    this.random = opts.random ?? Math.random;
     this.open = localOpen(this.config);
     this.backoff = new IdleBackoff(this.config.idleHold);
     this.primary = this.newSlot('Idle');
@@ -157,6 +161,15 @@ export class BgpSession {
 
   setHandlers(handlers: Partial<SessionHandlers>): void {
     this.handlers = handlers;
+  }
+
+  /**
+   * New graceful-restart flags for the OPENs from now on (the R and F bits end with the
+   * speaker's restart, RFC 4724 §4.1); the running connection keeps what it negotiated.
+   */
+  setGracefulRestart(gr: GracefulRestartOptions): void {
+    this.config.gracefulRestart = gr;
+    this.open = localOpen(this.config);
   }
 
   // ---- control ----
@@ -385,9 +398,11 @@ export class BgpSession {
         return this.send(slot, a.message);
       case 'notify':
         return this.notify(slot, a.notification);
-      case 'startTimer':
-        if (a.timer === 'idleHold') this.idleHoldUntil = this.clock.now() + a.ms;
-        return slot.timers.start(a.timer, a.ms);
+      case 'startTimer': {
+        const ms = JITTERED.has(a.timer) ? jitter(a.ms, this.random) : a.ms;
+        if (a.timer === 'idleHold') this.idleHoldUntil = this.clock.now() + ms;
+        return slot.timers.start(a.timer, ms);
+      }
       case 'stopTimer':
         return slot.timers.stop(a.timer);
       case 'negotiated':
@@ -524,7 +539,9 @@ export class BgpSession {
 
   private accept(conn: Connection): void {
     const p = this.primary;
-    const decision = this.enabled ? incomingDecision(p.state, { outgoing: p.outgoing, hasSecond: this.secondary !== undefined }) : 'refuse';
+    // BIRD's gr_ready: both sides offered graceful restart on the Established session.
+    const gracefulRestart = this.config.gracefulRestart !== undefined && p.negotiated?.gracefulRestart !== undefined;
+    const decision = this.enabled ? incomingDecision(p.state, { outgoing: p.outgoing, hasSecond: this.secondary !== undefined, gracefulRestart }) : 'refuse';
     const from = { remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, state: p.state };
     switch (decision) {
       case 'refuse':
@@ -537,11 +554,19 @@ export class BgpSession {
         this.release(slot, decision === 'reject');
         return;
       }
+      case 'restarted':
+        this.log.info(from, 'the peer connected again while Established: it restarted (RFC 4724 §4.2)');
+        this.dispatch(p, { type: 'PeerRestarted' });
+        // onDown ran; the owner may have stopped or replaced us meanwhile.
+        if (!this.enabled || this.primary !== p || p.state !== 'Idle') {
+          conn.destroy();
+          return;
+        }
+        this.dispatch(p, { type: 'Start' });
+        this.adopt(p, conn);
+        return;
       case 'adopt':
-        this.release(p, false);
-        p.outgoing = false;
-        this.attach(p, conn);
-        this.dispatch(p, { type: 'TcpIncoming' });
+        this.adopt(p, conn);
         return;
       case 'second': {
         this.log.info(from, 'incoming connection while our own is opening: both run until the OPENs settle it');
@@ -552,6 +577,13 @@ export class BgpSession {
         return;
       }
     }
+  }
+
+  private adopt(p: Slot, conn: Connection): void {
+    this.release(p, false);
+    p.outgoing = false;
+    this.attach(p, conn);
+    this.dispatch(p, { type: 'TcpIncoming' });
   }
 
   /** The other connection lost: Cease/Connection Collision Resolution on it, then it goes. */
