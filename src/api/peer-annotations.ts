@@ -1,6 +1,7 @@
 // Tabby's additions to BGPPeer that Calico's schema has no field for, carried as
 // annotations so a Calico user's YAML still applies unchanged (docs/bgp-peer-annotations.md).
 import { ValidationError } from '../errors.js';
+import { BFD_ANNOTATION_PREFIX, BFD_ANNOTATIONS } from './bfd-annotations.js';
 
 export const MAX_PREFIXES_ANNOTATION = 'tabby.io/max-prefixes';
 export const MAX_PREFIXES_ACTION_ANNOTATION = 'tabby.io/max-prefixes-action';
@@ -14,7 +15,7 @@ export interface PeerLimits {
   maxPrefixesAction?: MaxPrefixesAction;
 }
 
-const KNOWN = [MAX_PREFIXES_ANNOTATION, MAX_PREFIXES_ACTION_ANNOTATION];
+const KNOWN = [MAX_PREFIXES_ANNOTATION, MAX_PREFIXES_ACTION_ANNOTATION, ...Object.values(BFD_ANNOTATIONS)];
 
 const path = (key: string) => `metadata.annotations["${key}"]`;
 
@@ -22,7 +23,8 @@ const path = (key: string) => `metadata.annotations["${key}"]`;
 export function peerLimits(annotations: Readonly<Record<string, string>> | undefined): PeerLimits {
   const a = annotations ?? {};
   for (const key of Object.keys(a)) {
-    if (key.startsWith('tabby.io/') && !KNOWN.includes(key)) throw new ValidationError(path(key), `unknown Tabby annotation; known: ${KNOWN.join(', ')}`);
+    // tabby.io/bfd-* are checked with the BFD settings (bfd-annotations.ts).
+    if (key.startsWith('tabby.io/') && !key.startsWith(BFD_ANNOTATION_PREFIX) && !KNOWN.includes(key)) throw new ValidationError(path(key), `unknown Tabby annotation; known: ${KNOWN.join(', ')}`);
   }
   const out: PeerLimits = {};
   const max = a[MAX_PREFIXES_ANNOTATION];

@@ -41,8 +41,8 @@ export const bgpPeer: KindDef = {
     reversePeering: oneOf('Auto', 'Manual'),
   }),
   metadata(meta, spec) {
-    peerLimits(meta.annotations);
     checkBfdAnnotations(meta.annotations, spec.failureDetectionMode);
+    peerLimits(meta.annotations);
   },
   rules(spec) {
     // The CRD's x-kubernetes-validations, in its order.
