@@ -3,12 +3,14 @@
 // speaker as reflector, each with the other's routes. Tabby is SIGKILLed and comes back
 // restarting; neither client may lose the other client's routes from what it forwards on
 // — BIRD's and FRR's kernels sampled every 50 ms, GoBGP's RIB and ExaBGP's received
-// stream followed change by change (they have no kernel). Before selection deferral, the
-// first client to reconnect got our table and End-of-RIB before the second client's
-// routes were back, and swept its stale copy of them.
+// stream followed change by change (they have no kernel). The second client is kept from
+// reconnecting for a few seconds (its BGP segments dropped in its own namespace): before
+// selection deferral the first client got our table and End-of-RIB at once, without the
+// second client's routes, and swept its stale copy of them.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { run } from '../../src/util/exec.js';
 import { isRoot, speakerOptions, withLab, type RunConfig, type SpeakerProc } from '../fixtures/bgp-speaker-harness.js';
 import { HAVE, makeDaemon, type DaemonKind, type DaemonSpec } from '../helpers/interop.js';
 
@@ -71,7 +73,13 @@ export function rrRestartSuite(kind: DaemonKind): void {
         lab.defer(() => Promise.allSettled(watches.map((w) => w.stop())));
         await tabby.kill('SIGKILL');
         await new Promise((r) => setTimeout(r, 1500));
+        // Client 2 is late: nothing on port 179 reaches it for 4 s.
+        const hold = (op: '-I' | '-D') => Promise.all(['--dport', '--sport'].map((dir) => run(['iptables', '-w', op, 'INPUT', '-p', 'tcp', dir, '179', '-j', 'DROP'], { netns: s2.ns })));
+        await hold('-I');
+        lab.defer(() => hold('-D').catch(() => undefined));
         tabby = lab.tabby(config(true));
+        await new Promise((r) => setTimeout(r, 4000));
+        await hold('-D');
         await tabby.until('both clients back and restart recovery over', async () => {
           const st = await tabby.request({ cmd: 'status' });
           return st.status?.every((p) => p.state === 'Established') && (st as { recovering?: boolean }).recovering === false;

@@ -25,16 +25,22 @@ export function collisionSurvivor(localId: string, remoteId: string, localAs: nu
  *   restarted and the old connection is dead though no segment said so yet. The old
  *   session ends as if its TCP connection had failed (the peer's routes are kept,
  *   stale) and the new one is adopted — RFC 4724 §4.2, as BIRD does
+ * - `resume`: Idle, waiting out the idle hold after the connection was lost without a
+ *   NOTIFICATION either way (the peer went away or restarted): the hold ends and the
+ *   peer's connection is adopted. BIRD refuses only in its error wait after a protocol
+ *   error (start_state BSS_DELAY); a lost connection goes straight back to BSS_CONNECT,
+ *   where it accepts. Refusing here made two active ends back off in step, each dialling
+ *   while the other waited (bgp_incoming_connection in BIRD's proto/bgp/bgp.c)
  * - `reject`: send Cease/Connection Rejected and close (Established, or a second
  *   incoming connection)
  * - `refuse`: close at once (the session is stopped or waiting after an error)
  */
-export type IncomingDecision = 'adopt' | 'second' | 'restarted' | 'reject' | 'refuse';
+export type IncomingDecision = 'adopt' | 'second' | 'restarted' | 'resume' | 'reject' | 'refuse';
 
-export function incomingDecision(state: State, current: { outgoing: boolean; hasSecond: boolean; gracefulRestart?: boolean }): IncomingDecision {
+export function incomingDecision(state: State, current: { outgoing: boolean; hasSecond: boolean; gracefulRestart?: boolean; holdAfterLoss?: boolean }): IncomingDecision {
   switch (state) {
     case 'Idle':
-      return 'refuse';
+      return current.holdAfterLoss ? 'resume' : 'refuse';
     case 'Connect':
     case 'Active':
       return 'adopt';

@@ -190,6 +190,10 @@ export function idle(ctx: FsmContext, ev: FsmEvent): Transition {
       return begin(ctx, 'start');
     case 'IdleHoldTimerExpires':
       return begin(ctx, 'idle hold over');
+    case 'TcpIncoming':
+      // Only what the session took while its automatic start was due (collision.ts:
+      // `restarted`, `resume`); anything else it refuses before the FSM sees it.
+      return connected(ctx, 'incoming connection');
     case 'Stop':
       return stay('Idle', 'stopped', [{ kind: 'stopTimer', timer: 'idleHold' }]);
     default:

@@ -111,6 +111,8 @@ export class BgpSession {
   /** The NOTIFICATION of the transition being applied, for onDown. */
   private transitionNotification: LastNotification | undefined;
   private idleHoldUntil: number | undefined;
+  /** The idle hold follows a connection lost without a NOTIFICATION: the peer's own connection is taken. */
+  private holdAfterLoss = false;
   private dispatchFrom: State = 'Idle';
   private readonly work: Array<() => void> = [];
   private running = false;
@@ -541,7 +543,8 @@ export class BgpSession {
     const p = this.primary;
     // BIRD's gr_ready: both sides offered graceful restart on the Established session.
     const gracefulRestart = this.config.gracefulRestart !== undefined && p.negotiated?.gracefulRestart !== undefined;
-    const decision = this.enabled ? incomingDecision(p.state, { outgoing: p.outgoing, hasSecond: this.secondary !== undefined, gracefulRestart }) : 'refuse';
+    const holdAfterLoss = this.holdAfterLoss && p.timers.isRunning('idleHold');
+    const decision = this.enabled ? incomingDecision(p.state, { outgoing: p.outgoing, hasSecond: this.secondary !== undefined, gracefulRestart, holdAfterLoss }) : 'refuse';
     const from = { remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, state: p.state };
     switch (decision) {
       case 'refuse':
@@ -562,7 +565,12 @@ export class BgpSession {
           conn.destroy();
           return;
         }
-        this.dispatch(p, { type: 'Start' });
+        this.adopt(p, conn);
+        return;
+      case 'resume':
+        this.log.info(from, 'the peer connected again during our idle hold after the lost connection: taken');
+        p.timers.stop('idleHold');
+        this.holdAfterLoss = false;
         this.adopt(p, conn);
         return;
       case 'adopt':
@@ -628,7 +636,9 @@ export class BgpSession {
     const down: DownEvent = { reason: t.reason, wasEstablished };
     if (t.error) down.error = t.error;
     if (this.transitionNotification) down.notification = this.transitionNotification;
+    this.holdAfterLoss = false;
     if (backoff && this.enabled) {
+      this.holdAfterLoss = this.transitionNotification === undefined;
       const now = this.clock.now();
       const wait = this.backoff.next(now, wasEstablished && establishedAt !== undefined ? now - establishedAt : 0);
       this.idleHoldUntil = now + wait;

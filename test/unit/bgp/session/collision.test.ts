@@ -30,4 +30,7 @@ test('what happens to an incoming connection in each state', () => {
   // RFC 4724 §4.2, BIRD's bgp_incoming_connection(): a graceful-restart peer connecting
   // again while Established has restarted.
   assert.equal(incomingDecision('Established', { ...none, gracefulRestart: true }), 'restarted');
+  // BIRD's bgp_incoming_connection() accepts from BSS_CONNECT on, where a lost connection
+  // returns at once; only its error wait after a protocol error (BSS_DELAY) refuses.
+  assert.equal(incomingDecision('Idle', { ...none, holdAfterLoss: true }), 'resume');
 });

@@ -480,6 +480,41 @@ test('a passive session never connects, shows "Passive", and accepts the peer', 
   assert.equal(h.dialer.attempts.length, 0);
 });
 
+test('bug: after a lost connection the idle hold refused the peer\'s new one, and two active ends backed off in step (BIRD refuses only after a protocol error)', async () => {
+  // BIRD's bgp_incoming_connection() accepts once start_state >= BSS_CONNECT, which a lost
+  // connection returns to at once; its error wait (BSS_DELAY) follows protocol errors only.
+  const h = harness();
+  const old = await h.establish();
+  old.conn.end();
+  await settle();
+  assert.equal(h.session.state, 'Idle');
+  assert.equal(h.session.status().idleHoldSeconds, 5);
+  const dials = h.dialer.attempts.length;
+  const inc = await h.incoming();
+  assert.equal(inc.closed, false, 'taken, not refused');
+  assert.equal(inc.count('open'), 1);
+  inc.send(peerOpen());
+  inc.send({ type: 'keepalive' });
+  await settle();
+  assert.equal(h.session.state, 'Established');
+  assert.equal(h.session.status().idleHoldSeconds, undefined, 'the hold is over');
+  await h.clock.advance(10_000);
+  assert.equal(h.dialer.attempts.length, dials, 'no dial of our own after it');
+  assert.equal(h.session.state, 'Established');
+});
+
+test('after a protocol error the idle hold still refuses the peer\'s connections', async () => {
+  const h = harness();
+  const peer = await h.establish();
+  peer.send({ type: 'notification', notification: shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, 'bye') });
+  await settle();
+  assert.equal(h.session.state, 'Idle');
+  const inc = await h.incoming();
+  assert.equal(inc.closed, true);
+  assert.equal(inc.count('open'), 0);
+  assert.equal(h.session.state, 'Idle');
+});
+
 test('a stopped session refuses connections', async () => {
   const h = harness({ passive: true });
   const inc = await h.incoming();
