@@ -36,7 +36,7 @@ export function nsPair(prefix: string): Pair {
     addrA: `${net}.1`,
     addrA2: `${net}.3`,
     addrB: `${net}.2`,
-    // Canonical text (no leading zeros), as sessions report addresses.
+    // Canonical text (no leading zeros in a group): tests compare addresses as strings.
     addr6A: `fd00:${parseInt(tag.slice(0, 4), 16).toString(16)}::1`,
     addr6B: `fd00:${parseInt(tag.slice(0, 4), 16).toString(16)}::2`,
     destroy() {
