@@ -270,7 +270,7 @@ export class Agent {
   /** The restart hold, evaluated now; looks again on a timer while it holds. */
   private checkHold(): boolean {
     const established = new Set(this.sessions().filter(({ s }) => s.state === 'Established').map(({ s }) => s.id));
-    const st = this.hold.update({ now: Date.now(), desired: this.plan?.peers.map((p) => p.id) ?? [], established, lastChange: this.lastBestPathChange });
+    const st = this.hold.update({ now: Date.now(), desired: this.plan?.peers.map((p) => p.id) ?? [], established, lastChange: this.lastBestPathChange, recovering: this.speaker?.recovering === true });
     clearTimeout(this.holdTimer);
     if (st.holding && !this.stopped) {
       this.holdTimer = setTimeout(() => {
@@ -322,8 +322,9 @@ export class Agent {
       this.keepStale(old);
       await old.stop({ graceful: true });
     }
-    // Routes we hold in the kernel at start mean we are restarting with forwarding preserved.
-    const restarting = !old && this.hold.holding;
+    // Routes we hold in the kernel at start mean we are restarting with forwarding
+    // preserved; a speaker replaced for a new identity restarts with them too (keepStale).
+    const restarting = old !== undefined || this.hold.holding;
     const speaker = new Speaker({
       routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger,
       ...(id.clusterId ? { clusterId: id.clusterId } : {}),

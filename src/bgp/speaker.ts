@@ -12,6 +12,7 @@ import { BGP_PORT, type Family } from './wire/index.js';
 import { bestPathOf, learnedChanges } from './speaker/best-paths.js';
 import { localTables } from './speaker/local-routes.js';
 import { checkPeers } from './speaker/peer-config.js';
+import { DEFAULT_SELECTION_DEFERRAL, SelectionDeferral } from './speaker/graceful-restart.js';
 import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
 import { StateError } from '../errors.js';
@@ -36,6 +37,9 @@ export class Speaker {
   private stopped = false;
   private localReady = false;
   private localWait: TimerHandle | undefined;
+  /** After our own restart: RFC 4724 §4.1 selection deferral, until start() creates it. */
+  private deferral: SelectionDeferral | undefined;
+  private deferralTimer: TimerHandle | undefined;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(opts: SpeakerOptions) {
@@ -53,9 +57,14 @@ export class Speaker {
       get running() {
         return self.started && !self.stopped;
       },
-      get localRoutesReady() {
-        return self.localReady;
+      get initialTableReady() {
+        return self.localReady && !self.recovering;
       },
+      get restarting() {
+        return self.recovering;
+      },
+      peerEstablished: (id, n) => this.deferral?.established(id, n),
+      peerEndOfRib: (id, f) => this.deferral?.endOfRib(id, f),
       changed: (changes) => this.changed(changes),
       resyncOthers: (except) => {
         for (const p of this.peers.values()) if (p !== except) p.resync();
@@ -80,6 +89,7 @@ export class Speaker {
       this.listener = listener;
     }
     this.started = true;
+    if (this.opts.gracefulRestart?.restarting) this.deferSelection();
     if (!this.localReady) {
       const secs = this.opts.timers?.localRoutesWait ?? DEFAULT_LOCAL_ROUTES_WAIT;
       this.localWait = this.clock.setTimeout(() => {
@@ -91,6 +101,15 @@ export class Speaker {
     }
     for (const p of this.peers.values()) p.start();
     this.log.info({ routerId: this.opts.routerId, asn: this.opts.localAsn, clusterId: this.opts.clusterId, peers: this.peers.size }, 'BGP speaker started');
+  }
+
+  /**
+   * True while we recover from our own restart (RFC 4724 §4.1): learned best paths are
+   * held back from onBestPaths and from peers until every peer sent End-of-RIB or the
+   * deferral timer ran out; the kernel should keep its routes meanwhile.
+   */
+  get recovering(): boolean {
+    return this.opts.gracefulRestart?.restarting === true && !this.stopped && (this.deferral === undefined || this.deferral.active);
   }
 
   /** The bound listener address, once started (port 0 picks a free one). */
@@ -112,8 +131,8 @@ export class Speaker {
       this.peers.delete(id);
       this.log.info({ peer: id }, 'peer removed');
       this.track(rt.remove());
+      this.deferral?.remove(id);
     }
-    const restarting = this.opts.gracefulRestart?.restarting === true;
     for (const p of peers) {
       const cfg = { ...p };
       const rt = this.peers.get(p.id);
@@ -121,7 +140,8 @@ export class Speaker {
         rt.reconfigure(cfg);
         continue;
       }
-      const added = new PeerRuntime(this.host, cfg, restarting);
+      const added = new PeerRuntime(this.host, cfg);
+      this.deferral?.add(p.id);
       this.peers.set(p.id, added);
       this.listener?.addPeer(added.session);
       this.log.info({ peer: p.id, address: p.address, remoteAsn: p.remoteAsn }, 'peer added');
@@ -186,6 +206,7 @@ export class Speaker {
     }
     this.stopped = true;
     if (this.localWait !== undefined) this.clock.clearTimeout(this.localWait);
+    if (this.deferralTimer !== undefined) this.clock.clearTimeout(this.deferralTimer);
     const graceful = opts.graceful === true;
     this.log.info({ graceful }, 'BGP speaker stopping');
     const listener = this.listener;
@@ -224,14 +245,43 @@ export class Speaker {
     this.localReady = true;
     if (this.localWait !== undefined) this.clock.clearTimeout(this.localWait);
     this.localWait = undefined;
-    for (const p of this.peers.values()) p.localRoutesReady();
+    if (this.recovering) return;
+    for (const p of this.peers.values()) p.sendInitialTable();
+  }
+
+  /** We restarted: wait for the peers' End-of-RIB (or the timer) before selecting and sending. */
+  private deferSelection(): void {
+    const secs = this.opts.timers?.selectionDeferral ?? DEFAULT_SELECTION_DEFERRAL;
+    this.deferral = new SelectionDeferral(this.peers.keys(), (reason) => this.recovered(reason));
+    this.log.info({ seconds: secs, peers: this.deferral.pending() }, 'restarted: route selection deferred until End-of-RIB from the peers (RFC 4724 §4.1)');
+    this.deferralTimer = this.clock.setTimeout(() => {
+      this.deferralTimer = undefined;
+      const late = this.deferral?.pending() ?? [];
+      if (late.length > 0) this.log.warn({ peers: late }, 'selection deferral timer expired before these peers sent End-of-RIB');
+      this.deferral?.expire();
+    }, secs * 1000);
+  }
+
+  /** Deferral over: OPENs lose the R and F bits, the tables go out, the dataplane gets the whole table. */
+  private recovered(reason: string): void {
+    if (this.deferralTimer !== undefined) this.clock.clearTimeout(this.deferralTimer);
+    this.deferralTimer = undefined;
+    if (this.stopped) return;
+    this.log.info({ reason, prefixes: { ipv4: this.rib.prefixCount('ipv4'), ipv6: this.rib.prefixCount('ipv6') } }, 'restart recovery over: best paths selected, initial tables go out');
+    for (const p of this.peers.values()) p.recovered();
+    if (this.localReady) for (const p of this.peers.values()) p.sendInitialTable();
+    this.notify(this.bestPaths());
   }
 
   private changed(changes: readonly BestPathChange[]): void {
     if (changes.length === 0 || this.stopped) return;
     for (const p of this.peers.values()) p.advertise(changes);
-    if (this.listeners.length === 0) return;
-    const learned = learnedChanges(changes);
+    // Deferred selection: recovered() hands over the whole table at once.
+    if (this.listeners.length === 0 || this.recovering) return;
+    this.notify(learnedChanges(changes));
+  }
+
+  private notify(learned: BestPath[]): void {
     if (learned.length === 0) return;
     for (const cb of this.listeners) {
       try {

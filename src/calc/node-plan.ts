@@ -56,6 +56,9 @@ export interface PlannedPeer {
   keepaliveTime?: number;
   gracefulRestartTime: number;
   allowLocalAs: number;
+  /** The BGPPeer's prefix limit (tabby.io/max-prefixes) and what happens past it. */
+  maxPrefixes?: number;
+  maxPrefixesAction?: 'reset' | 'reject';
   password?: SecretKeyRef;
   /** BGPFilter names (applied once filters are wired). */
   filters: string[];
@@ -167,6 +170,10 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;
   if (p.bfd !== undefined) out.bfd = p.bfd;
+  if (p.maxPrefixes !== undefined) {
+    out.maxPrefixes = p.maxPrefixes;
+    out.maxPrefixesAction = p.maxPrefixesAction === 'Reject' ? 'reject' : 'reset';
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@ import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, Node, NextHopMode, SecretKeyRef } from '../api/types.js';
 import { DEFAULTS } from '../api/types.js';
 import { durationSeconds, effectiveBgpConfig, nodeAsNumber, passwordRef } from './bgp-config.js';
+import { peerLimits, type MaxPrefixesAction } from '../api/peer-annotations.js';
 
 export type PeerType = 'node-to-node mesh' | 'global' | 'node specific';
 
@@ -34,6 +35,9 @@ export interface DesiredPeer {
   allowLocalAs: number;
   filters: string[];
   reachableBy?: string;
+  /** From the BGPPeer's tabby.io/max-prefixes annotations (api/peer-annotations.ts). */
+  maxPrefixes?: number;
+  maxPrefixesAction?: MaxPrefixesAction;
   /** The BGPPeer resource this came from (absent for mesh sessions). */
   source?: string;
   /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers when the peer is on a connected subnet. */
@@ -47,6 +51,15 @@ function bfdOf(peer: BGPPeer): { bfd?: BfdTimers } {
     return { bfd: bfdTimers(peer.metadata.annotations) };
   } catch {
     return { bfd: { ...BFD_DEFAULT_TIMERS } };
+  }
+}
+
+/** The annotations were checked on apply; one written around that check counts as absent. */
+function limitsOf(peer: BGPPeer): ReturnType<typeof peerLimits> {
+  try {
+    return peerLimits(peer.metadata.annotations);
+  } catch {
+    return {};
   }
 }
 
@@ -158,6 +171,7 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
       allowLocalAs: Math.max(0, peer.spec.numAllowedLocalASNumbers ?? 0),
       filters: peer.spec.filters ?? [],
       reachableBy: peer.spec.reachableBy,
+      ...limitsOf(peer),
       source: peer.metadata.name,
       ...bfdOf(peer),
     };

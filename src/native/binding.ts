@@ -48,6 +48,7 @@ export interface NativeBinding {
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
   udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
+  socketFilterSet(fd: number, program: Buffer): void;
 }
 
 // node-gyp puts the addon under the package root, which works from src/ and dist/src/.

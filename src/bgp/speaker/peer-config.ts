@@ -53,6 +53,9 @@ export function checkPeers(peers: readonly SpeakerPeer[]): void {
     if (p.maxPrefixes !== undefined && !(Number.isInteger(p.maxPrefixes) && p.maxPrefixes > 0)) {
       throw new ValidationError(`peers[${i}].maxPrefixes`, 'must be a positive integer');
     }
+    if (p.maxPrefixesAction !== undefined && p.maxPrefixesAction !== 'reset' && p.maxPrefixesAction !== 'reject') {
+      throw new ValidationError(`peers[${i}].maxPrefixesAction`, 'must be "reset" or "reject"');
+    }
     if (p.families !== undefined && peerFamilies(p).length === 0) throw new ValidationError(`peers[${i}].families`, 'must name ipv4 or ipv6');
   });
 }
