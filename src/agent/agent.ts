@@ -69,6 +69,7 @@ export class Agent {
   private readonly ipam: Ipam;
   private readonly replan: Debounce;
   private speaker?: Speaker;
+  private speakerId: SpeakerIdentity | undefined;
   private speakerKey = '';
   private dataplane?: Dataplane;
   private nat?: NatDataplane;
@@ -323,8 +324,13 @@ export class Agent {
       await old.stop({ graceful: true });
     }
     // Routes we hold in the kernel at start mean we are restarting with forwarding
-    // preserved; a speaker replaced for a new identity restarts with them too (keepStale).
-    const restarting = old !== undefined || this.hold.holding;
+    // preserved; a speaker replaced for a new router ID or listener restarts with them
+    // too (keepStale). A new cluster ID does not: it makes the node a reflector, and a
+    // deferral would keep its clients without reflected routes until every peer's
+    // End-of-RIB, while the operator already turns the mesh off.
+    const prev = this.speakerId;
+    const newIdentity = prev !== undefined && (prev.routerId !== id.routerId || prev.listen.address !== id.listen.address || prev.listen.port !== id.listen.port);
+    const restarting = newIdentity || this.hold.holding;
     const speaker = new Speaker({
       routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger,
       ...(id.clusterId ? { clusterId: id.clusterId } : {}),
@@ -334,6 +340,7 @@ export class Agent {
     await speaker.start();
     this.speaker = speaker;
     this.speakerKey = key;
+    this.speakerId = id;
   }
 
   /** Keep what the old speaker learned until the new one relearns it (no flap), then sweep. */

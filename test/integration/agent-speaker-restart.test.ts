@@ -19,7 +19,7 @@ import { kernelPrefixes, sampler } from '../helpers/interop.js';
 import { waitFor } from '../../src/util/exec.js';
 
 describe('the agent restarting its speaker', needs({ root: true, tools: ['ip', 'bird', 'birdc'] }), () => {
-  test('a new cluster id restarts the speaker as restarting (F bit): BIRD and our kernel keep every route', async () => {
+  test('a new listener (bindMode NodeIP) restarts the speaker as restarting (F bit): BIRD and our kernel keep every route', async () => {
     await withLab('tbas', 1, async (lab) => {
       const s = lab.net.spokes[0]!;
       const store = join(lab.dir, 'store');
@@ -60,8 +60,12 @@ spec: {peerIP: ${s.addr4}, asNumber: 65010}
       const atBird = await sampler(() => kernelPrefixes(s.ns), [block]);
       const atNode = await sampler(() => kernelPrefixes(lab.net.hub), ['198.51.100.0/24']);
       lab.defer(() => Promise.allSettled([atBird.stop(), atNode.stop()]));
-      const patched = cli(store, ['patch', 'node', 'n1', '-p', '{"spec":{"bgp":{"routeReflectorClusterID":"10.255.255.9"}}}']);
-      assert.equal(patched.code, 0, patched.stderr);
+      // The listener moves from :: to the node's address: the speaker is replaced.
+      apply(`apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {bindMode: NodeIP}
+`);
       await waitFor('the speaker restarted', () => log.includes('speaker identity changed'), 20_000, 100);
       // BIRD sees the new session restarting with forwarding kept, and it settles.
       const caps = await waitFor('BIRD Established again with a restarting Tabby', async () => {
