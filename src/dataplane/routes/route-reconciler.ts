@@ -479,15 +479,18 @@ export class RouteReconciler {
         c.sent.push(want === undefined ? undefined : v);
         c.kinds.push(kind);
         if (batch) {
-          const { dst } = parseRouteKey(key);
+          // The main table with the default metric: the key is the prefix (no parsing, no closure per route).
+          const plain = key.indexOf(' ') < 0;
+          const dst = plain ? key : parseRouteKey(key).dst;
           if (kind === DELETE) {
-            const k = parseRouteKey(key);
-            batch.add(dst, deleteTemplate(k.table, k.metric, dst.includes(':') ? 6 : 4), () => routeOp(key, undefined, true, this.protocol)!);
+            const k = plain ? undefined : parseRouteKey(key);
+            const t = deleteTemplate(k?.table ?? 254, k?.metric ?? -1, dst.includes(':') ? 6 : 4);
+            if (!batch.add(dst, t)) batch.add(dst, t, () => routeOp(key, undefined, true, this.protocol)!);
           } else {
             const templates = this.opTemplates[kind as 0 | 1];
             let t = templates.get(want!);
             if (!t) templates.set(want!, (t = {}));
-            batch.add(dst, t, () => routeOp(key, want, kind === REPLACE, this.protocol)!);
+            if (!batch.add(dst, t)) batch.add(dst, t, () => routeOp(key, want, kind === REPLACE, this.protocol)!);
           }
         } else {
           ops.push(routeOp(key, want, kind !== ADD, this.protocol)!);
