@@ -61,6 +61,15 @@ async function main() {
     insp.connect();
     await insp.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
+  // The longest gap between two ticks of a 100 ms interval: how long the loop was held.
+  let worst = 0;
+  let tick = performance.now();
+  const lag = setInterval(() => {
+    const now = performance.now();
+    if (now - tick - 100 > 1000) console.log(`loop held ${(now - tick - 100).toFixed(0)} ms at ${dp.stats().routesProgrammed} routes`);
+    worst = Math.max(worst, now - tick - 100);
+    tick = now;
+  }, 100);
   for (const [name, withdraw, want] of [['converge', false, N], ['withdraw', true, 0]]) {
     const wire = msgs(withdraw);
     const t0 = performance.now();
@@ -68,9 +77,10 @@ async function main() {
     for (const w of wire) r.sendRaw(w);
     for (let i = 0; i < 1e6 && dp.stats().routesProgrammed !== want; i++) await new Promise((res) => setTimeout(res, 1));
     const c = process.cpuUsage(c0);
-    console.log(`${name}: ${(performance.now() - t0).toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms cpu, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`${name}: worst loop lag ${worst.toFixed(0)} ms; ${(performance.now() - t0).toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms cpu, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
   }
   if (insp) writeFileSync(process.env.ALLOC_PROF, JSON.stringify((await insp.post('HeapProfiler.stopSampling')).profile));
+  clearInterval(lag);
   await b.speaker.stop();
   await dp.stop();
 }

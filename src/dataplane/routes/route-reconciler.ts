@@ -110,6 +110,10 @@ function deleteTemplate(table: number, metric: number, family: 4 | 6): object {
   return t;
 }
 
+/** Delete templates of the main table with the default metric (nearly every delete). */
+const PLAIN_DELETE4 = {};
+const PLAIN_DELETE6 = {};
+
 const ADD = 0;
 const REPLACE = 1;
 const DELETE = 2;
@@ -484,7 +488,7 @@ export class RouteReconciler {
           const dst = plain ? key : parseRouteKey(key).dst;
           if (kind === DELETE) {
             const k = plain ? undefined : parseRouteKey(key);
-            const t = deleteTemplate(k?.table ?? 254, k?.metric ?? -1, dst.includes(':') ? 6 : 4);
+            const t = k ? deleteTemplate(k.table, k.metric, dst.includes(':') ? 6 : 4) : dst.includes(':') ? PLAIN_DELETE6 : PLAIN_DELETE4;
             if (!batch.add(dst, t)) batch.add(dst, t, () => routeOp(key, undefined, true, this.protocol)!);
           } else {
             const templates = this.opTemplates[kind as 0 | 1];
