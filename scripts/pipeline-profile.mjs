@@ -10,6 +10,7 @@ import { MemoryNet, rawCapabilities, rawEstablish } from '../dist/test/unit/bgp/
 import { encodeMessage } from '../dist/src/bgp/wire/index.js';
 import { RouteContext } from '../dist/src/calc/routes.js';
 import { Dataplane } from '../dist/src/dataplane/dataplane.js';
+import { routeDump } from '../dist/src/native/addon.js';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 
@@ -77,6 +78,13 @@ async function main() {
     for (const w of wire) r.sendRaw(w);
     for (let i = 0; i < 1e6 && dp.stats().routesProgrammed !== want; i++) await new Promise((res) => setTimeout(res, 1));
     const c = process.cpuUsage(c0);
+    if (process.env.DUMP && !withdraw) {
+      const d0 = performance.now();
+      const u0 = process.cpuUsage();
+      const routes = await routeDump({ netns: ns, family: 4, protocol: 88 });
+      const u = process.cpuUsage(u0);
+      console.log(`dump of ${routes.length} routes: ${(performance.now() - d0).toFixed(0)} ms wall, ${((u.user + u.system) / 1000).toFixed(0)} ms cpu, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
+    }
     console.log(`${name}: worst loop lag ${worst.toFixed(0)} ms; ${(performance.now() - t0).toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms cpu, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
   }
   if (insp) writeFileSync(process.env.ALLOC_PROF, JSON.stringify((await insp.post('HeapProfiler.stopSampling')).profile));

@@ -138,6 +138,8 @@ export class RouteReconciler {
   /** Deletes held back while holding. */
   private held: Pending[] = [];
   private wanted = 0;
+  /** Operations put into chunks so far. */
+  private opsStarted = 0;
   private pendingWanted = 0;
   private readonly failures = new Map<string, RouteError>();
   private invalid: RouteError[] = [];
@@ -294,6 +296,14 @@ export class RouteReconciler {
   /** Dump the kernel on the next apply (and repair whatever drifted). */
   requestResync(): void {
     this.resyncDue = true;
+  }
+
+  /**
+   * Route operations queued or started so far (a counter): how fast routes are moving,
+   * for deciding when a full resync (a dump of every route of ours) would be in the way.
+   */
+  get work(): number {
+    return this.opsStarted + this.queue.length;
   }
 
   /** Changes wait for apply(). */
@@ -501,6 +511,7 @@ export class RouteReconciler {
         }
       }
       if (c.entries.length === 0) return undefined;
+      this.opsStarted += c.entries.length;
       c.run = batch ? () => kernel.applyBatch!(batch) : () => kernel.apply(ops);
       return c;
     };
