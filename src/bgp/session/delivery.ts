@@ -83,8 +83,8 @@ function entriesOf(prefixes: Partial<Record<Family, FamilyPrefixes>>, side: 'ann
 class Event implements UpdateEvent {
   prefixes: Partial<Record<Family, FamilyPrefixes>> = {};
   nextHops: UpdateEvent['nextHops'] = {};
-  treatAsWithdraw?: string;
-  discarded?: string[];
+  declare treatAsWithdraw?: string;
+  declare discarded?: string[];
   constructor(public attributes: PathAttributes) {}
 
   get announced(): Partial<Record<Family, PrefixEntry[]>> {
