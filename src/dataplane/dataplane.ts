@@ -97,9 +97,12 @@ const BUSY_OPS = 1000;
 /** How many resync periods it waits at most. */
 const BUSY_PERIODS = 10;
 
-/** Does a periodic resync wait, after `ops` route operations since the last look and `waitedMs` of waiting already? */
-export function resyncWaits(ops: number, waitedMs: number, periodMs: number): boolean {
-  return ops >= BUSY_OPS && waitedMs < periodMs * BUSY_PERIODS;
+/**
+ * Does a periodic resync wait, after `ops` route operations since the last look, with
+ * routes being sent right now (`busy`), and `waitedMs` of waiting already?
+ */
+export function resyncWaits(ops: number, busy: boolean, waitedMs: number, periodMs: number): boolean {
+  return (busy || ops >= BUSY_OPS) && waitedMs < periodMs * BUSY_PERIODS;
 }
 
 /** Calico's default MTU interface pattern: physical-looking names only. */
@@ -204,11 +207,11 @@ export class Dataplane {
 
   // A resync dumps every route of ours: at a million routes that is seconds of CPU in one
   // turn of the loop and hundreds of MiB at once. So it waits while a table is arriving
-  // or leaving (BUSY_OPS route operations in the last second), at most BUSY_PERIODS
-  // periods; a trickle of changes never holds it back.
+  // or leaving (routes being sent, or BUSY_OPS route operations in the last second), at
+  // most BUSY_PERIODS periods.
   private periodicResync(every: number, since: number, work: number): void {
     const now = this.routes.work;
-    if (resyncWaits(now - work, Date.now() - since, every)) {
+    if (resyncWaits(now - work, this.routes.busy, Date.now() - since, every)) {
       this.timer = setTimeout(() => this.periodicResync(every, since, now), 1000);
       this.timer.unref();
       return;

@@ -306,6 +306,11 @@ export class RouteReconciler {
     return this.opsStarted + this.queue.length;
   }
 
+  /** Changes are queued or being sent right now. */
+  get busy(): boolean {
+    return this.inflight !== undefined || this.queue.length > 0;
+  }
+
   /** Changes wait for apply(). */
   get pending(): boolean {
     return this.queue.length > 0 || this.resyncDue;
