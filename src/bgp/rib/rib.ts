@@ -137,7 +137,7 @@ export class Rib {
     const touch = (prefix: string, old: StoredPath | undefined, next: StoredPath | undefined): void => {
       if (old === next) return;
       if (ops === undefined) {
-        const c = this.loc.apply(family, prefix, old ? [old] : NONE, next ? [next] : NONE);
+        const c = this.loc.replace(family, prefix, old, next);
         if (c) out.push(c);
         return;
       }

@@ -372,19 +372,13 @@ export class PeerRuntime {
     const rib = this.host.rib;
     const changes: BestPathChange[] = [];
     for (const family of FAMILIES) {
-      const a = ev.announced[family];
-      const w = ev.withdrawn[family];
-      if (!a && !w) continue;
+      const p = ev.prefixes[family];
+      if (!p) continue;
       const nh = ev.nextHops[family];
-      const u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] } = {
-        family,
-        announced: a ? a.map((e) => e.prefix) : [],
-        withdrawn: w ? w.map((e) => e.prefix) : [],
-        attributes: ev.attributes,
-      };
-      if (a && a.length > 0 && a[0]!.pathId !== undefined) u.announcedPathIds = a.map((e) => e.pathId ?? 0);
-      if (a && this.rejectsOverLimit()) this.keepWithinLimit(u);
-      if (w && w.length > 0 && w[0]!.pathId !== undefined) u.withdrawnPathIds = w.map((e) => e.pathId ?? 0);
+      const u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] } = { family, announced: p.announced, withdrawn: p.withdrawn, attributes: ev.attributes };
+      if (p.announcedPathIds) u.announcedPathIds = p.announcedPathIds;
+      if (p.announced.length > 0 && this.rejectsOverLimit()) this.keepWithinLimit(u);
+      if (p.withdrawnPathIds) u.withdrawnPathIds = p.withdrawnPathIds;
       if (nh) {
         u.nextHop = nh.nextHop;
         if (nh.linkLocalNextHop !== undefined) u.linkLocalNextHop = nh.linkLocalNextHop;
