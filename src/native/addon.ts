@@ -42,6 +42,8 @@ interface NativeBinding {
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
+  vethCreate(opts: VethCreateOptions): Promise<void>;
+  sysctlWrite(opts: { netns?: string; entries: [string, string][] }): Promise<void>;
   linkDelete(opts: { name: string; netns?: string }): Promise<void>;
   linkSet(opts: LinkSetOptions): Promise<void>;
   neighApply(ops: NeighbourOp[], opts: { netns?: string }): Promise<RawBatch>;
@@ -112,11 +114,13 @@ function checkU32(path: string, v: unknown, max = 0xffffffff): asserts v is numb
   }
 }
 
-function checkNetns(v: unknown): void {
+/** An absolute path to a namespace file, as a runtime's CNI_NETNS or /proc/PID/ns/net. */
+const NETNS_PATH = /^\/[^\0]{1,4094}$/;
+
+function checkNetns(v: unknown, path = 'netns'): void {
   if (v === undefined) return;
-  if (typeof v !== 'string' || !NETNS_NAME.test(v) || v === '.' || v === '..') {
-    throw new ValidationError('netns', 'must be the name of a namespace under /var/run/netns');
-  }
+  const ok = typeof v === 'string' && (NETNS_PATH.test(v) ? !v.split('/').includes('..') : NETNS_NAME.test(v) && v !== '.' && v !== '..');
+  if (!ok) throw new ValidationError(path, 'must be the name of a namespace under /var/run/netns or an absolute path to one');
 }
 
 function checkIfname(v: unknown): asserts v is string {
@@ -394,6 +398,48 @@ export async function vxlanCreate(opts: VxlanCreateOptions): Promise<void> {
   if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
   if (opts.up !== undefined) args.up = opts.up === true;
   return call(NetlinkError, (n) => n.vxlanCreate(args));
+}
+
+export interface VethCreateOptions {
+  name: string;
+  peerName: string;
+  /** Where the peer is created (a namespace name or path); default: beside `name`. */
+  peerNetns?: string;
+  mtu?: number;
+  mac?: string;
+  peerMac?: string;
+  netns?: string;
+}
+
+/** A veth pair whose peer is created directly in `peerNetns`; both ends start down. */
+export async function vethCreate(opts: VethCreateOptions): Promise<void> {
+  checkIfname(opts.name);
+  checkIfname(opts.peerName);
+  checkNetns(opts.peerNetns, 'peerNetns');
+  const args: VethCreateOptions = { name: opts.name, peerName: opts.peerName, ...netnsArg(opts.netns) };
+  if (opts.peerNetns !== undefined) args.peerNetns = opts.peerNetns;
+  args.mtu = optU32('mtu', opts.mtu, 65535);
+  if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
+  if (opts.peerMac !== undefined) args.peerMac = checkMac('peerMac', opts.peerMac);
+  return call(NetlinkError, (n) => n.vethCreate(args));
+}
+
+/** A key below /proc/sys, slash-separated: net/ipv4/conf/IFNAME/proxy_arp. */
+const SYSCTL_KEY = /^(net|kernel)(\/[A-Za-z0-9_.-]{1,64}){1,6}$/;
+
+/**
+ * Writes /proc/sys entries in order, inside `netns` when given (/proc/sys/net follows
+ * the namespace of the writing thread). Stops at the first failure.
+ */
+export async function sysctlWrite(entries: ReadonlyArray<readonly [string, string]>, opts: { netns?: string } = {}): Promise<void> {
+  const args = netnsArg(opts.netns);
+  const raw = entries.map(([k, v], i): [string, string] => {
+    if (typeof k !== 'string' || !SYSCTL_KEY.test(k) || k.split('/').includes('..')) throw new ValidationError(`entries[${i}]`, `not a sysctl key: ${JSON.stringify(k)}`);
+    if (typeof v !== 'string' || v.length > 64 || v.includes('\0')) throw new ValidationError(`entries[${i}]`, 'value must be a short string');
+    return [k, v];
+  });
+  if (raw.length === 0) return;
+  return call(NetlinkError, (n) => n.sysctlWrite({ ...args, entries: raw }));
 }
 
 export async function linkDelete(opts: { name: string; netns?: string }): Promise<void> {
