@@ -2,6 +2,7 @@
 // needs (pure; the agent feeds the results to the speaker and the dataplane).
 import { cidrContains, parseCidr } from '../api/net.js';
 import type { BGPConfiguration, IPPool, Node } from '../api/types.js';
+import { blockAdvertisements } from '../calc/block-advertisements.js';
 import { effectiveBgpConfig } from '../calc/bgp-config.js';
 import type { RemoteVtep } from '../calc/routes.js';
 import type { IpamBlock } from '../ipam/ipam.js';
@@ -39,14 +40,15 @@ export function exportable(snap: Snapshot, node: string): (prefix: string) => bo
 }
 
 /**
- * The node's own advertisements: each affine block (not from a disableBGPExport pool) and the
- * service CIDRs, with communities from prefixAdvertisements (by name or literal value).
+ * The node's own advertisements: each affine block and each borrowed address (not from a
+ * disableBGPExport pool) and the service CIDRs, with communities from prefixAdvertisements (by name or literal value).
  */
 export function originations(node: string, snap: Snapshot): Origination[] {
   const spec = effectiveBgpConfig(snap.configs, node).spec;
   const named = new Map((spec.communities ?? []).map((c) => [c.name, c.value]));
   const allowed = exportable(snap, node);
-  const prefixes = [...localBlocks(node, snap).filter(allowed), ...serviceCidrs(snap, node)];
+  const { blocks, borrowed } = blockAdvertisements(node, snap.blocks, snap.pools.map((p) => p.spec.cidr));
+  const prefixes = [...blocks.filter(allowed), ...borrowed.filter(allowed), ...serviceCidrs(snap, node)];
   return [...new Set(prefixes)].map((prefix) => ({
     prefix,
     communities: (spec.prefixAdvertisements ?? [])
@@ -61,7 +63,9 @@ export function remoteVteps(node: string, snap: Snapshot): RemoteVtep[] {
   for (const n of snap.nodes) {
     const nodeIP = n.spec.bgp?.ipv4Address ? parseCidr(n.spec.bgp.ipv4Address)?.address : undefined;
     if (n.metadata.name === node || !nodeIP || !n.spec.ipv4VXLANTunnelAddr || !n.spec.vxlanTunnelMACAddr) continue;
-    const blocks = snap.blocks.filter((b) => affine(b, n.metadata.name) && parseCidr(b.spec.cidr)?.family === 4).map((b) => b.spec.cidr);
+    // Its blocks and the addresses it borrowed: VXLAN routes come from IPAM, not from BGP.
+    const adv = blockAdvertisements(n.metadata.name, snap.blocks, snap.pools.map((p) => p.spec.cidr));
+    const blocks = [...adv.blocks, ...adv.borrowed].filter((c) => parseCidr(c)?.family === 4);
     out.push({ node: n.metadata.name, nodeIP, tunnelIP: n.spec.ipv4VXLANTunnelAddr, mac: n.spec.vxlanTunnelMACAddr, blocks });
   }
   return out;
