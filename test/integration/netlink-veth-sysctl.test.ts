@@ -3,8 +3,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { NetlinkError, ValidationError } from '../../src/errors.js';
-import { linkList, sysctlWrite, vethCreate } from '../../src/native/addon.js';
+import { linkDelete, linkList, routeApply, sysctlWrite, vethCreate } from '../../src/native/addon.js';
 import { needs } from '../helpers/needs.js';
 import { TestNetns, run } from './netlink-netns.js';
 
@@ -44,5 +45,30 @@ describe('veth pairs across namespaces and per-namespace sysctls', { skip: needs
     await assert.rejects(sysctlWrite([['net/ipv4/conf/nosuchif/proxy_arp', '1']], { netns: host.name }), (e: unknown) => e instanceof NetlinkError && e.errno === 2);
     await assert.rejects(sysctlWrite([['net/../../etc/passwd', '1']]), ValidationError);
     await assert.rejects(linkList({ netns: '/var/run/netns/../x' }), ValidationError);
+  });
+
+  test('dumps while links come and go: an interrupted dump is drained before the retry (was EPROTO)', async () => {
+    // libmnl stops at the first NLM_F_DUMP_INTR message; the rest of that dump used to meet
+    // the retried request as stale-sequence replies ("RTM_GETLINK: Protocol error").
+    // Enough links that a dump spans several reads, so a change can land in the middle.
+    const batch = Array.from({ length: 150 }, (_, i) => `link add many${i} type veth peer name manyp${i}`).join('\n');
+    execFileSync('ip', ['-n', host.name, '-batch', '-'], { input: batch, timeout: 60_000 });
+    let stop = false;
+    const churn = (async () => {
+      for (let i = 0; i < 400 && !stop; i++) {
+        await vethCreate({ netns: host.name, name: `churn${i % 8}`, peerName: `churnp${i % 8}` }).catch(() => undefined);
+        await linkDelete({ netns: host.name, name: `churn${(i + 4) % 8}` }).catch(() => undefined);
+      }
+    })();
+    try {
+      for (let i = 0; i < 150; i++) {
+        await linkList({ netns: host.name });
+        // Device names are resolved by a link dump inside the route batch.
+        await routeApply([{ op: 'replace', route: { dst: '10.99.0.0/24', dev: 'cali0123456789a', protocol: 3 } }], { netns: host.name });
+      }
+    } finally {
+      stop = true;
+      await churn;
+    }
   });
 });

@@ -7,6 +7,7 @@ import { DataplaneError } from '../../src/dataplane/dataplane.js';
 import { CompactedError } from '../../src/datastore/compacted.js';
 import { IpamExhaustedError } from '../../src/ipam/ipam.js';
 import { CommandError } from '../../src/util/exec.js';
+import { CniError } from '../../src/cni/cni-error.js';
 
 test('every error class has its name and a stable code', () => {
   const table: [Error & { code: string }, string, string][] = [
@@ -26,6 +27,7 @@ test('every error class has its name and a stable code', () => {
     [new CommandError(['ip', 'link'], 1, 'boom'), 'CommandError', 'COMMAND'],
     [new IpamExhaustedError('full'), 'IpamExhaustedError', 'IPAM_EXHAUSTED'],
     [new DataplaneError('x'), 'DataplaneError', 'DATAPLANE'],
+    [new CniError(7, 'invalid network name', 'name "-x"'), 'CniError', 'CNI'],
   ];
   for (const [err, name, code] of [...table, ...domain]) {
     assert.equal(err.name, name);
