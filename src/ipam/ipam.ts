@@ -199,11 +199,11 @@ export class Ipam {
     return this.releaseWhere((address, h) => h === handle, opts.backoff);
   }
 
-  /** Release one address whatever holds it (`tabby ipam release --ip`). */
-  async releaseAddress(ip: string, opts: { backoff?: (round: number) => Promise<void> } = {}): Promise<Released[]> {
+  /** Release one address whatever holds it (`tabby ipam release --ip`), or only while `handle` does. */
+  async releaseAddress(ip: string, opts: { handle?: string; backoff?: (round: number) => Promise<void> } = {}): Promise<Released[]> {
     const want = parseIP(ip)?.address;
     if (!want) throw new TabbyError(`not an IP address: ${JSON.stringify(ip)}`);
-    return this.releaseWhere((address) => address === want, opts.backoff);
+    return this.releaseWhere((address, handle) => address === want && (opts.handle === undefined || handle === opts.handle), opts.backoff);
   }
 
   private async releaseWhere(match: (address: string, handle: string) => boolean, backoff = defaultBackoff): Promise<Released[]> {

@@ -27,6 +27,8 @@ export interface CniCall {
   conf: unknown;
   /** Extra environment, or variables to drop (undefined). */
   env?: Record<string, string | undefined>;
+  /** Kill the plugin after this long (default 60 s). */
+  timeoutMs?: number;
 }
 
 export function runCni(c: CniCall): Promise<CniRun> {
@@ -42,7 +44,7 @@ export function runCni(c: CniCall): Promise<CniRun> {
   const argv = c.hostNetns ? ['ip', 'netns', 'exec', c.hostNetns, process.execPath, TABBY_CNI] : [process.execPath, TABBY_CNI];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, timeout: 60_000 });
+    const child = spawn(argv[0]!, argv.slice(1), { env, timeout: c.timeoutMs ?? 60_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
