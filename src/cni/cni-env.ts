@@ -41,6 +41,11 @@ export function parseCniEnv(env: NodeJS.ProcessEnv): CniEnv {
   if (!COMMANDS.includes(command)) {
     throw new CniError(CNI_CODE.InvalidEnvironment, 'invalid CNI_COMMAND', `CNI_COMMAND=${JSON.stringify(env.CNI_COMMAND ?? '')}: must be one of ${COMMANDS.join(', ')}`);
   }
+  // Commands without an attachment ignore the attachment variables (libcni's VERSION probe
+  // sets them to "dummy").
+  if (REQUIRED[command].length === 0) {
+    return { command, containerID: '', netns: '', ifname: '', args: {}, path: (env.CNI_PATH ?? '').split(':').filter(Boolean) };
+  }
   for (const name of REQUIRED[command]) {
     if (!env[name]) {
       bad.push(name);

@@ -23,6 +23,9 @@ test('required variables per command (ADD and CHECK need the netns, DEL does not
   fails({ ...base, CNI_COMMAND: 'DEL', CNI_CONTAINERID: undefined }, /CNI_CONTAINERID/);
   assert.equal(parseCniEnv({ ...base, CNI_COMMAND: 'DEL', CNI_NETNS: '' }).netns, '');
   assert.equal(parseCniEnv({ CNI_COMMAND: 'VERSION' }).command, 'VERSION');
+  // libcni probes VERSION with CNI_NETNS, CNI_IFNAME and CNI_PATH set to "dummy".
+  assert.equal(parseCniEnv({ CNI_COMMAND: 'VERSION', CNI_NETNS: 'dummy', CNI_IFNAME: 'dummy', CNI_CONTAINERID: 'dummy' }).command, 'VERSION');
+  assert.equal(parseCniEnv({ CNI_COMMAND: 'GC', CNI_NETNS: 'x y' }).command, 'GC');
   fails({}, /CNI_COMMAND/);
   fails({ ...base, CNI_COMMAND: 'add' }, /CNI_COMMAND/);
   // Every bad variable is named, not just the first.
