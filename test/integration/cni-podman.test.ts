@@ -1,0 +1,112 @@
+// A real container runtime on Tabby's network: podman (CNI backend, runc) runs busybox
+// containers, imported from busybox-static, on two lab nodes whose conflist holds only
+// tabby-cni. The lab is built with this file's own name prefix, so it runs beside other
+// tests (and beside `tabby lab`). Containers talk across nodes over IPIP and then VXLAN,
+// reach the outside host through natOutgoing, are reached from it through the ToR's BGP
+// routes, and leave nothing behind when podman removes them.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { birdc } from '../../src/lab/bird.js';
+import { connectivity, labDown, labUp } from '../../src/lab/lab.js';
+import type { LabState } from '../../src/lab/lab-state.js';
+import { removePodmanWorkload } from '../../src/lab/lab-workloads.js';
+import { listNetns } from '../../src/lab/topology.js';
+import { run, waitFor } from '../../src/util/exec.js';
+import { TABBY } from '../helpers/cli.js';
+import { needs } from '../helpers/needs.js';
+
+const prefix = `tbt-pm${randomBytes(2).toString('hex')}`;
+const dir = mkdtempSync(join(tmpdir(), 'tabby-podman-'));
+let s: LabState;
+
+const tabby = async (...args: string[]) => (await run([process.execPath, TABBY, '--datastore', s.datastore, ...args], { timeoutMs: 30_000 })).stdout;
+const podman = (node: LabState['nodes'][number], ...args: string[]) =>
+  run(['nsenter', `--net=/var/run/netns/${node.namespace}`, 'podman', '--root', join(dir, 'podman', 'root'), '--runroot', join(dir, 'podman', 'run'), '--runtime', 'runc', ...args], {
+    env: { ...process.env, CONTAINERS_CONF: join(dir, 'podman', node.name, 'containers.conf') },
+    timeoutMs: 60_000,
+  });
+const wl = (i: number) => ({ node: s.nodes[i]!, w: s.nodes[i]!.workloads[0]! });
+
+/** A one-shot TCP server in `netns` that answers each client with the client's address. */
+async function whoamiServer(netns: string, port: number): Promise<void> {
+  const py = `import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',${port}));s.listen(4);s.settimeout(60)\nfor _ in range(4):\n  c,a=s.accept();c.sendall((a[0]+'\\n').encode());c.close()`;
+  void run(['python3', '-c', py], { netns, timeoutMs: 90_000, allowFail: true });
+  await waitFor(`listener on ${port} in ${netns}`, async () => (await run(['ss', '-Hltn', `sport = :${port}`], { netns })).stdout.includes(`${port}`), 10_000, 100);
+}
+
+/** From a container: TCP connect with busybox nc and read the answer. */
+async function ncFrom(node: LabState['nodes'][number], container: string, address: string, port: number): Promise<string> {
+  return (await podman(node, 'exec', container, 'sh', '-c', `nc -w 5 ${address} ${port} </dev/null`)).stdout.trim();
+}
+
+async function allPaths(what: string): Promise<void> {
+  const m = await connectivity(s);
+  assert.ok(m.ok, `${what}: ${m.rows.filter((r) => !r.ok).map((r) => `${r.from}→${r.to}`).join(', ')}`);
+}
+
+describe('podman containers on tabby-cni across two lab nodes', { skip: needs({ root: true, files: ['/usr/bin/podman', '/usr/sbin/runc', '/bin/busybox', '/usr/sbin/bird', '/usr/bin/nsenter'] }), timeout: 900_000 }, () => {
+  before(async () => {
+    s = await labUp({ prefix, dir, nodes: 2, encap: 'ipip', dataplane: 'bpf', tor: 'bird', datastore: 'file', subnets: 1, workloads: 1, runtime: 'podman' });
+  });
+
+  after(async () => {
+    await labDown(dir);
+    assert.deepEqual(await listNetns(`${prefix}-`), [], 'no lab namespace left');
+  });
+
+  test('IPIP: ping and TCP across nodes, natOutgoing to the outside host, reachable from outside through the ToR', async () => {
+    const [a, b] = [wl(0), wl(1)];
+    assert.notEqual(a.w.address, b.w.address);
+    assert.match(a.w.namespace, /^netns-/, "podman's own namespace");
+    await allPaths('IPIP ping matrix');
+    // TCP between containers: the server is busybox nc inside the container.
+    await podman(b.node, 'exec', '-d', b.w.container!, 'sh', '-c', 'echo hello-from-b | nc -l -p 7000');
+    await waitFor('nc listening', async () => (await run(['ss', '-Hltn', 'sport = :7000'], { netns: b.w.namespace })).stdout.includes('7000'), 10_000, 100);
+    assert.equal(await ncFrom(a.node, a.w.container!, b.w.address, 7000), 'hello-from-b');
+    // natOutgoing: the outside host sees the node's address, not the container's.
+    await whoamiServer(s.external!.namespace, 7001);
+    assert.equal(await ncFrom(a.node, a.w.container!, s.external!.address, 7001), a.node.address);
+    // From outside, the ToR routes to the node that owns the block (learned over BGP) and no NAT applies.
+    const tor = await birdc(s.tor!.socket!, 'show route');
+    assert.match(tor, new RegExp(`10\\.244\\.\\d+\\.\\d+/26\\s+unicast \\[${a.node.name}`), 'the ToR learned node1\'s block');
+    await whoamiServer(a.w.namespace, 7002);
+    const seen = (await run(['busybox', 'nc', '-w', '5', a.w.address, '7002'], { netns: s.external!.namespace, input: '' })).stdout.trim();
+    assert.equal(seen, s.external!.address);
+  });
+
+  test('VXLAN: the same paths after the pool switches from IPIP to VXLAN', async () => {
+    await tabby('patch', 'ippool', 'default-ipv4-ippool', '-p', '{"spec":{"ipipMode":"Never","vxlanMode":"Always"}}');
+    for (const n of s.nodes) {
+      await waitFor(`${n.name}: a VXLAN route to the other node's block`, async () => /dev vxlan\.calico/.test((await run(['ip', 'route', 'show', 'root', '10.244.0.0/16'], { netns: n.namespace })).stdout), 60_000, 500);
+    }
+    await waitFor('all paths over VXLAN', async () => (await connectivity(s)).ok, 60_000, 1000);
+    await allPaths('VXLAN ping matrix');
+    const [a, b] = [wl(0), wl(1)];
+    await podman(a.node, 'exec', '-d', a.w.container!, 'sh', '-c', 'echo hello-from-a | nc -l -p 7003');
+    await waitFor('nc listening', async () => (await run(['ss', '-Hltn', 'sport = :7003'], { netns: a.w.namespace })).stdout.includes('7003'), 10_000, 100);
+    assert.equal(await ncFrom(b.node, b.w.container!, a.w.address, 7003), 'hello-from-a');
+  });
+
+  test('removing the containers releases their addresses, endpoints, routes and veths', async () => {
+    const before = JSON.parse(await tabby('ipam', 'show', '-o', 'json')).pools[0].inUse as number;
+    const weps = JSON.parse(await tabby('get', 'workloadendpoints', '-o', 'json')).items as { spec: { node: string; interfaceName: string; ipNetworks: string[] } }[];
+    assert.equal(weps.length, 2);
+    for (const n of s.nodes) for (const w of n.workloads) await removePodmanWorkload(s, n, w.container!);
+    const inUse = JSON.parse(await tabby('ipam', 'show', '-o', 'json')).pools[0].inUse as number;
+    assert.equal(inUse, before - 2, 'back to the node tunnel addresses only');
+    assert.deepEqual(JSON.parse(await tabby('get', 'workloadendpoints', '-o', 'json')).items, []);
+    for (const wep of weps) {
+      const node = s.nodes.find((n) => n.name === wep.spec.node)!;
+      const links = (await run(['ip', '-o', 'link', 'show'], { netns: node.namespace })).stdout;
+      assert.doesNotMatch(links, new RegExp(wep.spec.interfaceName), `${wep.spec.interfaceName} gone from ${node.name}`);
+      const routes = (await run(['ip', 'route', 'show', wep.spec.ipNetworks[0]!], { netns: node.namespace })).stdout;
+      assert.equal(routes.trim(), '', `no host route left for ${wep.spec.ipNetworks[0]}`);
+      assert.match(await tabby('ipam', 'show', '--ip', wep.spec.ipNetworks[0]!.split('/')[0]!), /is not assigned/);
+    }
+    for (const n of s.nodes) n.workloads = [];
+  });
+});
