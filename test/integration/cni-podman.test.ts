@@ -43,6 +43,14 @@ async function ncFrom(node: LabState['nodes'][number], container: string, addres
   return (await podman(node, 'exec', container, 'sh', '-c', `nc -w 5 ${address} ${port} </dev/null`)).stdout.trim();
 }
 
+/** Does `filter` match a packet on the node's eth0 while `action` runs? (tcpdump, bounded by time and count.) */
+async function onWire(netns: string, filter: string, action: () => Promise<unknown>): Promise<boolean> {
+  const capture = run(['timeout', '15', 'tcpdump', '-nn', '-c', '1', '-i', 'eth0', filter], { netns, allowFail: true, timeoutMs: 20_000 });
+  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  await action();
+  return (await capture).stdout.trim().split('\n').filter(Boolean).length > 0;
+}
+
 async function allPaths(what: string): Promise<void> {
   const m = await connectivity(s);
   assert.ok(m.ok, `${what}: ${m.rows.filter((r) => !r.ok).map((r) => `${r.from}→${r.to}`).join(', ')}`);
@@ -63,6 +71,8 @@ describe('podman containers on tabby-cni across two lab nodes', { skip: needs({ 
     assert.notEqual(a.w.address, b.w.address);
     assert.match(a.w.namespace, /^netns-/, "podman's own namespace");
     await allPaths('IPIP ping matrix');
+    // IPIP on the wire between the nodes (IP protocol 4).
+    assert.ok(await onWire(b.node.namespace, 'ip proto 4', () => run(['ping', '-c', '2', '-W', '2', b.w.address], { netns: a.w.namespace })), 'IPIP packets between the nodes');
     // TCP between containers: the server is busybox nc inside the container.
     await podman(b.node, 'exec', '-d', b.w.container!, 'sh', '-c', 'echo hello-from-b | nc -l -p 7000');
     await waitFor('nc listening', async () => (await run(['ss', '-Hltn', 'sport = :7000'], { netns: b.w.namespace })).stdout.includes('7000'), 10_000, 100);
@@ -80,12 +90,14 @@ describe('podman containers on tabby-cni across two lab nodes', { skip: needs({ 
 
   test('VXLAN: the same paths after the pool switches from IPIP to VXLAN', async () => {
     await tabby('patch', 'ippool', 'default-ipv4-ippool', '-p', '{"spec":{"ipipMode":"Never","vxlanMode":"Always"}}');
+    // With the eBPF dataplane the route keeps eth0 and the program encapsulates; its MTU is VXLAN's (1500 - 50).
     for (const n of s.nodes) {
-      await waitFor(`${n.name}: a VXLAN route to the other node's block`, async () => /dev vxlan\.calico/.test((await run(['ip', 'route', 'show', 'root', '10.244.0.0/16'], { netns: n.namespace })).stdout), 60_000, 500);
+      await waitFor(`${n.name}: a VXLAN route to the other node's block`, async () => /proto 88 .*mtu 1450/.test((await run(['ip', 'route', 'show', 'root', '10.244.0.0/16'], { netns: n.namespace })).stdout), 60_000, 500);
     }
     await waitFor('all paths over VXLAN', async () => (await connectivity(s)).ok, 60_000, 1000);
     await allPaths('VXLAN ping matrix');
     const [a, b] = [wl(0), wl(1)];
+    assert.ok(await onWire(a.node.namespace, 'udp port 4789', () => run(['ping', '-c', '2', '-W', '2', a.w.address], { netns: b.w.namespace })), 'VXLAN packets between the nodes');
     await podman(a.node, 'exec', '-d', a.w.container!, 'sh', '-c', 'echo hello-from-a | nc -l -p 7003');
     await waitFor('nc listening', async () => (await run(['ss', '-Hltn', 'sport = :7003'], { netns: a.w.namespace })).stdout.includes('7003'), 10_000, 100);
     assert.equal(await ncFrom(b.node, b.w.container!, a.w.address, 7003), 'hello-from-a');
