@@ -49,7 +49,10 @@ async function main(): Promise<number> {
     log.configure(conf.logLevel, conf.logFile);
     log.bind({ command: env.command, containerID: env.containerID, ifname: env.ifname, network: conf.name });
     const plugin = await import('./plugin.js');
-    const ctx = { env, conf, log, store: async () => (store ??= await openDatastore(plugin.datastoreUri(conf))) };
+    // Patient with etcd, as Calico's plugin is (90 s for IPAM): a node starting many
+    // containers at once is busy, and a failed ADD costs the runtime a whole retry.
+    const etcd = { connectTimeoutMs: 30_000, requestTimeoutMs: 30_000, retryWindowMs: 60_000 };
+    const ctx = { env, conf, log, store: async () => (store ??= await openDatastore(plugin.datastoreUri(conf), { etcd })) };
     switch (env.command) {
       case 'ADD':
         print(await plugin.cniAdd(ctx));

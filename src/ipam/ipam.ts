@@ -104,7 +104,13 @@ export class Ipam {
     for (const pool of pools) {
       if (pool.spec.disabled || !matchesSelector(pool.spec.nodeSelector, labels)) continue;
       if (owned.some((b) => b.spec.pool === pool.metadata.name && inPool(pool, b.spec.cidr))) continue;
-      owned.push(await this.claim(node, pool));
+      try {
+        owned.push(await this.claim(node, pool));
+      } catch (err) {
+        // A pool with no block left for this node: its workloads borrow (Calico without
+        // strictAffinity), and the node's other pools must not wait on it.
+        if (!(err instanceof IpamExhaustedError)) throw err;
+      }
     }
     return owned;
   }
@@ -129,6 +135,8 @@ export class Ipam {
   private async tryClaim(node: string, pool: IPPool, known: IpamBlock[]): Promise<IpamBlock | 'raced' | undefined> {
     const count = blockCount(pool.spec.cidr, pool.spec.blockSize);
     const taken = new Set(known.map((b) => b.spec.cidr));
+    // Every block made already: no need to walk the pool to find that out.
+    if (BigInt(known.filter((b) => inPool(pool, b.spec.cidr)).length) >= count) return undefined;
     const start = startIndex(node, count);
     const limit = count < MAX_SCAN ? count : MAX_SCAN;
     for (let i = 0n; i < limit; i++) {

@@ -41,10 +41,10 @@ export function labNetConf(s: LabState, node: LabNode): Record<string, unknown> 
 }
 
 /** Run the plugin inside the node's namespace, as a runtime on that node would. */
-export async function runPlugin(s: LabState, node: LabNode, command: 'ADD' | 'DEL', containerID: string, netnsPath: string): Promise<Record<string, unknown> | undefined> {
+export async function runPlugin(s: LabState, node: LabNode, command: 'ADD' | 'DEL', containerID: string, netnsPath: string, conf: Record<string, unknown> = {}): Promise<Record<string, unknown> | undefined> {
   const r = await run([process.execPath, cniPlugin()], {
     netns: node.namespace,
-    input: JSON.stringify(labNetConf(s, node)),
+    input: JSON.stringify({ ...labNetConf(s, node), ...conf }),
     allowFail: true,
     timeoutMs: 60_000,
     env: { ...process.env, CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: netnsPath, CNI_IFNAME: 'eth0', CNI_PATH: join(packageRoot, 'dist', 'src', 'cni') },
@@ -56,12 +56,12 @@ export async function runPlugin(s: LabState, node: LabNode, command: 'ADD' | 'DE
 
 const firstAddress = (result: Record<string, unknown> | undefined) => String((result?.ips as { address: string }[] | undefined)?.[0]?.address ?? '').split('/')[0]!;
 
-/** A bare namespace wired by the plugin. */
-export async function addNetnsWorkload(s: LabState, node: LabNode, index: number): Promise<LabWorkload> {
+/** A bare namespace wired by the plugin (`conf` overrides the lab's network configuration). */
+export async function addNetnsWorkload(s: LabState, node: LabNode, index: number | string, conf?: Record<string, unknown>): Promise<LabWorkload> {
   const namespace = `${node.namespace}-w${index}`;
   const containerID = `${node.namespace}-w${index}`;
   await createNetns(namespace);
-  const result = await runPlugin(s, node, 'ADD', containerID, `/var/run/netns/${namespace}`);
+  const result = await runPlugin(s, node, 'ADD', containerID, `/var/run/netns/${namespace}`, conf);
   return { namespace, address: firstAddress(result), containerID };
 }
 

@@ -5,10 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { FileDatastore } from '../../src/datastore/file-datastore.js';
+import { etcdArgs, etcdEnv } from '../../src/util/etcd-process.js';
+import { waitFor as waitUntil } from '../../src/util/exec.js';
 import { BLOCK_KIND, type IpamBlock } from '../../src/ipam/ipam.js';
 import { runCni, type CniCall } from '../helpers/cni.js';
-import { tabby, tempDir } from '../helpers/cli.js';
+import { TABBY, tabby, tempDir } from '../helpers/cli.js';
 import { needs } from '../helpers/needs.js';
 import { TestNetns, run } from './netlink-netns.js';
 
@@ -276,5 +279,49 @@ describe('tabby-cni in a node namespace', { skip: needs({ root: true }), timeout
     const down = await call({ command: 'STATUS', conf: { ...conf, cniVersion: '1.1.0', ipam: { pools: ['nosuchpool'] } } });
     assert.equal((down.json as any).code, 50);
     assert.equal((await del(a, 'keep01')).code, 0);
+  });
+
+  test('on etcd: two nodes, 20 ADDs at once on each, then 20 DELs: no address twice, none leaked', async () => {
+    // etcd runs in the uplink namespace; a second node namespace hangs off it too.
+    const node2 = new TestNetns('tbt-cni-h2');
+    boxes.push(node2);
+    run('ip', 'link', 'add', 'eth0', 'netns', node2.name, 'type', 'veth', 'peer', 'name', 'up1', 'netns', uplink.name);
+    node2.ip('addr', 'add', '10.255.1.12/24', 'dev', 'eth0');
+    uplink.ip('addr', 'add', '10.255.1.1/24', 'dev', 'up1');
+    for (const [ns, dev] of [[node2, 'eth0'], [node2, 'lo'], [uplink, 'up1']] as const) ns.ip('link', 'set', dev, 'up');
+    node2.ip('route', 'add', 'default', 'via', '10.255.1.1');
+    run('ip', 'netns', 'exec', node2.name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    const argv = ['ip', 'netns', 'exec', uplink.name, '/usr/bin/etcd', ...etcdArgs({ name: 'cni', dataDir: `${tmp.dir}/etcd`, listenClientUrls: 'http://0.0.0.0:2379', advertiseClientUrl: 'http://10.255.0.1:2379', peerUrl: 'http://127.0.0.1:2380', initialCluster: 'cni=http://127.0.0.1:2380', token: 'cni-test' })];
+    const etcd: ChildProcess = spawn(argv[0]!, argv.slice(1), { env: etcdEnv(), stdio: 'ignore' });
+    try {
+      // The CLI reaches this etcd from the uplink namespace only.
+      const cli = (args: string[], input?: string) => {
+        const r = spawnSync('ip', ['netns', 'exec', uplink.name, process.execPath, TABBY, '--datastore', 'etcd:http://10.255.0.1:2379', ...args], { input, encoding: 'utf8', timeout: 30_000 });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      await waitUntil('etcd to answer', () => spawnSync('ip', ['netns', 'exec', uplink.name, process.execPath, TABBY, '--datastore', 'etcd:http://10.255.0.1:2379', 'get', 'ippool'], { timeout: 20_000 }).status === 0, 30_000, 250);
+      cli(['apply', '-f', '-'], POOLS);
+      const nodes = [
+        { hostNetns: host.name, conf: { ...conf, datastore: 'etcd:http://10.255.0.1:2379', nodename: 'node1' } },
+        { hostNetns: node2.name, conf: { ...conf, datastore: 'etcd:http://10.255.1.1:2379', nodename: 'node2', ipam_lock_file: `${tmp.dir}/ipam2.lock` } },
+      ];
+      const jobs = nodes.flatMap((n, ni) => Array.from({ length: 20 }, (_, i) => ({ ...n, id: `etcd${ni}-${i}`, netns: box() })));
+      const slow = { timeoutMs: 300_000 };
+      const added = await Promise.all(jobs.map((j) => runCni({ hostNetns: j.hostNetns, command: 'ADD', containerID: j.id, netns: `/var/run/netns/${j.netns.name}`, ifname: 'eth0', conf: j.conf, ...slow })));
+      for (const r of added) assert.equal(r.code, 0, r.stdout + r.stderr);
+      const addrs = added.map((r) => (r.json as any).ips[0].address as string);
+      assert.equal(new Set(addrs).size, 40, 'no address assigned twice');
+      const usage = JSON.parse(cli(['ipam', 'show', '--show-blocks', '-o', 'json']));
+      const v4 = usage.pools.find((p: any) => p.name === 'v4');
+      assert.equal(v4.inUse, 40);
+      assert.deepEqual(v4.blocks.map((b: any) => b.affinity).sort(), ['host:node1', 'host:node2'], 'one block per node holds them all');
+      const deleted = await Promise.all(jobs.map((j) => runCni({ hostNetns: j.hostNetns, command: 'DEL', containerID: j.id, netns: `/var/run/netns/${j.netns.name}`, ifname: 'eth0', conf: j.conf, ...slow })));
+      for (const r of deleted) assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(JSON.parse(cli(['ipam', 'show', '-o', 'json'])).pools.find((p: any) => p.name === 'v4').inUse, 0, 'none leaked');
+      assert.equal(JSON.parse(cli(['get', 'wep', '-o', 'json'])).items.length, 0);
+    } finally {
+      etcd.kill('SIGKILL');
+    }
   });
 });

@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { birdc } from '../../src/lab/bird.js';
 import { connectivity, labDown, labUp } from '../../src/lab/lab.js';
 import type { LabState } from '../../src/lab/lab-state.js';
-import { removePodmanWorkload } from '../../src/lab/lab-workloads.js';
+import { addNetnsWorkload, removePodmanWorkload, runPlugin } from '../../src/lab/lab-workloads.js';
+import { deleteNetns } from '../../src/lab/topology.js';
 import { listNetns } from '../../src/lab/topology.js';
 import { run, waitFor } from '../../src/util/exec.js';
 import { TABBY } from '../helpers/cli.js';
@@ -103,13 +104,47 @@ describe('podman containers on tabby-cni across two lab nodes', { skip: needs({ 
     assert.equal(await ncFrom(b.node, b.w.container!, a.w.address, 7003), 'hello-from-a');
   });
 
+  test('a /32 borrowed from another node\'s block is advertised by the borrower and reached from outside', async () => {
+    // A pool of one block: one node's agent claims it, the other node's workload must borrow
+    // (Calico without strictAffinity); the borrower originates the /32 (confd calico_aggr:
+    // only what is beneath its own blocks stays quiet) and the owner keeps its /26.
+    await run([process.execPath, TABBY, '--datastore', s.datastore, 'apply', '-f', '-'], {
+      input: 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: tiny}\nspec: {cidr: 10.99.0.0/26, blockSize: 26, vxlanMode: Always}\n',
+    });
+    const owned = await waitFor('an agent to claim the tiny pool\'s block', async () => {
+      const pool = JSON.parse(await tabby('ipam', 'show', '--show-blocks', '-o', 'json')).pools.find((p: { name: string }) => p.name === 'tiny');
+      return pool?.blocks[0]?.affinity as string | undefined;
+    }, 60_000, 500);
+    const owner = s.nodes.find((n) => `host:${n.name}` === owned)!;
+    const borrower = s.nodes.find((n) => n !== owner)!;
+    const tiny = { ipam: { pools: ['tiny'] } };
+    const a = await addNetnsWorkload(s, owner, 'tiny', tiny);
+    const b = await addNetnsWorkload(s, borrower, 'tiny', tiny);
+    try {
+      assert.match(a.address, /^10\.99\.0\./);
+      assert.match(b.address, /^10\.99\.0\./);
+      const shown = await tabby('ipam', 'show', '--ip', b.address);
+      assert.match(shown, new RegExp(`node: ${borrower.name}`), 'the borrower is recorded');
+      // The ToR learns the /32 from the borrower alone, and the /26 from the owner.
+      await waitFor('the ToR to learn the borrowed /32', async () => new RegExp(`${b.address.replace(/\./g, '\\.')}/32\\s+unicast \\[${borrower.name}`).test(await birdc(s.tor!.socket!, 'show route')), 60_000, 500);
+      assert.match(await birdc(s.tor!.socket!, 'show route'), new RegExp(`10\\.99\\.0\\.0/26\\s+unicast \\[${owner.name}`));
+      await waitFor('paths to the borrowed address', async () => (await connectivity({ ...s, nodes: [{ ...owner, workloads: [a] }, { ...borrower, workloads: [b] }] })).ok, 60_000, 1000);
+    } finally {
+      await runPlugin(s, owner, 'DEL', a.containerID, `/var/run/netns/${a.namespace}`, tiny);
+      await runPlugin(s, borrower, 'DEL', b.containerID, `/var/run/netns/${b.namespace}`, tiny);
+      await deleteNetns(a.namespace);
+      await deleteNetns(b.namespace);
+    }
+    await waitFor('the ToR to forget the /32', async () => !(await birdc(s.tor!.socket!, 'show route')).includes(`${b.address}/32`), 60_000, 500);
+  });
+
   test('removing the containers releases their addresses, endpoints, routes and veths', async () => {
-    const before = JSON.parse(await tabby('ipam', 'show', '-o', 'json')).pools[0].inUse as number;
+    const inUseOf = async () => JSON.parse(await tabby('ipam', 'show', '-o', 'json')).pools.find((p: { name: string }) => p.name === 'default-ipv4-ippool').inUse as number;
+    const before = await inUseOf();
     const weps = JSON.parse(await tabby('get', 'workloadendpoints', '-o', 'json')).items as { spec: { node: string; interfaceName: string; ipNetworks: string[] } }[];
     assert.equal(weps.length, 2);
     for (const n of s.nodes) for (const w of n.workloads) await removePodmanWorkload(s, n, w.container!);
-    const inUse = JSON.parse(await tabby('ipam', 'show', '-o', 'json')).pools[0].inUse as number;
-    assert.equal(inUse, before - 2, 'back to the node tunnel addresses only');
+    assert.equal(await inUseOf(), before - 2, 'back to the node tunnel addresses only');
     assert.deepEqual(JSON.parse(await tabby('get', 'workloadendpoints', '-o', 'json')).items, []);
     for (const wep of weps) {
       const node = s.nodes.find((n) => n.name === wep.spec.node)!;

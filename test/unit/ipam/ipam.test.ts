@@ -41,14 +41,17 @@ test('each node gets its own block per matching pool, and keeps it after a resta
   await store.close();
 });
 
-test('nodes claiming at once never share a block; a full pool is a clear error', async () => {
+test('nodes claiming at once never share a block; a full pool is a clear error, and no obstacle to the others', async () => {
   const store = fresh('b');
   const small = pool('small', '10.50.0.0/28', 30); // 4 blocks
   const nodes = ['n1', 'n2', 'n3', 'n4'];
   const results = await Promise.all(nodes.map((n) => new Ipam(store).ensureBlocks(n, {}, [small])));
   const cidrs = results.flat().map((b) => b.spec.cidr);
   assert.equal(new Set(cidrs).size, 4);
-  await assert.rejects(new Ipam(store).ensureBlocks('n5', {}, [small]), IpamExhaustedError);
+  await assert.rejects(new Ipam(store).claim('n5', small), IpamExhaustedError);
+  // ensureBlocks goes on without that pool: the node borrows there, its other pools still get blocks.
+  const other = pool('other', '10.51.0.0/24', 26);
+  assert.deepEqual((await new Ipam(store).ensureBlocks('n5', {}, [small, other])).map((b) => b.spec.pool), ['other']);
   await store.close();
 });
 
