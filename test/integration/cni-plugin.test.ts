@@ -12,6 +12,8 @@ import { waitFor as waitUntil } from '../../src/util/exec.js';
 import { BLOCK_KIND, type IpamBlock } from '../../src/ipam/ipam.js';
 import { runCni, type CniCall } from '../helpers/cni.js';
 import { TABBY, tabby, tempDir } from '../helpers/cli.js';
+import { fixture } from '../helpers/paths.js';
+import { readFileSync } from 'node:fs';
 import { needs } from '../helpers/needs.js';
 import { TestNetns, run } from './netlink-netns.js';
 
@@ -90,10 +92,32 @@ describe('tabby-cni in a node namespace', { skip: needs({ root: true }), timeout
     tmp?.cleanup();
   });
 
-  test('VERSION answers without a configuration or a datastore, and starts fast', async () => {
+  test('VERSION answers without a configuration or a datastore', async () => {
     const r = await runCni({ command: 'VERSION', conf: { cniVersion: '1.0.0' } });
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual(r.json, { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+
+  test('start-up loads only what the command needs: no package for VERSION, no etcd client or pino for a quiet ADD on file:', async () => {
+    const packages = async (c: Omit<CniCall, 'env'>) => {
+      const log = `${tmp.dir}/load-${randomBytes(4).toString('hex')}.log`;
+      const r = await runCni({ ...c, env: { NODE_OPTIONS: `--require ${fixture('cjs-load-log.cjs')}`, TABBY_LOAD_LOG: log } });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      let text = '';
+      try {
+        text = readFileSync(log, 'utf8');
+      } catch {
+        // Nothing CommonJS was loaded at all.
+      }
+      return new Set(text.split('\n').map((p) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(p)?.[1]).filter(Boolean));
+    };
+    assert.deepEqual([...(await packages({ command: 'VERSION', conf: { cniVersion: '1.0.0' } }))], []);
+    const b = box();
+    const quiet = { ...conf, log_level: 'warn' };
+    const loaded = await packages({ hostNetns: host.name, command: 'ADD', containerID: 'lean01', netns: `/var/run/netns/${b.name}`, ifname: 'eth0', conf: quiet });
+    for (const heavy of ['etcd3', '@grpc/grpc-js', 'protobufjs', 'pino', 'yargs', 'yaml']) assert.ok(!loaded.has(heavy), `ADD on file: loaded ${heavy}`);
+    assert.ok(loaded.has('proper-lockfile') && loaded.has('ip-address'), 'what it does need');
+    assert.equal((await del(b, 'lean01')).code, 0);
   });
 
   test('ADD wires the container as Calico does; CHECK passes; DEL removes all of it, twice', async () => {
