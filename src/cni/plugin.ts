@@ -170,10 +170,12 @@ export async function cniCheck(ctx: PluginContext): Promise<void> {
     const holder = blocks.map((b) => b.spec.allocations[ip]).find((h) => h !== undefined);
     if (holder !== names.handle) problems.push(`IPAM: ${ip} is ${holder ? `held by ${holder}` : 'not allocated'}, not by ${names.handle}`);
   }
-  const wep = await store.get(WEP_KIND, names.wepName);
+  const wep = (await store.get(WEP_KIND, names.wepName)) as WorkloadEndpoint | undefined;
   if (!wep) problems.push(`WorkloadEndpoint ${names.wepName} is missing`);
-  else if (JSON.stringify(((wep.spec as { ipNetworks?: string[] }).ipNetworks ?? []).slice().sort()) !== JSON.stringify(addresses.slice().sort())) {
-    problems.push(`WorkloadEndpoint ${names.wepName} lists other networks`);
+  else {
+    if (JSON.stringify((wep.spec.ipNetworks ?? []).slice().sort()) !== JSON.stringify(addresses.slice().sort())) problems.push(`WorkloadEndpoint ${names.wepName} lists other networks`);
+    const mac = (await linkList({ netns: env.netns }).catch(() => [])).find((l) => l.name === env.ifname)?.mac;
+    if (wep.spec.mac && mac && wep.spec.mac !== mac) problems.push(`${env.ifname} has MAC ${mac}, the WorkloadEndpoint says ${wep.spec.mac}`);
   }
   if (problems.length > 0) throw new CniError(CNI_CODE.CheckFailed, 'attachment is not as ADD left it', problems.join('; '));
 }
