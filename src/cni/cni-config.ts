@@ -14,6 +14,8 @@ export interface NetConf {
   type: string;
   /** Datastore URI; default $TABBY_DATASTORE or file:/var/lib/tabby. */
   datastore?: string;
+  /** etcd TLS files (Calico's etcd_ca_cert_file, etcd_cert_file, etcd_key_file). */
+  etcdTls?: { ca?: string; cert?: string; key?: string };
   /** This node's name; default $TABBY_NODENAME or the hostname. */
   nodename?: string;
   /** Veth MTU; default the host's smallest MTU less the pools' encapsulation overhead. */
@@ -89,6 +91,23 @@ export function parseNetConf(raw: string): NetConf {
       throw invalid('invalid datastore', (err as Error).message);
     }
     conf.datastore = doc.datastore;
+  }
+  // Calico's spelling: etcd_endpoints instead of a datastore URI, and the TLS files.
+  if (doc.etcd_endpoints !== undefined) {
+    if (conf.datastore !== undefined) throw invalid('invalid etcd_endpoints', 'give datastore or etcd_endpoints, not both');
+    if (typeof doc.etcd_endpoints !== 'string') throw invalid('invalid etcd_endpoints', 'etcd_endpoints must be a string');
+    try {
+      parseDatastoreUri(`etcd:${doc.etcd_endpoints}`);
+    } catch (err) {
+      throw invalid('invalid etcd_endpoints', (err as Error).message);
+    }
+    conf.datastore = `etcd:${doc.etcd_endpoints}`;
+  }
+  for (const [key, field] of [['etcd_ca_cert_file', 'ca'], ['etcd_cert_file', 'cert'], ['etcd_key_file', 'key']] as const) {
+    const v = doc[key];
+    if (v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !v.startsWith('/')) throw invalid(`invalid ${key}`, `${key} must be an absolute path`);
+    conf.etcdTls = { ...conf.etcdTls, [field]: v };
   }
   if (doc.nodename !== undefined) {
     if (typeof doc.nodename !== 'string' || doc.nodename === '') throw invalid('invalid nodename', 'nodename must be a non-empty string');

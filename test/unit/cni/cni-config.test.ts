@@ -30,6 +30,10 @@ test('every field Tabby reads, in Calico\'s spelling', () => {
   assert.equal(c.mtu, 1400);
   assert.equal(c.allowIpForwarding, true);
   assert.deepEqual(c.validAttachments, [{ containerID: 'c', ifname: 'eth0' }]);
+  // Calico's etcd keys (cni-plugin/pkg/types NetConf: etcd_endpoints, etcd_*_file).
+  const e = parseNetConf(conf({ etcd_endpoints: 'https://10.0.0.1:2379,https://10.0.0.2:2379', etcd_ca_cert_file: '/etc/cni/net.d/tabby-tls/etcd-ca', etcd_cert_file: '/c', etcd_key_file: '/k' }));
+  assert.equal(e.datastore, 'etcd:https://10.0.0.1:2379,https://10.0.0.2:2379');
+  assert.deepEqual(e.etcdTls, { ca: '/etc/cni/net.d/tabby-tls/etcd-ca', cert: '/c', key: '/k' });
 });
 
 test('malformed configurations get the spec\'s codes', () => {
@@ -41,6 +45,9 @@ test('malformed configurations get the spec\'s codes', () => {
   code(conf({ name: '-bad' }), 7, /network name/);
   code(conf({ name: 'has space' }), 7);
   code(conf({ datastore: 'mysql://x' }), 7, /unknown scheme/);
+  code(conf({ datastore: 'file:/x', etcd_endpoints: 'http://a:2379' }), 7, /not both/);
+  code(conf({ etcd_endpoints: 'nope' }), 7, /etcd_endpoints/);
+  code(conf({ etcd_key_file: 'relative' }), 7, /absolute path/);
   code(conf({ mtu: 9_999_999 }), 7, /mtu/);
   code(conf({ log_level: 'loud' }), 7);
   code(conf({ ipam: { type: 'host-local' } }), 2, /ipam\.type="host-local"/);
