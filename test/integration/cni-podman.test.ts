@@ -24,7 +24,8 @@ const prefix = `tbt-pm${randomBytes(2).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'tabby-podman-'));
 let s: LabState;
 
-const tabby = async (...args: string[]) => (await run([process.execPath, TABBY, '--datastore', s.datastore, ...args], { timeoutMs: 30_000 })).stdout;
+// Generous: on a loaded two-core machine a CLI start can take long while the lab runs.
+const tabby = async (...args: string[]) => (await run([process.execPath, TABBY, '--datastore', s.datastore, ...args], { timeoutMs: 120_000 })).stdout;
 const podman = (node: LabState['nodes'][number], ...args: string[]) =>
   run(['nsenter', `--net=/var/run/netns/${node.namespace}`, 'podman', '--root', join(dir, 'podman', 'root'), '--runroot', join(dir, 'podman', 'run'), '--runtime', 'runc', ...args], {
     env: { ...process.env, CONTAINERS_CONF: join(dir, 'podman', node.name, 'containers.conf') },
@@ -109,6 +110,7 @@ describe('podman containers on tabby-cni across two lab nodes', { skip: needs({ 
     // (Calico without strictAffinity); the borrower originates the /32 (confd calico_aggr:
     // only what is beneath its own blocks stays quiet) and the owner keeps its /26.
     await run([process.execPath, TABBY, '--datastore', s.datastore, 'apply', '-f', '-'], {
+      timeoutMs: 120_000,
       input: 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: tiny}\nspec: {cidr: 10.99.0.0/26, blockSize: 26, vxlanMode: Always}\n',
     });
     const owned = await waitFor('an agent to claim the tiny pool\'s block', async () => {
