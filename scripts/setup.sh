@@ -97,10 +97,29 @@ link_cli() {
   link_to /opt/cni/bin/tabby-cni "$PWD/dist/src/cni/main.js"
 }
 
+# podman on Tabby's network: its CNI backend (netavark is not installed) and a network
+# "tabby" whose one plugin is tabby-cni, with the agent's defaults ($TABBY_DATASTORE or
+# file:/var/lib/tabby, the hostname). Written once; an existing file is the admin's and stays.
+podman_config() {
+  [[ $(id -u) -eq 0 ]] || return 0
+  write_once /etc/containers/containers.conf.d/50-tabby.conf '[network]
+network_backend = "cni"'
+  write_once /etc/cni/net.d/tabby.conflist '{"cniVersion": "1.0.0", "name": "tabby", "plugins": [{"type": "tabby-cni"}]}'
+}
+
+# Write $2 to $1 unless $1 exists (through a temporary name, so no reader sees half a file).
+write_once() {
+  [[ -e $1 ]] && return 0
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n' "$2" > "$1.tmp.$$" && mv "$1.tmp.$$" "$1"
+  log "wrote $1"
+}
+
 install_packages
 install_npm
 build_addon
 build_bpf
 build_ts
 link_cli
+podman_config
 log "ready"

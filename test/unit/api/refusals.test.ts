@@ -20,7 +20,7 @@ const res = (kind: string, spec: unknown, extra: Record<string, unknown> = {}) =
 const wep = (spec: Record<string, unknown>) =>
   validateResource({
     apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'n1-cni-c1-eth0' },
-    spec: { node: 'n1', orchestrator: 'cni', containerID: 'c1', endpoint: 'eth0', ipNetworks: ['10.244.0.5/32'], ...spec },
+    spec: { node: 'n1', orchestrator: 'cni', containerID: 'c1', endpoint: 'eth0', interfaceName: 'cali0123456789a', ipNetworks: ['10.244.0.5/32'], ...spec },
   });
 
 /** One valid resource per refusal that sets the refused field (or value). */

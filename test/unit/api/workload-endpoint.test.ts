@@ -35,6 +35,11 @@ test('a valid endpoint is namespaced, "default" when none is given', () => {
   assert.equal(validateResource(wep({}, 'node1-cni-abc-eth0', { namespace: 'ns1' })).metadata.namespace, 'ns1');
 });
 
+test('"net" takes a bare address as a full-length prefix (ParseCIDROrIP)', () => {
+  const r = validateResource(wep({ ipNetworks: ['10.244.1.5', 'fd00:10::5'] }));
+  assert.deepEqual((r.spec as { ipNetworks: string[] }).ipNetworks, ['10.244.1.5/32', 'fd00:10::5/128']);
+});
+
 test('rejected as Calico rejects them', () => {
   const cases: [Record<string, unknown>, RegExp, string?][] = [
     [{ ipNetworks: ['10.244.1.0/24'] }, /spec\.ipNetworks\[0\]: IP network contains multiple addresses/],
@@ -43,6 +48,11 @@ test('rejected as Calico rejects them', () => {
     [{ ipv4Gateway: 'fe80::1' }, /spec\.ipv4Gateway/],
     [{ containerID: 'other' }, /does not match the primary identifiers assigned in the Spec: expected name node1-cni-other-eth0/],
     [{ nosuchfield: 1 }, /spec\.nosuchfield: unknown field/],
+    // validator.go nameRegex for node, orchestrator, pod, endpoint, profiles; interfaceRegex; "net" is masked.
+    [{ profiles: ['Net_1'] }, /spec\.profiles\[0\]: "Net_1" is not a lower-case DNS name/],
+    [{ interfaceName: 'a-very-long-interface' }, /spec\.interfaceName: .* is not an interface name/],
+    [{ interfaceName: undefined }, /spec\.interfaceName: is required/],
+    [{ ipNetworks: ['10.244.1.5/24'] }, /spec\.ipNetworks\[0\]: .* has host bits set/],
   ];
   for (const [spec, re] of cases) assert.throws(() => validateResource(wep(spec)), (e: unknown) => e instanceof ValidationError && re.test(e.message), JSON.stringify(spec));
   // Cluster-scoped kinds still refuse a namespace.
