@@ -62,7 +62,8 @@ function showIp(ip: string, blocks: IpamBlock[], output?: Output): void {
 export async function release(args: GlobalArgs, ipText: string): Promise<void> {
   const ip = checkIp(ipText);
   const released = await withClient(args, (c) => new Ipam(c.store).releaseAddress(ip), { read: true });
-  if (released.length === 0) throw new ValidationError('--ip', `${ip} is not assigned`);
+  // calicoctl's words (release.go): not an error in the datastore, but one for the caller.
+  if (released.length === 0) throw new ValidationError('', `IP address ${ip} is not assigned`);
   out(`Successfully released IP address ${ip}`);
 }
 

@@ -77,6 +77,7 @@ test('ipam release --ip frees one address; releasing a free one is an error', ()
   assert.equal(r.stdout, `Successfully released IP address ${ip}\n`);
   const again = tabby(ds, ['ipam', 'release', '--ip', ip]);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /^tabby: --ip: 10\.244\.\d+\.\d+ is not assigned\n$/);
+  // calicoctl/commands/ipam/release.go: "IP address %s is not assigned", non-zero exit.
+  assert.match(again.stderr, /^tabby: IP address 10\.244\.\d+\.\d+ is not assigned\n$/);
   assert.equal(JSON.parse(tabby(ds, ['ipam', 'show', '-o', 'json']).stdout).pools[0].inUse, 0);
 });
