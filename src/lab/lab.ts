@@ -135,9 +135,13 @@ export async function labUp(o: LabOptions): Promise<LabState> {
       const cidr = `${subnet(sub)}.${10 + i}/24`;
       const host = await fabrics[sub]!.addHost(`node${i}`, cidr, { netns: `${prefix}-node${i}` });
       // Proxy ARP answers for the workloads' 169.254.1.1 gateway only when the host has a
-      // route for it: the ToR default, or an unreachable default when there is no ToR.
+      // unicast route for it (arp_process wants RTN_UNICAST): the ToR default, or without a
+      // ToR a route for the gateway alone beside an unreachable default.
       if (state.tor) await ip(['route', 'add', 'default', 'via', `${subnet(sub)}.1`], host.netns);
-      else await ip(['route', 'add', 'unreachable', 'default'], host.netns);
+      else {
+        await ip(['route', 'add', 'unreachable', 'default'], host.netns);
+        await ip(['route', 'add', '169.254.1.1/32', 'dev', 'eth0'], host.netns);
+      }
       state.nodes.push({ name: `node${i}`, namespace: host.netns, address: host.address, cidr, stateDir: join(dir, `node${i}`), workloads: [] });
     }
     saveState(state);
