@@ -28,7 +28,7 @@ metadata: {name: v6}
 spec: {cidr: 'fd00:10::/48', blockSize: 122}
 `;
 
-describe('tabby-cni in a node namespace', { skip: needs({ root: true }), timeout: 600_000 }, () => {
+describe('tabby-cni in a node namespace', { skip: needs({ root: true, files: ['/usr/lib/cni/tuning', '/usr/bin/etcd'] }), timeout: 600_000 }, () => {
   let host: TestNetns;
   let uplink: TestNetns;
   const boxes: TestNetns[] = [];
@@ -195,6 +195,29 @@ describe('tabby-cni in a node namespace', { skip: needs({ root: true }), timeout
     assert.deepEqual(await endpoints(), []);
     assert.deepEqual(caliLinks(), []);
     assert.doesNotMatch(b.ip('link', 'show'), /eth0/);
+  });
+
+  test('in a conflist chain: the next plugin (containernetworking tuning) takes the result as prevResult', async () => {
+    // libcni runs a conflist's ADDs in order, each with the previous result as prevResult, and
+    // the DELs in reverse (SPEC.md "Network configuration lists"); Calico's own conflist
+    // chains portmap and bandwidth the same way.
+    const b = box();
+    const r = await add(b, 'chain01');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const tuning = (command: string, prevResult?: unknown) =>
+      spawnSync('ip', ['netns', 'exec', host.name, '/usr/lib/cni/tuning'], {
+        input: JSON.stringify({ cniVersion: '1.0.0', name: 'net1', type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.rp_filter': '2' }, ...(prevResult ? { prevResult } : {}) }),
+        env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'chain01', CNI_NETNS: `/var/run/netns/${b.name}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const t = tuning('ADD', r.json);
+    assert.equal(t.status, 0, t.stdout + t.stderr);
+    assert.deepEqual(JSON.parse(t.stdout).ips, (r.json as any).ips, "tuning passes tabby-cni's result on");
+    assert.equal(sysctl(b.name, 'net.ipv4.conf.eth0.rp_filter'), '2');
+    assert.equal(tuning('DEL').status, 0);
+    assert.equal((await del(b, 'chain01')).code, 0);
+    assert.deepEqual(await allocations(), {});
   });
 
   test('DEL after the namespace is gone, or without CNI_NETNS, still releases everything', async () => {
