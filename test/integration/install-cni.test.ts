@@ -10,11 +10,14 @@ import { test } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
 
-test('install-cni puts the plugin and its configuration on the host', { timeout: 120_000 }, () => {
+// Each run copies the package (~90 MB with node_modules): ~10 s, minutes on a busy disk.
+const RUN_MS = 300_000;
+
+test('install-cni puts the plugin and its configuration on the host', { timeout: 3 * RUN_MS }, () => {
   const host = tempDir('tabby-install-cni-');
   try {
     const env = { ...process.env, HOST_ROOT: host.dir, NODENAME: 'node-7', TABBY_DATASTORE: 'etcd:http://10.0.0.10:2379', CNI_MTU: '1440' };
-    for (let i = 0; i < 2; i++) execFileSync('sh', [join(ROOT, 'scripts', 'install-cni.sh')], { env, stdio: 'pipe', timeout: 100_000 });
+    for (let i = 0; i < 2; i++) execFileSync('sh', [join(ROOT, 'scripts', 'install-cni.sh')], { env, stdio: 'pipe', timeout: RUN_MS });
     const wrapper = join(host.dir, 'opt/cni/bin/tabby-cni');
     assert.equal(statSync(wrapper).mode & 0o777, 0o755);
     assert.equal(readFileSync(wrapper, 'utf8'), '#!/bin/sh\nexec /opt/tabby/bin/node /opt/tabby/dist/src/cni/main.js "$@"\n');
@@ -27,7 +30,7 @@ test('install-cni puts the plugin and its configuration on the host', { timeout:
     mkdirSync(certs);
     for (const f of ['ca', 'cert', 'key']) writeFileSync(join(certs, f), `PEM ${f}\n`);
     const etcdEnv = { ...env, TABBY_DATASTORE: '', ETCD_ENDPOINTS: 'https://10.0.0.10:2379', ETCD_CA_CERT_FILE: join(certs, 'ca'), ETCD_CERT_FILE: join(certs, 'cert'), ETCD_KEY_FILE: join(certs, 'key') };
-    execFileSync('sh', [join(ROOT, 'scripts', 'install-cni.sh')], { env: etcdEnv, stdio: 'pipe', timeout: 100_000 });
+    execFileSync('sh', [join(ROOT, 'scripts', 'install-cni.sh')], { env: etcdEnv, stdio: 'pipe', timeout: RUN_MS });
     const etcdConf = JSON.parse(readFileSync(join(host.dir, 'etc/cni/net.d/10-tabby.conflist'), 'utf8')).plugins[0];
     assert.deepEqual(
       [etcdConf.etcd_endpoints, etcdConf.etcd_ca_cert_file, etcdConf.etcd_cert_file, etcdConf.etcd_key_file, etcdConf.datastore],
