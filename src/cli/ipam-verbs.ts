@@ -97,7 +97,22 @@ export async function check(args: GlobalArgs, opts: { fix: boolean; node?: strin
     { read: true },
   );
   if (opts.output === 'json') return out(JSON.stringify({ ...report, released }, null, 2));
-  out(`Found ${report.allocations} allocations; ${report.inUse} addresses in use by workloads and nodes.`);
+  const count = (kinds: string[]) => report.problems.filter((p) => kinds.includes(p.kind)).length;
+  // calicoctl ipam check's summary lines (check.go), then the problems in a table.
+  out(
+    [
+      `Found ${report.blocks} IPAM blocks.`,
+      `IPAM blocks record ${report.allocations} allocations.`,
+      ...report.activePools.map((p) => `  ${p}`),
+      `Found ${report.activePools.length} active IP pools.`,
+      `Found ${report.nodeIPs} node tunnel IPs.`,
+      `Found ${report.workloadIPs} workload IPs.`,
+      `Workloads and nodes are using ${report.inUse} IPs.`,
+      `Found ${count(['leaked', 'container-gone'])} IPs that are allocated in IPAM but not actually in use.`,
+      `Found ${count(['not-in-pool'])} in-use IPs that are not in active IP pools.`,
+      `Found ${count(['not-allocated'])} in-use IPs that are in active IP pools but have no corresponding IPAM allocation.`,
+    ].join('\n'),
+  );
   if (report.problems.length > 0) {
     out(boxTable(['IP', 'PROBLEM', 'HANDLE', 'NODE', 'DETAIL'], report.problems.map((p) => [p.address, p.kind, p.handle ?? '', p.node ?? '', p.detail])));
   }

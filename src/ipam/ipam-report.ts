@@ -73,6 +73,11 @@ export interface CheckInput {
 }
 
 export interface CheckReport {
+  /** Counts calicoctl ipam check prints on its way (check.go). */
+  blocks: number;
+  activePools: string[];
+  nodeIPs: number;
+  workloadIPs: number;
   allocations: number;
   inUse: number;
   problems: Problem[];
@@ -83,13 +88,20 @@ const bare = (cidrOrIp: string) => parseCidr(cidrOrIp)?.address ?? cidrOrIp;
 export function ipamCheck(c: CheckInput): CheckReport {
   const owners = new Map<string, string>();
   const gone = new Map<string, EndpointView>();
+  let nodeIPs = 0;
+  let workloadIPs = 0;
   for (const n of c.nodes) {
-    for (const a of [n.spec.ipv4VXLANTunnelAddr, n.spec.bgp?.ipv4IPIPTunnelAddr, n.spec.ipv6VXLANTunnelAddr]) if (a) owners.set(a, `Node(${n.metadata.name})`);
+    for (const a of [n.spec.ipv4VXLANTunnelAddr, n.spec.bgp?.ipv4IPIPTunnelAddr, n.spec.ipv6VXLANTunnelAddr]) {
+      if (!a) continue;
+      owners.set(a, `Node(${n.metadata.name})`);
+      nodeIPs++;
+    }
   }
   for (const w of c.endpoints) {
     const netns = w.metadata.annotations?.[c.netnsAnnotation];
     const isGone = w.spec.node === c.localNode && netns !== undefined && !c.netnsExists(netns);
     for (const n of w.spec.ipNetworks ?? []) {
+      workloadIPs++;
       if (isGone) gone.set(bare(n), w);
       else owners.set(bare(n), `Workload(${w.metadata.namespace ?? 'default'}/${w.metadata.name})`);
     }
@@ -118,5 +130,5 @@ export function ipamCheck(c: CheckInput): CheckReport {
     problems.push({ kind: inPool ? 'not-allocated' : 'not-in-pool', address, fixable: false, detail: `in use by ${owner} ${inPool ? 'but has no IPAM allocation' : 'and in no active IP pool'}` });
   }
   problems.sort((a, b) => a.kind.localeCompare(b.kind) || a.address.localeCompare(b.address));
-  return { allocations: allocated.size, inUse: owners.size, problems };
+  return { blocks: c.blocks.length, activePools, nodeIPs, workloadIPs, allocations: allocated.size, inUse: owners.size, problems };
 }

@@ -40,6 +40,7 @@ test('check: owners, leaks (with a grace for ADDs in flight), containers gone, a
     netnsAnnotation: 'tabby/netns',
   });
   assert.equal(r.allocations, 5);
+  assert.deepEqual([r.blocks, r.activePools, r.nodeIPs, r.workloadIPs, r.inUse], [1, ['10.244.0.0/16'], 1, 4, 4], 'the counts check.go prints (in use: the node tunnel address, c1, c5, c6)');
   assert.deepEqual(r.problems.map((p) => [p.kind, p.address, p.fixable]), [
     ['container-gone', '10.244.0.4', true],
     ['leaked', '10.244.0.2', true],
