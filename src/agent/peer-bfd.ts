@@ -8,7 +8,7 @@
 import { cidrContains } from '../api/net.js';
 import { BfdManager, type BfdChange, type BfdPeerStatus, type DropReason } from '../bfd/bfd-manager.js';
 import type { Speaker } from '../bgp/speaker.js';
-import type { DesiredPeer } from '../calc/peers.js';
+import type { BfdTimers } from '../api/bfd-annotations.js';
 import { addrList, type Address } from '../native/addon.js';
 import type { Logger } from '../util/log.js';
 import { formatSince } from './status.js';
@@ -37,6 +37,13 @@ export function connectedSource(peer: string, addresses: readonly Address[]): st
   return undefined;
 }
 
+/** A planned peer as BFD sees it: its speaker id, address and timers if it asked for BFD. */
+export interface BfdWanted {
+  id: string;
+  address: string;
+  bfd?: BfdTimers;
+}
+
 export interface PeerBfdOptions {
   logger: Logger;
   manager?: BfdManager;
@@ -62,7 +69,7 @@ export class PeerBfd {
   }
 
   /** After speaker.setPeers(): the BFD sessions these peers need, and every peer's liveness. */
-  async sync(peers: readonly DesiredPeer[], speaker: Speaker): Promise<void> {
+  async sync(peers: readonly BfdWanted[], speaker: Speaker): Promise<void> {
     this.speaker = speaker;
     const wanted = peers.filter((p) => p.bfd);
     try {
@@ -72,11 +79,11 @@ export class PeerBfd {
       for (const p of wanted) {
         const local = connectedSource(p.address, addresses);
         if (!local) {
-          if (!this.indirect.has(p.name)) this.log.info({ peer: p.name, address: p.address }, 'BFD asked for, but the peer is not on a connected subnet: no BFD session');
-          indirect.add(p.name);
+          if (!this.indirect.has(p.id)) this.log.info({ peer: p.id, address: p.address }, 'BFD asked for, but the peer is not on a connected subnet: no BFD session');
+          indirect.add(p.id);
           continue;
         }
-        sessions.push({ id: p.name, address: p.address, local, minTxMs: p.bfd!.minTxMs, minRxMs: p.bfd!.minRxMs, multiplier: p.bfd!.multiplier });
+        sessions.push({ id: p.id, address: p.address, local, minTxMs: p.bfd!.minTxMs, minRxMs: p.bfd!.minRxMs, multiplier: p.bfd!.multiplier });
       }
       this.indirect = indirect;
       await this.manager.setPeers(sessions);
@@ -84,7 +91,7 @@ export class PeerBfd {
       this.log.error({ err }, 'BFD sessions not updated');
     }
     this.told.clear();
-    for (const p of peers) this.tell(p.name, this.live(p.name) ? 'BFD session up' : 'BFD session down');
+    for (const p of peers) this.tell(p.id, this.live(p.id) ? 'BFD session up' : 'BFD session down');
   }
 
   /**
@@ -97,10 +104,10 @@ export class PeerBfd {
   }
 
   /** The `bfd` field of a peer's status, if it asked for BFD. */
-  json(peer: DesiredPeer | undefined): PeerBfdJson | undefined {
+  json(peer: BfdWanted | undefined): PeerBfdJson | undefined {
     if (!peer?.bfd) return undefined;
-    if (this.indirect.has(peer.name)) return { state: 'Inactive', info: 'not directly connected' };
-    const s = this.manager.peer(peer.name);
+    if (this.indirect.has(peer.id)) return { state: 'Inactive', info: 'not directly connected' };
+    const s = this.manager.peer(peer.id);
     if (!s) return { state: 'Inactive', info: 'starting' };
     const j: PeerBfdJson = { state: s.state, remoteState: s.remoteState, diag: s.diag, remoteDiag: s.remoteDiag, since: formatSince(s.since) };
     if (s.error) j.info = s.error;

@@ -9,7 +9,7 @@ import { routeApply, RTPROT_TABBY, type RouteOp } from '../native/addon.js';
 import { run } from '../util/exec.js';
 import { deleteNetns, makeNetns, release, trackDir } from './cleanup.js';
 import { checkInt, fibPrefixes, now } from './common.js';
-import { benchResult, med, type BenchResult, type Sample } from './report.js';
+import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
 export interface RoutesOptions {
   count: number;
@@ -113,11 +113,11 @@ export async function benchRoutes(o: RoutesOptions): Promise<BenchResult> {
         }
       }
     }
-    const ratios: Record<string, number> = {};
+    const ratios: Record<string, number[]> = {};
     const targets: Record<string, number> = {};
     for (const phase of PHASES) {
       const k = `${phase}: ip -batch time / tabby time`;
-      ratios[k] = med(samples, `${phase} time`, 'ip-batch') / med(samples, `${phase} time`, 'tabby');
+      ratios[k] = perRep(samples, `${phase} time`, 'ip-batch', 'tabby');
       targets[k] = 2.5;
     }
     return await benchResult({

@@ -8,9 +8,9 @@ import { cidrContains, parseCidr } from '../api/net.js';
 export interface BlockView {
   spec: {
     cidr: string;
-    /** `host:<node>`. */
-    affinity: string;
-    allocations: Record<string, string>;
+    /** `host:<node>`; absent or null for a block no node holds. */
+    affinity?: string | null;
+    allocations?: Record<string, string>;
     attributes?: Record<string, { node?: string }>;
   };
 }
@@ -30,7 +30,7 @@ export function blockAdvertisements(node: string, blocks: readonly BlockView[], 
   const borrowed: string[] = [];
   for (const b of blocks) {
     if (b.spec.affinity === affinity) continue;
-    for (const address of Object.keys(b.spec.allocations)) {
+    for (const address of Object.keys(b.spec.allocations ?? {})) {
       if (b.spec.attributes?.[address]?.node !== node) continue;
       const host = `${address}/${parseCidr(b.spec.cidr)!.family === 4 ? 32 : 128}`;
       // Inside one of our own blocks it is covered already (a block reassigned to us).

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfLoadError, NativeError, NetlinkError, ValidationError } from '../errors.js';
 import { parseCidr, parseIP } from '../api/net.js';
-import { encodeRouteOps, type RouteOp } from './route-records.js';
+import { encodeRouteOps, type EncodedRoutes, type RouteOp } from './route-records.js';
 
 function findPackageRoot(start: string): string {
   let dir = start;
@@ -38,7 +38,7 @@ interface RawMapValue {
 }
 
 interface NativeBinding {
-  routeDump(opts: { family: number; table?: number; protocol?: number; netns?: string }): Promise<Route[]>;
+  routeDump(opts: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string }): Promise<Route[]>;
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
@@ -196,6 +196,8 @@ export interface RouteDumpOptions {
   family?: 0 | 4 | 6;
   table?: number;
   protocol?: number;
+  /** Every protocol but this one (filtered before any object is made). */
+  excludeProtocol?: number;
   netns?: string;
 }
 
@@ -205,10 +207,12 @@ export async function routeDump(opts: RouteDumpOptions = {}): Promise<Route[]> {
   if (family !== 0 && family !== 4 && family !== 6) throw new ValidationError('family', 'must be 0, 4 or 6');
   if (opts.table !== undefined) checkU32('table', opts.table);
   if (opts.protocol !== undefined) checkU32('protocol', opts.protocol, 255);
+  if (opts.excludeProtocol !== undefined) checkU32('excludeProtocol', opts.excludeProtocol, 255);
   checkNetns(opts.netns);
-  const args: { family: number; table?: number; protocol?: number; netns?: string } = { family };
+  const args: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string } = { family };
   if (opts.table !== undefined) args.table = opts.table;
   if (opts.protocol !== undefined) args.protocol = opts.protocol;
+  if (opts.excludeProtocol !== undefined) args.excludeProtocol = opts.excludeProtocol;
   if (opts.netns !== undefined) args.netns = opts.netns;
   return call(NetlinkError, (n) => n.routeDump(args));
 }
@@ -222,7 +226,8 @@ export async function routeDump(opts: RouteDumpOptions = {}): Promise<Route[]> {
  */
 export const RTPROT_TABBY = 88;
 
-export type { RouteNexthopSpec, RouteOp, RouteOpKind, RouteSpec, RouteSpecType } from './route-records.js';
+export type { EncodedRoutes, RouteNexthopSpec, RouteOp, RouteOpKind, RouteSpec, RouteSpecType } from './route-records.js';
+export { RouteRecordBatch } from './route-records.js';
 
 /** Outcome of one request of a batch: one failure never fails the others. */
 export type NetlinkResult = { ok: true } | { ok: false; errno: number; message: string };
@@ -314,11 +319,16 @@ export interface RouteApplyOptions {
  * own. Routes default to table main, unicast, and protocol RTPROT_TABBY.
  */
 export async function routeApply(ops: readonly RouteOp[], opts: RouteApplyOptions = {}): Promise<BatchOutcome> {
+  return routeApplyEncoded(encodeRouteOps(ops, RTPROT_TABBY), opts);
+}
+
+/** routeApply for operations already encoded (encodeRouteOps, or a RouteRecordBatch for many alike). */
+export async function routeApplyEncoded(encoded: EncodedRoutes, opts: RouteApplyOptions = {}): Promise<BatchOutcome> {
   const args: RawBatchOptions = netnsArg(opts.netns);
   args.batchSize = optU32('batchSize', opts.batchSize, 4096);
   args.batchBytes = optU32('batchBytes', opts.batchBytes, 4 << 20);
   args.rcvbuf = optU32('rcvbuf', opts.rcvbuf, 1 << 30);
-  const { buf, count, names } = encodeRouteOps(ops, RTPROT_TABBY);
+  const { buf, count, names } = encoded;
   if (count === 0) return { results: [], failed: 0, sends: 0 };
   return batchOutcome(await call(NetlinkError, (n) => n.routeApply(buf, count, names, args)));
 }
