@@ -18,7 +18,7 @@ export async function withIpamLock<T>(path: string, log: CniLog, fn: () => Promi
       onCompromised: () => undefined,
     });
   } catch (err) {
-    log.warn({ err: (err as Error).message, path }, 'cannot take the host-wide IPAM lock; going on without it');
+    log.warn({ err, path }, 'cannot take the host-wide IPAM lock; going on without it');
   }
   try {
     return await fn();

@@ -10,7 +10,7 @@ import type { Datastore } from '../datastore/datastore.js';
 import { resolveDatastoreUri } from '../datastore/open.js';
 import { NetlinkError, NotFoundError } from '../errors.js';
 import { Ipam } from '../ipam/ipam.js';
-import { linkList } from '../native/addon.js';
+import { linkList } from '../native/links.js';
 import type { NetConf } from './cni-config.js';
 import type { CniEnv } from './cni-env.js';
 import { CNI_CODE, CniError } from './cni-error.js';
@@ -126,7 +126,7 @@ export async function cniAdd(ctx: PluginContext): Promise<CniResult> {
       conf.prevResult,
     );
   } catch (err) {
-    log.error({ err: (err as Error).message }, 'ADD failed; undoing it');
+    log.error({ err }, 'ADD failed; undoing it');
     await undo(ctx, store, names);
     throw err;
   }
@@ -139,7 +139,7 @@ async function undo(ctx: PluginContext, store: Datastore, names: AttachmentNames
     ['endpoint', () => store.delete(WEP_KIND, names.wepName).catch((e) => (e instanceof NotFoundError ? undefined : Promise.reject(e)))],
     ['addresses', () => withIpamLock(ctx.conf.ipamLockFile, ctx.log, () => new Ipam(store).release(names.handle))],
   ];
-  for (const [what, step] of steps) await step().catch((err: Error) => ctx.log.error({ err: err.message, what }, 'undo step failed'));
+  for (const [what, step] of steps) await step().catch((err: Error) => ctx.log.error({ err, what }, 'undo step failed'));
 }
 
 export async function cniDel(ctx: PluginContext): Promise<void> {

@@ -7,7 +7,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseCidr } from '../api/net.js';
 import { NetlinkError } from '../errors.js';
-import { addrApply, addrList, linkDelete, linkList, linkSet, routeApply, routeDump, sysctlWrite, vethCreate, type BatchOutcome, type RouteSpec } from '../native/addon.js';
+import { addrApply, addrList } from '../native/addresses.js';
+import type { BatchOutcome } from '../native/batch.js';
+import { linkDelete, linkList, linkSet, vethCreate } from '../native/links.js';
+import { routeApply, routeDump, type RouteSpec } from '../native/routes.js';
+import { sysctlWrite } from '../native/sysctl.js';
 import type { CniRoute } from './cni-result.js';
 
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';

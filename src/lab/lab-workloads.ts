@@ -4,9 +4,9 @@
 // (runtime "podman": runc, the CNI backend, an image imported from busybox-static).
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../util/package-root.js';
 import { run } from '../util/exec.js';
-import type { LabState } from './lab-state.js';
+import { LabError, type LabState } from './lab-state.js';
 import { createNetns } from './topology.js';
 
 export type LabRuntime = 'netns' | 'podman';
@@ -50,7 +50,7 @@ export async function runPlugin(s: LabState, node: LabNode, command: 'ADD' | 'DE
     env: { ...process.env, CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: netnsPath, CNI_IFNAME: 'eth0', CNI_PATH: join(packageRoot, 'dist', 'src', 'cni') },
   });
   const out = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
-  if (r.code !== 0) throw new Error(`tabby-cni ${command} ${containerID} on ${node.name}: ${out ? `${out.msg}: ${out.details ?? ''}` : r.stderr.trim()}`);
+  if (r.code !== 0) throw new LabError(`tabby-cni ${command} ${containerID} on ${node.name}: ${out ? `${out.msg}: ${out.details ?? ''}` : r.stderr.trim()}`);
   return out;
 }
 

@@ -7,14 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { FileDatastore } from '../../src/datastore/file-datastore.js';
-import { etcdArgs, etcdEnv } from '../../src/util/etcd-process.js';
+import { etcdArgs, etcdEnv } from '../../src/lab/etcd-process.js';
 import { waitFor as waitUntil } from '../../src/util/exec.js';
 import { BLOCK_KIND, type IpamBlock } from '../../src/ipam/ipam.js';
 import { runCni, type CniCall } from '../helpers/cni.js';
 import { TABBY, tabby, tempDir } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 import { readFileSync } from 'node:fs';
-import { needs } from '../helpers/needs.js';
+import { needs } from '../helpers/require.js';
 import { TestNetns, run } from './netlink-netns.js';
 
 const POOLS = `apiVersion: projectcalico.org/v3
@@ -28,7 +28,7 @@ metadata: {name: v6}
 spec: {cidr: 'fd00:10::/48', blockSize: 122}
 `;
 
-describe('tabby-cni in a node namespace', { skip: needs({ root: true, files: ['/usr/lib/cni/tuning', '/usr/bin/etcd'] }), timeout: 600_000 }, () => {
+describe('tabby-cni in a node namespace', { ...needs({ root: true, tools: ['ip', 'sysctl', 'ping', 'etcd', '/usr/lib/cni/tuning'] }), timeout: 600_000 }, () => {
   let host: TestNetns;
   let uplink: TestNetns;
   const boxes: TestNetns[] = [];

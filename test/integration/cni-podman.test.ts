@@ -18,7 +18,7 @@ import { deleteNetns } from '../../src/lab/topology.js';
 import { listNetns } from '../../src/lab/topology.js';
 import { run, waitFor } from '../../src/util/exec.js';
 import { TABBY } from '../helpers/cli.js';
-import { needs } from '../helpers/needs.js';
+import { needs } from '../helpers/require.js';
 
 const prefix = `tbt-pm${randomBytes(2).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'tabby-podman-'));
@@ -58,7 +58,7 @@ async function allPaths(what: string): Promise<void> {
   assert.ok(m.ok, `${what}: ${m.rows.filter((r) => !r.ok).map((r) => `${r.from}→${r.to}`).join(', ')}`);
 }
 
-describe('podman containers on tabby-cni across two lab nodes', { skip: needs({ root: true, files: ['/usr/bin/podman', '/usr/sbin/runc', '/bin/busybox', '/usr/sbin/bird', '/usr/bin/nsenter'] }), timeout: 900_000 }, () => {
+describe('podman containers on tabby-cni across two lab nodes', { ...needs({ root: true, tools: ['ip', 'podman', 'runc', 'busybox', 'nsenter', 'bird', 'birdc', 'tcpdump', 'python3', 'ss', 'ping'] }), timeout: 900_000 }, () => {
   before(async () => {
     s = await labUp({ prefix, dir, nodes: 2, encap: 'ipip', dataplane: 'bpf', tor: 'bird', datastore: 'file', subnets: 1, workloads: 1, runtime: 'podman' });
   });

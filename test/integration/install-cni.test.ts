@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
+import { needs } from '../helpers/require.js';
 
 // Each run copies the package (~90 MB with node_modules): ~10 s, minutes on a busy disk.
 const RUN_MS = 300_000;
 
-test('install-cni puts the plugin and its configuration on the host', { timeout: 3 * RUN_MS }, () => {
+test('install-cni puts the plugin and its configuration on the host', { ...needs({ tools: ['sh', 'cp', 'mv'] }), timeout: 3 * RUN_MS }, () => {
   const host = tempDir('tabby-install-cni-');
   try {
     const env = { ...process.env, HOST_ROOT: host.dir, NODENAME: 'node-7', TABBY_DATASTORE: 'etcd:http://10.0.0.10:2379', CNI_MTU: '1440' };

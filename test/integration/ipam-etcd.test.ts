@@ -10,13 +10,13 @@ import type { IPPool } from '../../src/api/types.js';
 import { EtcdDatastore } from '../../src/datastore/etcd-datastore.js';
 import { Ipam } from '../../src/ipam/ipam.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
-import { needs } from '../helpers/needs.js';
+import { needs } from '../helpers/require.js';
 
 const pool = (name: string, cidr: string, blockSize: number): IPPool => ({
   apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, disabled: false, disableBGPExport: false, nodeSelector: 'all()' },
 });
 
-describe('IPAM on etcd', { skip: needs({ files: ['/usr/bin/etcd'] }), timeout: 180_000 }, () => {
+describe('IPAM on etcd', { ...needs({ tools: ['etcd'] }), timeout: 180_000 }, () => {
   let etcd: EtcdCluster;
   before(async () => {
     etcd = await startEtcd();

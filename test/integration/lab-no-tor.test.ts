@@ -11,9 +11,9 @@ import { test } from 'node:test';
 import { connectivity, labDown, labUp } from '../../src/lab/lab.js';
 import { listNetns } from '../../src/lab/topology.js';
 import { run } from '../../src/util/exec.js';
-import { needs } from '../helpers/needs.js';
+import { needs } from '../helpers/require.js';
 
-test('lab without a ToR: workloads reach each other across nodes', { skip: needs({ root: true, files: ['/usr/sbin/ip'] }), timeout: 300_000 }, async () => {
+test('lab without a ToR: workloads reach each other across nodes', { ...needs({ root: true, tools: ['ip', 'ping', 'sysctl'] }), timeout: 300_000 }, async () => {
   const prefix = `tbt-nt${randomBytes(2).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'tabby-lab-no-tor-'));
   try {

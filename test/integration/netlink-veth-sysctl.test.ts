@@ -5,11 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { NetlinkError, ValidationError } from '../../src/errors.js';
-import { linkDelete, linkList, routeApply, sysctlWrite, vethCreate } from '../../src/native/addon.js';
-import { needs } from '../helpers/needs.js';
+import { linkDelete, linkList, vethCreate } from '../../src/native/links.js';
+import { routeApply } from '../../src/native/routes.js';
+import { sysctlWrite } from '../../src/native/sysctl.js';
+import { needs } from '../helpers/require.js';
 import { TestNetns, run } from './netlink-netns.js';
 
-describe('veth pairs across namespaces and per-namespace sysctls', { skip: needs({ root: true }) }, () => {
+describe('veth pairs across namespaces and per-namespace sysctls', needs({ root: true, tools: ['ip', 'sysctl'] }), () => {
   let host: TestNetns;
   let box: TestNetns;
   const sysctl = (ns: TestNetns, key: string) => run('ip', 'netns', 'exec', ns.name, 'sysctl', '-n', key).trim();
