@@ -64,6 +64,13 @@ export const REFUSALS: readonly Refusal[] = [
   { kind: 'Node', path: 'status.wireguardPublicKey', why: 'Tabby has no WireGuard encryption' },
   { kind: 'Node', path: 'status.wireguardPublicKeyV6', why: 'Tabby has no WireGuard encryption' },
   { kind: 'Node', path: 'status.podCIDRs', why: 'Tabby allocates from IPAM blocks, not Kubernetes pod CIDRs' },
+  // WorkloadEndpoint (written by tabby-cni; policy and 1:1 NAT are not Tabby's)
+  { kind: 'WorkloadEndpoint', path: 'spec.serviceAccountName', why: 'Tabby has no network policy to select service accounts' },
+  { kind: 'WorkloadEndpoint', path: 'spec.ipNATs', why: 'Tabby has no 1:1 NAT (floating IPs) for workloads' },
+  { kind: 'WorkloadEndpoint', path: 'spec.ipv4Gateway', why: "tabby-cni's IPv4 gateway is always 169.254.1.1, answered by proxy ARP" },
+  { kind: 'WorkloadEndpoint', path: 'spec.ipv6Gateway', why: "tabby-cni's IPv6 gateway is always the host side's link-local address" },
+  { kind: 'WorkloadEndpoint', path: 'spec.ports', why: 'Tabby has no network policy to refer to named ports' },
+  { kind: 'WorkloadEndpoint', path: 'spec.allowSpoofedSourcePrefixes', why: 'Tabby does not filter workload source addresses' },
 ];
 
 /** Every concrete occurrence of a schema path in a value: [concrete path, value]. */

@@ -12,10 +12,18 @@ import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
 import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
 import { desiredPeers, type DesiredPeer, type PeerType } from './peers.js';
 import { RouteContext, type RemoteVtep } from './routes.js';
+import { blockAdvertisements } from './block-advertisements.js';
 
 /** What calc needs of an IPAM block (Calico's IPAMBlock fields). */
 export interface AffineBlock {
-  spec: { cidr: string; affinity?: string | null; pool?: string };
+  spec: {
+    cidr: string;
+    affinity?: string | null;
+    pool?: string;
+    /** Address → handle; with `attributes[address].node`, which node holds a borrowed address. */
+    allocations?: Record<string, string>;
+    attributes?: Record<string, { node?: string }>;
+  };
 }
 
 export interface NodeResources {
@@ -120,14 +128,16 @@ export function ipamNeeds(me: Node, res: Pick<NodeResources, 'blocks' | 'pools'>
 }
 
 /**
- * The node's own advertisements: each affine block (not from a disableBGPExport pool) and the
- * service CIDRs, with communities from prefixAdvertisements (by name or literal value).
+ * The node's own advertisements: each affine block and each borrowed address (not from a
+ * disableBGPExport pool) and the service CIDRs, with communities from prefixAdvertisements
+ * (by name or literal value).
  */
 export function originations(node: string, res: Pick<NodeResources, 'blocks' | 'pools' | 'configs'>): Origination[] {
   const spec = effectiveBgpConfig(res.configs, node).spec;
   const named = new Map((spec.communities ?? []).map((c) => [c.name, c.value]));
   const rule = new ExportRule(exportPolicy(res.pools, res.configs, node));
-  const prefixes = [...localBlocks(node, res).filter((p) => rule.allows(p)), ...serviceCidrs(res.configs, node)];
+  const { blocks, borrowed } = blockAdvertisements(node, res.blocks, res.pools.map((p) => p.spec.cidr));
+  const prefixes = [...[...blocks, ...borrowed].filter((p) => rule.allows(p)), ...serviceCidrs(res.configs, node)];
   return [...new Set(prefixes)].map((prefix) => ({
     prefix,
     communities: (spec.prefixAdvertisements ?? [])
@@ -137,12 +147,14 @@ export function originations(node: string, res: Pick<NodeResources, 'blocks' | '
 }
 
 /** Remote VTEPs: every other node with a VXLAN tunnel address, MAC and blocks. */
-export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'blocks'>): RemoteVtep[] {
+export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'blocks' | 'pools'>): RemoteVtep[] {
   const out: RemoteVtep[] = [];
   for (const n of res.nodes) {
     const nodeIP = n.spec.bgp?.ipv4Address ? parseCidr(n.spec.bgp.ipv4Address)?.address : undefined;
     if (n.metadata.name === node || !nodeIP || !n.spec.ipv4VXLANTunnelAddr || !n.spec.vxlanTunnelMACAddr) continue;
-    const blocks = res.blocks.filter((b) => affine(b, n.metadata.name) && parseCidr(b.spec.cidr)?.family === 4).map((b) => b.spec.cidr);
+    // Its blocks and the addresses it borrowed: VXLAN routes come from IPAM, not from BGP.
+    const adv = blockAdvertisements(n.metadata.name, res.blocks, res.pools.map((p) => p.spec.cidr));
+    const blocks = [...adv.blocks, ...adv.borrowed].filter((c) => parseCidr(c)?.family === 4);
     out.push({ node: n.metadata.name, nodeIP, tunnelIP: n.spec.ipv4VXLANTunnelAddr, mac: n.spec.vxlanTunnelMACAddr, blocks });
   }
   return out;

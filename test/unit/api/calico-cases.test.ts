@@ -1,4 +1,4 @@
-// Calico's own selector and validator cases for the five kinds, each row citing its source in
+// Calico's own selector and validator cases for the six kinds, each row citing its source in
 // projectcalico/calico, decided by Tabby's parser and validator as Calico decides them.
 // Struct-level cases (a BGPPeerSpec, a BGPFilterRuleV4…) are wrapped in a resource, as the
 // struct would be inside one. Rows Calico accepts but Tabby refuses at write time are marked
@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { refusalsOf } from '../../../src/api/refusals.js';
 import { parseSelector, type Labels } from '../../../src/api/selector.js';
 import { validateResource } from '../../../src/api/validate.js';
+import { workloadEndpointName } from '../../../src/api/workload-endpoint-name.js';
 import { SelectorParseError } from '../../../src/errors.js';
 
 const PARSER = 'libcalico-go/lib/selector/parser/parser_test.go';
@@ -176,7 +177,7 @@ describe('Calico selector cases', () => {
   });
 });
 
-// ---- validator: the five kinds ----
+// ---- validator: the six kinds ----
 
 interface Row {
   source: string;
@@ -206,6 +207,21 @@ const x = (n: number) => 'x'.repeat(n);
 const netv4_3 = '1.2.3.0/26';
 const netv4_4 = '1.0.0.0/10';
 const netv6_1 = 'aabb:aabb::ffff/128';
+/**
+ * A WorkloadEndpointSpec case inside a resource: k8s identifiers around it and the name they
+ * give (a pod's name, so a containerID case stays a spec case and never reaches the name).
+ */
+const wep = (spec: Record<string, unknown>) => {
+  const full = { node: 'node1', orchestrator: 'k8s', pod: 'pod1', endpoint: 'eth0', ...spec };
+  let name = 'node1-k8s-invalid-eth0';
+  try {
+    name = workloadEndpointName(full as Record<string, string>);
+  } catch {
+    // An identifier Calico rejects: the row expects a rejection anyway.
+  }
+  return resource('WorkloadEndpoint', name, full);
+};
+const wepPort = (port: Record<string, unknown>) => wep({ interfaceName: 'eth0', ports: [port] });
 
 const VALIDATOR_ROWS: Row[] = [
   // (API) BGPConfiguration
@@ -430,6 +446,43 @@ const VALIDATOR_ROWS: Row[] = [
   row('should allow valid IP address on Wireguard config', true, nodeSpec({ wireguard: { interfaceIPv4Address: '1.2.3.4' } }), true),
   row('should reject invalid IP address on Wireguard config', false, nodeSpec({ wireguard: { interfaceIPv4Address: 'foo.bar' } })),
   row('should reject invalid Wireguard public-key', false, nodeSpec({}, { wireguardPublicKey: 'foobar' })),
+
+  // (API model) EndpointPorts, as a WorkloadEndpoint's one port. Named ports exist for policy,
+  // which Tabby has not: valid ones are refused at write time.
+  row('should accept EndpointPort with tcp protocol', true, wepPort({ name: 'a-valid-port', protocol: 'TCP', port: 1234 }), true),
+  row('should accept EndpointPort with udp protocol', true, wepPort({ name: 'a-valid-port', protocol: 'UDP', port: 1234 }), true),
+  row('should accept EndpointPort with sctp protocol', true, wepPort({ name: 'a-valid-port', protocol: 'SCTP', port: 1234 }), true),
+  row('should reject EndpointPort with empty name', false, wepPort({ name: '', protocol: 'UDP', port: 1234 })),
+  row('should accept EndpointPort with empty name but HostPort specified', true, wepPort({ name: '', protocol: 'UDP', port: 1234, hostPort: 2345 }), true),
+  row('should reject EndpointPort with no protocol', false, wepPort({ name: 'a-valid-port', port: 1234 })),
+  row('should reject EndpointPort with numeric protocol', false, wepPort({ name: 'a-valid-port', protocol: 123, port: 1234 })),
+  row('should reject EndpointPort with no port', false, wepPort({ name: 'a-valid-port', protocol: 'TCP' })),
+
+  // (API) WorkloadEndpointSpec, wrapped in a WorkloadEndpoint named after its identifiers. The
+  // awsElasticIPs and externalNetworkNames rows are left out: fields of later Calico releases
+  // that Tabby does not know, so they are refused as unknown fields.
+  row('should accept WorkloadEndpointSpec with a port (m)', true, wep({ interfaceName: 'eth0', ports: [{ name: 'a-valid-port', protocol: 'TCP', port: 1234 }] }), true),
+  row('should reject WorkloadEndpointSpec with an unnamed port and no host mapping (m)', false, wep({ interfaceName: 'eth0', ports: [{ protocol: 'TCP', port: 1234 }] })),
+  row('should accept WorkloadEndpointSpec with name-clashing ports (m)', true, wep({ interfaceName: 'eth0', ports: [{ name: 'a-valid-port', protocol: 'TCP', port: 1234 }, { name: 'a-valid-port', protocol: 'UDP', port: 5456 }] }), true),
+  row('should accept WorkloadEndpointSpec with an unnamed port and a host port (m)', true, wep({ interfaceName: 'eth0', ports: [{ protocol: 'TCP', port: 1234, hostPort: 2345 }] }), true),
+  row('should reject WorkloadEndpointSpec with a port with an invalid host IP (m)', false, wep({ interfaceName: 'eth0', ports: [{ protocol: 'TCP', port: 1234, hostPort: 2345, hostIP: '999.999.999.999' }] })),
+  row('should reject WorkloadEndpointSpec with an invalid source spoofing config (m)', false, wep({ interfaceName: 'eth0', allowSpoofedSourcePrefixes: ['10.abcd'] })),
+  row('should accept WorkloadEndpointSpec with an ip or prefix in the source spoofing config (m)', true, wep({ interfaceName: 'eth0', allowSpoofedSourcePrefixes: ['10.0.0.1', '192.168.0.0/16'] }), true),
+  row('should accept workload endpoint with interface only', true, wep({ interfaceName: 'cali012371237' })),
+  row('should accept workload endpoint with networks and no nats', true, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32', '1.2.0.0/32', netv6_1, 'aabb:aabb::/128'] })),
+  row('should accept workload endpoint with IPv4 NAT covered by network', true, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32'], ipNATs: [{ internalIP: '1.2.3.4', externalIP: '100.200.0.0' }] }), true),
+  row('should accept workload endpoint with IPv6 NAT covered by network', true, wep({ interfaceName: 'cali012371237', ipNetworks: [netv6_1], ipNATs: [{ internalIP: 'aabb:aabb::ffff', externalIP: 'aabb::abcd' }] }), true),
+  row('should accept workload endpoint with IPv4 and IPv6 NAT covered by network', true, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32', netv6_1], ipNATs: [{ internalIP: '1.2.3.4', externalIP: '100.200.0.0' }, { internalIP: 'aabb:aabb::ffff', externalIP: 'aabb::abcd' }] }), true),
+  row('should accept workload endpoint with mixed-case ContainerID', true, wep({ interfaceName: 'cali012371237', containerID: 'Cath01234-G' })),
+  row('should reject workload endpoint with no config', false, wep({})),
+  row('should reject workload endpoint with IPv4 networks that contain >1 address', false, wep({ interfaceName: 'cali012371237', ipNetworks: [netv4_3] })),
+  row('should reject workload endpoint with IPv6 networks that contain >1 address', false, wep({ interfaceName: 'cali012371237', ipNetworks: ['aabb:aabb::0000/122'] })),
+  row('should reject workload endpoint with nats and no networks', false, wep({ interfaceName: 'cali012371237', ipNATs: [{ internalIP: '100.200.0.0', externalIP: '1.2.3.4' }] })),
+  row('should reject workload endpoint with IPv4 NAT not covered by network', false, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32'], ipNATs: [{ internalIP: '100.200.0.0', externalIP: '1.2.3.4' }] })),
+  row('should reject workload endpoint with IPv6 NAT not covered by network', false, wep({ interfaceName: 'cali012371237', ipNetworks: [netv6_1], ipNATs: [{ internalIP: 'aabb::abcd', externalIP: 'aabb:aabb::ffff' }] })),
+  row('should reject workload endpoint containerID that starts with a dash', false, wep({ interfaceName: 'cali0134', containerID: '-abcdefg' })),
+  row('should reject workload endpoint containerID that ends with a dash', false, wep({ interfaceName: 'cali0134', containerID: 'abcdeSg-' })),
+  row('should reject workload endpoint containerID that contains a period', false, wep({ interfaceName: 'cali0134', containerID: 'abcde-j.g' })),
 ];
 
 const crd = (t: string, name: string, valid: boolean, r: Record<string, unknown>, refused = false): Row => ({ source: `${CRD} ${t}/${name}`, valid, resource: r, refused });
@@ -487,7 +540,7 @@ const CRD_ROWS: Row[] = [
   crd('TestCRDValidation_BGPConfiguration_Communities', 'prefixAdvertisement using inline community value passes', true, conf({ prefixAdvertisements: [{ cidr: '10.0.0.0/24', communities: ['65001:100'] }] })),
 ];
 
-describe('Calico validator cases for BGPConfiguration, BGPPeer, IPPool, Node and BGPFilter', () => {
+describe('Calico validator cases for BGPConfiguration, BGPPeer, IPPool, Node, BGPFilter and WorkloadEndpoint', () => {
   for (const r of [...VALIDATOR_ROWS, ...CRD_ROWS]) {
     test(r.source, () => {
       let err: unknown;

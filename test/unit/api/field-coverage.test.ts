@@ -54,6 +54,16 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['IPPool', 'spec.disabled', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.disableBGPExport', 'src/calc/export-policy.ts'],
   ['IPPool', 'spec.nodeSelector', 'src/ipam/ipam.ts'],
+  ['WorkloadEndpoint', 'spec.orchestrator', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.node', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.workload', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.pod', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.containerID', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.endpoint', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.ipNetworks', 'src/ipam/ipam-report.ts'],
+  ['WorkloadEndpoint', 'spec.profiles', 'src/cni/plugin.ts'],
+  ['WorkloadEndpoint', 'spec.interfaceName', 'src/cni/plugin.ts'],
+  ['WorkloadEndpoint', 'spec.mac', 'src/cni/plugin.ts'],
 ];
 
 /**

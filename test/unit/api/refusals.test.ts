@@ -17,6 +17,12 @@ import { ValidationError } from '../../../src/errors.js';
 const res = (kind: string, spec: unknown, extra: Record<string, unknown> = {}) =>
   validateResource({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: kind === 'BGPConfiguration' ? 'default' : 'x' }, spec, ...extra });
 
+const wep = (spec: Record<string, unknown>) =>
+  validateResource({
+    apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'n1-cni-c1-eth0' },
+    spec: { node: 'n1', orchestrator: 'cni', containerID: 'c1', endpoint: 'eth0', interfaceName: 'cali0123456789a', ipNetworks: ['10.244.0.5/32'], ...spec },
+  });
+
 /** One valid resource per refusal that sets the refused field (or value). */
 const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.serviceLoadBalancerAggregation': () => res('BGPConfiguration', { serviceLoadBalancerAggregation: 'Disabled' }),
@@ -41,6 +47,12 @@ const SAMPLES: Record<string, () => Resource> = {
   'Node status.wireguardPublicKey': () => res('Node', {}, { status: { wireguardPublicKey: 'jlkVyQYooZYzI2wFfNhSZez5eWh44yfq1wKVjLvSXgY=' } }),
   'Node status.wireguardPublicKeyV6': () => res('Node', {}, { status: { wireguardPublicKeyV6: 'jlkVyQYooZYzI2wFfNhSZez5eWh44yfq1wKVjLvSXgY=' } }),
   'Node status.podCIDRs': () => res('Node', {}, { status: { podCIDRs: ['10.244.0.0/24'] } }),
+  'WorkloadEndpoint spec.serviceAccountName': () => wep({ serviceAccountName: 'sa' }),
+  'WorkloadEndpoint spec.ipNATs': () => wep({ ipNATs: [{ internalIP: '10.244.0.5', externalIP: '192.0.2.5' }] }),
+  'WorkloadEndpoint spec.ipv4Gateway': () => wep({ ipv4Gateway: '10.244.0.1' }),
+  'WorkloadEndpoint spec.ipv6Gateway': () => wep({ ipv6Gateway: 'fe80::1' }),
+  'WorkloadEndpoint spec.ports': () => wep({ ports: [{ name: 'http', protocol: 'TCP', port: 80 }] }),
+  'WorkloadEndpoint spec.allowSpoofedSourcePrefixes': () => wep({ allowSpoofedSourcePrefixes: ['10.9.0.0/16'] }),
 };
 
 let dir: string;
@@ -56,7 +68,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const snapshot = async () => JSON.stringify(await Promise.all(['BGPConfiguration', 'BGPPeer', 'IPPool', 'Node'].map((k) => client.list(k))));
+const snapshot = async () => JSON.stringify(await Promise.all(['BGPConfiguration', 'BGPPeer', 'IPPool', 'Node', 'WorkloadEndpoint'].map((k) => client.list(k))));
 
 test('every refusal has a sample, and each sample is refused with one line and nothing written', async () => {
   for (const r of REFUSALS) {
