@@ -4,6 +4,7 @@
 // the context learned routes are judged in, the local VTEP, NAT pools). Pure: the
 // agent carries the plan out; best-path changes never come through here.
 
+import type { BfdTimers } from '../api/bfd-annotations.js';
 import { cidrContains, parseCidr } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
@@ -59,6 +60,8 @@ export interface PlannedPeer {
   /** BGPFilter names (applied once filters are wired). */
   filters: string[];
   export: ExportPolicy;
+  /** BFD timers when the peer asked for BFD (failureDetectionMode). */
+  bfd?: BfdTimers;
 }
 
 export interface Origination {
@@ -163,6 +166,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
   if (p.ttlSecurity !== undefined) out.ttlSecurity = p.ttlSecurity;
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;
+  if (p.bfd !== undefined) out.bfd = p.bfd;
   return out;
 }
 
