@@ -8,11 +8,10 @@
 
 import { hostname } from 'node:os';
 import { parseCidr } from '../api/net.js';
-import type { BGPConfiguration, BGPPeer, IPPool, Node } from '../api/types.js';
+import type { BGPConfiguration, BGPFilter, BGPPeer, IPPool, Node } from '../api/types.js';
 import { ResourceClient } from '../api/client.js';
-import { Speaker, type BestPath, type ExportFilter, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
+import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
-import { exportPolicyKey, ExportRule, type ExportPolicy } from '../calc/export-policy.js';
 import { localBlocks, needsVxlan, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
 import { RestartHold } from '../calc/restart-hold.js';
 import type { LearnedNexthop, RouteContext } from '../calc/routes.js';
@@ -34,6 +33,7 @@ import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
 import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
+import { PeerPolicies, type PeerFunctions } from './peer-policy.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -79,7 +79,7 @@ export class Agent {
   private plan?: NodePlan;
   /** The context learned routes are judged in: replaced only when the plan's key changes. */
   private routeContext?: RouteContext;
-  private readonly exportFilters = new Map<string, ExportFilter>();
+  private readonly policies = new PeerPolicies();
   /** Routes learned by a replaced speaker, kept until the new one relearns them or time runs out. */
   private stale = new Map<string, readonly string[]>();
   private staleTimer?: NodeJS.Timeout;
@@ -174,6 +174,7 @@ export class Agent {
       pools: this.cache.list<IPPool>('IPPool'),
       blocks: this.cache.list<IpamBlock>(BLOCK_KIND),
       peers: this.cache.list<BGPPeer>('BGPPeer'),
+      filters: this.cache.list<BGPFilter>('BGPFilter'),
     };
   }
 
@@ -205,7 +206,8 @@ export class Agent {
     this.plan = plan;
     await this.ensureSpeaker(plan.speaker);
     const speaker = this.speaker!;
-    speaker.setPeers(plan.peers.flatMap((p) => this.speakerPeer(p)));
+    const fns = this.policies.forPeers(plan.peers);
+    speaker.setPeers(plan.peers.flatMap((p) => this.speakerPeer(p, fns.get(p.id)!)));
     await this.bfd.sync(plan.peers, speaker);
     speaker.setLocalRoutes(
       plan.originations.map((o) => ({
@@ -342,20 +344,7 @@ export class Agent {
     this.staleTimer.unref();
   }
 
-  /** One function per distinct export policy, so an unchanged policy never re-syncs a peer. */
-  private exportFilter(policy: ExportPolicy): ExportFilter {
-    const key = exportPolicyKey(policy);
-    let f = this.exportFilters.get(key);
-    if (!f) {
-      const rule = new ExportRule(policy);
-      f = (prefix, path, target) => rule.exports(prefix, path.peer.type === 'local', target.type === 'ebgp');
-      this.exportFilters.clear();
-      this.exportFilters.set(key, f);
-    }
-    return f;
-  }
-
-  private speakerPeer(p: PlannedPeer): SpeakerPeer[] {
+  private speakerPeer(p: PlannedPeer, fns: PeerFunctions): SpeakerPeer[] {
     let md5Key: string | undefined;
     if (p.password) {
       try {
@@ -365,8 +354,8 @@ export class Agent {
         return [];
       }
     }
-    const { type: _t, filters: _f, password: _p, bfd: _b, export: policy, ...peer } = p;
-    return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), exportFilter: this.exportFilter(policy) }];
+    const { type: _t, filters: _f, password: _p, bfd: _b, export: _e, ...peer } = p;
+    return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), ...fns }];
   }
 
   /** Each session's status with the planned peer it belongs to. */

@@ -7,7 +7,7 @@
 import type { BfdTimers } from '../api/bfd-annotations.js';
 import { cidrContains, parseCidr } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
-import type { BGPConfiguration, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
+import type { BGPConfiguration, BGPFilter, BGPFilterSpec, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
 import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
 import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
 import { desiredPeers, type DesiredPeer, type PeerType } from './peers.js';
@@ -24,6 +24,8 @@ export interface NodeResources {
   pools: IPPool[];
   blocks: AffineBlock[];
   peers: BGPPeer[];
+  /** BGPFilter resources (absent: none). */
+  filters?: BGPFilter[];
 }
 
 export interface NodeFacts {
@@ -57,8 +59,11 @@ export interface PlannedPeer {
   gracefulRestartTime: number;
   allowLocalAs: number;
   password?: SecretKeyRef;
-  /** BGPFilter names (applied once filters are wired). */
-  filters: string[];
+  /**
+   * The peer's BGPFilters in its order, specs resolved. A name with no BGPFilter is left out,
+   * as confd's buildImportFilter/buildExportFilter skip a filter they cannot read.
+   */
+  filters: { name: string; spec: BGPFilterSpec }[];
   export: ExportPolicy;
   /** BFD timers when the peer asked for BFD (failureDetectionMode). */
   bfd?: BfdTimers;
@@ -146,7 +151,8 @@ export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'bl
 }
 
 /** A DesiredPeer in the speaker's terms, with the export policy it gets. */
-export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
+export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: readonly BGPFilter[] = []): PlannedPeer {
+  const byName = new Map(filters.map((f) => [f.metadata.name, f.spec]));
   const out: PlannedPeer = {
     id: p.name,
     type: p.type,
@@ -159,7 +165,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
     nextHopMode: p.nextHopMode,
     gracefulRestartTime: p.maxRestartTime,
     allowLocalAs: p.allowLocalAs,
-    filters: p.filters,
+    filters: p.filters.flatMap((name) => (byName.has(name) ? [{ name, spec: byName.get(name)! }] : [])),
     export: policy,
   };
   if (p.localAddress !== undefined) out.localAddress = p.localAddress;
@@ -185,7 +191,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     ...(clusterId ? { clusterId } : {}),
   };
   const policy = exportPolicy(res.pools, res.configs, name);
-  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy));
+  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy, res.filters));
   const routes = new RouteContext({ nodeCidrs: facts.cidrs, pools: res.pools, localBlocks: localBlocks(name, res), vteps: remoteVteps(name, res) });
   const plan: NodePlan = {
     node: name,
