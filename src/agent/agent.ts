@@ -33,6 +33,7 @@ import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
 import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
+import { BgpLogLevel } from './bgp-log-level.js';
 import { PeerPolicies, type PeerFunctions } from './peer-policy.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
@@ -80,6 +81,7 @@ export class Agent {
   /** The context learned routes are judged in: replaced only when the plan's key changes. */
   private routeContext?: RouteContext;
   private readonly policies = new PeerPolicies();
+  private readonly bgpLog: BgpLogLevel;
   /** Routes learned by a replaced speaker, kept until the new one relearns them or time runs out. */
   private stale = new Map<string, readonly string[]>();
   private staleTimer?: NodeJS.Timeout;
@@ -112,6 +114,7 @@ export class Agent {
       datastoreEvents: () => this.cache.events,
       datastoreReady: () => this.cache.ready,
     }, buildInfo());
+    this.bgpLog = new BgpLogLevel(opts.logger);
     this.bfd = new PeerBfd({ logger: opts.logger });
     registerBfdMetrics(this.metrics.registry, this.bfd);
   }
@@ -204,6 +207,7 @@ export class Agent {
     // The cache answers whether anything is missing, so a plan normally does no store I/O.
     if (this.cache.ready && !plan.ipam.satisfied && (await this.ensureIpam(plan))) return;
     this.plan = plan;
+    this.bgpLog.set(plan.bgpLogSeverity);
     await this.ensureSpeaker(plan.speaker);
     const speaker = this.speaker!;
     const fns = this.policies.forPeers(plan.peers);
@@ -323,7 +327,7 @@ export class Agent {
     // Routes we hold in the kernel at start mean we are restarting with forwarding preserved.
     const restarting = !old && this.hold.holding;
     const speaker = new Speaker({
-      routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger,
+      routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.bgpLog.logger,
       ...(id.clusterId ? { clusterId: id.clusterId } : {}),
     });
     speaker.onBestPaths((changes) => this.onBestPaths(changes));

@@ -87,6 +87,8 @@ export interface IpamNeeds {
 export interface NodePlan {
   node: string;
   speaker: SpeakerIdentity;
+  /** logSeverityScreen when a BGPConfiguration sets it (node.<name> over default): the BGP log level. */
+  bgpLogSeverity?: string;
   peers: PlannedPeer[];
   originations: Origination[];
   ipam: IpamNeeds;
@@ -202,6 +204,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     routes,
     natPools: res.pools.map((p) => ({ cidr: p.spec.cidr, natOutgoing: p.spec.natOutgoing, disabled: p.spec.disabled })),
   };
+  if (conf.spec.logSeverityScreen) plan.bgpLogSeverity = conf.logSeverity;
   if (me.spec.ipv4VXLANTunnelAddr && me.spec.vxlanTunnelMACAddr) plan.localVtep = { tunnelIP: me.spec.ipv4VXLANTunnelAddr, mac: me.spec.vxlanTunnelMACAddr };
   return plan;
 }

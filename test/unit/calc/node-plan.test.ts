@@ -91,11 +91,18 @@ describe('node plan', () => {
   });
 
   test('explicit peers carry the export policy, password reference and filters for the agent', () => {
-    const peers = [bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } }, filters: ['f1'] })];
-    const plan = nodePlan(resources({ peers, configs: [config({ nodeToNodeMeshEnabled: false })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
+    const peers = [bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } }, filters: ['f1', 'missing', 'f2'] })];
+    const spec = (cidr: string) => ({ exportV4: [{ cidr, matchOperator: 'Equal' as const, action: 'Reject' as const }] });
+    const filters = [
+      { apiVersion: 'projectcalico.org/v3' as const, kind: 'BGPFilter' as const, metadata: { name: 'f2' }, spec: spec('10.1.0.0/16') },
+      { apiVersion: 'projectcalico.org/v3' as const, kind: 'BGPFilter' as const, metadata: { name: 'f1' }, spec: spec('10.2.0.0/16') },
+    ];
+    const plan = nodePlan(resources({ peers, filters, configs: [config({ nodeToNodeMeshEnabled: false })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
     assert.equal(plan.peers.length, 1);
     const p = plan.peers[0]!;
-    assert.deepEqual([p.id, p.type, p.remoteAsn, p.localAsn, p.gracefulRestartTime, p.filters], ['Global_10_0_0_254', 'global', 65000, 64512, 120, ['f1']]);
+    assert.deepEqual([p.id, p.type, p.remoteAsn, p.localAsn, p.gracefulRestartTime], ['Global_10_0_0_254', 'global', 65000, 64512, 120]);
+    // The peer's order; a name with no BGPFilter is skipped, as confd's buildExportFilter does.
+    assert.deepEqual(p.filters, [{ name: 'f1', spec: spec('10.2.0.0/16') }, { name: 'f2', spec: spec('10.1.0.0/16') }]);
     assert.deepEqual(p.password, { secretKeyRef: { name: 's', key: 'k' } });
     assert.deepEqual(p.export, { advertise: ['10.244.0.0/16'], deny: [] });
   });
