@@ -8,7 +8,7 @@
 
 import { hostname } from 'node:os';
 import { parseCidr } from '../api/net.js';
-import type { BGPConfiguration, BGPFilter, BGPPeer, IPPool, Node } from '../api/types.js';
+import type { BGPConfiguration, BGPFilter, BGPPeer, CalicoNodeStatus, IPPool, Node } from '../api/types.js';
 import { ResourceClient } from '../api/client.js';
 import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
@@ -34,6 +34,8 @@ import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
 import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
 import { BgpLogLevel } from './bgp-log-level.js';
+import type { NodeStatusFacts } from './node-status-report.js';
+import { NodeStatusWriter } from './node-status-writer.js';
 import { PeerPolicies, type PeerFunctions } from './peer-policy.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
@@ -82,6 +84,8 @@ export class Agent {
   private routeContext?: RouteContext;
   private readonly policies = new PeerPolicies();
   private readonly bgpLog: BgpLogLevel;
+  private nodeStatus_?: NodeStatusWriter;
+  private readonly bootTime = new Date();
   /** Routes learned by a replaced speaker, kept until the new one relearns them or time runs out. */
   private stale = new Map<string, readonly string[]>();
   private staleTimer?: NodeJS.Timeout;
@@ -97,7 +101,8 @@ export class Agent {
     this.client = new ResourceClient(opts.store);
     this.ipam = new Ipam(opts.store);
     this.replan = new Debounce({ quietMs: opts.debounceMs ?? 100, maxWaitMs: opts.maxWaitMs ?? 1000 }, () => this.planPass());
-    this.cache = new ResourceCache(opts.store, () => this.replan.poke(), this.log);
+    // CalicoNodeStatus is the agent's own output: writing it never calls for a new plan.
+    this.cache = new ResourceCache(opts.store, (kind) => kind !== 'CalicoNodeStatus' && this.replan.poke(), this.log);
     this.metrics = new AgentMetrics({
       peers: () =>
         this.sessions().map(({ s, p }) => ({
@@ -141,6 +146,14 @@ export class Agent {
       this.log.info(at, 'health and metrics listening');
     }
     await this.reconcile();
+    this.nodeStatus_ = new NodeStatusWriter({
+      node: this.name,
+      client: this.client,
+      list: () => this.cache.list<CalicoNodeStatus>('CalicoNodeStatus'),
+      facts: () => this.statusFacts(),
+      log: this.log,
+    });
+    this.nodeStatus_.start();
     this.log.info({ addresses: this.nodeCidrs, dataplane: this.opts.dataplane, restarting }, 'agent started');
   }
 
@@ -362,6 +375,20 @@ export class Agent {
     return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), ...fns }];
   }
 
+  /** What a CalicoNodeStatus report is made of, once there is a plan and a speaker. */
+  private statusFacts(): NodeStatusFacts | undefined {
+    if (!this.plan || !this.speaker) return undefined;
+    return {
+      routerId: this.plan.speaker.routerId,
+      version: buildInfo().version,
+      bootTime: this.bootTime,
+      now: new Date(),
+      sessions: this.sessions().map(({ s, p }) => ({ s, type: p?.type ?? 'global' })),
+      routes: this.speaker.bestPaths(),
+      ifname: this.hostIfname,
+    };
+  }
+
   /** Each session's status with the planned peer it belongs to. */
   private sessions(): { s: SpeakerPeerStatus; p: PlannedPeer | undefined }[] {
     const byId = new Map(this.plan?.peers.map((p) => [p.id, p]));
@@ -402,6 +429,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.replan.stop();
+    await this.nodeStatus_?.stop();
     clearTimeout(this.staleTimer);
     clearTimeout(this.holdTimer);
     await this.passing?.catch(() => undefined);
