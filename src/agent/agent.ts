@@ -36,7 +36,7 @@ import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
 import { BgpLogLevel } from './bgp-log-level.js';
 import type { NodeStatusFacts } from './node-status-report.js';
 import { NodeStatusWriter } from './node-status-writer.js';
-import { PeerPolicies, type PeerFunctions } from './peer-policy.js';
+import { PeerPolicies, speakerPeerOf, type PeerFunctions } from './peer-policy.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -223,8 +223,10 @@ export class Agent {
     this.bgpLog.set(plan.bgpLogSeverity);
     await this.ensureSpeaker(plan.speaker);
     const speaker = this.speaker!;
-    const fns = this.policies.forPeers(plan.peers);
-    speaker.setPeers(plan.peers.flatMap((p) => this.speakerPeer(p, fns.get(p.id)!)));
+    const filterErrors = new Map<string, string>();
+    const fns = this.policies.forPeers(plan.peers, filterErrors);
+    for (const [peer, error] of filterErrors) this.log.error({ peer, error }, 'BGPFilter cannot be applied: the peer sends and takes nothing until it is fixed');
+    speaker.setPeers(plan.peers.map((p) => this.speakerPeer(p, fns.get(p.id)!)));
     await this.bfd.sync(plan.peers, speaker);
     speaker.setLocalRoutes(
       plan.originations.map((o) => ({
@@ -361,18 +363,17 @@ export class Agent {
     this.staleTimer.unref();
   }
 
-  private speakerPeer(p: PlannedPeer, fns: PeerFunctions): SpeakerPeer[] {
+  private speakerPeer(p: PlannedPeer, fns: PeerFunctions): SpeakerPeer {
     let md5Key: string | undefined;
     if (p.password) {
       try {
         md5Key = readSecret(this.opts.secretsDir, p.password);
       } catch (err) {
-        this.log.error({ peer: p.id, err }, 'peer skipped: its password cannot be read');
-        return [];
+        // Never a session without the password asked for: the peer is reported Idle with why.
+        return { ...speakerPeerOf(p, fns), configError: `password cannot be read: ${(err as Error).message}` };
       }
     }
-    const { type: _t, filters: _f, password: _p, bfd: _b, export: _e, ...peer } = p;
-    return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), ...fns }];
+    return speakerPeerOf(p, fns, md5Key);
   }
 
   /** What a CalicoNodeStatus report is made of, once there is a plan and a speaker. */

@@ -34,6 +34,7 @@ export function peerFamilies(peer: SpeakerPeer): Family[] {
  */
 export function peerProblem(p: SpeakerPeer, opts: SpeakerOptions): ValidationError | undefined {
   try {
+    if (p.configError !== undefined) throw new ValidationError('', p.configError);
     if (!p.id) throw new ValidationError('id', 'is required');
     if (p.id === 'local') throw new ValidationError('id', '"local" is reserved');
     const ip = parseIP(p.address);

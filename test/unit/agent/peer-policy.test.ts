@@ -83,3 +83,16 @@ test('unchanged policies keep their functions (no re-sync); a changed filter get
   const c = p.forPeers([{ id: 'x', export: EXPORT, filters: [{ ...f, spec: { importV4: [{ ...f.spec.importV4[0]!, action: 'Accept' as const }] } }] }]);
   assert.notEqual(c.get('x')!.importPolicy, a.get('x')!.importPolicy);
 });
+
+test('a filter that cannot be compiled blocks its own peer only, and says why', () => {
+  const errors = new Map<string, string>();
+  const bad = { name: 'bad', spec: { exportV4: [{ cidr: 'fd00::/64', matchOperator: 'In' as const, action: 'Accept' as const }] } };
+  const fns = new PeerPolicies().forPeers([{ id: 'x', export: EXPORT, filters: [bad] }, { id: 'y', export: EXPORT, filters: [] }], errors);
+  assert.deepEqual([...errors.keys()], ['x']);
+  assert.match(errors.get('x')!, /BGPFilter: bad ipv4 cidr "fd00::\/64"/);
+  const path = { peer: { type: 'local' } } as never;
+  const target = { type: 'ebgp' } as never;
+  assert.equal(fns.get('x')!.exportFilter('10.244.1.0/26', path, target, 'ipv4'), false, 'sends nothing');
+  assert.equal(fns.get('x')!.importPolicy!('10.9.0.0/16', {} as never, target, 'ipv4'), 'reject', 'takes nothing');
+  assert.equal(fns.get('y')!.exportFilter('10.244.1.0/26', path, target, 'ipv4'), true);
+});

@@ -101,6 +101,9 @@ test('one unbuildable peer among five: the four others come up, the bad one is r
   assert.equal(a.speaker.session('P0'), undefined);
   assert.match(a.speaker.status().find((s) => s.id === 'P0')!.info, /^Idle Error: holdTime: must be 0 or at least 3 seconds$/);
   assert.equal(a.speaker.status().filter((s) => s.state === 'Established').length, 3);
+  // What the caller could not read (an agent's unreadable password) is reported the same way.
+  a.speaker.setPeers([...good, { ...bad, md5Key: undefined, configError: 'password cannot be read: no such key' }]);
+  assert.equal(a.speaker.status().find((s) => s.id === 'BAD')!.info, 'Idle Error: password cannot be read: no such key');
   for (const n of [a, ...others]) await n.speaker.stop();
 });
 
