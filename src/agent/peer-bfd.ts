@@ -37,7 +37,7 @@ export function connectedSource(peer: string, addresses: readonly Address[]): st
   return undefined;
 }
 
-/** A planned peer as far as BFD cares. */
+/** A planned peer as BFD sees it: its speaker id, address and timers if it asked for BFD. */
 export interface BfdWanted {
   id: string;
   address: string;

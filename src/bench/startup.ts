@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../util/build-info.js';
 import { checkInt } from './common.js';
-import { benchResult, med, type BenchResult, type Sample } from './report.js';
+import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
 export interface StartupOptions {
   reps: number;
@@ -60,16 +60,16 @@ export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
         samples.push({ metric: 'cpu', subject, rep, value: (childCpu() - cpu0) * 1000, unit: 'ms' });
       }
     }
-    const ratio = (metric: string, subject: string) => med(samples, metric, 'node -e 0') / med(samples, metric, subject);
+    const ratio = (metric: string, subject: string) => perRep(samples, metric, 'node -e 0', subject);
     return await benchResult({
       benchmark: 'startup',
       options: { reps: o.reps },
       samples,
       ratios: {
-        'startup wall: node -e 0 / tabby get (file:)': [ratio('wall', 'tabby get bgppeers')],
-        'startup cpu: node -e 0 / tabby get (file:)': [ratio('cpu', 'tabby get bgppeers')],
-        'startup wall: node -e 0 / tabby --help': [ratio('wall', 'tabby --help')],
-        'startup wall: node -e 0 / import yargs (the floor)': [ratio('wall', 'node: import yargs')],
+        'startup wall: node -e 0 / tabby get (file:)': ratio('wall', 'tabby get bgppeers'),
+        'startup cpu: node -e 0 / tabby get (file:)': ratio('cpu', 'tabby get bgppeers'),
+        'startup wall: node -e 0 / tabby --help': ratio('wall', 'tabby --help'),
+        'startup wall: node -e 0 / import yargs (the floor)': ratio('wall', 'node: import yargs'),
       },
       targets: { 'startup wall: node -e 0 / tabby get (file:)': +(1 / 1.5).toFixed(3) },
       notes: ['cpu is user+system time of the child, in 10 ms ticks summed per run; wall includes the spawn itself'],

@@ -65,7 +65,7 @@ export interface PlannedPeer {
    */
   filters: { name: string; spec: BGPFilterSpec }[];
   export: ExportPolicy;
-  /** BFD timers when the peer asked for BFD (failureDetectionMode). */
+  /** BFD timers when the peer asked for BFDIfDirectlyConnected. */
   bfd?: BfdTimers;
 }
 
