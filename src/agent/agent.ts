@@ -9,24 +9,25 @@
 import { hostname } from 'node:os';
 import { parseCidr } from '../api/net.js';
 import type { BGPConfiguration, BGPFilter, BGPPeer, CalicoNodeStatus, IPPool, Node } from '../api/types.js';
-import { ResourceClient } from '../api/client.js';
+import { ResourceClient } from '../client/resource-client.js';
 import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
 import { localBlocks, needsVxlan, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
 import { RestartHold } from '../calc/restart-hold.js';
 import type { LearnedNexthop, RouteContext } from '../calc/routes.js';
 import type { Datastore } from '../datastore/datastore.js';
+import { DatastoreError, ValidationError } from '../errors.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { vtepMac } from '../dataplane/encap/vtep-mac.js';
-import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
 import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatDataplane } from '../dataplane/nat/nat-dataplane.js';
-import { DatastoreError } from '../errors.js';
 import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
-import { addrList, routeDump, RTPROT_TABBY } from '../native/addon.js';
+import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
+import { addrList } from '../native/addresses.js';
+import { routeDump } from '../native/routes.js';
 import { Debounce } from '../util/debounce.js';
 import type { Logger } from '../util/log.js';
-import { autodetectAddress } from './autodetect.js';
+import { AutodetectError, autodetectAddress } from './autodetect.js';
 import { registerBfdMetrics } from './bfd-metrics.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
@@ -72,7 +73,7 @@ export class Agent {
   private speaker?: Speaker;
   private speakerKey = '';
   private dataplane?: Dataplane;
-  private nat?: NatDataplane & { close(): Promise<void> };
+  private nat?: NatDataplane;
   private status?: StatusServer;
   private health?: HealthServer;
   readonly metrics: AgentMetrics;
@@ -132,12 +133,16 @@ export class Agent {
     this.hold = new RestartHold({ restarting, startedAt: Date.now() });
     await this.cache.start();
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
-    this.dataplane = new Dataplane({ mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger });
+    this.dataplane = new Dataplane({
+      mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger,
+      // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them.
+      ...(this.opts.dataplane === 'bpf' ? { snat: { nodeIP } } : {}),
+    });
     await this.dataplane.start();
-    await this.startNat(nodeIP);
+    this.startNat();
     this.status = new StatusServer(this.opts.stateDir, (req) => {
       if (req.cmd === 'status') return this.nodeStatus();
-      throw new Error(`unknown command ${JSON.stringify(req.cmd)}`);
+      throw new ValidationError('cmd', `unknown command ${JSON.stringify(req.cmd)}`);
     });
     await this.status.start();
     if (this.opts.health) {
@@ -160,7 +165,7 @@ export class Agent {
   /** Find the node's addresses (kept as CIDRs) and the interface that holds IPv4. */
   private async detectAddresses(): Promise<void> {
     const v4 = await autodetectAddress(this.opts.ipMethod, 4);
-    if (!v4) throw new Error(`no IPv4 address found with autodetection method ${this.opts.ipMethod ?? 'first-found'}`);
+    if (!v4) throw new AutodetectError(`no IPv4 address found with autodetection method ${this.opts.ipMethod ?? 'first-found'}`);
     const v6 = this.opts.ip6Method ? await autodetectAddress(this.opts.ip6Method, 6) : undefined;
     this.nodeCidrs = [v4, ...(v6 ? [v6] : [])];
     const held = (await addrList({ family: 4 })).find((a) => a.cidr === v4);
@@ -300,11 +305,9 @@ export class Agent {
   }
 
   /** natOutgoing in the dataplane's own style: eBPF SNAT, or iptables MASQUERADE. */
-  private async startNat(nodeIP: string): Promise<void> {
+  private startNat(): void {
     if (this.opts.dataplane === 'bpf') {
-      const snat = new BpfSnat();
-      await snat.load({ ifname: this.hostIfname, nodeIP, logger: this.opts.logger });
-      this.nat = snat;
+      this.nat = this.dataplane!.snat;
     } else if (this.opts.dataplane === 'iptables') {
       this.nat = new IptablesNat({ families: [4], logger: this.opts.logger });
     }

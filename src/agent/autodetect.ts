@@ -2,9 +2,15 @@
 // interface=REGEX, skip-interface=REGEX, cidr=CIDR. Addresses are kept as CIDRs because the
 // prefix length defines "same subnet" for CrossSubnet (storing /32 breaks it, calico#3003).
 import { cidrContains, parseCidr, parseIP } from '../api/net.js';
-import { ValidationError } from '../errors.js';
-import { addrList, linkList, type Address, type Link } from '../native/addon.js';
+import { TabbyError, ValidationError } from '../errors.js';
+import { type Address, addrList } from '../native/addresses.js';
+import { type Link, linkList } from '../native/links.js';
 import { run } from '../util/exec.js';
+
+/** No address on this host matches the autodetection method. */
+export class AutodetectError extends TabbyError {
+  override readonly code = 'AUTODETECT';
+}
 
 /** Interfaces never used for the node address (Calico's list plus Tabby's own devices). */
 export const EXCLUDED_INTERFACES = [

@@ -2,7 +2,7 @@
 // updatePeriodSeconds (0: not updated), as calico-node's status reporter does. The
 // resource may be deleted at any time: then nothing is written back.
 
-import type { ResourceClient } from '../api/client.js';
+import type { ResourceClient } from '../client/resource-client.js';
 import type { CalicoNodeStatus } from '../api/types.js';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../util/log.js';

@@ -5,7 +5,7 @@
 
 import type { RouteIntent } from '../calc/routes.js';
 import { ipv4ToU32 } from '../native/route-records.js';
-import type { Route } from '../native/addon.js';
+import type { Route } from '../native/routes.js';
 import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import { ENCAP_OVERHEAD } from './encap/encap-mtu.js';
 import type { DesiredNexthop, DesiredRoute } from './routes/desired-route.js';

@@ -6,26 +6,25 @@
 // out of the kernel in under a second (RFC 5880 §6.8.4: Detection Time 3 × 100 ms);
 // mending it must bring BFD and BGP back.
 
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson, PeerStatusJson } from '../../src/agent/status.js';
-import { RTPROT_TABBY, routeDump } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeDump } from '../../src/native/routes.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { Bird, birdBase, birdBgp } from '../helpers/bird.js';
 import { TABBY, tabby } from '../helpers/cli.js';
-import { Frr, haveFrr } from '../helpers/frr.js';
-import { isRoot } from './netlink-netns.js';
+import { FRR_TOOLS, Frr } from '../helpers/frr.js';
+import { needs } from '../helpers/require.js';
 
-const missingTools = ['/usr/sbin/tc', '/usr/bin/curl', '/usr/bin/promtool'].filter((p) => !existsSync(p));
-
-// Under CI a missing tool or privilege fails the test instead of skipping it.
-const skip = process.env.CI === 'true' ? false : !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2' : !haveFrr ? 'needs FRR (zebra, bgpd, bfdd, vtysh)' : false;
+// tc cuts the link, curl and promtool read /metrics.
+const { skip } = needs({ root: true, tools: ['ip', 'tc', 'curl', 'promtool', 'bird', 'birdc', ...FRR_TOOLS] });
 
 const TABBY_AS = 64512;
 const ROUTER_AS = 65001;
@@ -50,6 +49,8 @@ interface Lab {
 async function makeLab(prefix: string): Promise<Lab> {
   const tag = randomBytes(3).toString('hex');
   const net = `10.${randomInt(16, 250)}.${randomInt(0, 255)}`;
+  // Written as the kernel and BIRD print it (no leading zeros), so it compares as text.
+  const net6 = `fd${tag.slice(0, 2)}:${parseInt(tag.slice(2), 16).toString(16)}`;
   const dir = mkdtempSync(join(tmpdir(), `tabby-${prefix}-`));
   chmodSync(dir, 0o755);
   const lab: Lab = {
@@ -59,8 +60,8 @@ async function makeLab(prefix: string): Promise<Lab> {
     stateDir: join(dir, 'state'),
     node4: `${net}.1`,
     router4: `${net}.2`,
-    node6: `fd${tag.slice(0, 2)}:${tag.slice(2)}::1`,
-    router6: `fd${tag.slice(0, 2)}:${tag.slice(2)}::2`,
+    node6: `${net6}::1`,
+    router6: `${net6}::2`,
   };
   await ip(['netns', 'add', lab.node]);
   await ip(['netns', 'add', lab.router]);
@@ -224,9 +225,6 @@ function checkCut(r: CutResult, agentLog: () => string): void {
 
 describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
   let labs: Lab[] = [];
-  before(async () => {
-    assert.deepEqual(missingTools, [], 'tc cuts the link, curl and promtool read /metrics');
-  });
   after(async () => {
     for (const lab of labs) await destroyLab(lab);
     labs = [];
@@ -307,7 +305,8 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
       const before = await metrics(lab);
       assert.equal(series(before, 'tabby_bfd_session_up', labels), 1, before);
       assert.equal(series(before, 'tabby_bfd_detection_time_seconds', labels), 0.3);
-      assert.equal(series(before, 'tabby_bfd_session_downs_total', labels), 0);
+      // A flap before the cut (seen under heavy machine load) shows with the agent's BFD lines.
+      assert.equal(series(before, 'tabby_bfd_session_downs_total', labels), 0, agentLog(lab).split('\n').filter((l) => /BFD/.test(l)).join('\n'));
       // The exposition stays valid with the BFD families in it.
       const lint = await run(['promtool', 'check', 'metrics'], { input: before, allowFail: true });
       assert.equal(lint.code, 0, lint.stdout + lint.stderr);

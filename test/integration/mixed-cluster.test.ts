@@ -23,13 +23,14 @@ import type { ChildProcess } from 'node:child_process';
 import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson } from '../../src/agent/status.js';
 import type { CalicoNodeStatus } from '../../src/api/types.js';
-import { RTPROT_TABBY, routeDump } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeDump } from '../../src/native/routes.js';
 import { ip, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
-import { Bird, haveBird } from '../helpers/bird.js';
+import { Bird } from '../helpers/bird.js';
 import { TABBY, tabby } from '../helpers/cli.js';
-import { isRoot } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
 
-const skip = process.env.CI === 'true' ? false : !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'bird', 'birdc'] });
 
 const AS = 64512;
 const TABBY_POOL = '10.244.0.0/16';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { nodeStatusReport, type NodeStatusFacts } from '../../../src/agent/node-status-report.js';
 import { NodeStatusWriter } from '../../../src/agent/node-status-writer.js';
-import { ResourceClient } from '../../../src/api/client.js';
+import { ResourceClient } from '../../../src/client/resource-client.js';
 import type { CalicoNodeStatus } from '../../../src/api/types.js';
 import type { SpeakerPeerStatus } from '../../../src/bgp/speaker.js';
 import { emptyCounters } from '../../../src/bgp/session/index.js';

@@ -10,7 +10,7 @@ import { PeerPolicies, speakerPeerOf } from '../../../src/agent/peer-policy.js';
 import type { BGPPeer, Node } from '../../../src/api/types.js';
 import { Speaker } from '../../../src/bgp/speaker.js';
 import { nodePlan } from '../../../src/calc/node-plan.js';
-import { FakeClock } from '../../../src/bgp/session/fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 const node = (name: string, v4: string): Node => ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: v4 } } });
 const bgpPeer = (name: string, spec: BGPPeer['spec']): BGPPeer => ({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec });
