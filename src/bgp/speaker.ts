@@ -11,7 +11,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { BGP_PORT, type Family } from './wire/index.js';
 import { bestPathOf, learnedChanges } from './speaker/best-paths.js';
 import { localTables } from './speaker/local-routes.js';
-import { checkPeers } from './speaker/peer-config.js';
+import { listenerOwners, peerProblem, rejectedStatus } from './speaker/peer-config.js';
 import { DEFAULT_SELECTION_DEFERRAL, SelectionDeferral } from './speaker/graceful-restart.js';
 import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
@@ -41,6 +41,10 @@ export class Speaker {
   private deferral: SelectionDeferral | undefined;
   private deferralTimer: TimerHandle | undefined;
   private readonly pending = new Set<Promise<void>>();
+  /** Peers left out by the last setPeers(), with the reason. */
+  private rejected = new Map<string, { peer: SpeakerPeer; error: string; since: Date }>();
+  /** Remote address → the peer id that takes incoming connections from it. */
+  private listenerOwners = new Map<string, string>();
 
   constructor(opts: SpeakerOptions) {
     this.opts = { ...opts };
@@ -72,7 +76,9 @@ export class Speaker {
       established: (id) => {
         for (const cb of this.establishedListeners) cb(id);
       },
-      register: (s) => this.listener?.addPeer(s),
+      register: (s) => {
+        if (this.listenerOwners.get(canonicalAddress(s.remoteAddress)) === s.name) this.listener?.addPeer(s);
+      },
       unregister: (s) => this.listener?.removePeer(s),
     };
   }
@@ -84,7 +90,7 @@ export class Speaker {
     const l = this.opts.listen;
     if (l !== false) {
       const listener = new BgpListener({ address: l?.address ?? '::', port: l?.port ?? BGP_PORT, logger: this.host.rootLog });
-      for (const p of this.peers.values()) listener.addPeer(p.session);
+      for (const p of this.peers.values()) if (this.owns(p.cfg)) listener.addPeer(p.session);
       await listener.listen();
       this.listener = listener;
     }
@@ -121,11 +127,23 @@ export class Speaker {
    * The desired peers. New ones are added, missing ones removed (Cease/Peer
    * De-configured); a changed one gets a new session only when a field of the OPEN or
    * the socket changed. Every other session is left alone. Sessions run from start() on.
+   * A peer that cannot run (a setting the session refuses, a repeated id) is left out and
+   * shown in status() as Idle with the reason; the other peers are not affected.
    */
   setPeers(peers: SpeakerPeer[]): void {
     if (this.stopped) return;
-    checkPeers(peers);
-    const want = new Map(peers.map((p) => [p.id, p]));
+    const rejected = new Map<string, { peer: SpeakerPeer; error: string; since: Date }>();
+    const want = new Map<string, SpeakerPeer>();
+    for (const p of peers) {
+      const problem = want.has(p.id) ? `id ${JSON.stringify(p.id)} is used by another peer` : peerProblem(p, this.opts)?.message;
+      if (problem === undefined) want.set(p.id, p);
+      else if (!rejected.has(p.id) && !want.has(p.id)) rejected.set(p.id, { peer: p, error: problem, since: this.rejectedSince(p.id, problem) });
+      else this.log.error({ peer: p.id, address: p.address, error: problem }, 'peer not configured');
+    }
+    for (const [id, r] of rejected) {
+      if (this.rejected.get(id)?.error !== r.error) this.log.error({ peer: id, address: r.peer.address, error: r.error }, 'peer not configured');
+    }
+    this.rejected = rejected;
     for (const [id, rt] of this.peers) {
       if (want.has(id)) continue;
       this.peers.delete(id);
@@ -133,8 +151,9 @@ export class Speaker {
       this.track(rt.remove());
       this.deferral?.remove(id);
     }
-    for (const p of peers) {
-      const cfg = { ...p };
+    this.listenerOwners = listenerOwners(want.values());
+    for (const p of want.values()) {
+      const cfg = this.owns(p) || !p.passive ? { ...p } : { ...p, passive: false };
       const rt = this.peers.get(p.id);
       if (rt) {
         rt.reconfigure(cfg);
@@ -143,10 +162,24 @@ export class Speaker {
       const added = new PeerRuntime(this.host, cfg);
       this.deferral?.add(p.id);
       this.peers.set(p.id, added);
-      this.listener?.addPeer(added.session);
+      this.host.register(added.session);
       this.log.info({ peer: p.id, address: p.address, remoteAsn: p.remoteAsn }, 'peer added');
       if (this.started) added.start();
     }
+  }
+
+  private rejectedSince(id: string, error: string): Date {
+    const before = this.rejected.get(id);
+    return before?.error === error ? before.since : new Date(this.clock.now());
+  }
+
+  /**
+   * Incoming connections are matched by the remote address alone, so of peers sharing an
+   * address (different ports) the first takes them; the others only dial (as BIRD, whose
+   * incoming connection goes to the first protocol with that neighbor address).
+   */
+  private owns(p: SpeakerPeer): boolean {
+    return this.listenerOwners.get(canonicalAddress(p.address)) === p.id;
   }
 
   /**
@@ -190,8 +223,9 @@ export class Speaker {
     return out;
   }
 
+  /** Every configured peer, the ones left out by setPeers() included (Idle, with the reason). */
   status(): SpeakerPeerStatus[] {
-    return [...this.peers.values()].map((p) => p.status());
+    return [...[...this.peers.values()].map((p) => p.status()), ...[...this.rejected.values()].map((r) => rejectedStatus(r.peer, r.error, r.since, this.opts))];
   }
 
   /**

@@ -4,10 +4,10 @@
 // the context learned routes are judged in, the local VTEP, NAT pools). Pure: the
 // agent carries the plan out; best-path changes never come through here.
 
+import type { BfdTimers } from '../api/bfd-annotations.js';
 import { cidrContains, parseCidr } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
-import type { BfdTimers } from '../api/bfd-annotations.js';
-import type { BGPConfiguration, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
+import type { BGPConfiguration, BGPFilter, BGPFilterSpec, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
 import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
 import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
 import { desiredPeers, type DesiredPeer, type PeerType } from './peers.js';
@@ -32,6 +32,8 @@ export interface NodeResources {
   pools: IPPool[];
   blocks: AffineBlock[];
   peers: BGPPeer[];
+  /** BGPFilter resources (absent: none). */
+  filters?: BGPFilter[];
 }
 
 export interface NodeFacts {
@@ -68,8 +70,11 @@ export interface PlannedPeer {
   maxPrefixes?: number;
   maxPrefixesAction?: 'reset' | 'reject';
   password?: SecretKeyRef;
-  /** BGPFilter names (applied once filters are wired). */
-  filters: string[];
+  /**
+   * The peer's BGPFilters in its order, specs resolved. A name with no BGPFilter is left out,
+   * as confd's buildImportFilter/buildExportFilter skip a filter they cannot read.
+   */
+  filters: { name: string; spec: BGPFilterSpec }[];
   export: ExportPolicy;
   /** BFD timers when the peer asked for BFDIfDirectlyConnected. */
   bfd?: BfdTimers;
@@ -93,6 +98,8 @@ export interface IpamNeeds {
 export interface NodePlan {
   node: string;
   speaker: SpeakerIdentity;
+  /** logSeverityScreen when a BGPConfiguration sets it (node.<name> over default): the BGP log level. */
+  bgpLogSeverity?: string;
   peers: PlannedPeer[];
   originations: Origination[];
   ipam: IpamNeeds;
@@ -161,7 +168,8 @@ export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'bl
 }
 
 /** A DesiredPeer in the speaker's terms, with the export policy it gets. */
-export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
+export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: readonly BGPFilter[] = []): PlannedPeer {
+  const byName = new Map(filters.map((f) => [f.metadata.name, f.spec]));
   const out: PlannedPeer = {
     id: p.name,
     type: p.type,
@@ -174,7 +182,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
     nextHopMode: p.nextHopMode,
     gracefulRestartTime: p.maxRestartTime,
     allowLocalAs: p.allowLocalAs,
-    filters: p.filters,
+    filters: p.filters.flatMap((name) => (byName.has(name) ? [{ name, spec: byName.get(name)! }] : [])),
     export: policy,
   };
   if (p.localAddress !== undefined) out.localAddress = p.localAddress;
@@ -204,7 +212,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     ...(clusterId ? { clusterId } : {}),
   };
   const policy = exportPolicy(res.pools, res.configs, name);
-  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy));
+  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy, res.filters));
   const routes = new RouteContext({ nodeCidrs: facts.cidrs, pools: res.pools, localBlocks: localBlocks(name, res), vteps: remoteVteps(name, res) });
   const plan: NodePlan = {
     node: name,
@@ -215,6 +223,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     routes,
     natPools: res.pools.map((p) => ({ cidr: p.spec.cidr, natOutgoing: p.spec.natOutgoing, disabled: p.spec.disabled })),
   };
+  if (conf.spec.logSeverityScreen) plan.bgpLogSeverity = conf.logSeverity;
   if (me.spec.ipv4VXLANTunnelAddr && me.spec.vxlanTunnelMACAddr) plan.localVtep = { tunnelIP: me.spec.ipv4VXLANTunnelAddr, mac: me.spec.vxlanTunnelMACAddr };
   return plan;
 }

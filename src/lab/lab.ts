@@ -58,7 +58,9 @@ function resources(o: LabOptions, torAddress?: string): unknown[] {
     },
   ];
   // The seeds' "hosts on their own layer 2 segment with a router": a global peer to the router.
-  if (torAddress) docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: torAddress, asNumber: TOR_ASN } });
+  // Every node exports every pool route to it (Calico's calico_export_to_bgp_peers), its mesh-
+  // learned blocks too; keepOriginalNextHop makes the router reach each block at its owner.
+  if (torAddress) docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: torAddress, asNumber: TOR_ASN, keepOriginalNextHop: true } });
   return docs;
 }
 

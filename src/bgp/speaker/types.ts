@@ -102,6 +102,8 @@ export interface SpeakerPeer {
   importPolicy?: ImportPolicy;
   /** Compared by identity, as importPolicy. */
   exportFilter?: ExportFilter;
+  /** Set by the caller when part of the peer's configuration could not be read: no session, reported Idle with it. */
+  configError?: string;
 }
 
 export interface LocalRoute {
