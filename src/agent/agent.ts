@@ -27,7 +27,7 @@ import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
-import { exportable, localBlocks, needsVxlan, originations, remoteVteps, type Snapshot } from './plan.js';
+import { exportable, localBlocks, needsVxlan, originations, remoteVteps, tunnelSources, type Snapshot } from './plan.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -231,7 +231,7 @@ export class Agent {
     const t0 = process.hrtime.bigint();
     if (!this.restarting) this.holding = false;
     this.holding &&= !this.reconverged();
-    const result = await this.dataplane!.set({ routes, localVtep, hold: this.holding });
+    const result = await this.dataplane!.set({ routes, localVtep, tunnelSources: tunnelSources(this.name, snap), hold: this.holding });
     this.metrics.applyLatency.observe({ kind: 'routes' }, Number(process.hrtime.bigint() - t0) / 1e9);
     if (!result.ok) this.log.warn({ errors: result.errors.slice(0, 10) }, 'some dataplane changes failed; retrying on resync');
     if (this.nat) {

@@ -1,6 +1,6 @@
 // From a snapshot of resources to what this node originates and which remote VTEPs it
 // needs (pure; the agent feeds the results to the speaker and the dataplane).
-import { cidrContains, parseCidr } from '../api/net.js';
+import { cidrContains, parseCidr, parseIP } from '../api/net.js';
 import type { BGPConfiguration, IPPool, Node } from '../api/types.js';
 import { effectiveBgpConfig } from '../calc/bgp-config.js';
 import type { RemoteVtep } from '../calc/routes.js';
@@ -70,4 +70,26 @@ export function remoteVteps(node: string, snap: Snapshot): RemoteVtep[] {
 /** Does any enabled pool that selects this node want VXLAN? */
 export function needsVxlan(pools: IPPool[]): boolean {
   return pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never');
+}
+
+/**
+ * Underlay IPv4 addresses that may send this node IPIP or VXLAN: every other node in
+ * the datastore, whether or not it owns a block (a control-plane node, a route
+ * reflector, a node just joining). Felix's counterpart is the all-hosts ipset that its
+ * INPUT rules accept tunnel packets from (felix/rules/static.go, filterInputChain:
+ * "Allow IPIP packets from Calico hosts", "Drop IPv4 VXLAN packets from non-allowed
+ * hosts"), filled from each Node's BGP address and its other IPv4 addresses.
+ */
+export function tunnelSources(node: string, snap: Snapshot): string[] {
+  const out = new Set<string>();
+  const add = (a: string | undefined) => {
+    const c = a ? (parseCidr(a) ?? parseIP(a)) : undefined;
+    if (c?.family === 4) out.add(c.address);
+  };
+  for (const n of snap.nodes) {
+    if (n.metadata.name === node) continue;
+    add(n.spec.bgp?.ipv4Address);
+    for (const a of n.spec.addresses ?? []) add(a.address);
+  }
+  return [...out].sort();
 }

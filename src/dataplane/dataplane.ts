@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RouteIntent } from '../calc/routes.js';
 import { DataplaneError } from './dataplane-error.js';
-import { type Link, linkList } from '../native/links.js';
+import { type Link, linkList, linkSet } from '../native/links.js';
 import { routeDump } from '../native/routes.js';
 import { RTPROT_TABBY } from './routes/route-protocol.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -22,6 +22,7 @@ import {
   IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayResolver, VXLAN_DEVICE, type DataplaneMode, type Plan,
 } from './dataplane-plan.js';
 import { VxlanDevice } from './links/vxlan-device.js';
+import { TunnelGuard } from './encap/tunnel-guard.js';
 import { RouteReconciler } from './routes/route-reconciler.js';
 
 export { DataplaneError };
@@ -58,6 +59,12 @@ export interface DesiredDataplane {
   /** Set when a VXLAN pool is in use. */
   localVtep?: { tunnelIP: string; mac: string };
   /**
+   * Underlay IPv4 addresses of every other node: IPIP and VXLAN are taken from these
+   * (and the next hops of our tunnel routes) and from nothing else. Absent: only from
+   * the next hops of our tunnel routes.
+   */
+  tunnelSources?: string[];
+  /**
    * Keep Tabby's routes and encap entries that are not desired instead of removing them
    * (while a restarted agent's BGP sessions relearn what the kernel still holds).
    */
@@ -91,6 +98,7 @@ export class Dataplane {
   private encap: BpfEncap | undefined;
   private nat: BpfSnat | undefined;
   private vxlan: VxlanDevice | undefined;
+  private guard: TunnelGuard | undefined;
   private mtu = 0;
   private haveTunl0 = false;
   private started = false;
@@ -129,6 +137,9 @@ export class Dataplane {
     }
     if (this.cfg.mode === 'bpf') await this.startBpf(host);
     if (this.cfg.mode === 'iptables') {
+      // Calico brings tunl0 up for IPIP pools; the kernel creates it down.
+      if (this.haveTunl0 && this.cfg.ipip) await linkSet({ name: IPIP_DEVICE, up: true, ...this.ns });
+      this.guard = new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: this.haveTunl0 });
       this.vxlan = new VxlanDevice({
         ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - 50,
         ...(this.cfg.vxlanVNI !== undefined ? { vni: this.cfg.vxlanVNI } : {}),
@@ -155,6 +166,7 @@ export class Dataplane {
     this.desired = {
       routes: [...desired.routes],
       ...(desired.localVtep ? { localVtep: { ...desired.localVtep } } : {}),
+      ...(desired.tunnelSources ? { tunnelSources: [...desired.tunnelSources] } : {}),
       ...(desired.hold ? { hold: true } : {}),
     };
     if (!this.inflight) return this.run();
@@ -198,6 +210,11 @@ export class Dataplane {
     if (r && r.errors.length > 0) errors.push(new DataplaneError(`route cleanup: ${r.errors.map((e) => `${e.dst} ${e.message}`).join('; ')}`));
     const vxlan = this.vxlan ?? new VxlanDevice({ ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: 1450 });
     await vxlan.remove().catch((err: unknown) => errors.push(err));
+    if (this.cfg.mode === 'iptables') {
+      const guard = this.guard ?? new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: false });
+      await guard.cleanup().catch((err: unknown) => errors.push(err));
+      this.guard = undefined;
+    }
     await this.host?.close().catch((err: unknown) => errors.push(err));
     this.host = undefined;
     this.encap = undefined;
@@ -299,7 +316,8 @@ export class Dataplane {
     // realm or a neighbour that is not there yet.
     const encap = this.encap;
     if (encap) {
-      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms: plan.realms }, { prune: false }));
+      const sources = desired.tunnelSources ? { sources: desired.tunnelSources } : {};
+      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms: plan.realms, ...sources }, { prune: false }));
       changes += r ? r.added + r.updated : 0;
     }
     if (this.vxlan) {
@@ -309,6 +327,15 @@ export class Dataplane {
         changes += r.changes;
         errors.push(...r.errors);
       }
+    }
+    const guard = this.guard;
+    if (guard && desired.tunnelSources) {
+      const sources = [...desired.tunnelSources, ...plan.vxlanPeers.map((p) => p.nodeIP)];
+      await stage('tunnel guard', async () => {
+        guard.setSources(sources);
+        const r = await guard.apply();
+        changes += Number(r.setWritten) + Number(r.rulesWritten);
+      });
     }
     this.routes.hold = desired.hold === true;
     for (const e of this.routes.setRoutes(plan.routes)) errors.push(`${e.dst}: ${e.message}`);
