@@ -125,8 +125,9 @@ enum snat_ct_flag {
 	SNAT_CT_RST = 8,
 };
 
-/* Key of the `snat_ct` LRU hash. ICMP echo: the identifier is the requester's port
- * (sport of a request: ORIG; dport of a reply: REPLY, PASS); the other port is 0. */
+/* Key of the `snat_ct` and `snat_pass` LRU hashes. ICMP echo: the identifier is the
+ * requester's port (sport of a request: ORIG; dport of a reply: REPLY, PASS); the other
+ * port is 0. Protocols without ports (PASS only): both ports 0. */
 struct snat_ct_key {
 	union snat_addr saddr;
 	union snat_addr daddr;
@@ -165,14 +166,17 @@ enum tabby_snat_counter {
 	TABBY_SNAT_CTR_INGRESS_FRAGMENT = 9, /* fragment to the node address: passed untranslated */
 	TABBY_SNAT_CTR_INBOUND_FLOW = 10, /* flows from outside to a pool address recorded (PASS) */
 	TABBY_SNAT_CTR_INBOUND_PASS = 11, /* egress packets of such flows left untranslated */
-	TABBY_SNAT_CTR_MAX = 12,
+	TABBY_SNAT_CTR_RNAT_ICMP_ERROR = 12, /* ICMP errors about a translated flow sent back to the workload */
+	TABBY_SNAT_CTR_HOST_RESERVED = 13, /* the node's own flows whose port in the NAT range was reserved */
+	TABBY_SNAT_CTR_HOST_MOVED = 14,    /* ...or, already held by a NAT flow, moved to a free NAT port */
+	TABBY_SNAT_CTR_MAX = 15,
 };
 
 /* Slots of the per-CPU `snat_drops` map: why an egress packet to be translated was dropped. */
 enum tabby_snat_drop_reason {
 	TABBY_SNAT_DROP_MALFORMED = 0,         /* L4 header short or IP header length invalid */
 	TABBY_SNAT_DROP_FRAGMENT = 1,          /* fragments cannot be translated without reassembly */
-	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo (an echo reply only for an inbound flow; incl. IPv6 extension headers) */
+	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo, and no flow opened from outside (incl. IPv6 extension headers) */
 	TABBY_SNAT_DROP_NO_NODE_IP = 3,        /* no node address configured for the family */
 	TABBY_SNAT_DROP_NO_PORT = 4,           /* every probed NAT port was in use */
 	TABBY_SNAT_DROP_CT_UPDATE = 5,         /* conntrack map update failed */

@@ -124,6 +124,18 @@ static __always_inline bool nat_is_echo_request(const struct nat_pkt *p)
 	return nat_is_icmp(p) && p->icmp_type == (p->family == 4 ? NAT_ICMP_ECHO : NAT_ICMPV6_ECHO_REQUEST);
 }
 
+#define NAT_ICMP_DEST_UNREACH 3
+#define NAT_ICMP_TIME_EXCEEDED 11
+#define NAT_ICMP_PARAMETERPROB 12
+
+/* The ICMPv4 errors that quote the packet they are about (RFC 792). */
+static __always_inline bool nat_is_icmp_error(const struct nat_pkt *p)
+{
+	return p->family == 4 && p->proto == IPPROTO_ICMP &&
+	       (p->icmp_type == NAT_ICMP_DEST_UNREACH || p->icmp_type == NAT_ICMP_TIME_EXCEEDED ||
+		p->icmp_type == NAT_ICMP_PARAMETERPROB);
+}
+
 static __always_inline bool nat_is_echo_reply(const struct nat_pkt *p)
 {
 	return nat_is_icmp(p) && p->icmp_type == (p->family == 4 ? NAT_ICMP_ECHOREPLY : NAT_ICMPV6_ECHO_REPLY);

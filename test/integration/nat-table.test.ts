@@ -24,6 +24,7 @@ import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
 import { needs } from '../helpers/require.js';
+import { rawProtoExchange, traceHops, udpPmtu } from '../helpers/nat-probes.js';
 
 const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'iptables-save', 'ipset', 'bpftool', 'python3', 'tcpdump', 'tshark'] });
 
@@ -375,6 +376,40 @@ async function fromOutside({ t, dir }: Ctx, family: 4 | 6): Promise<void> {
   }
 }
 
+/**
+ * Two more routers beyond the external host, the middle link 1280 bytes:
+ *   node A ── external (router) ══1280══ mid (router) ── far
+ * so a full-size packet from a workload draws "fragmentation needed" from the external
+ * host, addressed to node A after SNAT. Removed again after `fn`.
+ */
+async function withFarHost(t: NatTopology, fn: (far: { netns: string; address: string; mid: string }) => Promise<void>): Promise<void> {
+  const mid = `${t.prefix}-mid`;
+  const far = `${t.prefix}-far`;
+  const ext = t.external.netns;
+  const sh = (netns: string, ...a: string[]) => ip(a, netns);
+  await run(['ip', 'netns', 'add', mid]);
+  try {
+    await run(['ip', 'netns', 'add', far]);
+    await sh(ext, 'link', 'add', 'xm', 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1280', 'netns', mid);
+    await sh(mid, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far);
+    await sh(ext, 'addr', 'add', '10.253.1.1/24', 'dev', 'xm');
+    await sh(mid, 'addr', 'add', '10.253.1.2/24', 'dev', 'eth0');
+    await sh(mid, 'addr', 'add', '10.253.2.1/24', 'dev', 'eth1');
+    await sh(far, 'addr', 'add', '10.253.2.2/24', 'dev', 'eth0');
+    for (const [ns, dev] of [[ext, 'xm'], [mid, 'eth0'], [mid, 'eth1'], [mid, 'lo'], [far, 'eth0'], [far, 'lo']] as const) await sh(ns, 'link', 'set', dev, 'up');
+    await sh(ext, 'route', 'add', '10.253.2.0/24', 'via', '10.253.1.2');
+    await sh(mid, 'route', 'add', 'default', 'via', '10.253.1.1');
+    await sh(far, 'route', 'add', 'default', 'via', '10.253.2.1');
+    for (const ns of [ext, mid]) await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'], { netns: ns });
+    await fn({ netns: far, address: '10.253.2.2', mid: '10.253.1.2' });
+  } finally {
+    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=0'], { netns: ext });
+    await run(['ip', '-n', ext, 'link', 'del', 'xm'], { allowFail: true });
+    await run(['ip', 'netns', 'del', far], { allowFail: true });
+    await run(['ip', 'netns', 'del', mid], { allowFail: true });
+  }
+}
+
 const CASES: NatCase[] = [
   {
     name: 'apply() again with nothing declared anew changes nothing',
@@ -493,6 +528,51 @@ const CASES: NatCase[] = [
   {
     name: 'IPv6: from outside to a natOutgoing workload (ICMPv6, TCP, UDP): not translated, answers come from the workload',
     run: (c) => fromOutside(c, 6),
+  },
+  {
+    // RFC 1191 (path MTU discovery) and RFC 792 (the error quotes the IP header and
+    // 8 bytes of the datagram): the error is about the translated packet, so it reaches
+    // the workload only if translated back, as Linux NAT does for RELATED ICMP
+    // (net/netfilter/nf_nat_proto.c, nf_nat_icmp_reply_translation).
+    name: 'ICMP errors about translated flows reach the workload: path MTU 1280 two routers away (UDP and TCP), traceroute hops',
+    async run({ t, dir }) {
+      const w = t.natWorkloads[2]!;
+      await withFarHost(t, async (far) => {
+        const udp = await udpPmtu(w.netns, far.address, 1400);
+        assert.ok(udp.emsgsize, `the kernel never learnt the smaller path MTU: ${JSON.stringify(udp)}`);
+        assert.equal(udp.mtu, 1280, 'path MTU from the "fragmentation needed" of the 1280-byte hop');
+        const server = await startServer(far.netns, far.address, dir);
+        try {
+          // TCP's MSS (1460) does not fit the middle hop: only PMTU discovery lets it through.
+          const tcp = await tcpFlow(t.natWorkloads[3]!.netns, far.address, 'pmtu-tcp', 256 << 10);
+          assert.ok(tcp.match, 'the echo matches what was sent');
+          assert.equal(tcp.ip, t.nodeA.address);
+        } finally {
+          await stopPid(server.pid);
+        }
+        const hops = await traceHops(t.natWorkloads[0]!.netns, far.address, 4);
+        // Hop 1 is node A itself (no translation involved); 2 and 3 are time exceeded
+        // from the routers, 4 is far's port unreachable, all addressed to node A.
+        assert.deepEqual(hops.slice(1).map((h) => [h.ttl, h.type, h.code, h.from]), [
+          [2, 11, 0, t.external.address], [3, 11, 0, far.mid], [4, 3, 3, far.address],
+        ], JSON.stringify(hops));
+      });
+    },
+  },
+  {
+    name: 'GRE (47) and SCTP (132) flows opened from outside: answered from the workload address, untranslated',
+    async run({ t }) {
+      const w = t.natWorkloads[1]!;
+      await ip(['route', 'add', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
+      try {
+        for (const proto of [47, 132]) {
+          const got = await rawProtoExchange(t.external.netns, w.netns, w.address, proto);
+          assert.deepEqual(got, { from: w.address, payload: 'answer:question' }, `protocol ${proto}`);
+        }
+      } finally {
+        await ip(['route', 'del', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
+      }
+    },
   },
   {
     name: `${4 * FLOWS_PER_WORKLOAD} concurrent UDP flows from 4 workloads: distinct NAT ports, every reply to its own socket`,

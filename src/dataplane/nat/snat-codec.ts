@@ -22,6 +22,9 @@ export const SNAT_COUNTERS = [
   'ingressFragment',
   'inboundFlow',
   'inboundPass',
+  'rnatIcmpError',
+  'hostReserved',
+  'hostMoved',
 ] as const;
 export type SnatCounterName = (typeof SNAT_COUNTERS)[number];
 
@@ -48,6 +51,7 @@ export const SNAT_MAPS = {
   masq6: 'snat_masq6',
   pools6: 'snat_pools6',
   ct: 'snat_ct',
+  pass: 'snat_pass',
   counters: 'snat_counters',
   drops: 'snat_drops',
 } as const;
@@ -64,7 +68,13 @@ export interface PortRange {
  * Above Linux's default ephemeral range (32768–60999), so the node's own connections
  * never pick a port the NAT hands out.
  */
-export const DEFAULT_NAT_PORT_RANGE: PortRange = { min: 61000, max: 65535 };
+/**
+ * Cilium's NAT range (NODEPORT_PORT_MIN_NAT..NODEPORT_PORT_MAX_NAT, 32768–65535): wide
+ * enough for 20 000 concurrent flows to one destination. It overlaps Linux's default
+ * ip_local_port_range (32768–60999); as in Cilium, the program reserves the node's own
+ * flows in the NAT map, so the two never hand out the same tuple.
+ */
+export const DEFAULT_NAT_PORT_RANGE: PortRange = { min: 32768, max: 65535 };
 
 /** Idle timeouts in seconds (conntrack's order of magnitude; TCP close shorter). */
 export interface SnatTimeouts {
@@ -353,11 +363,14 @@ export function snatFlowHash(key: Buffer, seed: number): number {
   return h;
 }
 
-/** The NAT ports the program tries for a new flow, in order. */
+/** The NAT ports the program tries for a new flow, in order (double hashing, as ct_create()). */
 export function portCandidates(flow: SnatFlow, range: PortRange, seed: number, probes = SNAT_PORT_PROBES): number[] {
   const size = range.max - range.min + 1;
-  const start = snatFlowHash(origKey(flow), seed) % size;
+  const h = snatFlowHash(origKey(flow), seed);
+  const start = h % size;
+  const odd = (mix(h, 0x9e3779b9) % size) | 1;
+  const step = odd >= size ? 1 : odd;
   const out: number[] = [];
-  for (let i = 0; i < probes; i++) out.push(range.min + ((start + i) % size));
+  for (let i = 0; i < probes; i++) out.push(range.min + ((start + i * step) % size));
   return out;
 }

@@ -1,0 +1,132 @@
+// Probes that natOutgoing must carry beyond TCP/UDP/echo, as python3 one-shots run in a
+// namespace: path-MTU discovery over UDP (RFC 1191: a DF datagram too big for a hop
+// draws ICMP "fragmentation needed" with the next-hop MTU, and the sender's next send
+// fails with EMSGSIZE), traceroute hops (RFC 792 time exceeded / port unreachable, read
+// from the socket's error queue as traceroute and tracepath do with IP_RECVERR), and
+// raw IP protocols without ports (GRE 47, SCTP 132).
+
+import { spawn } from 'node:child_process';
+import { run } from '../../src/util/exec.js';
+
+const PMTU_UDP = String.raw`
+import json, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+s.connect((sys.argv[1], 33000))
+size, sent, emsgsize = int(sys.argv[2]), 0, False
+for i in range(30):
+    try:
+        s.send(b'x' * size)
+        sent += 1
+    except OSError as e:
+        if e.errno == 90:  # EMSGSIZE: the path MTU is known to be smaller
+            emsgsize = True
+            break
+        raise
+    time.sleep(0.1)
+print(json.dumps({'sent': sent, 'emsgsize': emsgsize, 'mtu': s.getsockopt(socket.IPPROTO_IP, 14)}))  # IP_MTU
+`;
+
+export interface PmtuResult {
+  sent: number;
+  emsgsize: boolean;
+  mtu: number;
+}
+
+/** Sends `size`-byte DF datagrams to `dst` until the kernel refuses them (at most 30, 0.1 s apart). */
+export async function udpPmtu(netns: string, dst: string, size: number): Promise<PmtuResult> {
+  const r = await run(['python3', '-c', PMTU_UDP, dst, String(size)], { netns, timeoutMs: 20_000 });
+  return JSON.parse(r.stdout) as PmtuResult;
+}
+
+const TRACE = String.raw`
+import json, select, socket, struct, sys
+dst, hops = sys.argv[1], int(sys.argv[2])
+out = []
+for ttl in range(1, hops + 1):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_IP, 11, 1)  # IP_RECVERR
+    s.setsockopt(socket.SOL_IP, socket.IP_TTL, ttl)
+    s.sendto(b'probe', (dst, 33434 + ttl))
+    hop = None
+    # An error queued on the socket makes it readable for select (POLLERR).
+    if select.select([s], [], [], 2)[0]:
+        try:
+            _, anc, _, _ = s.recvmsg(512, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            for level, typ, data in anc:
+                if level == socket.SOL_IP and typ == 11:
+                    errno, origin, itype, code, _, info, _ = struct.unpack('IBBBBII', data[:16])
+                    hop = {'ttl': ttl, 'origin': origin, 'type': itype, 'code': code, 'from': socket.inet_ntoa(data[20:24])}
+        except BlockingIOError:
+            pass
+    out.append(hop or {'ttl': ttl})
+    s.close()
+print(json.dumps(out))
+`;
+
+export interface TraceHop {
+  ttl: number;
+  /** SO_EE_ORIGIN_ICMP (2) for an ICMP error. */
+  origin?: number;
+  type?: number;
+  code?: number;
+  /** The address that sent the error. */
+  from?: string;
+}
+
+/** One UDP probe per TTL from 1 to `hops`, each hop's ICMP error as the socket's error queue has it. */
+export async function traceHops(netns: string, dst: string, hops: number): Promise<TraceHop[]> {
+  const r = await run(['python3', '-c', TRACE, dst, String(hops)], { netns, timeoutMs: 30_000 });
+  return JSON.parse(r.stdout) as TraceHop[];
+}
+
+const RAW_ECHO = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, int(sys.argv[1]))
+s.settimeout(15)
+print('ready', flush=True)
+data, addr = s.recvfrom(2048)
+ihl = (data[0] & 15) * 4
+s.sendto(b'answer:' + data[ihl:], (addr[0], 0))
+`;
+
+const RAW_ASK = String.raw`
+import json, socket, sys, time
+proto, dst = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+s.settimeout(0.5)
+got = None
+for i in range(10):
+    s.sendto(b'question', (dst, 0))
+    try:
+        while True:
+            data, addr = s.recvfrom(2048)
+            ihl = (data[0] & 15) * 4
+            if data[ihl:].startswith(b'answer:'):
+                got = {'from': addr[0], 'payload': data[ihl:].decode()}
+                break
+    except socket.timeout:
+        pass
+    if got:
+        break
+print(json.dumps(got))
+`;
+
+/**
+ * A flow of IP protocol `proto` opened from `fromNs` to `to` (a raw socket there answers
+ * the first packet): where the answer came from, or null when none came back.
+ */
+export async function rawProtoExchange(fromNs: string, toNs: string, to: string, proto: number): Promise<{ from: string; payload: string } | null> {
+  const server = spawn('ip', ['netns', 'exec', toNs, 'python3', '-c', RAW_ECHO, String(proto)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('raw echo did not start')), 10_000);
+      server.stdout.once('data', () => { clearTimeout(timer); resolve(); });
+      server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`raw echo exited ${code}`)); });
+    });
+    const r = await run(['python3', '-c', RAW_ASK, String(proto), to], { netns: fromNs, timeoutMs: 20_000 });
+    return JSON.parse(r.stdout) as { from: string; payload: string } | null;
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+}
