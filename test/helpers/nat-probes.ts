@@ -130,3 +130,46 @@ export async function rawProtoExchange(fromNs: string, toNs: string, to: string,
     if (server.exitCode === null) server.kill('SIGKILL');
   }
 }
+
+const MANY_UDP = String.raw`
+import json, resource, socket, sys, time
+dst, port, n, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+socks = []
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('0.0.0.0', 0))
+    socks.append(s)
+# Twice, paced: a burst overflows the receive backlog (netdev_max_backlog) before
+# the NAT step sees every datagram; a flow's second datagram reuses its binding.
+for rnd in range(2):
+    for i, s in enumerate(socks):
+        s.sendto(('%s:%d' % (tag, i)).encode(), (dst, port))
+        if i % 200 == 199:
+            time.sleep(0.02)
+time.sleep(1)
+print(json.dumps([s.getsockname()[1] for s in socks]))
+`;
+
+/** `n` UDP sockets, one datagram each to dst:port, all open at once; their local ports. */
+export async function manyUdpFlows(netns: string, dst: string, port: number, n: number, tag: string): Promise<number[]> {
+  const r = await run(['python3', '-c', MANY_UDP, dst, String(port), String(n), tag], { netns, timeoutMs: 120_000 });
+  return JSON.parse(r.stdout) as number[];
+}
+
+const SYN_FLOOD = String.raw`
+import socket, struct, sys
+dsts, n = sys.argv[1].split(','), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for i in range(n):
+    sport = 1024 + i % 64000
+    # TCP header: ports, seq, ack, offset 5, SYN, window; checksum left 0 (the target drops it).
+    s.sendto(struct.pack('!HHIIBBHHH', sport, 80 + i // 64000, i, 0, 5 << 4, 0x02, 1024, 0, 0), (dsts[i % len(dsts)], 0))
+print(n)
+`;
+
+/** `n` TCP SYNs from distinct source ports to the addresses in `dsts`, as fast as python sends them. */
+export async function synFlood(netns: string, dsts: readonly string[], n: number): Promise<void> {
+  await run(['python3', '-c', SYN_FLOOD, dsts.join(','), String(n)], { netns, timeoutMs: 180_000 });
+}

@@ -24,7 +24,7 @@ import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
 import { needs } from '../helpers/require.js';
-import { rawProtoExchange, traceHops, udpPmtu } from '../helpers/nat-probes.js';
+import { manyUdpFlows, rawProtoExchange, synFlood, traceHops, udpPmtu } from '../helpers/nat-probes.js';
 
 const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'iptables-save', 'ipset', 'bpftool', 'python3', 'tcpdump', 'tshark'] });
 
@@ -743,6 +743,47 @@ describe('natOutgoing (bpf): NAT ports run out, then come back after the idle ti
       if (server) await stopPid(server.pid);
       await destroyNatTopology(t);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Felix's and Cilium's eBPF NAT keep NAT bindings apart from what outside traffic
+// creates; here a SYN flood to pool addresses (each SYN a flow opened from outside)
+// fills only the PASS map. 20 000 flows to one destination need a range of more than
+// 20 000 ports (Cilium's default 32768-65535) and probing that finds the free ones.
+describe('natOutgoing (bpf): 20 000 concurrent flows to one destination, then a SYN flood to pool addresses', { ...NEEDS, timeout: 600_000 }, () => {
+  test('every flow gets a NAT port; after 140 000 SYNs from outside every binding is still there', { timeout: 600_000 }, async (ctx) => {
+    const t = await buildNatTopology({ natWorkloads: 2, ipv6: false });
+    const { host, snat } = snatOnly(t);
+    try {
+      await host.load([snat]);
+      snat.setPools(t.pools);
+      await snat.apply();
+      const c0 = await snat.counters();
+      const [a, b] = t.natWorkloads as [NatTopology['natWorkloads'][number], NatTopology['natWorkloads'][number]];
+      const ports = await Promise.all([a, b].map((w, i) => manyUdpFlows(w.netns, t.external.address, PORT, 10_000, `f${i}`)));
+      const c1 = await snat.counters();
+      const drops = await snat.drops();
+      ctx.diagnostic(`new flows ${c1.newFlow.packets - c0.newFlow.packets}, noPort drops ${drops.noPort.packets}`);
+      assert.equal(drops.noPort.packets, 0n, 'a flow found no NAT port');
+      assert.equal(c1.newFlow.packets - c0.newFlow.packets, 20_000n);
+
+      await ip(['route', 'add', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
+      await synFlood(t.external.netns, [a.address, b.address, t.natWorkloads[0]!.address.replace(/\.\d+$/, '.99')], 140_000);
+      const c2 = await snat.counters();
+      ctx.diagnostic(`flows from outside recorded: ${c2.inboundFlow.packets - c1.inboundFlow.packets}`);
+      assert.ok(c2.inboundFlow.packets - c1.inboundFlow.packets > 100_000n, 'the flood reached the program');
+      let lost = 0;
+      for (const [i, w] of [a, b].entries()) {
+        for (const sport of ports[i]!) {
+          const f = await snat.lookupFlow({ proto: 'udp', src: w.address, sport, dst: t.external.address, dport: PORT });
+          if (!f.orig || !f.reply) lost++;
+        }
+      }
+      assert.equal(lost, 0, `${lost} NAT bindings evicted by the flood`);
+    } finally {
+      await host.close().catch(() => undefined);
+      await destroyNatTopology(t);
     }
   });
 });
