@@ -102,10 +102,11 @@ struct snat_config {
 	union snat_addr node_ip6;  /* IPv6 source after SNAT */
 	__u32 tcp_syn_timeout;     /* seconds: TCP with no reply yet */
 	__u32 tcp_est_timeout;     /* seconds: TCP that saw a reply */
-	__u32 tcp_close_timeout;   /* seconds: after RST, or FIN both ways */
+	__u32 tcp_close_timeout;   /* seconds: after RST (conntrack's CLOSE) */
 	__u32 udp_timeout;
 	__u32 icmp_timeout;
 	__u32 hash_seed;           /* seeds the NAT port hash; kept when a new agent takes over */
+	__u32 tcp_time_wait_timeout; /* seconds: after FIN both ways (conntrack's TIME_WAIT) */
 };
 
 /* snat_ct_key.dir */

@@ -90,9 +90,12 @@ static __always_inline __u64 ct_timeout_ns(const struct snat_config *cfg, __u8 p
 	__u32 s;
 
 	if (proto == IPPROTO_TCP) {
-		if ((flags & SNAT_CT_RST) ||
-		    (flags & (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY)) == (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY))
+		/* As conntrack: a port closed by FIN both ways waits out TIME_WAIT, so a
+		 * late segment of the old connection never reaches a new one on it. */
+		if (flags & SNAT_CT_RST)
 			s = cfg->tcp_close_timeout;
+		else if ((flags & (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY)) == (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY))
+			s = cfg->tcp_time_wait_timeout;
 		else if (flags & SNAT_CT_SEEN_REPLY)
 			s = cfg->tcp_est_timeout;
 		else

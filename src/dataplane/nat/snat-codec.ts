@@ -65,10 +65,6 @@ export interface PortRange {
 }
 
 /**
- * Above Linux's default ephemeral range (32768–60999), so the node's own connections
- * never pick a port the NAT hands out.
- */
-/**
  * Cilium's NAT range (NODEPORT_PORT_MIN_NAT..NODEPORT_PORT_MAX_NAT, 32768–65535): wide
  * enough for 20 000 concurrent flows to one destination. It overlaps Linux's default
  * ip_local_port_range (32768–60999); as in Cilium, the program reserves the node's own
@@ -76,19 +72,24 @@ export interface PortRange {
  */
 export const DEFAULT_NAT_PORT_RANGE: PortRange = { min: 32768, max: 65535 };
 
-/** Idle timeouts in seconds (conntrack's order of magnitude; TCP close shorter). */
+/** Idle timeouts in seconds (conntrack's order of magnitude). */
 export interface SnatTimeouts {
   tcpSyn: number;
   tcpEstablished: number;
+  /** After a RST (conntrack's CLOSE). */
   tcpClose: number;
+  /** After FIN both ways (conntrack's TIME_WAIT): the port is not handed out sooner. */
+  tcpTimeWait: number;
   udp: number;
   icmp: number;
 }
 
+/** TCP close and time-wait as Linux conntrack has them (net/netfilter/nf_conntrack_proto_tcp.c, tcp_timeouts[]: CLOSE 10 s, TIME_WAIT 2 min). */
 export const DEFAULT_SNAT_TIMEOUTS: SnatTimeouts = {
   tcpSyn: 60,
   tcpEstablished: 7200,
   tcpClose: 10,
+  tcpTimeWait: 120,
   udp: 60,
   icmp: 30,
 };
@@ -181,6 +182,7 @@ export function encodeConfig(c: {
   u32(v, t.udp, f.udp_timeout.offset);
   u32(v, t.icmp, f.icmp_timeout.offset);
   u32(v, checkSeed(c.hashSeed ?? 0), f.hash_seed.offset);
+  u32(v, t.tcpTimeWait, f.tcp_time_wait_timeout.offset);
   return v;
 }
 
@@ -195,6 +197,7 @@ export function decodeConfig(v: Buffer): SnatConfig {
       tcpSyn: readU32(v, f.tcp_syn_timeout.offset),
       tcpEstablished: readU32(v, f.tcp_est_timeout.offset),
       tcpClose: readU32(v, f.tcp_close_timeout.offset),
+      tcpTimeWait: readU32(v, f.tcp_time_wait_timeout.offset),
       udp: readU32(v, f.udp_timeout.offset),
       icmp: readU32(v, f.icmp_timeout.offset),
     }),

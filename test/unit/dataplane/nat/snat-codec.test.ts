@@ -22,7 +22,10 @@ test('snat_config: addresses as on the wire, range and timeouts in host order', 
   assert.deepEqual([...v.subarray(0, 4)], [10, 254, 1, 1]);
   assert.equal(v.subarray(f.node_ip6.offset, f.node_ip6.offset + 16).toString('hex'), 'fd000000000000000000000000000001');
   assert.deepEqual([u16(v, f.port_min.offset), u16(v, f.port_max.offset)], [61000, 62000]);
-  assert.deepEqual([u32(v, f.udp_timeout.offset), u32(v, f.tcp_est_timeout.offset), u32(v, f.tcp_close_timeout.offset)], [5, 7200, 10]);
+  // TCP after RST and after FIN both ways as Linux conntrack: CLOSE 10 s, TIME_WAIT 2 min
+  // (net/netfilter/nf_conntrack_proto_tcp.c, tcp_timeouts[]).
+  assert.deepEqual([u32(v, f.udp_timeout.offset), u32(v, f.tcp_est_timeout.offset), u32(v, f.tcp_close_timeout.offset),
+    u32(v, f.tcp_time_wait_timeout.offset)], [5, 7200, 10, 120]);
   assert.deepEqual([...encodeConfig({ nodeIP6: 'fd00::1' }).subarray(0, 4)], [0, 0, 0, 0], 'no IPv4 node address: zero');
   for (const bad of [{ nodeIP: 'fd00::1' }, { nodeIP: '0.0.0.0' }, { portRange: { min: 80, max: 90 } }, { timeouts: { udp: 0 } }]) {
     assert.throws(() => encodeConfig(bad), ValidationError, JSON.stringify(bad));
