@@ -15,7 +15,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { HostProgram, type HostTarget } from './bpf/host-program.js';
 import { BpfEncap, type BpfEncapOptions } from './encap/bpf-encap.js';
 import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
-import { hostMtu as smallestMtu } from './encap/encap-mtu.js';
+import { ENCAP_OVERHEAD, hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
 import { vtepMac as defaultVtepMac } from './encap/vtep-mac.js';
 import {
@@ -141,7 +141,7 @@ export class Dataplane {
       if (this.haveTunl0 && this.cfg.ipip) await linkSet({ name: IPIP_DEVICE, up: true, ...this.ns });
       this.guard = new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: this.haveTunl0 });
       this.vxlan = new VxlanDevice({
-        ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - 50,
+        ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - ENCAP_OVERHEAD.vxlan,
         ...(this.cfg.vxlanVNI !== undefined ? { vni: this.cfg.vxlanVNI } : {}),
         ...(this.cfg.vxlanPort !== undefined ? { port: this.cfg.vxlanPort } : {}),
       });
@@ -289,6 +289,7 @@ export class Dataplane {
     };
 
     const mode = this.cfg.mode;
+    if (this.cfg.hostMtu === undefined) await stage('host MTU', () => this.followHostMtu());
     const main = await stage('underlay routes', () => routeDump({ ...this.ns, family: 4, table: 254 }));
     const underlayVia = underlayResolver(main ?? [], this.cfg.hostIfname, RTPROT_TABBY);
     if (mode === 'bpf' && desired.localVtep && this.encap?.options?.vtepMac?.toLowerCase() !== desired.localVtep.mac.toLowerCase()) {
@@ -351,6 +352,19 @@ export class Dataplane {
       if (!desired.hold && applied && applied.errors.every((e) => e.op === 'invalid')) this.realms.retain(new Set(plan.realms.map((x) => x.realm)));
     }
     return this.finish(started, errors, changes);
+  }
+
+  // The host MTU may change under us (a NIC reconfigured, a cloud's jumbo frames
+  // turned on): every pass reads it again, so tunnel routes and vxlan.tabby follow.
+  private async followHostMtu(): Promise<void> {
+    const links = await linkList(this.ns);
+    const host = links.find((l) => l.name === this.cfg.hostIfname);
+    if (!host) return;
+    const mtu = detectHostMtu(links, host);
+    if (mtu === this.mtu) return;
+    this.log.info({ from: this.mtu, to: mtu }, 'host MTU changed');
+    this.mtu = mtu;
+    this.vxlan?.setMtu(mtu - ENCAP_OVERHEAD.vxlan);
   }
 
   private finish(started: number, errors: string[], changes: number): DataplaneSetResult {

@@ -437,6 +437,36 @@ describe('Dataplane on three hosts', NEEDS, () => {
     }
   });
 
+  test('the host MTU is followed when it changes: tunnel routes and vxlan.tabby shrink with eth0', async () => {
+    const h1 = t.hosts[0]!;
+    const mtuOf = async (dst: string) => (await routeDump({ netns: h1.ns, protocol: RTPROT_TABBY })).find((r) => r.dst === dst)?.mtu;
+    const linkMtu = (dev: string) => (JSON.parse(ip('-n', h1.ns, '-j', 'link', 'show', 'dev', dev)) as Array<{ mtu: number }>)[0]!.mtu;
+    planes = [];
+    try {
+      for (const [mode, wire] of [['bpf', 'ipip'], ['iptables', 'vxlan']] as const) {
+        const dp = new Dataplane(config(h1, mode));
+        planes = [dp];
+        await dp.start();
+        const desired = desiredFor(t, h1, () => wire);
+        assert.deepStrictEqual((await dp.set(desired)).errors, []);
+        const overhead = wire === 'ipip' ? 20 : 50;
+        assert.equal(await mtuOf(t.hosts[1]!.block), 1500 - overhead);
+        ip('-n', h1.ns, 'link', 'set', 'eth0', 'mtu', '1400');
+        try {
+          const r = await dp.set(desired);
+          assert.deepStrictEqual(r.errors, []);
+          assert.equal(await mtuOf(t.hosts[1]!.block), 1400 - overhead, `${mode}: route MTU after eth0 went to 1400`);
+          if (wire === 'vxlan') assert.equal(linkMtu('vxlan.tabby'), 1350);
+        } finally {
+          ip('-n', h1.ns, 'link', 'set', 'eth0', 'mtu', '1500');
+        }
+        await dp.cleanup();
+      }
+    } finally {
+      await down();
+    }
+  });
+
   test('iptables mode refuses IPIP at start: this kernel has no tunl0', async () => {
     const dp = new Dataplane(config(t.hosts[0]!, 'iptables', { ipip: true }));
     await assert.rejects(dp.start(), (err: unknown) => err instanceof DataplaneError && /tunl0.*--dataplane bpf/.test(err.message));
