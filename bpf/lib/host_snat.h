@@ -77,6 +77,28 @@ struct {
 	__type(value, struct snat_ct_entry);
 } snat_pass SEC(".maps");
 
+/* Key of `snat_frags` (internal to the programs: TypeScript never reads it). */
+struct snat_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 dir; /* SNAT_DIR_ORIG: egress, SNAT_DIR_REPLY: ingress */
+};
+
+/* IPv4 datagrams in fragments: the first fragment (which has the ports) is translated
+ * as any packet and leaves here where its datagram's later fragments go; those are
+ * found by (source, destination, protocol, IP identification), the fields that tie
+ * fragments together (RFC 791), as Cilium's fragment map does (bpf/lib/ipv4.h). Later
+ * fragments that overtake the first cannot be translated and are dropped (egress) or
+ * left alone (ingress). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct snat_frag_key);
+	__type(value, union snat_addr);
+} snat_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TABBY_SNAT_CTR_MAX);
@@ -95,6 +117,44 @@ static __always_inline int snat_drop(struct __sk_buff *skb, int reason)
 {
 	counter_add(&snat_drops, (__u32)reason, skb->len);
 	return TC_ACT_SHOT;
+}
+
+static __always_inline void frag_key(struct snat_frag_key *k, const struct nat_pkt *p, __u8 dir)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = p->saddr.v4;
+	k->daddr = p->daddr.v4;
+	k->id = p->ip_id;
+	k->proto = p->proto;
+	k->dir = dir;
+}
+
+/* The first fragment of a datagram: where its later fragments' address goes. */
+static __always_inline void frag_remember(const struct nat_pkt *p, __u8 dir, const union snat_addr *to)
+{
+	struct snat_frag_key k;
+
+	if (!p->fragment || p->later_fragment || p->family != 4)
+		return;
+	frag_key(&k, p, dir);
+	bpf_map_update_elem(&snat_frags, &k, to, BPF_ANY);
+}
+
+/* A later fragment: translated as its first fragment was. */
+static __always_inline int frag_follow(struct __sk_buff *skb, const struct nat_pkt *p, __u8 dir, bool *found)
+{
+	struct snat_frag_key k;
+	union snat_addr *to;
+
+	*found = false;
+	if (p->family != 4)
+		return NAT_OK;
+	frag_key(&k, p, dir);
+	to = bpf_map_lookup_elem(&snat_frags, &k);
+	if (!to)
+		return NAT_OK;
+	*found = true;
+	return nat_rewrite_addr4(skb, dir == SNAT_DIR_ORIG, dir == SNAT_DIR_ORIG ? p->saddr.v4 : p->daddr.v4, to->v4);
 }
 
 static __always_inline __u32 proto_slot(const struct nat_pkt *p, __u32 tcp_slot)
@@ -231,8 +291,17 @@ static __always_inline int snat_to_netdev(struct __sk_buff *skb)
 		counter_add(&snat_counters, TABBY_SNAT_CTR_DST_IN_POOL, skb->len);
 		return TC_ACT_OK;
 	}
-	if (p.fragment)
-		return snat_drop(skb, TABBY_SNAT_DROP_FRAGMENT);
+	if (p.later_fragment) {
+		bool found;
+
+		ret = frag_follow(skb, &p, SNAT_DIR_ORIG, &found);
+		if (ret != NAT_OK)
+			return snat_drop(skb, ret);
+		if (!found)
+			return snat_drop(skb, TABBY_SNAT_DROP_FRAGMENT);
+		counter_add(&snat_counters, TABBY_SNAT_CTR_FRAGMENT, skb->len);
+		return TC_ACT_OK;
+	}
 	ret = nat_parse_l4(skb, &p);
 	cfg = bpf_map_lookup_elem(&snat_config, &zero);
 	np.now = bpf_ktime_get_ns();
@@ -249,6 +318,7 @@ static __always_inline int snat_to_netdev(struct __sk_buff *skb)
 		return snat_drop(skb, ret == NAT_PASS ? TABBY_SNAT_DROP_UNSUPPORTED_PROTO : ret);
 	/* Before the node address checks: an answer to the outside needs none. */
 	if (ct_pass_egress(&snat_pass, &p, cfg, np.now)) {
+		frag_remember(&p, SNAT_DIR_ORIG, &p.saddr);
 		counter_add(&snat_counters, TABBY_SNAT_CTR_INBOUND_PASS, skb->len);
 		return TC_ACT_OK;
 	}
@@ -273,6 +343,7 @@ translate:
 	ret = nat_rewrite(skb, &p, true, &nat_addr, nat_port);
 	if (ret != NAT_OK)
 		return snat_drop(skb, ret);
+	frag_remember(&p, SNAT_DIR_ORIG, &nat_addr);
 	if (!host)
 		counter_add(&snat_counters, proto_slot(&p, TABBY_SNAT_CTR_SNAT_TCP), skb->len);
 	return TC_ACT_OK;
@@ -392,9 +463,14 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p,
 
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && !nat_is_icmp(p))
 		return TC_ACT_OK;
-	if (p->fragment) {
-		/* Only the first fragment has ports; without reassembly none can be mapped. */
-		counter_add(&snat_counters, TABBY_SNAT_CTR_INGRESS_FRAGMENT, skb->len);
+	if (p->later_fragment) {
+		bool found;
+
+		ret = frag_follow(skb, p, SNAT_DIR_REPLY, &found);
+		if (ret != NAT_OK)
+			return snat_drop(skb, ret);
+		/* Not a translated datagram's (or it overtook its first fragment). */
+		counter_add(&snat_counters, found ? TABBY_SNAT_CTR_FRAGMENT : TABBY_SNAT_CTR_INGRESS_FRAGMENT, skb->len);
 		return TC_ACT_OK;
 	}
 	ret = nat_parse_l4(skb, p);
@@ -423,6 +499,7 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p,
 	ret = nat_rewrite(skb, p, false, &to_addr, to_port);
 	if (ret != NAT_OK)
 		return snat_drop(skb, ret);
+	frag_remember(p, SNAT_DIR_REPLY, &to_addr);
 	counter_add(&snat_counters, proto_slot(p, TABBY_SNAT_CTR_RNAT_TCP), skb->len);
 	return TC_ACT_OK;
 }

@@ -173,3 +173,30 @@ print(n)
 export async function synFlood(netns: string, dsts: readonly string[], n: number): Promise<void> {
   await run(['python3', '-c', SYN_FLOOD, dsts.join(','), String(n)], { netns, timeoutMs: 180_000 });
 }
+
+const BIG_UDP = String.raw`
+import json, socket, sys
+dst, port, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+body = (tag + ' ').encode() + b'z' * (size - len(tag) - 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_PMTUDISC_DONT: fragment rather than refuse
+s.settimeout(1)
+out = None
+for i in range(5):
+    s.sendto(body, (dst, port))
+    try:
+        data, peer = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    ip, p, echoed = data.split(b' ', 2)
+    out = {'ip': ip.decode(), 'port': int(p), 'len': len(data), 'match': echoed == body, 'from': peer[0]}
+    break
+print(json.dumps(out))
+`;
+
+/** One `size`-byte UDP datagram (sent in fragments) and its echo (as large): what came back, or null. */
+export async function bigUdpEcho(netns: string, dst: string, port: number, size: number, tag: string):
+Promise<{ ip: string; port: number; len: number; match: boolean; from: string } | null> {
+  const r = await run(['python3', '-c', BIG_UDP, dst, String(port), String(size), tag], { netns, timeoutMs: 20_000 });
+  return JSON.parse(r.stdout) as { ip: string; port: number; len: number; match: boolean; from: string } | null;
+}

@@ -24,7 +24,7 @@ import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
 import { needs } from '../helpers/require.js';
-import { manyUdpFlows, rawProtoExchange, synFlood, traceHops, udpPmtu } from '../helpers/nat-probes.js';
+import { bigUdpEcho, manyUdpFlows, rawProtoExchange, synFlood, traceHops, udpPmtu } from '../helpers/nat-probes.js';
 
 const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'iptables-save', 'ipset', 'bpftool', 'python3', 'tcpdump', 'tshark'] });
 
@@ -43,7 +43,7 @@ def log(*a):
         print(*a, flush=True)
 ${echoSocketsPy(128, 'u.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: 1,000 datagrams at once\n')}def udp():
     while True:
-        data, addr = u.recvfrom(2048)
+        data, addr = u.recvfrom(65535)
         ip, p = addr[0], addr[1]
         log('udp', ip, p, data.decode(errors='replace'))
         try:
@@ -528,6 +528,27 @@ const CASES: NatCase[] = [
   {
     name: 'IPv6: from outside to a natOutgoing workload (ICMPv6, TCP, UDP): not translated, answers come from the workload',
     run: (c) => fromOutside(c, 6),
+  },
+  {
+    // RFC 791: the fragments of one datagram share source, destination, protocol and
+    // identification; only the first carries the ports.
+    name: 'a 4 000-byte UDP datagram leaves in fragments from the node address, and its fragmented 4 000-byte reply comes back',
+    async run({ t, ext }) {
+      const w = t.natWorkloads[0]!;
+      const echo: { r?: Awaited<ReturnType<typeof bigUdpEcho>> } = {};
+      const pkts = await capture(t.external.netns, 'eth0', `ip[6:2] & 0x3fff != 0 and host ${t.nodeA.address}`, 6, async () => {
+        echo.r = await bigUdpEcho(w.netns, t.external.address, PORT, 4000, 'frag-1');
+      });
+      const r = echo.r;
+      assert.ok(r, 'the reply came back');
+      assert.deepEqual([r.ip, r.from, r.match], [t.nodeA.address, t.external.address, true]);
+      assert.ok(r.len > 4000);
+      const out = pkts.filter((p) => p.ipDst[0] === t.external.address);
+      const back = pkts.filter((p) => p.ipSrc[0] === t.external.address);
+      assert.ok(out.length >= 3 && back.length >= 3, `fragments on the wire: ${out.length} out, ${back.length} back`);
+      for (const p of out) assert.equal(p.ipSrc[0], t.nodeA.address, 'every fragment from the node address');
+      assert.deepEqual(ext.seen('udp', 'frag-1').map((s) => s.ip), [t.nodeA.address]);
+    },
   },
   {
     // RFC 1191 (path MTU discovery) and RFC 792 (the error quotes the IP header and

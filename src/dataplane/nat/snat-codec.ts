@@ -25,6 +25,7 @@ export const SNAT_COUNTERS = [
   'rnatIcmpError',
   'hostReserved',
   'hostMoved',
+  'fragment',
 ] as const;
 export type SnatCounterName = (typeof SNAT_COUNTERS)[number];
 
