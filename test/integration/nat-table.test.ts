@@ -831,7 +831,14 @@ describe('natOutgoing (bpf): configuration changes at run time', { ...NEEDS, tim
       assert.equal(after.replies['0']?.[0], second, 'translated to the new address');
       assert.ok(after.replies['0']![1] >= 62000 && after.replies['0']![1] <= 62999, 'from the new port range');
       assert.equal((await snat.apply()).changes, 0, 'apply() keeps the new configuration');
-      await assert.rejects(snat.setConfig({ portRange: { min: 40000, max: 41000 } }), /ip_local_port_range/);
+      // A range overlapping ip_local_port_range is taken, as Cilium's default
+      // 32768-65535 is: the node's own connections then keep their ports (reserved
+      // in the NAT map, counted as hostReserved).
+      await snat.setConfig({ nodeIP: t.nodeA.address, portRange: { min: 32768, max: 60999 } });
+      const reserved0 = (await snat.counters()).hostReserved.packets;
+      const own = await tcpFlow(t.nodeA.netns, t.external.address, 'own-overlap');
+      assert.deepEqual([own.ip, own.port], [t.nodeA.address, own.local], 'the node\'s own connection keeps its source port');
+      assert.ok((await snat.counters()).hostReserved.packets > reserved0, 'its port was reserved');
     } finally {
       await host.close().catch(() => undefined);
       if (server) await stopPid(server.pid);
