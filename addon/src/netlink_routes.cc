@@ -111,6 +111,8 @@ void SetRealm(Napi::Object& o, uint32_t flow) {
 struct Filter {
   std::optional<uint32_t> table;
   std::optional<uint32_t> protocol;
+  // Every protocol but this one (the underlay without our own routes, which may be a million).
+  std::optional<uint32_t> exclude_protocol;
 };
 
 // Returns false for messages the caller did not ask for.
@@ -121,6 +123,7 @@ bool ParseRoute(const nlmsghdr* nlh, const Filter& f, Route* r) {
   // Cached clones (PMTU, redirects) are not configuration.
   if (rtm->rtm_flags & RTM_F_CLONED) return false;
   if (f.protocol && *f.protocol != rtm->rtm_protocol) return false;
+  if (f.exclude_protocol && *f.exclude_protocol == rtm->rtm_protocol) return false;
 
   int af = rtm->rtm_family;
   r->family = af == AF_INET ? 4 : 6;
@@ -268,7 +271,7 @@ Napi::Value RouteDump(const Napi::CallbackInfo& info) {
   std::optional<uint32_t> family = OptU32(opts, "family");
   int fam = family ? static_cast<int>(*family) : 0;
   if (fam != 0 && fam != 4 && fam != 6) throw Napi::TypeError::New(info.Env(), "family must be 0, 4 or 6");
-  Filter f{OptU32(opts, "table"), OptU32(opts, "protocol")};
+  Filter f{OptU32(opts, "table"), OptU32(opts, "protocol"), OptU32(opts, "excludeProtocol")};
   auto* w = new RouteDumpWorker(info.Env(), fam, f, OptString(opts, "netns"));
   return w->Start();
 }

@@ -1,33 +1,41 @@
-// The long-running node agent: datastore → calc → BGP speaker and dataplane. Only this
-// module wires the pieces; each of them gets plain data.
+// The long-running node agent: wiring only. Two triggers, one direction:
+// 1. a resource change → calc's node plan (pure) → speaker configuration (peers, local
+//    routes) and dataplane configuration (resource routes, local VTEP, NAT pools);
+// 2. a best-path change from the speaker → a route delta for the dataplane, judged in
+//    the plan's route context — it never re-plans anything.
+// The policy itself (export rule, IPAM needs, the speaker-peer mapping, the restart
+// hold) lives in src/calc; this file only carries it out.
+
 import { hostname } from 'node:os';
-import { cidrContains, parseCidr } from '../api/net.js';
+import { parseCidr } from '../api/net.js';
 import type { BGPConfiguration, BGPPeer, IPPool, Node } from '../api/types.js';
 import { ResourceClient } from '../client/resource-client.js';
-import { Speaker, type BestPath, type SpeakerPeer } from '../bgp/speaker.js';
+import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
 import type { ExportFilter } from '../bgp/rib/index.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
-import { effectiveBgpConfig, nodeAsNumber } from '../calc/bgp-config.js';
-import { desiredPeers, type DesiredPeer } from '../calc/peers.js';
-import { desiredRoutes, type LearnedRoute } from '../calc/routes.js';
+import { exportPolicyKey, ExportRule, type ExportPolicy } from '../calc/export-policy.js';
+import { localBlocks, needsVxlan, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
+import { RestartHold } from '../calc/restart-hold.js';
+import type { LearnedNexthop, RouteContext } from '../calc/routes.js';
 import type { Datastore } from '../datastore/datastore.js';
-import { ValidationError } from '../errors.js';
+import { DatastoreError, ValidationError } from '../errors.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { vtepMac } from '../dataplane/encap/vtep-mac.js';
 import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatDataplane } from '../dataplane/nat/nat-dataplane.js';
 import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
-import { matchesSelector } from '../api/selector.js';
 import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
 import { addrList } from '../native/addresses.js';
 import { routeDump } from '../native/routes.js';
+import { Debounce } from '../util/debounce.js';
 import type { Logger } from '../util/log.js';
 import { AutodetectError, autodetectAddress } from './autodetect.js';
+import { registerBfdMetrics } from './bfd-metrics.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
-import { exportable, localBlocks, needsVxlan, originations, remoteVteps, tunnelSources, type Snapshot } from './plan.js';
+import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -44,9 +52,14 @@ export interface AgentOptions {
   ip6Method?: string;
   health: { address: string; port: number } | false;
   logger: Logger;
-  /** Coalesce bursts of changes (ms). */
+  /** Resource changes: re-plan after this much quiet (ms, default 100)… */
   debounceMs?: number;
+  /** …but at most this long after the first change of a burst (ms, default 1000). */
+  maxWaitMs?: number;
 }
+
+/** How long routes of a replaced speaker are kept for the new one to relearn them. */
+const STALE_MS = 120_000;
 
 export class Agent {
   readonly name: string;
@@ -54,6 +67,7 @@ export class Agent {
   private readonly cache: ResourceCache;
   private readonly client: ResourceClient;
   private readonly ipam: Ipam;
+  private readonly replan: Debounce;
   private speaker?: Speaker;
   private speakerKey = '';
   private dataplane?: Dataplane;
@@ -61,25 +75,20 @@ export class Agent {
   private status?: StatusServer;
   private health?: HealthServer;
   readonly metrics: AgentMetrics;
+  private readonly bfd: PeerBfd;
   private nodeCidrs: string[] = [];
   private hostIfname = 'eth0';
-  private peers: DesiredPeer[] = [];
-  private exportKey = '';
-  private exportFn?: ExportFilter;
-  private learned = new Map<string, LearnedRoute>();
+  private plan?: NodePlan;
+  /** The context learned routes are judged in: replaced only when the plan's key changes. */
+  private routeContext?: RouteContext;
+  private readonly exportFilters = new Map<string, ExportFilter>();
   /** Routes learned by a replaced speaker, kept until the new one relearns them or time runs out. */
-  private stale = new Set<string>();
+  private stale = new Map<string, readonly string[]>();
   private staleTimer?: NodeJS.Timeout;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private pending = false;
-  private everAllUp = false;
-  /** Until BGP has reconverged after a start, routes the kernel already holds are kept. */
-  private holding = true;
-  private startedAt = Date.now();
-  /** Tabby's routes were in the kernel when we started: a restart with forwarding preserved. */
-  private restarting = false;
+  private hold!: RestartHold;
+  private holdTimer?: NodeJS.Timeout;
   private lastBestPathChange = Date.now();
+  private everAllUp = false;
   private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
@@ -87,29 +96,34 @@ export class Agent {
     this.log = opts.logger.child({ component: 'agent', node: this.name });
     this.client = new ResourceClient(opts.store);
     this.ipam = new Ipam(opts.store);
-    this.cache = new ResourceCache(opts.store, () => this.schedule(), this.log);
+    this.replan = new Debounce({ quietMs: opts.debounceMs ?? 100, maxWaitMs: opts.maxWaitMs ?? 1000 }, () => this.planPass());
+    this.cache = new ResourceCache(opts.store, () => this.replan.poke(), this.log);
     this.metrics = new AgentMetrics({
       peers: () =>
-        this.peerStatus().map((p) => ({
-          name: p.name ?? p.address,
-          address: p.address,
-          family: p.family,
-          type: p.type,
-          established: p.info.startsWith('Established'),
-          state: p.info.split(' ')[0]!,
-          prefixes: p.prefixes,
-          ...sessionFacts(this.speaker?.status().find((x) => x.id === p.name)),
+        this.sessions().map(({ s, p }) => ({
+          name: s.id,
+          address: s.address,
+          family: s.family,
+          type: p?.type ?? 'global',
+          established: s.state === 'Established',
+          state: s.state,
+          prefixes: s.prefixes,
+          ...sessionFacts(s),
         })),
       routesProgrammed: () => this.dataplane?.stats().routesProgrammed ?? 0,
       datastoreEvents: () => this.cache.events,
       datastoreReady: () => this.cache.ready,
     }, buildInfo());
+    this.bfd = new PeerBfd({ logger: opts.logger });
+    registerBfdMetrics(this.metrics.registry, this.bfd);
   }
 
   async start(): Promise<void> {
     await this.detectAddresses();
     await this.register();
-    this.restarting = (await routeDump({ family: 4, protocol: RTPROT_TABBY })).length > 0;
+    // Tabby's routes in the kernel at start: a restart with forwarding preserved.
+    const restarting = (await routeDump({ family: 0, protocol: RTPROT_TABBY })).length > 0;
+    this.hold = new RestartHold({ restarting, startedAt: Date.now() });
     await this.cache.start();
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
     this.dataplane = new Dataplane({
@@ -130,7 +144,7 @@ export class Agent {
       this.log.info(at, 'health and metrics listening');
     }
     await this.reconcile();
-    this.log.info({ addresses: this.nodeCidrs, dataplane: this.opts.dataplane }, 'agent started');
+    this.log.info({ addresses: this.nodeCidrs, dataplane: this.opts.dataplane, restarting }, 'agent started');
   }
 
   /** Find the node's addresses (kept as CIDRs) and the interface that holds IPv4. */
@@ -154,38 +168,12 @@ export class Agent {
     });
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reconcile(), this.opts.debounceMs ?? 100);
-    this.timer.unref();
-  }
-
-  /** One pass: resources → IPAM → peers/routes → speaker → dataplane. Coalesced. */
+  /** Plans now (after a pass in progress) instead of waiting for the debounce. */
   async reconcile(): Promise<void> {
-    if (this.running) {
-      this.pending = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.pending = false;
-        try {
-          await this.pass();
-        } catch (err) {
-          this.log.error({ err }, 'reconcile failed; will retry on the next change');
-          if (/datastore|etcd|ECONNREFUSED|unavailable/i.test((err as Error).message)) this.cache.markUnavailable(err as Error);
-        }
-      } while (this.pending && !this.stopped);
-    })();
-    try {
-      await this.running;
-    } finally {
-      this.running = undefined;
-    }
+    await this.planPass();
   }
 
-  private snapshot(): Snapshot & { peers: BGPPeer[] } {
+  private resources(): NodeResources {
     return {
       nodes: this.cache.list<Node>('Node'),
       configs: this.cache.list<BGPConfiguration>('BGPConfiguration'),
@@ -195,49 +183,106 @@ export class Agent {
     };
   }
 
+  private passing?: Promise<void>;
+
+  /** Trigger 1: resources → plan → speaker and dataplane configuration. One at a time. */
+  private async planPass(): Promise<void> {
+    while (this.passing) await this.passing.catch(() => undefined);
+    const p = this.pass().catch((err: unknown) => {
+      this.log.error({ err }, 'planning failed; will retry on the next change');
+      // Only an unreachable store marks the cache; anything else is logged and retried.
+      if (err instanceof DatastoreError) this.cache.markUnavailable(err);
+    });
+    this.passing = p;
+    try {
+      await p;
+    } finally {
+      if (this.passing === p) this.passing = undefined;
+    }
+  }
+
   private async pass(): Promise<void> {
     if (this.stopped) return;
-    let snap = this.snapshot();
-    const me = snap.nodes.find((n) => n.metadata.name === this.name);
-    if (!me) return;
-    // IPAM and the VXLAN tunnel address only change the store when the store is there.
-    // The cache answers whether anything is missing, so a pass normally does no store I/O
-    // (a store that has just gone quiet cannot hold up routes learned meanwhile).
-    if (this.cache.ready && !this.ipamSatisfied(me, snap) && (await this.ensureIpam(me, snap.pools))) return; // the watch brings the writes back
-
-    const conf = effectiveBgpConfig(snap.configs, this.name);
-    const v4 = parseCidr(this.nodeCidrs[0]!)!.address;
-    const asn = nodeAsNumber(me, snap.configs);
-    const clusterId = me.spec.bgp?.routeReflectorClusterID;
-    const listen = { address: conf.bindMode === 'NodeIP' ? v4 : '::', port: conf.listenPort };
-    await this.ensureSpeaker(v4, asn, clusterId, listen);
-
-    this.peers = desiredPeers({ nodeName: this.name, nodes: snap.nodes, peers: snap.peers, configs: snap.configs });
-    const filter = this.exportFilter(snap);
-    this.speaker!.setPeers(this.peers.flatMap((p) => this.speakerPeer(p, filter)));
-    this.speaker!.setLocalRoutes(
-      originations(this.name, snap).map((o) => ({
+    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs });
+    if (!plan) return;
+    // IPAM writes only when the store is there; the watch brings them back as a new plan.
+    // The cache answers whether anything is missing, so a plan normally does no store I/O.
+    if (this.cache.ready && !plan.ipam.satisfied && (await this.ensureIpam(plan))) return;
+    this.plan = plan;
+    await this.ensureSpeaker(plan.speaker);
+    const speaker = this.speaker!;
+    speaker.setPeers(plan.peers.flatMap((p) => this.speakerPeer(p)));
+    await this.bfd.sync(plan.peers, speaker);
+    speaker.setLocalRoutes(
+      plan.originations.map((o) => ({
         prefix: o.prefix,
         communities: o.communities.map(parseCommunity).filter((c): c is number => c !== undefined),
         largeCommunities: o.communities.map(parseLargeCommunity).filter((c) => c !== undefined) as [number, number, number][],
       })),
     );
-
-    snap = this.snapshot();
-    const local = localBlocks(this.name, snap);
-    const routes = desiredRoutes({ nodeCidrs: this.nodeCidrs, pools: snap.pools, localBlocks: local, learned: [...this.learned.values()], vteps: remoteVteps(this.name, snap) });
-    const meNow = snap.nodes.find((n) => n.metadata.name === this.name);
-    const localVtep = meNow?.spec.ipv4VXLANTunnelAddr && meNow.spec.vxlanTunnelMACAddr ? { tunnelIP: meNow.spec.ipv4VXLANTunnelAddr, mac: meNow.spec.vxlanTunnelMACAddr } : undefined;
+    this.applyRouteContext(plan.routes);
     const t0 = process.hrtime.bigint();
-    if (!this.restarting) this.holding = false;
-    this.holding &&= !this.reconverged();
-    const result = await this.dataplane!.set({ routes, localVtep, tunnelSources: tunnelSources(this.name, snap), hold: this.holding });
+    const result = await this.dataplane!.setResources({
+      routes: [...plan.routes.resourceIntents],
+      ...(plan.localVtep ? { localVtep: plan.localVtep } : {}),
+      tunnelSources: plan.tunnelSources,
+      hold: this.checkHold(),
+    });
     this.metrics.applyLatency.observe({ kind: 'routes' }, Number(process.hrtime.bigint() - t0) / 1e9);
     if (!result.ok) this.log.warn({ errors: result.errors.slice(0, 10) }, 'some dataplane changes failed; retrying on resync');
     if (this.nat) {
-      this.nat.setPools(snap.pools.map((p) => ({ cidr: p.spec.cidr, natOutgoing: p.spec.natOutgoing, disabled: p.spec.disabled })));
+      this.nat.setPools(plan.natPools);
       await this.nat.apply();
     }
+  }
+
+  /** A new route context (pools, blocks, VTEPs changed): every learned route is judged again. */
+  private applyRouteContext(ctx: RouteContext): void {
+    if (this.routeContext?.key === ctx.key) return;
+    this.routeContext = ctx;
+    const dp = this.dataplane!;
+    const all = new Map<string, readonly string[]>(this.stale);
+    for (const b of this.speaker?.bestPaths() ?? []) all.set(b.prefix, b.nexthops);
+    dp.setLearned(
+      (function* () {
+        for (const [prefix, nexthops] of all) {
+          const hops = ctx.learnedHops(prefix, nexthops);
+          if (hops) yield { kind: 'learned' as const, dst: prefix, nexthops: hops };
+        }
+      })(),
+    );
+  }
+
+  /** Trigger 2: best-path changes → route deltas, judged in the current context; nothing is re-planned. */
+  private onBestPaths(changes: BestPath[]): void {
+    this.lastBestPathChange = Date.now();
+    const ctx = this.routeContext;
+    const dp = this.dataplane;
+    if (!ctx || !dp) return; // the first plan sets the context and takes the whole table
+    const stale = this.stale.size > 0;
+    for (const c of changes) {
+      if (stale) this.stale.delete(c.prefix);
+      const hops: readonly LearnedNexthop[] | undefined = c.peerId === null ? undefined : ctx.learnedHops(c.prefix, c.nexthops);
+      dp.learnedRoute(c.prefix, hops);
+    }
+    dp.learnedChanged();
+  }
+
+  /** The restart hold, evaluated now; looks again on a timer while it holds. */
+  private checkHold(): boolean {
+    const established = new Set(this.sessions().filter(({ s }) => s.state === 'Established').map(({ s }) => s.id));
+    const st = this.hold.update({ now: Date.now(), desired: this.plan?.peers.map((p) => p.id) ?? [], established, lastChange: this.lastBestPathChange });
+    clearTimeout(this.holdTimer);
+    if (st.holding && !this.stopped) {
+      this.holdTimer = setTimeout(() => {
+        if (!this.checkHold()) {
+          this.log.info('BGP reconverged after the restart: routes no longer learned are removed');
+          this.dataplane?.setHold(false);
+        }
+      }, st.recheckMs ?? 1000);
+      this.holdTimer.unref();
+    }
+    return st.holding;
   }
 
   /** natOutgoing in the dataplane's own style: eBPF SNAT, or iptables MASQUERADE. */
@@ -249,24 +294,15 @@ export class Agent {
     }
   }
 
-  /** The cache already holds a block of every pool that selects this node, and the VXLAN address if needed. */
-  private ipamSatisfied(me: Node, snap: Snapshot): boolean {
-    const labels = me.metadata.labels ?? {};
-    const mine = snap.blocks.filter((b) => b.spec.affinity === `host:${this.name}`);
-    for (const pool of snap.pools) {
-      if (pool.spec.disabled || !matchesSelector(pool.spec.nodeSelector, labels)) continue;
-      if (!mine.some((b) => b.spec.pool === pool.metadata.name && cidrContains(pool.spec.cidr, b.spec.cidr))) return false;
-    }
-    return !(needsVxlan(snap.pools) && !me.spec.ipv4VXLANTunnelAddr && mine.some((b) => parseCidr(b.spec.cidr)?.family === 4));
-  }
-
   /** Claim blocks and the VXLAN tunnel address; true when the store was changed. */
-  private async ensureIpam(me: Node, pools: IPPool[]): Promise<boolean> {
-    const labels = me.metadata.labels ?? {};
-    const before = localBlocks(this.name, this.snapshot()).length;
-    const blocks = await this.ipam.ensureBlocks(this.name, labels, pools);
+  private async ensureIpam(plan: NodePlan): Promise<boolean> {
+    const me = this.cache.get<Node>('Node', this.name)!;
+    const pools = this.cache.list<IPPool>('IPPool');
+    const before = localBlocks(this.name, this.resources()).length;
+    const blocks = await this.ipam.ensureBlocks(this.name, me.metadata.labels ?? {}, pools);
     let changed = blocks.length !== before;
-    if (needsVxlan(pools) && !me.spec.ipv4VXLANTunnelAddr && blocks.some((b) => parseCidr(b.spec.cidr)?.family === 4)) {
+    // A VXLAN pool and an IPv4 block (maybe just claimed): the node needs its tunnel address.
+    if (plan.ipam.vxlanTunnelAddress || (needsVxlan(pools) && !me.spec.ipv4VXLANTunnelAddr && blocks.some((b) => parseCidr(b.spec.cidr)?.family === 4))) {
       const tunnelIP = await this.ipam.assign(this.name, `vxlan-tunnel-addr-${this.name}`, 4);
       await this.client.modify('Node', this.name, (stored) => {
         const n = stored as Node;
@@ -278,121 +314,84 @@ export class Agent {
   }
 
   /** (Re)create the speaker when identity-level settings change; peers alone never do. */
-  private async ensureSpeaker(routerId: string, asn: number, clusterId: string | undefined, listen: { address: string; port: number }): Promise<void> {
-    const key = JSON.stringify([routerId, clusterId, listen]);
+  private async ensureSpeaker(id: SpeakerIdentity): Promise<void> {
+    const key = JSON.stringify([id.routerId, id.clusterId, id.listen]);
     if (this.speaker && key === this.speakerKey) return;
     const old = this.speaker;
     if (old) {
-      this.log.info({ routerId, clusterId, listen }, 'speaker identity changed: restarting the speaker');
+      this.log.info({ routerId: id.routerId, clusterId: id.clusterId, listen: id.listen }, 'speaker identity changed: restarting the speaker');
+      this.keepStale(old);
       await old.stop({ graceful: true });
     }
     // Routes we hold in the kernel at start mean we are restarting with forwarding preserved.
-    const restarting = !old && this.restarting;
-    const speaker = new Speaker({ routerId, localAsn: asn, clusterId, listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger });
+    const restarting = !old && this.hold.holding;
+    const speaker = new Speaker({
+      routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger,
+      ...(id.clusterId ? { clusterId: id.clusterId } : {}),
+    });
     speaker.onBestPaths((changes) => this.onBestPaths(changes));
     await speaker.start();
     this.speaker = speaker;
     this.speakerKey = key;
-    if (old) this.keepStale(120_000);
   }
 
   /** Keep what the old speaker learned until the new one relearns it (no flap), then sweep. */
-  private keepStale(ms: number): void {
-    this.stale = new Set(this.learned.keys());
+  private keepStale(old: Speaker): void {
+    for (const b of old.bestPaths()) this.stale.set(b.prefix, b.nexthops);
     clearTimeout(this.staleTimer);
     this.staleTimer = setTimeout(() => {
-      for (const prefix of this.stale) this.learned.delete(prefix);
+      for (const prefix of this.stale.keys()) this.dataplane?.learnedRoute(prefix, undefined);
+      this.dataplane?.learnedChanged();
       this.stale.clear();
-      this.schedule();
-    }, ms);
+    }, STALE_MS);
     this.staleTimer.unref();
   }
 
-  /**
-   * Reconverged after start: every session Established and no best-path change for 3 s
-   * (the initial tables are in), or 90 s passed whatever happened.
-   */
-  private reconverged(): boolean {
-    const now = Date.now();
-    if (now - this.startedAt > 90_000) return true;
-    const states = new Map((this.speaker?.status() ?? []).map((p) => [p.id, p.state]));
-    // Every desired session, not merely every one the speaker has yet (none at first).
-    const allUp = this.peers.every((p) => states.get(p.name) === 'Established');
-    if (allUp && now - this.lastBestPathChange > 3000) return true;
-    // Look again shortly, since nothing else may trigger a pass.
-    setTimeout(() => this.schedule(), 1000).unref();
-    return false;
-  }
-
-  private onBestPaths(changes: BestPath[]): void {
-    this.lastBestPathChange = Date.now();
-    for (const c of changes) {
-      this.stale.delete(c.prefix);
-      if (c.peerId === null || c.nexthops.length === 0) this.learned.delete(c.prefix);
-      else this.learned.set(c.prefix, { prefix: c.prefix, nexthops: c.nexthops });
+  /** One function per distinct export policy, so an unchanged policy never re-syncs a peer. */
+  private exportFilter(policy: ExportPolicy): ExportFilter {
+    const key = exportPolicyKey(policy);
+    let f = this.exportFilters.get(key);
+    if (!f) {
+      const rule = new ExportRule(policy);
+      f = (prefix, path, target) => rule.exports(prefix, path.peer.type === 'local', target.type === 'ebgp');
+      this.exportFilters.clear();
+      this.exportFilters.set(key, f);
     }
-    this.schedule();
+    return f;
   }
 
-  /**
-   * Calico's export rule: only pool space (not disableBGPExport) and service CIDRs leave the
-   * node, and towards eBGP peers (the ToR) only what this node originates, so the router
-   * learns each block from its owner alone. iBGP reflection is the RIB's own rule.
-   * One function per distinct rule set, so unchanged rules never re-sync a peer.
-   */
-  private exportFilter(snap: Snapshot): ExportFilter {
-    const key = JSON.stringify([snap.pools.map((p) => [p.spec.cidr, p.spec.disableBGPExport]), snap.configs.map((c) => c.spec)]);
-    if (key !== this.exportKey) {
-      const allowed = exportable(snap, this.name);
-      this.exportFn = (prefix, path, target) => allowed(prefix) && (target.type === 'ibgp' || path.peer.type === 'local');
-      this.exportKey = key;
-    }
-    return this.exportFn!;
-  }
-
-  private speakerPeer(p: DesiredPeer, exportFilter: ExportFilter): SpeakerPeer[] {
+  private speakerPeer(p: PlannedPeer): SpeakerPeer[] {
     let md5Key: string | undefined;
     if (p.password) {
       try {
         md5Key = readSecret(this.opts.secretsDir, p.password);
       } catch (err) {
-        this.log.error({ peer: p.name, err }, 'peer skipped: its password cannot be read');
+        this.log.error({ peer: p.id, err }, 'peer skipped: its password cannot be read');
         return [];
       }
     }
-    return [
-      {
-        id: p.name,
-        address: p.address,
-        port: p.port,
-        remoteAsn: p.asn,
-        localAsn: p.localAsn,
-        localAddress: p.localAddress,
-        passive: p.passive,
-        rrClient: p.rrClient,
-        md5Key,
-        ttlSecurity: p.ttlSecurity,
-        nextHopMode: p.nextHopMode,
-        keepaliveTime: p.keepaliveTime,
-        gracefulRestartTime: p.maxRestartTime,
-        allowLocalAs: p.allowLocalAs,
-        exportFilter,
-      },
-    ];
+    const { type: _t, filters: _f, password: _p, export: policy, bfd: _b, ...peer } = p;
+    return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), exportFilter: this.exportFilter(policy) }];
+  }
+
+  /** Each session's status with the planned peer it belongs to. */
+  private sessions(): { s: SpeakerPeerStatus; p: PlannedPeer | undefined }[] {
+    const byId = new Map(this.plan?.peers.map((p) => [p.id, p]));
+    return (this.speaker?.status() ?? []).map((s) => ({ s, p: byId.get(s.id) }));
   }
 
   peerStatus(): PeerStatusJson[] {
-    const byId = new Map(this.peers.map((p) => [p.name, p]));
-    return (this.speaker?.status() ?? []).map((s) => ({
+    return this.sessions().map(({ s, p }) => ({
       name: s.id,
       address: s.address,
       family: s.family,
-      type: byId.get(s.id)?.type ?? 'global',
+      type: p?.type ?? 'global',
       asn: s.remoteAsn,
       state: protocolState(s.state),
       info: s.info,
       since: formatSince(s.since),
       prefixes: s.prefixes,
+      ...optionalBfd(this.bfd.json(p)),
     }));
   }
 
@@ -402,22 +401,24 @@ export class Agent {
 
   /** Like Calico's bird-ready: every peer up during start-up, then at least one. */
   readiness(): { ready: boolean; reason: string } {
-    const peers = this.peerStatus();
-    const up = peers.filter((p) => p.info.startsWith('Established')).length;
-    if (peers.length === 0) return { ready: true, reason: 'no BGP peers configured' };
-    if (up === peers.length) this.everAllUp = true;
-    const ready = this.everAllUp ? up > 0 : up === peers.length;
-    return { ready, reason: `${up} of ${peers.length} BGP sessions established${this.cache.ready ? '' : '; datastore unreachable'}` };
+    const sessions = this.sessions();
+    const up = sessions.filter(({ s }) => s.state === 'Established').length;
+    if (sessions.length === 0) return { ready: true, reason: 'no BGP peers configured' };
+    if (up === sessions.length) this.everAllUp = true;
+    const ready = this.everAllUp ? up > 0 : up === sessions.length;
+    return { ready, reason: `${up} of ${sessions.length} BGP sessions established${this.cache.ready ? '' : '; datastore unreachable'}` };
   }
 
   /** SIGTERM: close sessions (peers keep our routes by graceful restart), keep the kernel state. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.replan.stop();
     clearTimeout(this.staleTimer);
-    await this.running?.catch(() => undefined);
+    clearTimeout(this.holdTimer);
+    await this.passing?.catch(() => undefined);
     this.cache.close();
+    await this.bfd.stop();
     await this.speaker?.stop({ graceful: true });
     await this.dataplane?.stop();
     // iptables rules stay (they work without us); the SNAT conntrack map lives with its program.
@@ -428,3 +429,5 @@ export class Agent {
     this.log.info('agent stopped; kernel routes and dataplane left in place');
   }
 }
+
+const optionalBfd = (bfd: PeerBfdJson | undefined) => (bfd ? { bfd } : {});

@@ -1,11 +1,11 @@
 // BGP passwords by secretKeyRef, read from files laid out as Kubernetes mounts a Secret:
-// SECRETS_DIR/<name>/<key>. Missing secrets are reported, never replaced by "no password".
+// SECRETS_DIR/<name>/<key> (default in env-table.ts). Missing secrets are reported, never
+// replaced by "no password".
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretKeyRef } from '../api/types.js';
 import { TabbyError, ValidationError } from '../errors.js';
 
-export const DEFAULT_SECRETS_DIR = '/etc/tabby/secrets';
 const SAFE = /^[A-Za-z0-9._-]+$/;
 
 /** A secret that should be there cannot be read. */

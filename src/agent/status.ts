@@ -1,5 +1,6 @@
 // The agent's status as other tools read it (`tabby node status -o json`, DESIGN.md).
 import type { BuildInfo } from '../util/build-info.js';
+import type { PeerBfdJson } from './peer-bfd.js';
 
 export interface PeerStatusJson {
   address: string;
@@ -13,6 +14,8 @@ export interface PeerStatusJson {
   since: string;
   name?: string;
   prefixes: { received: number; accepted: number; advertised: number };
+  /** Peers with failureDetectionMode BFDIfDirectlyConnected: their BFD session. */
+  bfd?: PeerBfdJson;
 }
 
 export interface NodeStatusJson {

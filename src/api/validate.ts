@@ -62,6 +62,7 @@ export function validateResource(raw: unknown): Resource {
   const meta = metadata(raw.metadata, 'metadata') as unknown as Resource['metadata'];
   def.name?.(meta.name);
   const spec = checkSpec(def, raw.spec, meta.name);
+  def.metadata?.(meta, spec);
   const out: Resource = { apiVersion: API_VERSION, kind: def.kind, metadata: meta, spec };
   const status = checkStatus(def, raw.status);
   if (status !== undefined) out.status = status;

@@ -1,9 +1,10 @@
-// The output side of `tabby bench`: raw samples, medians and spread, ratios, the
-// machine description, the terminal table, the JSON file (DESIGN.md's contract) and
-// an SVG bar chart of the ratios.
+// The output side of `tabby bench`: raw samples, medians and spread, ratios taken per
+// rep (median, min, max), the machine, commit and date, the terminal table, the JSON
+// file (DESIGN.md's contract) and an SVG bar chart of the ratios.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
+import { packageRoot } from '../util/package-root.js';
 import { run } from '../util/exec.js';
 
 /** One raw measurement. `subject` is what was measured (tabby, ip-batch, bird, …). */
@@ -36,14 +37,27 @@ export interface Machine {
   versions: Record<string, string>;
 }
 
+/** One ratio over the reps: each rep's own ratio (both sides measured in that rep). */
+export interface RatioStat {
+  median: number;
+  min: number;
+  max: number;
+  reps: number[];
+}
+
 export interface BenchResult {
   benchmark: string;
   machine: Machine;
+  /** `git rev-parse HEAD` of the checkout that ran (with -dirty for local changes). */
+  commit: string;
+  /** ISO 8601, when the run finished. */
+  date: string;
   options: Record<string, unknown>;
   samples: Sample[];
   summary: Summary[];
-  /** Greater than 1 means Tabby is better. */
+  /** Median of the per-rep ratios; greater than 1 means Tabby is better. */
   ratios: Record<string, number>;
+  ratioStats: Record<string, RatioStat>;
   /** Targets the ratios are measured against (ratio ≥ target is a pass). */
   targets: Record<string, number>;
   notes: string[];
@@ -110,18 +124,75 @@ export async function machine(): Promise<Machine> {
   };
 }
 
-/** A BenchResult with the machine description and the summary of `samples` filled in. */
-export async function benchResult(r: Omit<BenchResult, 'machine' | 'summary'>): Promise<BenchResult> {
+/**
+ * Per rep, `top` ÷ `bottom` of one metric: each rep's value of subject `top` over the
+ * same rep's value of `bottom` (reps where either is missing are left out).
+ */
+export function perRep(samples: readonly Sample[], metric: string, top: string, bottom: string): number[] {
+  const at = (subject: string) => {
+    const m = new Map<number, number>();
+    for (const s of samples) if (s.metric === metric && s.subject === subject) m.set(s.rep, s.value);
+    return m;
+  };
+  const a = at(top);
+  const b = at(bottom);
+  const out: number[] = [];
+  for (const [rep, v] of [...a].sort((x, y) => x[0] - y[0])) {
+    const w = b.get(rep);
+    if (w !== undefined) out.push(v / w);
+  }
+  return out;
+}
+
+export function ratioStat(values: readonly number[]): RatioStat {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), reps: [...values] };
+}
+
+async function commit(): Promise<string> {
+  const git = (args: string[]) => run(['git', '-C', packageRoot, ...args], { allowFail: true, timeoutMs: 5000 }).catch(() => ({ code: -1, stdout: '', stderr: '' }));
+  const head = await git(['rev-parse', 'HEAD']);
+  if (head.code !== 0) return 'unknown';
+  const dirty = (await git(['status', '--porcelain', '--untracked-files=no'])).stdout.trim() !== '';
+  return head.stdout.trim() + (dirty ? '-dirty' : '');
+}
+
+/**
+ * A BenchResult with the machine, commit, date and the summary of `samples` filled in;
+ * `ratios` come as per-rep values and leave as their median (with min/max in ratioStats).
+ */
+export async function benchResult(r: Omit<BenchResult, 'machine' | 'summary' | 'commit' | 'date' | 'ratios' | 'ratioStats'> & { ratios: Record<string, number[]> }): Promise<BenchResult> {
+  const ratioStats: Record<string, RatioStat> = {};
+  const ratios: Record<string, number> = {};
+  for (const [k, values] of Object.entries(r.ratios)) {
+    const st = ratioStat(values);
+    ratioStats[k] = st;
+    ratios[k] = st.median;
+  }
   return {
     benchmark: r.benchmark,
     machine: await machine(),
+    commit: await commit(),
+    date: new Date().toISOString(),
     options: r.options,
     samples: r.samples,
     summary: summarize(r.samples),
-    ratios: r.ratios,
+    ratios,
+    ratioStats,
     targets: r.targets,
     notes: r.notes,
   };
+}
+
+/** Ratios below their target, as lines for `--check`. */
+export function missedTargets(r: BenchResult): string[] {
+  const out: string[] = [];
+  for (const [k, t] of Object.entries(r.targets)) {
+    const v = r.ratios[k];
+    if (v === undefined || !Number.isFinite(v)) out.push(`${k}: not measured (target >= ${t})`);
+    else if (v < t) out.push(`${k}: ${v.toFixed(2)} < ${t} (short by ${(((t - v) / t) * 100).toFixed(0)}%)`);
+  }
+  return out;
 }
 
 export function fmtNum(v: number): string {
@@ -143,12 +214,13 @@ function table(rows: string[][]): string {
 export function formatResult(r: BenchResult): string {
   const rows = [['METRIC', 'SUBJECT', 'MEDIAN', 'MIN', 'MAX', 'SPREAD', 'N', 'UNIT']];
   for (const s of r.summary) rows.push([s.metric, s.subject, fmtNum(s.median), fmtNum(s.min), fmtNum(s.max), `${(s.spread * 100).toFixed(0)}%`, String(s.n), s.unit]);
-  const ratioRows = [['RATIO (>1 = Tabby better)', 'VALUE', 'TARGET', '']];
+  const ratioRows = [['RATIO (>1 = Tabby better, per rep)', 'MEDIAN', 'MIN', 'MAX', 'TARGET', '']];
   for (const [k, v] of Object.entries(r.ratios)) {
     const t = r.targets[k];
-    ratioRows.push([k, v.toFixed(2), t === undefined ? '-' : `>= ${t}`, t === undefined ? '' : v >= t ? 'ok' : 'SHORT']);
+    const st = r.ratioStats[k];
+    ratioRows.push([k, v.toFixed(2), st ? st.min.toFixed(2) : '-', st ? st.max.toFixed(2) : '-', t === undefined ? '-' : `>= ${t}`, t === undefined ? '' : v >= t ? 'ok' : 'SHORT']);
   }
-  let out = `== tabby bench ${r.benchmark} ==\n` + table(rows) + '\n' + table(ratioRows);
+  let out = `== tabby bench ${r.benchmark} ==\ncommit ${r.commit}, ${r.date}, ${r.machine.cpu}, ${r.machine.cores} cores, kernel ${r.machine.kernel}\n` + table(rows) + '\n' + table(ratioRows);
   for (const n of r.notes) out += `note: ${n}\n`;
   return out;
 }

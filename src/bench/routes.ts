@@ -10,8 +10,7 @@ import { routeApply, type RouteOp } from '../native/routes.js';
 import { run } from '../util/exec.js';
 import { deleteNetns, makeNetns, release, trackDir } from './cleanup.js';
 import { BenchError, checkInt, fibPrefixes, now } from './common.js';
-import { benchResult, med, type BenchResult, type Sample } from './report.js';
-import { UsageError } from '../errors.js';
+import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
 export interface RoutesOptions {
   count: number;
@@ -25,7 +24,7 @@ type Phase = (typeof PHASES)[number];
 
 function prefixes(count: number, len: number): string[] {
   const step = 2 ** (32 - len);
-  if (count * step > 2 ** 24) throw new UsageError(`--count ${count} /${len} prefixes do not fit in 10.0.0.0/8`);
+  if (count * step > 2 ** 24) throw new BenchError(`--count ${count} /${len} prefixes do not fit in 10.0.0.0/8`);
   const out = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     const v = 0x0a000000 + i * step;
@@ -57,7 +56,7 @@ async function tabbyRun(dsts: string[]): Promise<Record<Phase, number>> {
       const dev = phase === 'add' ? 'r0' : 'r1';
       const ops: RouteOp[] = dsts.map((dst) => ({ op: phase, route: phase === 'delete' ? { dst } : { dst, dev } }));
       const t0 = now();
-      const r = await routeApply(ops, { netns: ns, protocol: RTPROT_TABBY });
+      const r = await routeApply(ops, { netns: ns });
       out[phase] = now() - t0;
       if (r.failed) {
         const bad = r.results.find((x) => !x.ok) as { message: string } | undefined;
@@ -115,11 +114,11 @@ export async function benchRoutes(o: RoutesOptions): Promise<BenchResult> {
         }
       }
     }
-    const ratios: Record<string, number> = {};
+    const ratios: Record<string, number[]> = {};
     const targets: Record<string, number> = {};
     for (const phase of PHASES) {
       const k = `${phase}: ip -batch time / tabby time`;
-      ratios[k] = med(samples, `${phase} time`, 'ip-batch') / med(samples, `${phase} time`, 'tabby');
+      ratios[k] = perRep(samples, `${phase} time`, 'ip-batch', 'tabby');
       targets[k] = 2.5;
     }
     return await benchResult({

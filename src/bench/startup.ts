@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import { BenchError, checkInt } from './common.js';
-import { benchResult, med, type BenchResult, type Sample } from './report.js';
+import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
 export interface StartupOptions {
   reps: number;
@@ -60,7 +60,7 @@ export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
         samples.push({ metric: 'cpu', subject, rep, value: (childCpu() - cpu0) * 1000, unit: 'ms' });
       }
     }
-    const ratio = (metric: string, subject: string) => med(samples, metric, 'node -e 0') / med(samples, metric, subject);
+    const ratio = (metric: string, subject: string) => perRep(samples, metric, 'node -e 0', subject);
     return await benchResult({
       benchmark: 'startup',
       options: { reps: o.reps },

@@ -7,7 +7,7 @@
 import { silentLogger, type Logger } from '../util/log.js';
 import { Rib, type BestPathChange } from './rib/index.js';
 import { BgpListener, canonicalAddress, systemClock, type BgpSession, type Clock, type Connection } from './session/index.js';
-import type { TimerHandle } from './session/timers.js';
+import type { TimerHandle } from '../util/clock.js';
 import { BGP_PORT, type Family } from './wire/index.js';
 import { bestPathOf, learnedChanges } from './speaker/best-paths.js';
 import { localTables } from './speaker/local-routes.js';
@@ -123,6 +123,15 @@ export class Speaker {
       this.log.info({ peer: p.id, address: p.address, remoteAsn: p.remoteAsn }, 'peer added');
       if (this.started) added.start();
     }
+  }
+
+  /**
+   * What something outside BGP (BFD) knows of the path to a peer: false takes the
+   * session down at once and withdraws its routes, true lets it establish again. Ignored
+   * for a peer that is not configured.
+   */
+  setPeerLive(id: string, live: boolean, reason: string): void {
+    if (!this.stopped) this.peers.get(id)?.setLive(live, reason);
   }
 
   /** The full set of originated prefixes (IPv4 and IPv6); only the difference is advertised or withdrawn. */

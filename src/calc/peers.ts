@@ -1,5 +1,6 @@
 // Which BGP sessions a node must have, from the resources alone, as calico-node's confd
 // decides them. Pure: no I/O.
+import { BFD_DEFAULT_TIMERS, bfdTimers, type BfdTimers } from '../api/bfd-annotations.js';
 import { parseCidr, parsePeerIP, type Family } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, Node, NextHopMode, SecretKeyRef } from '../api/types.js';
@@ -35,6 +36,18 @@ export interface DesiredPeer {
   reachableBy?: string;
   /** The BGPPeer resource this came from (absent for mesh sessions). */
   source?: string;
+  /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers when the peer is on a connected subnet. */
+  bfd?: BfdTimers;
+}
+
+/** A stored resource passed validation; should one not have, BFD still runs, with the defaults. */
+function bfdOf(peer: BGPPeer): { bfd?: BfdTimers } {
+  if (peer.spec.failureDetectionMode !== 'BFDIfDirectlyConnected') return {};
+  try {
+    return { bfd: bfdTimers(peer.metadata.annotations) };
+  } catch {
+    return { bfd: { ...BFD_DEFAULT_TIMERS } };
+  }
 }
 
 export interface PeerInputs {
@@ -146,6 +159,7 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
       filters: peer.spec.filters ?? [],
       reachableBy: peer.spec.reachableBy,
       source: peer.metadata.name,
+      ...bfdOf(peer),
     };
   };
 

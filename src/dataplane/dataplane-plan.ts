@@ -177,6 +177,11 @@ export function planDataplane(input: PlanInput): Plan {
  * through another interface, or there is none.
  */
 export function underlayResolver(routes: readonly Route[], hostIfname: string, ownProtocol: number): (address: string) => string | undefined {
+  return underlayTable(routes, hostIfname, ownProtocol).via;
+}
+
+/** underlayResolver with a key that is equal for equal underlay tables (no re-planning when nothing changed). */
+export function underlayTable(routes: readonly Route[], hostIfname: string, ownProtocol: number): { via: (address: string) => string | undefined; key: string } {
   const table = routes
     .filter((r) => r.family === 4 && r.type === 'unicast' && r.protocol !== ownProtocol)
     .map((r) => {
@@ -189,7 +194,8 @@ export function underlayResolver(routes: readonly Route[], hostIfname: string, o
     })
     .filter((r) => r.net >= 0)
     .sort((a, b) => b.bits - a.bits || a.metric - b.metric);
-  return (address: string) => {
+  const key = table.map((r) => `${r.net}/${r.bits} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.metric}`).join(',');
+  const via = (address: string) => {
     const a = ipv4ToU32(address);
     if (a < 0) return undefined;
     for (const r of table) {
@@ -200,4 +206,5 @@ export function underlayResolver(routes: readonly Route[], hostIfname: string, o
     }
     return undefined;
   };
+  return { via, key };
 }

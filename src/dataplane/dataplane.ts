@@ -1,12 +1,15 @@
-// The one object the agent drives: declare the whole desired dataplane with set() and
-// it is applied as a difference against the kernel — routes under Tabby's protocol
-// (RouteReconciler), eBPF realms for per-next-hop encapsulation (bpf mode), the
-// vxlan.tabby device with its neighbour and FDB entries (iptables mode). A periodic
-// resync repeats the last set(). stop() leaves everything in the kernel so a restarted
-// agent adopts it without a change; cleanup() removes all of it.
+// The one object the agent drives. Resource routes (blackholes, VXLAN) and the local
+// VTEP are declared whole with setResources() (trigger 1); learned routes change one by
+// one with updateLearned() (trigger 2), are translated per next-hop list (memoised) and
+// reach the kernel within the debounce's maximum wait. Only differences are sent
+// (RouteReconciler); the kernel is dumped at start, on a periodic resync (±10 %) and
+// after an error. Also eBPF realms for per-next-hop encapsulation (bpf mode) and the
+// vxlan.tabby device with its neighbour and FDB entries (iptables mode). stop() leaves
+// everything in the kernel so a restarted agent adopts it without a change; cleanup()
+// removes all of it.
 
 import { performance } from 'node:perf_hooks';
-import type { RouteIntent } from '../calc/routes.js';
+import type { LearnedNexthop, RouteIntent } from '../calc/routes.js';
 import { DataplaneError } from './dataplane-error.js';
 import { type Link, linkList, linkSet } from '../native/links.js';
 import { routeDump } from '../native/routes.js';
@@ -18,12 +21,15 @@ import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
 import { ENCAP_OVERHEAD, hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
 import { vtepMac as defaultVtepMac } from './encap/vtep-mac.js';
+import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import {
-  IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayResolver, VXLAN_DEVICE, type DataplaneMode, type Plan,
+  IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayTable, VXLAN_DEVICE, type DataplaneMode, type Plan, type PlanInput,
 } from './dataplane-plan.js';
 import { VxlanDevice } from './links/vxlan-device.js';
 import { TunnelGuard } from './encap/tunnel-guard.js';
-import { RouteReconciler } from './routes/route-reconciler.js';
+import type { RouteShape } from './routes/desired-route.js';
+import { RouteReconciler, type RouteSource } from './routes/route-reconciler.js';
+import { Debounce } from '../util/debounce.js';
 
 export { DataplaneError };
 
@@ -38,8 +44,12 @@ export interface DataplaneConfig {
   nodeIP: string;
   /** Default: the smallest MTU among up interfaces named like Calico's MTU interface pattern. */
   hostMtu?: number;
-  /** Period of the resync that repeats the last set() (default 30 s). */
+  /** Period of the full resync (kernel dump) (default 30 s, ±10 %). */
   resyncIntervalMs?: number;
+  /** Learned-route changes are applied after this much quiet (default 10 ms)… */
+  quietMs?: number;
+  /** …but never later than this after the first of them (default 50 ms). */
+  maxWaitMs?: number;
   logger?: Logger;
   /** An IP pool uses IPIP: start() then fails at once where IPIP cannot work (iptables without tunl0). */
   ipip?: boolean;
@@ -71,8 +81,15 @@ export interface DesiredDataplane {
   hold?: boolean;
 }
 
+/** One learned route changed: its new intent, or none (withdrawn). */
+export interface LearnedChange {
+  dst: string;
+  intent?: RouteIntent;
+}
+
 export interface DataplaneSetResult {
   ok: boolean;
+  /** Every error standing after this run: plan errors, invalid routes, failed kernel writes. */
   errors: string[];
   durationMs: number;
   /** Kernel writes this run made: route operations, map entries, link/address/neighbour/FDB operations. */
@@ -83,6 +100,10 @@ export interface DataplaneStats {
   routesProgrammed: number;
   lastApplyMs: number;
   errors: string[];
+  /** Kernel dumps of Tabby's routes so far (start, periodic resync, after errors). */
+  resyncs: number;
+  /** Route operations sent so far. */
+  routeOps: number;
 }
 
 /** Calico's default MTU interface pattern: physical-looking names only. */
@@ -102,9 +123,28 @@ export class Dataplane {
   private mtu = 0;
   private haveTunl0 = false;
   private started = false;
-  private desired: DesiredDataplane | undefined;
+  /** Routes from resources (blackholes, VXLAN), declared whole by set(). */
+  private resource: DesiredDataplane = { routes: [] };
+  private resourceDirty = true;
+  private resourceKeys = new Set<string>();
+  private resourceErrors: string[] = [];
+  private resourceRealms: RealmEntry[] = [];
+  private programmedRealms = '';
+  private programmedSources = '';
+  /** One route source per next-hop list: learned routes with equal next hops share it. */
+  private sources = new WeakMap<readonly LearnedNexthop[], LearnedSource>();
+  /** Learned routes whose prefix a resource route holds (they come back when it goes). */
+  private readonly shadowed = new Map<string, LearnedSource>();
+  /** Realms the translations so far use (bpf mode), by realm. */
+  private learnedRealms = new Map<number, RealmEntry>();
+  private underlayVia: ((address: string) => string | undefined) | undefined;
+  private underlayKey = '';
+  private resyncDue = true;
+  /** set() or setResources() was called: the kernel may be brought in line. */
+  private declared = false;
   private inflight: Promise<DataplaneSetResult> | undefined;
   private queued: Promise<DataplaneSetResult> | undefined;
+  private readonly debounce: Debounce;
   private timer: NodeJS.Timeout | undefined;
   private lastErrors: string[] = [];
   private lastMs = 0;
@@ -117,7 +157,22 @@ export class Dataplane {
     this.cfg = { ...cfg };
     this.log = (cfg.logger ?? silentLogger).child({ component: 'dataplane', mode: cfg.mode });
     this.ns = cfg.netns === undefined ? {} : { netns: cfg.netns };
-    this.routes = new RouteReconciler({ ...this.ns, protocol: RTPROT_TABBY });
+    this.routes = new RouteReconciler({
+      ...this.ns, protocol: RTPROT_TABBY,
+      resolve: (src) => this.translate(src as LearnedSource),
+      // A failed write: dump and repair soon (the reconciler backs off).
+      onResyncDue: () => {
+        this.resyncDue = true;
+        this.debounce.flush();
+      },
+    });
+    this.debounce = new Debounce(
+      { quietMs: cfg.quietMs ?? 10, maxWaitMs: cfg.maxWaitMs ?? 50, onError: (err) => this.log.error({ err }, 'dataplane apply failed') },
+      async () => {
+        const r = await this.apply();
+        if (!r.ok) this.log.warn({ errors: r.errors.slice(0, 10), count: r.errors.length }, 'some dataplane changes failed; retrying on resync');
+      },
+    );
   }
 
   /**
@@ -147,36 +202,101 @@ export class Dataplane {
       });
     }
     this.started = true;
-    const every = this.cfg.resyncIntervalMs ?? 30_000;
-    this.timer = setInterval(() => {
-      if (this.desired && !this.inflight) {
-        this.run().catch((err: unknown) => this.log.error({ err }, 'dataplane resync failed'));
-      }
-    }, every);
-    this.timer.unref();
+    this.scheduleResync();
     this.log.info({ hostMtu: this.mtu, ifname: this.cfg.hostIfname }, 'dataplane started');
   }
 
+  // A full resync every interval, ±10 % so a fleet of agents does not dump in step.
+  private scheduleResync(): void {
+    const every = this.cfg.resyncIntervalMs ?? 30_000;
+    this.timer = setTimeout(() => {
+      this.resyncDue = true;
+      this.debounce.flush();
+      this.scheduleResync();
+    }, every * (0.9 + Math.random() * 0.2));
+    this.timer.unref();
+  }
+
   /**
-   * Declares the full desired state and applies the difference. Calls made while one
-   * runs share the next run, which applies the latest declaration.
+   * Declares the full desired state — every route, learned ones included — and applies
+   * the difference. Calls made while one runs share the next run, which applies the
+   * latest declaration.
    */
   set(desired: DesiredDataplane): Promise<DataplaneSetResult> {
     if (!this.started) return Promise.reject(new DataplaneError('set() before start()'));
-    this.desired = {
+    this.setLearned([]);
+    return this.setResources(desired);
+  }
+
+  /** Declares the routes from resources (and the local VTEP and the hold); learned routes stay. */
+  setResources(desired: DesiredDataplane): Promise<DataplaneSetResult> {
+    if (!this.started) return Promise.reject(new DataplaneError('set() before start()'));
+    this.resource = {
       routes: [...desired.routes],
       ...(desired.localVtep ? { localVtep: { ...desired.localVtep } } : {}),
       ...(desired.tunnelSources ? { tunnelSources: [...desired.tunnelSources] } : {}),
       ...(desired.hold ? { hold: true } : {}),
     };
-    if (!this.inflight) return this.run();
-    this.queued ??= this.inflight
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.run();
-      });
-    return this.queued;
+    this.resourceDirty = true;
+    this.declared = true;
+    return this.apply();
+  }
+
+  /** Replaces every learned route (the intents of a new plan); applied soon. */
+  setLearned(intents: Iterable<RouteIntent>): void {
+    const keep = new Set<string>();
+    for (const i of intents) {
+      if (i.kind !== 'learned') continue;
+      keep.add(i.dst);
+      this.learnedRoute(i.dst, i.nexthops);
+    }
+    const gone: string[] = [];
+    for (const [dst] of this.routes.sources()) if (!keep.has(dst)) gone.push(dst);
+    for (const dst of this.shadowed.keys()) if (!keep.has(dst)) gone.push(dst);
+    for (const dst of gone) this.learnedRoute(dst, undefined);
+    this.learnedChanged();
+  }
+
+  /** Learned routes that changed (trigger 2): applied within the debounce's maximum wait. */
+  updateLearned(changes: Iterable<LearnedChange>): void {
+    for (const c of changes) this.learnedRoute(c.dst, c.intent?.kind === 'learned' ? c.intent.nexthops : undefined);
+    this.learnedChanged();
+  }
+
+  /**
+   * One learned route: its next hops (pass the same array for equal lists: it is
+   * translated once), or undefined when withdrawn. Allocates nothing per route; call
+   * learnedChanged() after a batch of them.
+   */
+  learnedRoute(dst: string, nexthops: readonly LearnedNexthop[] | undefined): void {
+    if (this.resourceKeys.size > 0 && this.resourceKeys.has(dst)) {
+      if (nexthops) this.shadowed.set(dst, this.sourceOf(nexthops));
+      else this.shadowed.delete(dst);
+      return;
+    }
+    if (nexthops) this.routes.setSource(dst, this.sourceOf(nexthops));
+    else this.routes.remove(dst);
+  }
+
+  /** Learned routes were changed: they reach the kernel within the debounce's maximum wait. */
+  learnedChanged(): void {
+    this.debounce.poke();
+  }
+
+  private sourceOf(hops: readonly LearnedNexthop[]): LearnedSource {
+    let src = this.sources.get(hops);
+    if (!src) this.sources.set(hops, (src = { routeSource: true, hops }));
+    return src;
+  }
+
+  /** While on, Tabby's routes that are not desired stay; turning it off removes them. */
+  setHold(on: boolean): void {
+    if ((this.resource.hold === true) === on) return;
+    this.resource = { ...this.resource, ...(on ? { hold: true } : { hold: false }) };
+    if (!on) delete this.resource.hold;
+    this.routes.hold = on;
+    this.resourceDirty = true;
+    this.debounce.flush();
   }
 
   /** natOutgoing in bpf mode (after start(), when the config asked for it): declare pools, apply. */
@@ -185,7 +305,8 @@ export class Dataplane {
   }
 
   stats(): DataplaneStats {
-    return { routesProgrammed: this.routes.routesProgrammed, lastApplyMs: this.lastMs, errors: [...this.lastErrors] };
+    const st = this.routes.stats;
+    return { routesProgrammed: st.routesProgrammed, lastApplyMs: this.lastMs, errors: [...this.lastErrors], resyncs: st.resyncs, routeOps: st.opsSent };
   }
 
   /** Stops resyncing and lets go of the eBPF object; every route, device and program stays. */
@@ -202,7 +323,9 @@ export class Dataplane {
   async cleanup(): Promise<void> {
     await this.quiesce();
     const errors: unknown[] = [];
+    this.routes.hold = false;
     this.routes.setRoutes([]);
+    this.routes.requestResync();
     const r = await this.routes.apply().catch((err: unknown) => {
       errors.push(err);
       return undefined;
@@ -222,14 +345,18 @@ export class Dataplane {
     // Also what a previous agent left in Tabby's tc slot.
     await HostProgram.detach(this.hostTarget()).catch((err: unknown) => errors.push(err));
     this.started = false;
-    this.desired = undefined;
+    this.declared = false;
+    this.resource = { routes: [] };
+    this.shadowed.clear();
     if (errors.length > 0) throw errors[0];
   }
 
   private async quiesce(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.debounce.stop();
+    clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.allSettled([this.inflight, this.queued]);
+    await this.routes.stop();
   }
 
   private hostTarget(): HostTarget {
@@ -255,6 +382,7 @@ export class Dataplane {
     this.host = host;
     this.encap = encap;
     this.nat = snat;
+    this.programmedRealms = realmsKey(encap.declared.realms);
     this.log.info({ realms: encap.declared.realms.length, snat: snat !== undefined }, 'eBPF host programs attached');
   }
 
@@ -266,6 +394,21 @@ export class Dataplane {
     return 2;
   }
 
+  /** Applies what changed now (or right after the run in progress, sharing it with other callers). */
+  apply(): Promise<DataplaneSetResult> {
+    if (!this.started) return Promise.reject(new DataplaneError('apply() before start()'));
+    // Nothing is declared before the first set(): a resync now would delete a predecessor's routes.
+    if (!this.declared) return Promise.resolve({ ok: true, errors: [], durationMs: 0, changes: 0 });
+    if (!this.inflight) return this.run();
+    this.queued ??= this.inflight
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.run();
+      });
+    return this.queued;
+  }
+
   private run(): Promise<DataplaneSetResult> {
     const p = this.runOnce().finally(() => {
       this.inflight = undefined;
@@ -274,9 +417,45 @@ export class Dataplane {
     return p;
   }
 
+  private planInput(intents: readonly RouteIntent[]): PlanInput {
+    const mode = this.cfg.mode;
+    const localVtep = this.resource.localVtep;
+    return {
+      mode, intents, hostIfname: this.cfg.hostIfname, hostMtu: this.mtu, underlayVia: this.underlayVia ?? (() => undefined),
+      haveTunl0: this.haveTunl0, ...(localVtep ? { localVtep } : {}),
+      ...(mode === 'bpf' ? { realmFor: (k: RealmKind, ip: string) => this.realms.get(k, ip) } : {}),
+    };
+  }
+
+  /** The route shape of a next-hop list (memoised per source until the underlay changes), or why there is none. */
+  private translate(src: LearnedSource): RouteShape | string {
+    if (src.shape !== undefined) return src.shape;
+    const dst = '0.0.0.0/0'; // a stand-in: the shape does not depend on the prefix
+    const plan = planDataplane(this.planInput([{ kind: 'learned', dst: src.hops.some((h) => h.address.includes(':')) ? '::/0' : dst, nexthops: src.hops }]));
+    const route = plan.routes[0];
+    if (plan.errors.length > 0 || !route) {
+      src.shape = plan.errors.map((e) => e.message).join('; ') || 'no route';
+    } else {
+      src.shape = this.routes.normalise(route).shape;
+      for (const r of plan.realms) this.learnedRealms.set(r.realm, r);
+      for (const w of plan.warnings) this.warnOnce(`learned ${src.hops.map((h) => h.address).join(',')}`, w.message);
+    }
+    return src.shape;
+  }
+
+  /** Every learned route is translated afresh (the underlay or the VTEP changed). */
+  private retranslate(): void {
+    this.sources = new WeakMap();
+    this.learnedRealms = new Map();
+    const moved: [string, readonly LearnedNexthop[]][] = [];
+    for (const [dst, src] of this.routes.sources()) moved.push([dst, (src as LearnedSource).hops]);
+    for (const [dst, hops] of moved) this.learnedRoute(dst, hops);
+    for (const [dst, src] of this.shadowed) this.shadowed.set(dst, this.sourceOf(src.hops));
+    this.learnedChanged();
+  }
+
   private async runOnce(): Promise<DataplaneSetResult> {
     const started = performance.now();
-    const desired = this.desired!;
     const errors: string[] = [];
     let changes = 0;
     const stage = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -287,95 +466,192 @@ export class Dataplane {
         return undefined;
       }
     };
-
     const mode = this.cfg.mode;
-    if (this.cfg.hostMtu === undefined) await stage('host MTU', () => this.followHostMtu());
-    const main = await stage('underlay routes', () => routeDump({ ...this.ns, family: 4, table: 254 }));
-    const underlayVia = underlayResolver(main ?? [], this.cfg.hostIfname, RTPROT_TABBY);
-    if (mode === 'bpf' && desired.localVtep && this.encap?.options?.vtepMac?.toLowerCase() !== desired.localVtep.mac.toLowerCase()) {
-      changes += (await stage('eBPF reload', () => this.reloadBpf(desired.localVtep!.mac.toLowerCase()))) ?? 0;
+    const resync = this.resyncDue;
+    this.resyncDue = false;
+
+    if (resync) {
+      if (this.cfg.hostMtu === undefined && (await stage('host MTU', () => this.followHostMtu()))) {
+        this.retranslate();
+        this.resourceDirty = true;
+      }
+      // How the underlay reaches next hops: only looked up on a resync, never per change.
+      const main = await stage('underlay routes', () => routeDump({ ...this.ns, family: 4, table: 254, excludeProtocol: RTPROT_TABBY }));
+      if (main) {
+        const resolver = underlayTable(main, this.cfg.hostIfname, RTPROT_TABBY);
+        const key = resolver.key;
+        if (key !== this.underlayKey || !this.underlayVia) {
+          this.underlayKey = key;
+          this.underlayVia = resolver.via;
+          this.retranslate();
+          this.resourceDirty = true;
+        }
+      }
+      this.routes.requestResync();
     }
-    let plan: Plan;
-    try {
-      plan = planDataplane({
-        mode, intents: desired.routes, hostIfname: this.cfg.hostIfname, hostMtu: this.mtu, underlayVia,
-        haveTunl0: this.haveTunl0, ...(desired.localVtep ? { localVtep: desired.localVtep } : {}),
-        ...(mode === 'bpf' ? { realmFor: (k: Parameters<RealmAllocator['get']>[0], ip: string) => this.realms.get(k, ip) } : {}),
-      });
-    } catch (err) {
-      errors.push(`plan: ${(err as Error).message}`);
-      return this.finish(started, errors, changes);
+    const localVtep = this.resource.localVtep;
+    if (mode === 'bpf' && localVtep && this.encap?.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
+      changes += (await stage('eBPF reload', () => this.reloadBpf(localVtep.mac.toLowerCase()))) ?? 0;
+      this.retranslate();
     }
-    for (const e of plan.errors) errors.push(`${e.dst}: ${e.message}`);
-    for (const w of plan.warnings) {
-      if (this.warned.has(w.dst)) continue;
-      this.warned.add(w.dst);
-      this.log.error({ dst: w.dst }, w.message);
+
+    if (this.resourceDirty || resync) {
+      this.resourceDirty = false;
+      changes += await this.planResources(stage, errors);
+    } else {
+      errors.push(...this.resourceErrors);
     }
 
     // Encapsulation state first (added, not yet pruned), so no route ever names a
     // realm or a neighbour that is not there yet.
+    const realms = this.realmsInUse();
+    const realmKey = realmsKey(realms);
     const encap = this.encap;
-    if (encap) {
-      const sources = desired.tunnelSources ? { sources: desired.tunnelSources } : {};
-      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms: plan.realms, ...sources }, { prune: false }));
-      changes += r ? r.added + r.updated : 0;
-    }
-    if (this.vxlan) {
-      this.vxlan.set({ ...(desired.localVtep ? { local: desired.localVtep } : {}), peers: plan.vxlanPeers });
-      const r = await stage(VXLAN_DEVICE, () => this.vxlan!.apply());
+    const sources = this.resource.tunnelSources;
+    const sourcesKey = sources ? [...sources].sort().join(',') : '';
+    if (encap && (realmKey !== this.programmedRealms || sourcesKey !== this.programmedSources)) {
+      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms, ...(sources ? { sources } : {}) }, { prune: false }));
       if (r) {
-        changes += r.changes;
-        errors.push(...r.errors);
+        changes += r.added + r.updated;
+        this.programmedRealms = realmKey;
+        this.programmedSources = sourcesKey;
       }
     }
-    const guard = this.guard;
-    if (guard && desired.tunnelSources) {
-      const sources = [...desired.tunnelSources, ...plan.vxlanPeers.map((p) => p.nodeIP)];
-      await stage('tunnel guard', async () => {
-        guard.setSources(sources);
-        const r = await guard.apply();
-        changes += Number(r.setWritten) + Number(r.rulesWritten);
-      });
-    }
-    this.routes.hold = desired.hold === true;
-    for (const e of this.routes.setRoutes(plan.routes)) errors.push(`${e.dst}: ${e.message}`);
+    const hold = this.resource.hold === true;
+    this.routes.hold = hold;
     const applied = await stage('routes', () => this.routes.apply());
-    if (applied) {
-      changes += applied.ops;
-      for (const e of applied.errors) if (e.op !== 'invalid') errors.push(`${e.dst}: ${e.op}: ${e.message}`);
-    }
-    if (encap && !desired.hold) {
+    if (applied) changes += applied.ops;
+    for (const e of this.routes.lastErrors) errors.push(e.op === 'invalid' ? `${e.dst}: ${e.message}` : `${e.dst}: ${e.op}: ${e.message}`);
+    if (encap && !hold && resync && applied && applied.errors.length === 0) {
+      // Prune what no route uses any more (only on a resync: realms are few and cheap to keep).
       const r = await stage('eBPF maps', () => encap.apply());
       changes += r ? r.removed : 0;
       // Realms stay allocated while a route may still carry them.
-      if (!desired.hold && applied && applied.errors.every((e) => e.op === 'invalid')) this.realms.retain(new Set(plan.realms.map((x) => x.realm)));
+      this.realms.retain(new Set(realms.map((x) => x.realm)));
     }
     return this.finish(started, errors, changes);
   }
 
-  // The host MTU may change under us (a NIC reconfigured, a cloud's jumbo frames
-  // turned on): every pass reads it again, so tunnel routes and vxlan.tabby follow.
-  private async followHostMtu(): Promise<void> {
+  /** Plans the resource routes (and the VXLAN device); returns the kernel writes made. */
+  private async planResources(stage: <T>(what: string, fn: () => Promise<T>) => Promise<T | undefined>, errors: string[]): Promise<number> {
+    let changes = 0;
+    const resourceErrors: string[] = [];
+    let plan: Plan | undefined;
+    try {
+      plan = planDataplane(this.planInput(this.resource.routes));
+    } catch (err) {
+      resourceErrors.push(`plan: ${(err as Error).message}`);
+    }
+    const keys = new Set<string>();
+    if (plan) {
+      for (const e of plan.errors) resourceErrors.push(`${e.dst}: ${e.message}`);
+      for (const w of plan.warnings) this.warnOnce(w.dst, w.message);
+      for (const r of plan.routes) {
+        let n;
+        try {
+          n = this.routes.normalise(r);
+        } catch (err) {
+          resourceErrors.push(`${r.dst}: ${(err as Error).message}`);
+          continue;
+        }
+        if (keys.has(n.key)) {
+          resourceErrors.push(`${r.dst}: duplicate route (table ${n.shape.table}, metric ${n.shape.metric})`);
+          continue;
+        }
+        keys.add(n.key);
+        // A learned route on the same prefix steps aside until this one goes.
+        const learned = this.resourceKeys.has(n.key) ? undefined : this.learnedAt(n.key);
+        if (learned) this.shadowed.set(n.key, learned);
+        this.routes.setRoute(r.dst, n.shape);
+      }
+      this.resourceRealms = plan.realms;
+      const guard = this.guard;
+      const sources = this.resource.tunnelSources;
+      if (guard && sources) {
+        const vteps = plan.vxlanPeers.map((p) => p.nodeIP);
+        await stage('tunnel guard', async () => {
+          guard.setSources([...sources, ...vteps]);
+          const r = await guard.apply();
+          changes += Number(r.setWritten) + Number(r.rulesWritten);
+        });
+      }
+      if (this.vxlan) {
+        const localVtep = this.resource.localVtep;
+        this.vxlan.set({ ...(localVtep ? { local: localVtep } : {}), peers: plan.vxlanPeers });
+        const r = await stage(VXLAN_DEVICE, () => this.vxlan!.apply());
+        if (r) {
+          changes += r.changes;
+          resourceErrors.push(...r.errors);
+        }
+      }
+    }
+    const before = this.resourceKeys;
+    this.resourceKeys = keys;
+    // A resource route that went away: a learned one may take its prefix back.
+    for (const key of before) {
+      if (keys.has(key)) continue;
+      this.routes.remove(key);
+      const src = this.shadowed.get(key);
+      this.shadowed.delete(key);
+      if (src) this.learnedRoute(key, src.hops);
+    }
+    this.resourceErrors = resourceErrors;
+    errors.push(...resourceErrors);
+    return changes;
+  }
+
+  private learnedAt(key: string): LearnedSource | undefined {
+    const v = this.routes.desiredAt(key);
+    return v && (v as LearnedSource).routeSource === true ? (v as LearnedSource) : undefined;
+  }
+
+  /** Realms of the resource plan and of the learned routes' next-hop lists. */
+  private realmsInUse(): RealmEntry[] {
+    if (this.cfg.mode !== 'bpf') return [];
+    const out = new Map<number, RealmEntry>(this.learnedRealms);
+    for (const r of this.resourceRealms) out.set(r.realm, r);
+    return [...out.values()].sort((a, b) => a.realm - b.realm);
+  }
+
+  private warnOnce(dst: string, message: string): void {
+    if (this.warned.has(dst)) return;
+    this.warned.add(dst);
+    this.log.error({ dst }, message);
+  }
+
+  // The host MTU may change under us (a NIC reconfigured, jumbo frames turned on): each
+  // resync reads it again, so tunnel routes and vxlan.tabby follow. True when it changed.
+  private async followHostMtu(): Promise<boolean> {
     const links = await linkList(this.ns);
     const host = links.find((l) => l.name === this.cfg.hostIfname);
-    if (!host) return;
+    if (!host) return false;
     const mtu = detectHostMtu(links, host);
-    if (mtu === this.mtu) return;
+    if (mtu === this.mtu) return false;
     this.log.info({ from: this.mtu, to: mtu }, 'host MTU changed');
     this.mtu = mtu;
     this.vxlan?.setMtu(mtu - ENCAP_OVERHEAD.vxlan);
+    return true;
   }
 
   private finish(started: number, errors: string[], changes: number): DataplaneSetResult {
     const durationMs = performance.now() - started;
     this.lastErrors = errors;
     this.lastMs = durationMs;
-    if (errors.length > 0) this.log.warn({ errors: errors.slice(0, 10), count: errors.length }, 'dataplane applied with errors');
+    if (errors.length > 0) this.log.debug({ errors: errors.slice(0, 10), count: errors.length }, 'dataplane applied with errors');
     else this.log.debug({ durationMs, changes }, 'dataplane applied');
     return { ok: errors.length === 0, errors, durationMs, changes };
   }
 }
+
+/** The learned routes with one next-hop list: what the reconciler resolves into a shape. */
+interface LearnedSource extends RouteSource {
+  readonly hops: readonly LearnedNexthop[];
+  /** The translation, once made: a shape, or why there is none. */
+  shape?: RouteShape | string;
+}
+
+const realmsKey = (realms: readonly RealmEntry[]): string =>
+  realms.map((r) => `${r.realm}:${r.kind}:${r.remoteIP}:${r.vtepMac ?? ''}`).sort().join(',');
 
 function detectHostMtu(links: readonly Link[], host: Link): number {
   return smallestMtu(links.filter((l) => MTU_IFACE.test(l.name))) ?? host.mtu;

@@ -19,7 +19,7 @@ import type { TcAttachOptions, TcDetachOptions, TcFilter, TcQueryOptions, TcQuer
 
 /** What the .node exports: raw shapes, before validation and error mapping. */
 export interface NativeBinding {
-  routeDump(opts: { family: number; table?: number; protocol?: number; netns?: string }): Promise<Route[]>;
+  routeDump(opts: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string }): Promise<Route[]>;
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
@@ -47,6 +47,7 @@ export interface NativeBinding {
   tcpMd5Set(fd: number, family: number, address: string, key: Buffer): void;
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
+  udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
 }
 
 // node-gyp puts the addon under the package root, which works from src/ and dist/src/.

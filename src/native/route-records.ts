@@ -270,3 +270,56 @@ export function encodeRouteOps(ops: readonly RouteOp[], defaultProtocol?: number
   for (let i = 0; i < ops.length; i++) off += writeRoute(`ops[${i}]`, ops[i]!, defaultProtocol, names, buf, off);
   return { buf, count: ops.length, names: names.names };
 }
+
+/**
+ * Many operations sharing a few route shapes (100k routes via one next hop): an operation
+ * is validated and encoded in full the first time its `template` (any object standing
+ * for op + shape) is seen; later ones copy that record and write only their prefix.
+ */
+export class RouteRecordBatch {
+  private readonly names = new NameTable();
+  private readonly templates = new Map<unknown, Buffer>();
+  private buf: Buffer;
+  private off = 0;
+  count = 0;
+
+  constructor(private readonly defaultProtocol: number, capacity = 1024) {
+    this.buf = Buffer.alloc(capacity * ROUTE_REC_SIZE);
+  }
+
+  /** Appends one operation; `make` builds it in full only when `template` is new. Throws ValidationError as encodeRouteOps does. */
+  add(dst: string, template: object, make: () => RouteOp): void {
+    let t = this.templates.get(template);
+    if (t === undefined) {
+      const op = make();
+      const one = Buffer.alloc(ROUTE_REC_SIZE + (Array.isArray(op.route?.nexthops) ? op.route.nexthops.length : 0) * NEXTHOP_REC_SIZE);
+      writeRoute(`ops[${this.count}]`, op, this.defaultProtocol, this.names, one, 0);
+      this.templates.set(template, (t = one));
+    }
+    this.reserve(t.length);
+    this.buf.set(t, this.off);
+    const family = t[1] === 6 ? 6 : 4;
+    // The prefix: same family as the template, written over its own (IPv4 uses 4 of the 16 octets).
+    if (family === 6) this.buf.fill(0, this.off + 32, this.off + 48);
+    const slash = dst.indexOf('/');
+    const len = slash > 0 ? Number(dst.slice(slash + 1)) : -1;
+    const addr = slash > 0 ? dst.slice(0, slash) : '';
+    if (!(len >= 0 && len <= (family === 4 ? 32 : 128) && Number.isInteger(len) && writeAddress(addr, family, this.buf, this.off + 32))) {
+      throw new ValidationError(`ops[${this.count}].route.dst`, `must be an IPv${family} CIDR like the other routes of its kind`);
+    }
+    this.buf[this.off + 2] = len;
+    this.off += t.length;
+    this.count++;
+  }
+
+  finish(): EncodedRoutes {
+    return { buf: this.buf.subarray(0, this.off), count: this.count, names: this.names.names };
+  }
+
+  private reserve(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+}

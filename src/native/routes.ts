@@ -5,9 +5,10 @@ import { NetlinkError, ValidationError } from '../errors.js';
 import { call } from './binding.js';
 import { sendBatch, type BatchOutcome, type RawBatchOptions } from './batch.js';
 import { checkNetns, checkU32, netnsArg, optU32 } from './checks.js';
-import { encodeRouteOps, type RouteOp } from './route-records.js';
+import { encodeRouteOps, type EncodedRoutes, type RouteOp } from './route-records.js';
 
-export type { RouteNexthopSpec, RouteOp, RouteOpKind, RouteSpec, RouteSpecType } from './route-records.js';
+export type { EncodedRoutes, RouteNexthopSpec, RouteOp, RouteOpKind, RouteSpec, RouteSpecType } from './route-records.js';
+export { RouteRecordBatch } from './route-records.js';
 
 export type RouteType =
   | 'unspec' | 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast'
@@ -54,6 +55,8 @@ export interface RouteDumpOptions {
   family?: 0 | 4 | 6;
   table?: number;
   protocol?: number;
+  /** Every protocol but this one (filtered before any object is made). */
+  excludeProtocol?: number;
   netns?: string;
 }
 
@@ -63,10 +66,12 @@ export async function routeDump(opts: RouteDumpOptions = {}): Promise<Route[]> {
   if (family !== 0 && family !== 4 && family !== 6) throw new ValidationError('family', 'must be 0, 4 or 6');
   if (opts.table !== undefined) checkU32('table', opts.table);
   if (opts.protocol !== undefined) checkU32('protocol', opts.protocol, 255);
+  if (opts.excludeProtocol !== undefined) checkU32('excludeProtocol', opts.excludeProtocol, 255);
   checkNetns(opts.netns);
-  const args: { family: number; table?: number; protocol?: number; netns?: string } = { family };
+  const args: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string } = { family };
   if (opts.table !== undefined) args.table = opts.table;
   if (opts.protocol !== undefined) args.protocol = opts.protocol;
+  if (opts.excludeProtocol !== undefined) args.excludeProtocol = opts.excludeProtocol;
   if (opts.netns !== undefined) args.netns = opts.netns;
   return call(NetlinkError, (n) => n.routeDump(args));
 }
@@ -88,11 +93,15 @@ export interface RouteApplyOptions {
 
 /** Adds (NLM_F_EXCL), replaces or deletes routes in batches, each request acked on its own. */
 export async function routeApply(ops: readonly RouteOp[], opts: RouteApplyOptions = {}): Promise<BatchOutcome> {
+  optU32('protocol', opts.protocol, 255);
+  return routeApplyEncoded(encodeRouteOps(ops, opts.protocol), opts);
+}
+
+/** routeApply for operations already encoded (encodeRouteOps, or a RouteRecordBatch for many alike). */
+export async function routeApplyEncoded(enc: EncodedRoutes, opts: Omit<RouteApplyOptions, 'protocol'> = {}): Promise<BatchOutcome> {
   const args: RawBatchOptions = netnsArg(opts.netns);
   args.batchSize = optU32('batchSize', opts.batchSize, 4096);
   args.batchBytes = optU32('batchBytes', opts.batchBytes, 4 << 20);
   args.rcvbuf = optU32('rcvbuf', opts.rcvbuf, 1 << 30);
-  optU32('protocol', opts.protocol, 255);
-  const enc = encodeRouteOps(ops, opts.protocol);
   return sendBatch(enc, enc.count, (n, e) => n.routeApply(e.buf, e.count, e.names, args));
 }

@@ -1,4 +1,4 @@
-// Socket options for BGP transports: TCP MD5 (RFC 2385) and GTSM/TTL (RFC 5082).
+// Socket options for BGP and BFD transports: TCP MD5 (RFC 2385) and GTSM/TTL (RFC 5082).
 // Single setsockopt calls, so these are synchronous; failures throw NativeError with
 // errno and op. `family` is the family of the peer address (an IPv4 peer on a
 // dual-stack AF_INET6 socket is family 4 for TTL options; tcpMd5Set maps it itself).
@@ -68,4 +68,15 @@ export function ipTtlSet(fd: number, family: SocketFamily, ttl: number): void {
   if (ttl === 0) throw new ValidationError('ttl', 'must be from 1 to 255');
   checkU32('ttl', ttl, 255);
   callSync((n) => n.ipTtlSet(fd, family, ttl));
+}
+
+/**
+ * Drops datagrams arriving on a UDP socket with a TTL / hop limit below `minTtl`, by a
+ * socket filter (Linux honours IP_MINTTL for TCP only). `family` is the socket's own;
+ * an IPv6 socket must be IPv6-only, as the filter reads an IPv6 header.
+ */
+export function udpMinTtlFilter(fd: number, family: SocketFamily, minTtl: number): void {
+  checkSocket(fd, family);
+  checkU32('minTtl', minTtl, 255);
+  callSync((n) => n.udpMinTtlFilter(fd, family, minTtl));
 }

@@ -97,7 +97,9 @@ export interface CodeRule {
   pattern: RegExp;
 }
 
-const PURE = under('src/bgp/rib', 'src/calc');
+const PURE = under('src/bgp/rib', 'src/calc', 'src/bfd/fsm.ts');
+// The BFD codec: packets in, typed values out, like bgp/wire.
+const BFD_CODEC = under('src/bfd/codec.ts', 'src/bfd/constants.ts', 'src/bfd/errors.ts');
 // Node modules a pure module may use: none that touches a file, socket, process or clock.
 const PURE_NODE = new Set(['node:buffer']);
 
@@ -116,12 +118,24 @@ export const IMPORT_RULES: ImportRule[] = [
   },
   {
     name: 'pure',
-    why: 'bgp/rib and calc are pure: no I/O, timers, logging or native code',
+    why: 'bgp/rib, calc and the BFD state machine are pure: no I/O, timers, logging or native code',
     applies: PURE,
     forbids: (t) =>
       (t.startsWith('node:') && !PURE_NODE.has(t)) ||
       under('src/native', 'src/util', 'src/datastore', 'src/dataplane', 'src/bgp/session', 'src/agent')(t) ||
       ['pino', 'prom-client', 'etcd3', 'proper-lockfile'].includes(t),
+  },
+  {
+    name: 'bfd-codec-leaf',
+    why: 'the BFD codec is a leaf: only itself, src/errors.ts and Node',
+    applies: BFD_CODEC,
+    forbids: (t) => (isProject(t) ? !(BFD_CODEC(t) || t === ERRORS) : !t.startsWith('node:')),
+  },
+  {
+    name: 'bfd-no-bgp-dataplane-datastore',
+    why: 'BFD tells liveness as data; the agent joins it to the speaker',
+    applies: under('src/bfd'),
+    forbids: under('src/bgp', 'src/dataplane', 'src/datastore', 'src/client', 'src/agent'),
   },
   {
     name: 'dataplane-no-bgp',
@@ -164,7 +178,7 @@ export const IMPORT_RULES: ImportRule[] = [
 export const CODE_RULES: CodeRule[] = [
   {
     name: 'pure',
-    why: 'bgp/rib and calc are pure: no timers, process state or console output',
+    why: 'bgp/rib, calc and the BFD state machine are pure: no timers, process state or console output',
     applies: PURE,
     pattern: /\b(?:setTimeout|setInterval|setImmediate|queueMicrotask)\s*\(|\bprocess\.|\bconsole\./,
   },

@@ -49,6 +49,8 @@ async function bench(name: string, args: string[], timeoutMs: number): Promise<{
     assert.equal(j.benchmark, name);
     assert.equal(typeof j.machine, 'object');
     assert.equal(typeof j.machine.cpu, 'string');
+    assert.match(j.commit, /^([0-9a-f]{40}(-dirty)?|unknown)$/);
+    assert.ok(!Number.isNaN(Date.parse(j.date)), 'date');
     assert.ok(Array.isArray(j.samples) && j.samples.length > 0, 'samples');
     for (const s of j.samples) {
       assert.equal(typeof s.metric, 'string');
@@ -59,7 +61,11 @@ async function bench(name: string, args: string[], timeoutMs: number): Promise<{
     assert.ok(Array.isArray(j.summary) && j.summary.every((s: any) => typeof s.median === 'number' && typeof s.spread === 'number'));
     const ratios = Object.entries(j.ratios ?? {});
     assert.ok(ratios.length > 0, 'ratios');
-    for (const [k, v] of ratios) assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `ratio ${k} = ${String(v)}`);
+    for (const [k, v] of ratios) {
+      assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `ratio ${k} = ${String(v)}`);
+      const st = j.ratioStats[k];
+      assert.ok(st && st.min <= v && v <= st.max && Array.isArray(st.reps), `ratio ${k}: median within min/max of its per-rep values`);
+    }
     const text = readFileSync(svg, 'utf8');
     assert.match(text, /^<svg[\s>]/);
     assert.match(text, /<\/svg>\s*$/);
@@ -81,17 +87,26 @@ test('bench routes', needs({ root: true, tools: ['ip'] }), async () => {
   assert.equal(json.samples.filter((s: any) => s.subject === 'ip-batch').length, 6);
 });
 
-test('bench bgp', needs({ root: true, tools: ['ip', 'bird', 'birdc', 'gobgpd', 'gobgp'] }), async () => {
-  const { json } = await bench('bgp', ['--prefixes', '200', '--reps', '1'], 60_000);
-  for (const who of ['Tabby', 'BIRD', 'GoBGP']) assert.ok(json.samples.some((s: any) => s.subject === who && s.metric === 'converge time'), who);
-  assert.ok('convergence: BIRD time / Tabby time' in json.ratios);
-  assert.ok('peak RSS: GoBGP / Tabby' in json.ratios);
+test('bench bgp: the agent against BIRD and GoBGP, withdrawal, and the mesh case', needs({ root: true, tools: ['ip', 'bird', 'birdc', 'gobgpd', 'gobgp'] }), async () => {
+  const { json, stdout } = await bench('bgp', ['--prefixes', '200', '--reps', '1', '--mesh-peers', '3', '--mesh-blocks', '12'], 180_000);
+  for (const who of ['Tabby', 'BIRD', 'GoBGP']) {
+    for (const metric of ['converge time', 'withdraw time', 'peak rss']) assert.ok(json.samples.some((s: any) => s.subject === who && s.metric === metric), `${who} ${metric}`);
+  }
+  for (const who of ['Tabby', 'BIRD']) assert.ok(json.samples.some((s: any) => s.subject === who && s.metric === 'mesh converge time' && s.peers === 3), `${who} mesh`);
+  for (const k of ['convergence: BIRD time / Tabby time', 'withdrawal: BIRD time / Tabby time', 'peak RSS: 100 MiB budget / Tabby', 'peak RSS: GoBGP / Tabby', 'mesh convergence: BIRD time / Tabby time']) {
+    assert.ok(k in json.ratios, k);
+  }
+  assert.ok(json.notes.some((n: string) => n.includes('tabby node run')), 'the agent itself is the contender');
+  assert.match(stdout, /RATIO \(>1 = Tabby better, per rep\)\s+MEDIAN\s+MIN\s+MAX/);
 });
 
-test('bench dataplane', needs({ root: true, tools: ['ip', 'iperf3', 'ping', 'ss', 'iptables', 'ipset', 'sysctl'] }), async () => {
+test('bench dataplane: eBPF IPIP against plain routing, eBPF VXLAN against kernel VXLAN', needs({ root: true, tools: ['ip', 'iperf3', 'ping', 'ss', 'iptables', 'ipset', 'sysctl'] }), async () => {
   const { json } = await bench('dataplane', ['--seconds', '1', '--reps', '1'], 90_000);
   for (const who of ['plain', 'eBPF IPIP', 'eBPF VXLAN', 'kernel VXLAN', 'eBPF SNAT', 'iptables MASQUERADE']) {
     assert.ok(json.samples.some((s: any) => s.subject === who), who);
   }
+  assert.ok('tcp 1 stream: eBPF IPIP / plain' in json.ratios);
+  assert.ok('tcp 1 stream: eBPF VXLAN / kernel VXLAN' in json.ratios);
+  assert.ok(!Object.keys(json.ratios).some((k) => /IPIP.*VXLAN|VXLAN.*IPIP/.test(k)), 'never IPIP against VXLAN');
   assert.ok('natOutgoing: eBPF SNAT / iptables MASQUERADE' in json.ratios);
 });

@@ -59,6 +59,8 @@ describe('route realms', NEEDS, () => {
     ]);
     assert.equal((await rec.apply()).ops, 0, 'adopted as written by routeApply');
     ns.ip('route', 'replace', '10.70.0.0/24', 'via', '10.0.0.2', 'dev', 'v0', 'onlink', 'realm', '18', 'proto', String(RTPROT_TABBY));
+    assert.equal((await rec.apply()).ops, 0, 'a change behind our back waits for a resync');
+    rec.requestResync();
     const fix = await rec.apply();
     assert.equal(fix.replaced, 1);
     assert.match(ns.ip('route', 'show', '10.70.0.0/24'), /realm 17/);

@@ -100,6 +100,9 @@ describe('routeDump', NEEDS, () => {
     assert.deepStrictEqual(other.map((r) => r.dst), ['10.99.5.0/24']);
     const all = await routeDump({ netns: ns, family: 4, table: 100 });
     assert.equal(all.length, 7);
+    // Everyone's but one protocol's (the dataplane's view of the underlay without its own routes).
+    const notOurs = await routeDump({ netns: ns, family: 4, table: 100, excludeProtocol: 99 });
+    assert.deepStrictEqual(notOurs.map((r) => r.dst), ['10.99.5.0/24']);
   });
 
   test('a table above 255', async () => {

@@ -126,8 +126,10 @@ describe('RouteReconciler', NEEDS, () => {
     assert.equal(rec.routesProgrammed, desired.length);
     foreignIntact();
 
+    assert.equal((await rec.apply()).ops, 0, 'failed routes wait for the resync their failure causes');
+    rec.requestResync();
     const again = await rec.apply();
-    assert.equal(again.ops, 2, 'failed routes are retried');
+    assert.equal(again.ops, 2, 'failed routes are retried after a resync');
     assert.equal(rec.stats.opErrors, 4);
   });
 

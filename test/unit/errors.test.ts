@@ -10,7 +10,9 @@ import * as errors from '../../src/errors.js';
 import { AutodetectError } from '../../src/agent/autodetect.js';
 import { SecretError } from '../../src/agent/secrets.js';
 import { BenchError } from '../../src/bench/common.js';
+import { TargetMissedError } from '../../src/cli/commands/bench.js';
 import { BgpMessageError } from '../../src/bgp/wire/errors.js';
+import { BfdPacketError, BfdTransportError } from '../../src/bfd/errors.js';
 import { DataplaneError } from '../../src/dataplane/dataplane-error.js';
 import { CompactedError } from '../../src/datastore/compacted.js';
 import { EndpointDownError } from '../../src/datastore/etcd-client.js';
@@ -39,10 +41,13 @@ const TABLE: [Error & { code: string }, string, string][] = [
   [new IpamExhaustedError('full'), 'IpamExhaustedError', 'IPAM_EXHAUSTED'],
   [new DataplaneError('x'), 'DataplaneError', 'DATAPLANE'],
   [new BgpMessageError('bad', 3, 1, 'treat-as-withdraw'), 'BgpMessageError', 'BGP_MESSAGE'],
+  [new BfdPacketError('bad', 'version'), 'BfdPacketError', 'BFD_PACKET'],
+  [new BfdTransportError('x'), 'BfdTransportError', 'BFD_TRANSPORT'],
   [new SecretError('x'), 'SecretError', 'SECRET'],
   [new AutodetectError('x'), 'AutodetectError', 'AUTODETECT'],
   [new LabError('x'), 'LabError', 'LAB'],
   [new BenchError('x'), 'BenchError', 'BENCH'],
+  [new TargetMissedError('x'), 'TargetMissedError', 'BENCH_TARGET_MISSED'],
   // A refused field is a validation failure to every caller: it keeps its parent's code.
   [new UnsupportedFieldError('spec.wireguard', 'no WireGuard'), 'UnsupportedFieldError', 'VALIDATION'],
 ];
@@ -58,6 +63,7 @@ test('every error class has its name, a stable code, and TabbyError as its root'
   assert.equal(new Set(codes).size, codes.length, 'codes are unique');
   const bgp = new BgpMessageError('bad', 3, 1, 'treat-as-withdraw');
   assert.deepEqual([bgp.notification.code, bgp.notification.subcode, bgp.action], [3, 1, 'treat-as-withdraw']);
+  assert.equal(new BfdPacketError('bad', 'version').reason, 'version');
   assert.equal(new errors.ValidationError('spec.cidr', 'bad', 'doc 1').message, 'doc 1: spec.cidr: bad');
   assert.equal(new errors.NetlinkError('route-add', 17, 'File exists').message, 'route-add: File exists (errno 17)');
 });

@@ -80,7 +80,7 @@ test('a real integration file under CI=true with gobgpd hidden from PATH fails, 
 // Every integration file states its needs through the helper; the few that need
 // nothing but Node say so here.
 const NEEDS_NOTHING = new Set([
-  'cli-invalid.test.ts', 'cli-resources.test.ts', 'datastore-file-multiprocess.test.ts', 'datastore-etcd-watch.test.ts',
+  'bfd-udp-transport.test.ts', 'cli-invalid.test.ts', 'cli-resources.test.ts', 'datastore-file-multiprocess.test.ts', 'datastore-etcd-watch.test.ts',
 ]);
 
 test('every integration file goes through needs(), none skips by hand', () => {

@@ -2,6 +2,7 @@
 // (projectcalico.org_bgppeers.yaml) decide. Neither peerIP nor asNumber is required: a peer
 // without them configures no session, as in Calico.
 import { ValidationError } from '../../errors.js';
+import { checkBfdAnnotations } from '../bfd-annotations.js';
 import { parseIP, parsePeerIP } from '../net.js';
 import { arrayOf, asn, bgpPassword, bool, duration, int, INT32, ip, object, oneOf, peerIP, resourceName, selector, str } from '../schema.js';
 import type { KindDef } from './kind.js';
@@ -38,6 +39,9 @@ export const bgpPeer: KindDef = {
     localWorkloadSelector: selector,
     reversePeering: oneOf('Auto', 'Manual'),
   }),
+  metadata(meta, spec) {
+    checkBfdAnnotations(meta.annotations, spec.failureDetectionMode);
+  },
   rules(spec) {
     // The CRD's x-kubernetes-validations, in its order.
     if (set(spec.node) && set(spec.nodeSelector)) fail('nodeSelector', 'node and nodeSelector cannot both be set');

@@ -10,12 +10,16 @@ export class StoredPath implements Path {
   /** Prefixes pointing at this path. */
   refs = 0;
   stale = false;
+  /** [this]: the ECMP set of a prefix with this path alone, shared rather than made per change. */
+  readonly alone: readonly Path[];
   constructor(
     private readonly owner: AdjRibIn,
     readonly family: Family,
     readonly entry: PoolEntry,
     readonly pathId: number,
-  ) {}
+  ) {
+    this.alone = [this];
+  }
 
   get peer(): PathSource {
     return this.owner.peer;

@@ -1,6 +1,11 @@
 // Adj-RIB-Out for one peer: what we last sent it, so identical re-sends are suppressed
 // and withdrawals go only for prefixes it has. Output is grouped by identical attributes
 // so the speaker can pack many prefixes into one UPDATE.
+//
+// Changes are coalesced per prefix: mark() only notes which prefixes may differ from what
+// the peer has, and take() reads their current best paths when the peer can take more.
+// A slow peer therefore costs one pending entry per prefix (memory proportional to the
+// table), however often a prefix changes meanwhile, and it receives only the latest state.
 
 import type { Family, PathAttributes, Update } from '../wire/index.js';
 import { AttributePool, type PoolEntry } from './attribute-pool.js';
@@ -23,7 +28,9 @@ export interface Outbound {
 /** Export result of one path, computed once per path rather than once per prefix. */
 interface Memo {
   readonly source: PathSource;
-  readonly entry: PoolEntry | null;
+  readonly attrs: RibAttributes | null;
+  /** Interned once something is sent with them (marking alone interns nothing). */
+  entry?: PoolEntry;
 }
 
 class OutboundBuilder {
@@ -48,9 +55,16 @@ class OutboundBuilder {
   }
 }
 
+/** The current best path of a prefix (the Loc-RIB's view when pending changes are taken). */
+export type BestOf = (family: Family, prefix: string) => Path | undefined;
+
 export class AdjRibOut {
   private readonly pool = new AttributePool();
   private readonly sent: Record<Family, Map<string, PoolEntry>> = { ipv4: new Map(), ipv6: new Map() };
+  /** Prefixes that may differ from what the peer has, in the order they were first marked. */
+  private readonly pending: Record<Family, Set<string>> = { ipv4: new Set(), ipv6: new Set() };
+  /** Pending prefixes to send again even if unchanged (ROUTE-REFRESH). */
+  private readonly forced: Record<Family, Set<string>> = { ipv4: new Set(), ipv6: new Set() };
   private memo = new WeakMap<Path, Memo>();
 
   constructor(
@@ -70,40 +84,84 @@ export class AdjRibOut {
     this.memo = new WeakMap();
   }
 
-  /** Loc-RIB changes in, what to send this peer out (families with nothing to send are left out). */
-  apply(changes: readonly BestPathChange[]): Outbound[] {
-    const builders: Partial<Record<Family, OutboundBuilder>> = {};
-    // A prefix twice in one batch: the last change wins, sent once.
-    const last = new Map<string, BestPathChange>();
-    let dup = false;
+  /**
+   * Loc-RIB changes in: the prefixes that may now differ from what the peer has are noted
+   * (a prefix the peer neither has nor would get is not). Nothing is computed per change.
+   */
+  mark(changes: readonly BestPathChange[]): void {
     for (const c of changes) {
-      const k = c.family === 'ipv4' ? c.prefix : `6 ${c.prefix}`;
-      if (last.has(k)) dup = true;
-      last.set(k, c);
+      const sent = this.sent[c.family];
+      if (c.best === null) {
+        if (sent.size > 0 && sent.has(c.prefix)) this.pending[c.family].add(c.prefix);
+      } else if (this.exports(c.family, c.prefix, c.best) || (sent.size > 0 && sent.has(c.prefix))) {
+        this.pending[c.family].add(c.prefix);
+      }
     }
-    for (const c of dup ? last.values() : changes) {
-      const b = (builders[c.family] ??= new OutboundBuilder(c.family));
-      this.reconcile(b, c.prefix, c.best === null ? null : this.desired(c.family, c.prefix, c.best));
+  }
+
+  /** Every prefix of the family is pending: the initial table, or a resync after setTarget. */
+  markAll(family: Family, best: Iterable<readonly [string, Path]>): void {
+    const pending = this.pending[family];
+    for (const [prefix] of best) pending.add(prefix);
+    for (const prefix of this.sent[family].keys()) pending.add(prefix);
+  }
+
+  /** Everything advertised for the family goes again as it stands (ROUTE-REFRESH). */
+  markRefresh(family: Family): void {
+    for (const prefix of this.sent[family].keys()) {
+      this.pending[family].add(prefix);
+      this.forced[family].add(prefix);
     }
+  }
+
+  /** Prefixes waiting to be taken. */
+  pendingCount(family?: Family): number {
+    return family ? this.pending[family].size : this.pending.ipv4.size + this.pending.ipv6.size;
+  }
+
+  /**
+   * Up to `max` pending prefixes of the family (oldest first), brought in line with their
+   * current best paths: what to send for them. `sent` is updated as if it went out.
+   */
+  take(family: Family, bestOf: BestOf, max = Infinity): Outbound {
+    const b = new OutboundBuilder(family);
+    const pending = this.pending[family];
+    const forced = this.forced[family];
+    let n = 0;
+    for (const prefix of pending) {
+      if (n++ >= max) break;
+      pending.delete(prefix);
+      const best = bestOf(family, prefix);
+      const want = best === undefined ? null : this.desired(family, prefix, best);
+      if (forced.size > 0 && forced.delete(prefix) && want !== null && this.sent[family].get(prefix) === want) b.announce(prefix, want);
+      else this.reconcile(b, prefix, want);
+    }
+    return b.build();
+  }
+
+  /** Loc-RIB changes in, what to send this peer out at once (families with nothing to send are left out). */
+  apply(changes: readonly BestPathChange[]): Outbound[] {
+    const last = new Map<string, Path | null>();
+    for (const c of changes) last.set(c.family === 'ipv4' ? c.prefix : `6 ${c.prefix}`, c.best);
+    this.mark(changes);
+    const bestOf: BestOf = (family, prefix) => last.get(family === 'ipv4' ? prefix : `6 ${prefix}`) ?? undefined;
     const out: Outbound[] = [];
-    for (const b of Object.values(builders)) if (!b.empty) out.push(b.build());
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      if (this.pending[family].size === 0) continue;
+      const o = this.take(family, bestOf);
+      if (o.withdrawn.length > 0 || o.announced.length > 0) out.push(o);
+    }
     return out;
   }
 
   /**
-   * Brings the family in line with the whole Loc-RIB: the initial dump for a newly
-   * Established peer (nothing sent yet), or a resync after setTarget.
+   * Brings the family in line with the whole Loc-RIB at once: the initial dump for a
+   * newly Established peer (nothing sent yet), or a resync after setTarget.
    */
   sync(family: Family, best: Iterable<readonly [string, Path]>): Outbound {
-    const b = new OutboundBuilder(family);
-    const sent = this.sent[family];
-    const seen = sent.size > 0 ? new Set<string>() : undefined;
-    for (const [prefix, path] of best) {
-      seen?.add(prefix);
-      this.reconcile(b, prefix, this.desired(family, prefix, path));
-    }
-    if (seen) for (const prefix of sent.keys()) if (!seen.has(prefix)) this.reconcile(b, prefix, null);
-    return b.build();
+    const table = new Map(best);
+    this.markAll(family, table);
+    return this.take(family, (_f, prefix) => table.get(prefix));
   }
 
   /** The session went down: the peer has nothing from us any more. */
@@ -111,6 +169,8 @@ export class AdjRibOut {
     for (const family of ['ipv4', 'ipv6'] as const) {
       for (const e of this.sent[family].values()) this.pool.release(e);
       this.sent[family].clear();
+      this.pending[family].clear();
+      this.forced[family].clear();
     }
   }
 
@@ -123,14 +183,26 @@ export class AdjRibOut {
     return this.sent[family].size;
   }
 
-  private desired(family: Family, prefix: string, path: Path): PoolEntry | null {
-    if (this.filter !== undefined && !this.filter(prefix, path, this.target, family)) return null;
+  private memoOf(family: Family, path: Path): Memo {
     let m = this.memo.get(path);
-    if (m === undefined || m.source !== path.peer || (m.entry !== null && !m.entry.live)) {
-      const attrs = exportAttributes(path, family, this.target, this.self);
-      m = { source: path.peer, entry: attrs === null ? null : this.pool.intern(attrs) };
+    if (m === undefined || m.source !== path.peer) {
+      m = { source: path.peer, attrs: exportAttributes(path, family, this.target, this.self) };
       this.memo.set(path, m);
     }
+    return m;
+  }
+
+  /** Would the peer get this path for the prefix? The per-path rules first (memoised): a path it never gets costs no filter call. */
+  private exports(family: Family, prefix: string, path: Path): boolean {
+    if (this.memoOf(family, path).attrs === null) return false;
+    return this.filter === undefined || this.filter(prefix, path, this.target, family);
+  }
+
+  /** What to send for the prefix, interned (the caller retains it if it keeps it). */
+  private desired(family: Family, prefix: string, path: Path): PoolEntry | null {
+    if (!this.exports(family, prefix, path)) return null;
+    const m = this.memoOf(family, path);
+    if (m.entry === undefined || !m.entry.live) m.entry = this.pool.intern({ ...m.attrs! });
     return m.entry;
   }
 

@@ -43,7 +43,7 @@ export class LocRib {
       }
       table.set(prefix, next);
       if (samePath(cur, next)) return undefined;
-      return change(family, prefix, next, cur ?? null, [next]);
+      return change(family, prefix, next, cur ?? null, next.alone ?? [next]);
     }
     const prevBest = cur === undefined ? null : cur instanceof Destination ? cur.best : cur;
     const prevMulti = cur === undefined ? NONE : cur instanceof Destination ? cur.multipath : [cur];

@@ -69,6 +69,8 @@ export interface Path {
   readonly pathId: number;
   /** Kept from a restarting peer (RFC 4724) until it refreshes or sweepStale drops it. */
   readonly stale: boolean;
+  /** `[this]`, when the path keeps one (the single-path ECMP set without an array per change). */
+  readonly alone?: readonly Path[];
 }
 
 /** One prefix whose best path or ECMP next-hop set changed. */

@@ -3,6 +3,7 @@
 // the owner as plain events. During a connection collision it has two connections,
 // each with its own state, until one of them wins.
 
+import { performance } from 'node:perf_hooks';
 import {
   CeaseSubcode,
   decodeMessage,
@@ -46,7 +47,8 @@ import {
   type SessionCounters,
   type SessionStatus,
 } from './status.js';
-import { IdleBackoff, systemClock, Timers, type Clock, type TimerName } from './timers.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { IdleBackoff, Timers, type TimerName } from './timers.js';
 import { TcpDialer } from './tcp.js';
 import type { Connection, Dialer } from './transport.js';
 
@@ -61,6 +63,18 @@ export interface SessionOptions extends SessionConfig {
 
 /** Grace for a NOTIFICATION to leave before the socket is destroyed anyway. */
 const CLOSE_GRACE_MS = 3000;
+/**
+ * Inbound work per turn of the event loop: past this the rest waits for the next turn,
+ * so a 100k-prefix table never starves keepalives, timers or other sessions.
+ */
+const READ_BUDGET_MS = 10;
+/**
+ * Received but not yet worked off: past this the socket is paused (TCP backpressure).
+ * Below it reading goes on, so the sender never waits for us while we yield (a BIRD
+ * sender whose socket fills only wakes on its next event); a full table of a million
+ * IPv4 prefixes is about 5 MB.
+ */
+const READ_BACKLOG_MAX = 16 << 20;
 
 type Slot = {
   state: State;
@@ -78,7 +92,14 @@ type Slot = {
   establishedAt?: number | undefined;
   /** Set while a transition to Idle is being applied. */
   backoff: boolean;
+  /** The backlog grew past READ_BACKLOG_MAX: the socket is paused until it is worked off. */
+  yielded: boolean;
+  /** A read of this slot is queued or scheduled: it will take whatever arrives meanwhile. */
+  readPending: boolean;
 };
+
+/** A queued continuation of reading (other work goes before it). */
+type ReadJob = (() => void) & { read?: true };
 
 function cease(subcode: number, text?: string): Notification {
   if (text !== undefined && (subcode === CeaseSubcode.ADMINISTRATIVE_SHUTDOWN || subcode === CeaseSubcode.ADMINISTRATIVE_RESET)) {
@@ -431,6 +452,8 @@ export class BgpSession {
       queue: [],
       blocked: false,
       backoff: false,
+      yielded: false,
+      readPending: false,
     };
     slot.timers = new Timers(this.clock, (name) => this.timerFired(slot, name));
     return slot;
@@ -609,6 +632,8 @@ export class BgpSession {
   /** Per-connection state goes with the connection. */
   private reset(slot: Slot): void {
     slot.reader = new MessageReader();
+    slot.yielded = false;
+    slot.readPending = false;
     slot.options = INITIAL_OPTIONS;
     slot.negotiated = undefined;
     slot.establishedAt = undefined;
@@ -639,15 +664,24 @@ export class BgpSession {
   private receive(slot: Slot, conn: Connection, chunk: Buffer): void {
     if (slot.conn !== conn) return;
     slot.reader.push(chunk);
-    this.readMessages(slot, conn);
+    if (!slot.readPending) this.readMessages(slot, conn);
   }
 
+  /** When this turn of the event loop started reading (reads of one turn share the budget). */
+  private turnStarted = -1;
+
   private readMessages(slot: Slot, conn: Connection): void {
+    slot.readPending = false;
+    if (this.turnStarted < 0) {
+      this.turnStarted = performance.now();
+      setImmediate(() => (this.turnStarted = -1));
+    }
     for (;;) {
       if (slot.conn !== conn || !this.live(slot)) return;
-      // Let what a handler queued (a stop, say) go first.
-      if (this.work.length > 0) {
-        this.work.push(() => this.readMessages(slot, conn));
+      // Let what a handler queued (a stop, say) go first; other reads wait their turn anyway.
+      if (this.work.some((job) => !(job as ReadJob).read)) {
+        slot.readPending = true;
+        this.work.push(Object.assign(() => this.readMessages(slot, conn), { read: true }));
         return;
       }
       let msg: Buffer | undefined;
@@ -657,9 +691,26 @@ export class BgpSession {
         this.dispatch(slot, { type: 'DecodeError', error: err as BgpMessageError });
         return;
       }
-      if (!msg) return;
+      if (!msg) {
+        if (slot.yielded) {
+          slot.yielded = false;
+          conn.resume?.();
+        }
+        return;
+      }
       countMessage(this.counters.messagesIn, msg);
       this.dispatch(slot, this.decode(slot, msg));
+      if (performance.now() - this.turnStarted > READ_BUDGET_MS) {
+        if (!slot.yielded && slot.reader.bufferedLength > READ_BACKLOG_MAX) {
+          slot.yielded = true;
+          conn.pause?.();
+        }
+        // Continued after this turn's I/O; from then on every continuation has a turn of
+        // the loop (timers, keepalives, other sockets) between it and the next.
+        slot.readPending = true;
+        setImmediate(() => this.enqueue(Object.assign(() => this.readMessages(slot, conn), { read: true })));
+        return;
+      }
     }
   }
 

@@ -12,6 +12,9 @@ export interface Connection {
   end(): void;
   /** Closes at once, dropping unsent data. */
   destroy(): void;
+  /** Stops 'data' events (the peer sees TCP backpressure) until resume(). */
+  pause?(): void;
+  resume?(): void;
   on(event: 'data', fn: (chunk: Buffer) => void): this;
   on(event: 'connect' | 'drain' | 'end' | 'close', fn: () => void): this;
   on(event: 'error', fn: (err: Error) => void): this;

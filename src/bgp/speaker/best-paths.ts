@@ -8,7 +8,19 @@ import type { BestPath } from './types.js';
 
 const learned = (p: Path | null | undefined): p is Path => p !== null && p !== undefined && p.peer.type !== 'local';
 
-function nexthops(multipath: readonly Path[]): string[] {
+/** One shared array per attribute set (interned by the RIB): equal next hops are one object downstream. */
+const single = new WeakMap<object, readonly string[]>();
+const NONE: readonly string[] = Object.freeze([]);
+
+function nexthops(multipath: readonly Path[]): readonly string[] {
+  if (multipath.length === 1) {
+    const p = multipath[0]!;
+    const nh = p.attributes.nextHop;
+    if (nh === undefined || p.peer.type === 'local') return NONE;
+    let hit = single.get(p.attributes);
+    if (hit === undefined) single.set(p.attributes, (hit = Object.freeze([nh])));
+    return hit;
+  }
   const out: string[] = [];
   for (const p of multipath) {
     const nh = p.attributes.nextHop;
@@ -28,7 +40,7 @@ export function bestPathOf(family: Family, prefix: string, multipath: readonly P
 export function learnedChange(c: BestPathChange): BestPath | undefined {
   if (learned(c.best)) return bestPathOf(c.family, c.prefix, c.multipath);
   if (!learned(c.previous)) return undefined;
-  return { family: c.family, prefix: c.prefix, nexthops: [], peerId: null };
+  return { family: c.family, prefix: c.prefix, nexthops: NONE, peerId: null };
 }
 
 export function learnedChanges(changes: readonly BestPathChange[]): BestPath[] {

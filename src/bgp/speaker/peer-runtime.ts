@@ -1,11 +1,13 @@
 // One configured peer inside the speaker: its session, its Adj-RIB-Out while
-// Established, the graceful-restart helper state for its routes, and the ordered queue
-// of UPDATEs to it. RIB changes go to the speaker (the host), which fans them out.
+// Established, the graceful-restart helper state for its routes, and the sender that
+// drains the Adj-RIB-Out's pending prefixes into UPDATEs as fast as the socket takes
+// them (so a slow peer holds one pending entry per prefix, never a queue of every
+// change). RIB changes go to the speaker (the host), which fans them out.
 
 import type { Logger } from '../../util/log.js';
-import { AdjRibOut, type BestPathChange, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
+import { AdjRibOut, type BestPathChange, type Rib, type RibUpdate } from '../rib/index.js';
 import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type UpdateEvent } from '../session/index.js';
-import type { TimerHandle } from '../session/timers.js';
+import type { TimerHandle } from '../../util/clock.js';
 import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
 import { ceaseNotification, flushOnEstablish, retainOnDown } from './graceful-restart.js';
 import { exportChanged, importChanged, peerDescriptor, peerFamily, peerLocalAsn, peerType, sessionConfig, sessionKey } from './peer-config.js';
@@ -14,6 +16,8 @@ import { packOutbound } from './update-packer.js';
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 export const DEFAULT_STALE_TIME = 360;
+/** Prefixes taken from the Adj-RIB-Out per round of UPDATEs (only the last message of a round may be partly full). */
+const TAKE = 16384;
 export const DEFAULT_MAX_PREFIX_RESTART = 30;
 
 /** What a peer needs from the speaker that owns it. */
@@ -59,7 +63,14 @@ export class PeerRuntime {
   private deliberate = false;
   /** Why we took it down, shown in status until it is up again. */
   private adminError: string | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** The sender is draining the Adj-RIB-Out. */
+  private sending = false;
+  /** Families owing End-of-RIB after the initial table: how many pending prefixes belong to it. */
+  private readonly initialLeft = new Map<Family, number>();
+  private initialStarted = 0;
+  private initialSent = 0;
+  /** The forwarding path is usable as far as anything outside BGP (BFD) knows. */
+  private live = true;
 
   constructor(
     private readonly host: PeerHost,
@@ -76,7 +87,30 @@ export class PeerRuntime {
   }
 
   start(): void {
-    this.session.start();
+    if (this.live) this.session.start();
+  }
+
+  /**
+   * Liveness of the path to the peer from outside BGP (a BFD session). Down: the session
+   * goes at once with Cease/BFD Down (RFC 9384) and the peer's routes are withdrawn, no
+   * graceful restart (BIRD's `bfd on`); it stays Idle until the path is back.
+   */
+  setLive(live: boolean, reason: string): void {
+    if (live === this.live) return;
+    this.live = live;
+    if (live) {
+      this.log.info({ reason }, 'path to the peer is back: session may start');
+      this.deliberate = false;
+      this.startSession();
+      return;
+    }
+    this.log.warn({ reason, state: this.session.state }, 'path to the peer is down: session down');
+    this.deliberate = true;
+    this.adminError = reason;
+    if (this.limitTimer !== undefined) this.host.clock.clearTimeout(this.limitTimer);
+    this.limitTimer = undefined;
+    void this.session.stopWith(this.cease(CeaseSubcode.BFD_DOWN));
+    this.dropRoutes();
   }
 
   // ---- configuration ----
@@ -139,11 +173,11 @@ export class PeerRuntime {
 
   // ---- what the speaker sends ----
 
-  /** RIB changes, to the peer if it is past its initial table. */
+  /** RIB changes, to the peer if it is past its initial table (coalesced per prefix). */
   advertise(changes: readonly BestPathChange[]): void {
     if (!this.out || this.pendingInitial) return;
-    const outs = this.out.apply(changes);
-    if (outs.length > 0) this.sendOutbound(outs);
+    this.out.mark(changes);
+    this.kick();
   }
 
   /** Local routes are known now: the table can go out. */
@@ -156,7 +190,8 @@ export class PeerRuntime {
     const out = this.out;
     const n = this.negotiated;
     if (!out || !n || this.pendingInitial) return;
-    this.sendOutbound(n.families.map((f) => out.sync(f, this.host.rib.bestPaths(f))));
+    for (const f of n.families) out.markAll(f, this.host.rib.bestPaths(f));
+    this.kick();
   }
 
   private initialTable(): void {
@@ -164,52 +199,61 @@ export class PeerRuntime {
     const n = this.negotiated;
     if (!out || !n) return;
     this.pendingInitial = false;
-    // Computed now, sent as the socket drains: later changes queue behind it, in order.
-    const outs = n.families.map((f) => out.sync(f, this.host.rib.bestPaths(f)));
-    const opts = this.session.codecOptions;
-    const log = this.log;
-    const start = this.host.clock.now();
-    this.enqueue(
-      (function* (): Generator<Partial<Update>> {
-        for (const o of outs) {
-          yield* packOutbound(o, opts);
-          // Always: BIRD waits for it, and a helper of ours sweeps what it did not get.
-          yield endOfRib(o.family);
-        }
-      })(),
-      () => log.info({ prefixes: outs.reduce((s, o) => s + o.announced.reduce((t, g) => t + g.prefixes.length, 0), 0), ms: this.host.clock.now() - start }, 'initial table and End-of-RIB sent'),
-    );
+    // The table is read as it goes out; later changes join the same pending set, and
+    // End-of-RIB follows the last prefix of the initial table.
+    for (const f of n.families) {
+      out.markAll(f, this.host.rib.bestPaths(f));
+      this.initialLeft.set(f, out.pendingCount(f));
+    }
+    this.initialStarted = this.host.clock.now();
+    this.kick();
   }
 
-  private sendOutbound(outs: readonly Outbound[]): void {
+
+  /** Starts the sender unless it runs: it drains the pending prefixes while the session lasts. */
+  private kick(): void {
+    if (this.sending) return;
+    const out = this.out;
+    if (!out || (out.pendingCount() === 0 && this.initialLeft.size === 0)) return;
+    this.sending = true;
+    void this.drain(out, this.epoch, this.session).catch((err: unknown) => this.log.error({ err }, 'cannot send UPDATEs')).finally(() => {
+      this.sending = false;
+      // Marked while the last round was finishing: go again (kick() checks there is something).
+      if (this.out === out) this.kick();
+    });
+  }
+
+  private async drain(out: AdjRibOut, epoch: number, session: BgpSession): Promise<void> {
+    const live = (): boolean => this.epoch === epoch && this.session === session && this.out === out;
+    const opts = session.codecOptions;
     const families = this.negotiated?.families ?? [];
-    const opts = this.session.codecOptions;
-    const mine = outs.filter((o) => families.includes(o.family));
-    if (mine.length === 0) return;
-    this.enqueue(
-      (function* (): Generator<Partial<Update>> {
-        for (const o of mine) yield* packOutbound(o, opts);
-      })(),
-    );
-  }
-
-  /** In order behind what is queued; with backpressure; dropped if the session goes down meanwhile. */
-  private enqueue(updates: Iterable<Partial<Update>>, done?: () => void): void {
-    const epoch = this.epoch;
-    const session = this.session;
-    const live = (): boolean => this.epoch === epoch && this.session === session;
-    const guarded = (function* (): Generator<Partial<Update>> {
-      for (const u of updates) {
-        if (!live()) return;
-        yield u;
+    const bestOf = (f: Family, prefix: string) => this.host.rib.best(f, prefix);
+    while (live()) {
+      let sentSomething = false;
+      for (const f of families) {
+        const owed = this.initialLeft.get(f);
+        if (out.pendingCount(f) === 0 && owed === undefined) continue;
+        const take = owed !== undefined && owed > 0 ? Math.min(TAKE, owed) : TAKE;
+        const o = out.take(f, bestOf, take);
+        const updates: Partial<Update>[] = [...packOutbound(o, opts)];
+        if (owed !== undefined) {
+          const left = Math.max(0, owed - take);
+          this.initialSent += o.announced.reduce((t, g) => t + g.prefixes.length, 0);
+          // Always: BIRD waits for it, and a helper of ours sweeps what it did not get.
+          if (left === 0) {
+            updates.push(endOfRib(f));
+            this.initialLeft.delete(f);
+            if (this.initialLeft.size === 0) this.log.info({ prefixes: this.initialSent, ms: this.host.clock.now() - this.initialStarted }, 'initial table and End-of-RIB sent');
+          } else {
+            this.initialLeft.set(f, left);
+          }
+        }
+        if (updates.length === 0) continue;
+        sentSomething = true;
+        if (!(await session.sendUpdates(updates)) || !live()) return;
       }
-    })();
-    this.chain = this.chain
-      .then(async () => {
-        if (!live()) return;
-        if ((await session.sendUpdates(guarded)) && live()) done?.();
-      })
-      .catch((err: unknown) => this.log.error({ err }, 'cannot send UPDATEs'));
+      if (!sentSomething) return;
+    }
   }
 
   // ---- session events ----
@@ -243,7 +287,12 @@ export class PeerRuntime {
     this.dropAll();
     this.session = this.build();
     this.host.register(this.session);
-    if (this.host.running) this.session.start();
+    this.startSession();
+  }
+
+  /** Starts the session unless the speaker is not running or the path is down. */
+  private startSession(): void {
+    if (this.host.running && this.live) this.session.start();
   }
 
   private established(session: BgpSession, n: NegotiatedInfo): void {
@@ -279,6 +328,8 @@ export class PeerRuntime {
     // The new Adj-RIB-Out starts after these changes: its initial sync covers them.
     this.host.changed(changes);
     this.out = new AdjRibOut(desc, rib.options, this.cfg.exportFilter);
+    this.initialLeft.clear();
+    this.initialSent = 0;
     this.pendingInitial = true;
     if (this.host.localRoutesReady) this.initialTable();
     else this.log.info('Established: the initial table waits for the local routes');
@@ -327,17 +378,9 @@ export class PeerRuntime {
     const out = this.out;
     if (!out || this.pendingInitial) return;
     // Everything we advertise for the family again, as it stands; nothing changes state.
-    const groups = new Map<RibAttributes, string[]>();
-    for (const [prefix] of this.host.rib.bestPaths(family)) {
-      const a = out.advertisedAttributes(family, prefix);
-      if (a === undefined) continue;
-      const list = groups.get(a);
-      if (list) list.push(prefix);
-      else groups.set(a, [prefix]);
-    }
-    const announced = [...groups].map(([attributes, prefixes]) => ({ attributes, prefixes }));
-    this.log.info({ family, prefixes: announced.reduce((n, g) => n + g.prefixes.length, 0) }, 'ROUTE-REFRESH: advertising again');
-    this.sendOutbound([{ family, withdrawn: [], announced }]);
+    this.log.info({ family, prefixes: out.advertised(family) }, 'ROUTE-REFRESH: advertising again');
+    out.markRefresh(family);
+    this.kick();
   }
 
   private down(d: DownEvent): void {
@@ -376,7 +419,7 @@ export class PeerRuntime {
       void old.stop();
       this.session = this.build();
       this.host.register(this.session);
-      if (this.host.running) this.session.start();
+      this.startSession();
     }
   }
 
@@ -411,7 +454,7 @@ export class PeerRuntime {
     this.limitTimer = this.host.clock.setTimeout(() => {
       this.limitTimer = undefined;
       this.deliberate = false;
-      if (this.host.running) this.session.start();
+      this.startSession();
     }, secs * 1000);
   }
 

@@ -96,8 +96,8 @@ export interface LocalRoute {
 export interface BestPath {
   family: Family;
   prefix: string;
-  /** The ECMP next hops, best path's first. Empty when withdrawn. */
-  nexthops: string[];
+  /** The ECMP next hops, best path's first. Empty when withdrawn. Shared between paths with the same next hops: do not modify. */
+  nexthops: readonly string[];
   /** The session the best path came from; null = withdrawn. */
   peerId: string | null;
   attributes?: PathAttributes;

@@ -12,6 +12,16 @@ const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padS
 // Scratch space for one address at a time; every function fills it before reading it.
 const GROUPS = new Uint16Array(8);
 
+/**
+ * A prefix string in one piece. Concatenation makes a rope (a cons string) of its parts,
+ * which costs twice the memory of the text; reading a character flattens it, and the GC
+ * then drops the rope. A RIB keeps a million of these.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
 function dotted(v: number): string {
   return DEC[v >>> 24] + '.' + DEC[(v >>> 16) & 255] + '.' + DEC[(v >>> 8) & 255] + '.' + DEC[v & 255];
 }
@@ -202,7 +212,7 @@ export function readIpv4Prefixes(buf: Buffer, pos: number, end: number, out: str
     if (n > 2) v |= buf[pos + 2]! << 8;
     if (n > 3) v |= buf[pos + 3]!;
     if (len < 32) v &= len === 0 ? 0 : -1 << (32 - len);
-    out.push(dotted(v) + SLASH[len]);
+    out.push(flat(dotted(v) + SLASH[len]!));
     pos += n;
   }
   return undefined;
@@ -229,7 +239,7 @@ export function readIpv6Prefixes(buf: Buffer, pos: number, end: number, out: str
       const k = len >>> 4;
       g[k] = g[k]! & ((0xffff0000 >>> rem) & 0xffff);
     }
-    out.push(formatGroups() + SLASH[len]);
+    out.push(flat(formatGroups() + SLASH[len]!));
     pos += n;
   }
   return undefined;

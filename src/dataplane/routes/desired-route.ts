@@ -44,11 +44,13 @@ export interface NormalNexthop {
   realm?: number;
 }
 
-export interface NormalRoute {
-  /** Identity in the kernel: table, prefix and metric (the metric is part of the FIB key). */
-  key: string;
+/**
+ * Everything about a normalised route but its prefix. Many routes share one (routes via
+ * the same next hop): the reconciler keeps one interned object per distinct shape, so
+ * comparing two is comparing references.
+ */
+export interface RouteShape {
   family: 4 | 6;
-  dst: string;
   table: number;
   metric: number;
   type: RouteSpecType;
@@ -64,6 +66,12 @@ export interface NormalRoute {
   realm?: number;
 }
 
+export interface NormalRoute extends RouteShape {
+  /** Identity in the kernel: table, prefix and metric (the metric is part of the FIB key); see routeKey. */
+  key: string;
+  dst: string;
+}
+
 const TYPES: ReadonlySet<string> = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw']);
 const IFNAME = /^[^\s/:]{1,15}$/;
 export const SCOPE = { universe: 0, link: 253 } as const;
@@ -74,8 +82,21 @@ export function defaultMetric(family: 4 | 6, metric: number | undefined): number
   return metric ?? 0;
 }
 
+/**
+ * A route's identity as one string: the prefix itself in the main table with the default
+ * metric (nearly every route; no string is built), else `TABLE DST METRIC`.
+ */
 export function routeKey(table: number, dst: string, metric: number): string {
+  if (table === 254 && metric === defaultMetric(dst.includes(':') ? 6 : 4, undefined)) return dst;
   return `${table} ${dst} ${metric}`;
+}
+
+/** The parts of a routeKey. */
+export function parseRouteKey(key: string): { table: number; dst: string; metric: number } {
+  const sp = key.indexOf(' ');
+  if (sp < 0) return { table: 254, dst: key, metric: defaultMetric(key.includes(':') ? 6 : 4, undefined) };
+  const sp2 = key.indexOf(' ', sp + 1);
+  return { table: Number(key.slice(0, sp)), dst: key.slice(sp + 1, sp2), metric: Number(key.slice(sp2 + 1)) };
 }
 
 /** Canonical network text of a CIDR (IPv4 fast path, ip-address otherwise); undefined if invalid or host bits are set. */
@@ -87,7 +108,9 @@ export function canonicalNetwork(text: string): { family: 4 | 6; dst: string } |
     const len = /^\d{1,2}$/.test(lenText) ? Number(lenText) : 99;
     if (v < 0 || len > 32) return undefined;
     const hostBits = len === 0 ? v : v % 2 ** (32 - len);
-    return hostBits === 0 ? { family: 4, dst: `${text.slice(0, slash)}/${len}` } : undefined;
+    if (hostBits !== 0) return undefined;
+    // The caller's string when it is already canonical: a prefix is stored once, shared with the RIB.
+    return { family: 4, dst: lenText === String(len) ? text : `${text.slice(0, slash)}/${len}` };
   }
   const c = parseCidr(text);
   return c && c.masked ? { family: c.family, dst: c.network } : undefined;
@@ -200,4 +223,34 @@ export function normaliseDesiredRoute(r: DesiredRoute): NormalRoute {
   if (out.onlink && out.gateway === undefined) fail('onlink needs a gateway');
   if (family === 4 && out.gateway === undefined && out.nexthops === undefined) out.scope = SCOPE.link;
   return out;
+}
+
+function shapeKey(s: RouteShape): string {
+  const hops = s.nexthops?.map((h) => `${h.gateway ?? ''}/${h.device ?? ''}/${h.onlink ? 1 : 0}/${h.weight}/${h.realm ?? 0}`).join(',') ?? '';
+  return `${s.family}|${s.table}|${s.metric}|${s.type}|${s.scope}|${s.gateway ?? ''}|${s.device ?? ''}|${s.onlink ? 1 : 0}|${s.mtu ?? ''}|${s.prefsrc ?? ''}|${s.realm ?? 0}|${hops}`;
+}
+
+/** One frozen object per distinct shape, so equal shapes are the same reference. */
+export class ShapeInterner {
+  private readonly byKey = new Map<string, RouteShape>();
+
+  intern(r: RouteShape): RouteShape {
+    const k = shapeKey(r);
+    let s = this.byKey.get(k);
+    if (s === undefined) {
+      const { key: _key, dst: _dst, ...shape } = r as NormalRoute;
+      s = Object.freeze(shape) as RouteShape;
+      this.byKey.set(k, s);
+    }
+    return s;
+  }
+
+  /** Forget shapes no route uses any more. */
+  retain(inUse: ReadonlySet<RouteShape>): void {
+    for (const [k, s] of this.byKey) if (!inUse.has(s)) this.byKey.delete(k);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
 }

@@ -3,8 +3,8 @@
 
 import type { Route, RouteNexthop, RouteOp, RouteSpec } from '../../native/routes.js';
 import {
-  canonicalAddress, canonicalNetwork, compareNexthops, defaultMetric, routeKey,
-  type NormalNexthop, type NormalRoute,
+  canonicalAddress, canonicalNetwork, compareNexthops, defaultMetric, parseRouteKey, routeKey,
+  type NormalNexthop, type NormalRoute, type RouteShape,
 } from './desired-route.js';
 
 /** Identity of a kernel route, in the same terms as NormalRoute.key. */
@@ -38,7 +38,7 @@ function sameNexthops(want: NormalNexthop[], got: RouteNexthop[], family: 4 | 6)
 }
 
 /** Does the kernel's route already say what the desired one says? */
-export function sameRoute(want: NormalRoute, got: Route): boolean {
+export function sameRoute(want: RouteShape, got: Route): boolean {
   if (want.type !== got.type || want.mtu !== got.mtu || !sameAddress(want.prefsrc, got.prefsrc, want.family)) return false;
   if (want.type !== 'unicast') return true; // IPv6 hangs these on lo: the device means nothing
   if (want.family === 4 && want.scope !== got.scope) return false;
@@ -48,9 +48,9 @@ export function sameRoute(want: NormalRoute, got: Route): boolean {
   return sameAddress(want.gateway, got.gateway, want.family) && sameDevice(want.device, got.dev) && want.onlink === got.onlink;
 }
 
-/** The request that programs a desired route. */
-export function routeSpec(r: NormalRoute, protocol: number): RouteSpec {
-  const spec: RouteSpec = { dst: r.dst, table: r.table, protocol, type: r.type, metric: r.metric };
+/** The request that programs a desired route (`dst` with the shape `r`). */
+export function routeSpec(dst: string, r: RouteShape, protocol: number): RouteSpec {
+  const spec: RouteSpec = { dst, table: r.table, protocol, type: r.type, metric: r.metric };
   if (r.family === 4) spec.scope = r.scope;
   if (r.gateway !== undefined) spec.gateway = r.gateway;
   if (r.device !== undefined) spec.dev = r.device;
@@ -71,13 +71,46 @@ export function routeSpec(r: NormalRoute, protocol: number): RouteSpec {
   return spec;
 }
 
-/** Deletes exactly this kernel route: prefix, table, metric, type and our protocol. */
-function deleteSpec(r: Route, protocol: number): RouteSpec {
-  const spec: RouteSpec = { dst: r.dst, table: r.table, protocol, metric: defaultMetric(r.family, r.metric) };
-  if (r.type === 'unicast' || r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit' || r.type === 'throw') {
-    spec.type = r.type;
+/** Deletes our route at a key: prefix, table and metric under our protocol, of any type. */
+export function deleteSpec(key: string, protocol: number): RouteSpec {
+  const { dst, table, metric } = parseRouteKey(key);
+  return { dst, table, protocol, metric };
+}
+
+/** What a kernel dump says against the desired set. */
+export interface KernelState {
+  /** Keys whose kernel route is missing, different, or not desired; true where the kernel holds one of ours. */
+  dirty: Map<string, boolean>;
+  /** Desired routes the kernel already holds as wanted. */
+  converged: number;
+}
+
+/**
+ * `kernel` may hold routes of any protocol; only `protocol`'s are ours. Everything of ours
+ * that is not desired is dirty (to delete); routes of other protocols are never seen.
+ * `want` answers what is desired at a key; `keys` lists every desired key.
+ */
+export function kernelState(want: (key: string) => RouteShape | undefined, keys: Iterable<string>, kernel: Iterable<Route>, protocol: number): KernelState {
+  const seen = new Set<string>();
+  const dirty = new Map<string, boolean>();
+  let converged = 0;
+  for (const got of kernel) {
+    if (got.protocol !== protocol) continue;
+    const key = kernelKey(got);
+    if (seen.has(key)) continue; // an appended twin (same key); the first one decides
+    seen.add(key);
+    const w = want(key);
+    if (w && sameRoute(w, got)) converged++;
+    else dirty.set(key, true);
   }
-  return spec;
+  for (const key of keys) if (!seen.has(key)) dirty.set(key, false);
+  return { dirty, converged };
+}
+
+/** The operation that brings `key` from what the kernel holds (ours or nothing) to `want`. */
+export function routeOp(key: string, want: RouteShape | undefined, ours: boolean, protocol: number): RouteOp | undefined {
+  if (want) return { op: ours ? 'replace' : 'add', route: routeSpec(parseRouteKey(key).dst, want, protocol) };
+  return ours ? { op: 'delete', route: deleteSpec(key, protocol) } : undefined;
 }
 
 export interface RouteDiff {
@@ -87,28 +120,15 @@ export interface RouteDiff {
   converged: number;
 }
 
-/**
- * `kernel` must hold only routes of `protocol`: everything in it that is not desired
- * is deleted. Routes of other protocols are never seen and so never touched.
- */
-export function routeDiff(desired: ReadonlyMap<string, NormalRoute>, kernel: readonly Route[], protocol: number): RouteDiff {
-  const deletes: RouteOp[] = [];
-  const replaces: RouteOp[] = [];
-  const adds: RouteOp[] = [];
-  const seen = new Set<string>();
-  let converged = 0;
-  for (const got of kernel) {
-    if (got.protocol !== protocol) continue;
-    const key = kernelKey(got);
-    const want = desired.get(key);
-    if (seen.has(key)) continue; // an appended twin (same key); the first one decides
-    seen.add(key);
-    if (!want) deletes.push({ op: 'delete', route: deleteSpec(got, protocol) });
-    else if (!sameRoute(want, got)) replaces.push({ op: 'replace', route: routeSpec(want, protocol) });
-    else converged++;
+/** The whole difference as operations (deletes, then replaces, then adds). */
+export function routeDiff(desired: ReadonlyMap<string, RouteShape>, kernel: readonly Route[], protocol: number): RouteDiff {
+  const st = kernelState((k) => desired.get(k), desired.keys(), kernel, protocol);
+  const ops: RouteOp[] = [];
+  for (const [key, ours] of st.dirty) {
+    const op = routeOp(key, desired.get(key), ours, protocol);
+    if (op) ops.push(op);
   }
-  for (const [key, want] of desired) {
-    if (!seen.has(key)) adds.push({ op: 'add', route: routeSpec(want, protocol) });
-  }
-  return { ops: [...deletes, ...replaces, ...adds], converged };
+  const rank = { delete: 0, replace: 1, add: 2 } as const;
+  ops.sort((a, b) => rank[a.op] - rank[b.op]);
+  return { ops, converged: st.converged };
 }

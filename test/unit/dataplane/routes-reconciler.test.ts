@@ -1,7 +1,8 @@
 // RouteReconciler against an in-memory kernel model: the diff, the normalisation that
-// keeps a converged set quiet, coalescing of concurrent apply() calls, per-route
-// failures and the resync timer (fake timers). The same behaviours run against the
-// real kernel in test/integration/route-reconciler.test.ts.
+// keeps a converged set quiet, deltas that send only what changed (the kernel is dumped
+// only on a resync), adoption after a restart, coalescing of concurrent apply() calls,
+// per-route failures and the resync timers (fake timers). The same behaviours run
+// against the real kernel in test/integration/route-reconciler.test.ts.
 
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ const PROTO = 88;
 class ModelKernel implements RouteKernel {
   readonly routes = new Map<string, Route>();
   applyCalls = 0;
+  dumps = 0;
   opsSeen: RouteOp[] = [];
   fail = new Map<string, number>();
   gate: Promise<void> | undefined;
@@ -54,6 +56,7 @@ class ModelKernel implements RouteKernel {
   }
 
   async dump(): Promise<Route[]> {
+    this.dumps++;
     return [...this.routes.values()].filter((r) => r.protocol === PROTO).map((r) => structuredClone(r));
   }
 
@@ -119,39 +122,162 @@ describe('RouteReconciler (model kernel)', () => {
     assert.equal(kernel.routes.get(ModelKernel.key(254, '10.9.0.0/24', 0))?.protocol, 12);
   });
 
-  test('drift: changed routes are replaced, strays deleted, missing ones added', async () => {
+  test('drift is invisible to a delta and repaired by a resync: changed routes replaced, strays deleted, missing ones added', async () => {
     const kernel = new ModelKernel();
     const rec = new RouteReconciler({ kernel, protocol: PROTO });
     rec.setRoutes(desired);
     await rec.apply();
     kernel.routes.get(ModelKernel.key(254, '10.1.0.0/26', 0))!.gateway = '192.168.0.99';
     kernel.routes.get(ModelKernel.key(1000, '10.1.5.0/24', 7))!.mtu = 9000;
-    kernel.routes.delete(ModelKernel.key(254, '10.1.1.0/24', 0));
+    kernel.routes.delete(ModelKernel.key(254, '10.1.1.0/24', 0)); // deleted behind our back
     kernel.add({ family: 4, dst: '10.1.9.0/24', table: 254, protocol: PROTO, scope: 0, type: 'blackhole', onlink: false });
+    const dumps = kernel.dumps;
+    assert.equal((await rec.apply()).ops, 0, 'no change declared: nothing sent, nothing dumped');
+    assert.equal(kernel.dumps, dumps);
+    rec.requestResync();
     const res = await rec.apply();
+    assert.equal(res.resynced, true);
     assert.deepStrictEqual([res.deleted, res.replaced, res.added], [1, 2, 1]);
+    assert.ok(kernel.routes.has(ModelKernel.key(254, '10.1.1.0/24', 0)), 'the deleted route is back');
     assert.equal((await rec.apply()).ops, 0);
   });
 
-  test('a failing route fails alone, is reported, and is retried', async () => {
+  test('deltas: one route added, replaced, deleted sends one operation each, and no dump', async () => {
     const kernel = new ModelKernel();
-    kernel.fail.set('10.1.2.0/24', 101);
     const rec = new RouteReconciler({ kernel, protocol: PROTO });
-    const invalid = rec.setRoutes([...desired, { dst: '10.1.7.1/24', device: 'eth0' }, { dst: '10.1.0.0/26', device: 'eth9' }]);
-    assert.deepStrictEqual(invalid.map((e) => e.dst), ['10.1.7.1/24', '10.1.0.0/26']);
-    assert.match(invalid[1]!.message, /duplicate/);
-    const res = await rec.apply();
-    assert.equal(res.added, desired.length - 1);
-    assert.deepStrictEqual(res.errors.map((e) => [e.dst, e.op, e.errno]), [
-      ['10.1.7.1/24', 'invalid', 0], ['10.1.0.0/26', 'invalid', 0], ['10.1.2.0/24', 'add', 101],
-    ]);
-    assert.equal(rec.lastErrors.length, 3);
-    assert.equal(rec.routesProgrammed, desired.length - 1);
-    kernel.fail.clear();
-    const retry = await rec.apply();
-    assert.equal(retry.added, 1);
-    assert.equal(rec.lastErrors.length, 2); // only the invalid ones remain
-    assert.equal(rec.stats.opErrors, 1);
+    rec.setRoutes(desired);
+    await rec.apply();
+    const base = kernel.opsSeen.length;
+    const via = (gw: string) => rec.normalise({ dst: '10.7.0.0/24', gateway: gw, device: 'eth0' }).shape;
+    rec.setRoute('10.7.0.0/24', via('192.168.0.2'));
+    rec.setRoute('10.7.0.0/24', via('192.168.0.3')); // coalesced: only the latest goes
+    let r = await rec.apply();
+    assert.deepStrictEqual([r.ops, r.added, r.resynced], [1, 1, false]);
+    assert.equal(kernel.routes.get(ModelKernel.key(254, '10.7.0.0/24', 0))?.gateway, '192.168.0.3');
+    rec.setRoute('10.7.0.0/24', via('192.168.0.4'));
+    r = await rec.apply();
+    assert.deepStrictEqual([r.ops, r.replaced], [1, 1]);
+    rec.setRoute('10.7.0.0/24', via('192.168.0.4')); // the same shape: nothing to do
+    assert.equal((await rec.apply()).ops, 0);
+    rec.remove('10.7.0.0/24');
+    r = await rec.apply();
+    assert.deepStrictEqual([r.ops, r.deleted], [1, 1]);
+    assert.ok(!kernel.routes.has(ModelKernel.key(254, '10.7.0.0/24', 0)));
+    assert.deepStrictEqual(kernel.opsSeen.slice(base).map((o) => o.op), ['add', 'replace', 'delete']);
+    assert.equal(kernel.dumps, 1, 'only the first apply dumped');
+    // A route added and withdrawn before an apply never reaches the kernel.
+    rec.setRoute('10.8.0.0/24', via('192.168.0.2'));
+    rec.remove('10.8.0.0/24');
+    assert.equal((await rec.apply()).ops, 0);
+  });
+
+  test('adoption after a restart: a new instance with the same routes sends nothing; with one changed, that one', async () => {
+    const kernel = new ModelKernel();
+    const first = new RouteReconciler({ kernel, protocol: PROTO });
+    first.setRoutes(desired);
+    await first.apply();
+    const restarted = new RouteReconciler({ kernel, protocol: PROTO });
+    restarted.setRoutes([...desired.slice(1), { dst: '10.1.0.0/26', gateway: '192.168.0.7', device: 'eth0' }]);
+    const r = await restarted.apply();
+    assert.deepStrictEqual([r.ops, r.replaced, r.added, r.deleted], [1, 1, 0, 0]);
+  });
+
+  test('sources: resolved when sent, shared by every route; an unresolvable one is reported and its route removed', async () => {
+    const kernel = new ModelKernel();
+    const shapes = { ok: undefined as unknown, bad: false };
+    let resolves = 0;
+    const src = { routeSource: true as const };
+    const rec = new RouteReconciler({
+      kernel, protocol: PROTO,
+      resolve: () => {
+        resolves++;
+        return shapes.bad ? 'next hop 192.0.2.9 is not reachable through eth0' : (shapes.ok as never);
+      },
+    });
+    shapes.ok = rec.normalise({ dst: '0.0.0.0/0', gateway: '192.168.0.2', device: 'eth0', onlink: true }).shape;
+    rec.setRoutes([]);
+    for (let i = 0; i < 100; i++) rec.setSource(`10.9.${i}.0/24`, src);
+    const r = await rec.apply();
+    assert.equal(r.added, 100);
+    assert.equal(kernel.routes.get(ModelKernel.key(254, '10.9.7.0/24', 0))?.gateway, '192.168.0.2');
+    assert.equal(rec.routesProgrammed, 100);
+    shapes.bad = true;
+    const other = { routeSource: true as const };
+    rec.setSource('10.9.7.0/24', other);
+    const bad = await rec.apply();
+    assert.deepStrictEqual(bad.errors.map((e) => [e.dst, e.op, e.message]), [['10.9.7.0/24', 'invalid', 'next hop 192.0.2.9 is not reachable through eth0']]);
+    assert.equal(bad.deleted, 1, 'the route it had goes');
+    assert.ok(resolves > 0);
+  });
+
+  test('hold: undesired routes stay until the hold is released', async () => {
+    const kernel = new ModelKernel();
+    const rec = new RouteReconciler({ kernel, protocol: PROTO });
+    rec.setRoutes(desired);
+    await rec.apply();
+    const restarted = new RouteReconciler({ kernel, protocol: PROTO });
+    restarted.hold = true;
+    restarted.setRoutes(desired.slice(0, 2));
+    assert.equal((await restarted.apply()).ops, 0, 'nothing deleted while holding');
+    restarted.setRoute('10.7.0.0/24', restarted.normalise({ dst: '10.7.0.0/24', device: 'eth0' }).shape);
+    assert.equal((await restarted.apply()).added, 1, 'adds go ahead');
+    restarted.hold = false;
+    const r = await restarted.apply();
+    assert.equal(r.deleted, desired.length - 2);
+    assert.equal(kernel.routes.size, 3);
+  });
+
+  test('a failing route fails alone, is reported, and is retried after the resync its failure causes', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const kernel = new ModelKernel();
+      kernel.fail.set('10.1.2.0/24', 101);
+      const rec = new RouteReconciler({ kernel, protocol: PROTO, errorResyncMs: 1000 });
+      const invalid = rec.setRoutes([...desired, { dst: '10.1.7.1/24', device: 'eth0' }, { dst: '10.1.0.0/26', device: 'eth9' }]);
+      assert.deepStrictEqual(invalid.map((e) => e.dst), ['10.1.7.1/24', '10.1.0.0/26']);
+      assert.match(invalid[1]!.message, /duplicate/);
+      const res = await rec.apply();
+      assert.equal(res.added, desired.length - 1);
+      assert.deepStrictEqual(res.errors.map((e) => [e.dst, e.op, e.errno]), [
+        ['10.1.7.1/24', 'invalid', 0], ['10.1.0.0/26', 'invalid', 0], ['10.1.2.0/24', 'add', 101],
+      ]);
+      assert.equal(rec.lastErrors.length, 3);
+      assert.equal(rec.routesProgrammed, desired.length - 1);
+      assert.equal((await rec.apply()).ops, 0, 'not hammered before the resync');
+      kernel.fail.clear();
+      const dumps = kernel.dumps;
+      mock.timers.tick(1000); // the resync after the error runs apply() by itself
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      assert.equal(kernel.dumps, dumps + 1);
+      assert.ok(kernel.routes.has(ModelKernel.key(254, '10.1.2.0/24', 0)), 'retried');
+      assert.equal(rec.lastErrors.length, 2); // only the invalid ones remain
+      assert.equal(rec.stats.opErrors, 1);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  test('a big set goes in chunks, two in flight', async () => {
+    const kernel = new ModelKernel();
+    let inFlight = 0;
+    let most = 0;
+    const apply = kernel.apply.bind(kernel);
+    kernel.apply = async (ops) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return apply(ops);
+    };
+    const rec = new RouteReconciler({ kernel, protocol: PROTO, chunk: 100 });
+    const shape = rec.normalise({ dst: '0.0.0.0/0', device: 'eth0' }).shape;
+    rec.setRoutes([]);
+    for (let i = 0; i < 1000; i++) rec.setRoute(`10.${i >> 8}.${i & 255}.0/24`, shape);
+    const r = await rec.apply();
+    assert.equal(r.added, 1000);
+    assert.equal(kernel.applyCalls, 10);
+    assert.equal(most, 2);
   });
 
   test('concurrent apply() calls: one in flight, one pending shared by the rest', async () => {
@@ -183,8 +309,8 @@ describe('RouteReconciler (model kernel)', () => {
     assert.equal(rec.stats.applyFailures, 1);
   });
 
-  test('start() applies at once and on every interval; stop() ends it', async () => {
-    mock.timers.enable({ apis: ['setInterval'] });
+  test('start() applies at once and resyncs on every interval (±10 %); stop() ends it', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
     try {
       const kernel = new ModelKernel();
       const errors: unknown[] = [];
@@ -194,9 +320,10 @@ describe('RouteReconciler (model kernel)', () => {
       await new Promise((r) => setImmediate(r));
       assert.equal(rec.stats.applies, 1);
       kernel.routes.clear();
-      mock.timers.tick(1000);
+      mock.timers.tick(1100);
       await new Promise((r) => setImmediate(r));
       assert.equal(rec.stats.applies, 2);
+      assert.equal(rec.stats.resyncs, 2);
       assert.equal(kernel.routes.size, desired.length, 'resync put the routes back');
       await rec.stop();
       mock.timers.tick(5000);
@@ -214,7 +341,8 @@ describe('route normalisation', () => {
 
   test('defaults: table main, IPv4 metric 0, IPv6 metric 1024, link scope for device routes', () => {
     const dev = normaliseDesiredRoute({ dst: '10.1.0.0/24', device: 'eth0' });
-    assert.deepStrictEqual([dev.table, dev.metric, dev.scope, dev.key], [254, 0, 253, '254 10.1.0.0/24 0']);
+    assert.deepStrictEqual([dev.table, dev.metric, dev.scope, dev.key], [254, 0, 253, '10.1.0.0/24'], 'main table, default metric: the prefix is the key');
+    assert.equal(normaliseDesiredRoute({ dst: '10.1.0.0/24', device: 'eth0', table: 7, metric: 3 }).key, '7 10.1.0.0/24 3');
     const v6 = normaliseDesiredRoute({ dst: '2001:DB8:0::/64', type: 'blackhole' });
     assert.deepStrictEqual([v6.dst, v6.metric], ['2001:db8::/64', 1024]);
   });

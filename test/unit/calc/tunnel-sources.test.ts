@@ -3,15 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tunnelSources, type Snapshot } from '../../../src/agent/plan.js';
+import { tunnelSources } from '../../../src/calc/node-plan.js';
 import type { Node } from '../../../src/api/types.js';
 
 const node = (name: string, spec: Node['spec']): Node =>
   ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec }) as Node;
 
 test('tunnelSources: every other node, blocks or not, by BGP address and listed IPv4 addresses', () => {
-  const snap: Snapshot = {
-    configs: [], pools: [],
+  const snap = {
     nodes: [
       node('me', { bgp: { ipv4Address: '192.168.0.1/24' } }),
       // Owns a block: also a next hop of our routes.
@@ -22,7 +21,6 @@ test('tunnelSources: every other node, blocks or not, by BGP address and listed 
       node('edge', { addresses: [{ address: '10.0.0.7', type: 'InternalIP' }, { address: '10.1.0.7/16', type: 'CalicoNodeIP' }, { address: 'fd00::7' }] }),
       node('joining', {}),
     ],
-    blocks: [{ spec: { cidr: '10.244.0.0/26', affinity: 'host:worker' } } as Snapshot['blocks'][number]],
   };
   assert.deepEqual(tunnelSources('me', snap), ['10.0.0.7', '10.1.0.7', '192.168.0.2', '192.168.0.3']);
 });

@@ -1,0 +1,55 @@
+// Calico's export rule as plain data, and the decision it makes per prefix. Only pool
+// space (not disableBGPExport) and the service CIDRs leave the node; towards eBGP peers
+// (the ToR) only what this node originates itself, so the router learns each block from
+// its owner alone; iBGP reflection is the RIB's own rule. A per-peer policy (BGPFilter)
+// is meant to be added here, next to this one.
+
+import type { BGPConfiguration, IPPool } from '../api/types.js';
+import { effectiveBgpConfig } from './bgp-config.js';
+import { CidrTable } from './cidr-table.js';
+
+export interface ExportPolicy {
+  /** Pool CIDRs without disableBGPExport, and the service CIDRs. */
+  readonly advertise: readonly string[];
+  /** disableBGPExport pools: never advertised, even inside an allowed CIDR. */
+  readonly deny: readonly string[];
+}
+
+/** The service CIDRs the node advertises (BGPConfiguration serviceClusterIPs, …ExternalIPs, …LoadBalancerIPs). */
+export function serviceCidrs(configs: BGPConfiguration[], node: string): string[] {
+  const spec = effectiveBgpConfig(configs, node).spec;
+  return [...(spec.serviceClusterIPs ?? []), ...(spec.serviceExternalIPs ?? []), ...(spec.serviceLoadBalancerIPs ?? [])].map((s) => s.cidr);
+}
+
+export function exportPolicy(pools: IPPool[], configs: BGPConfiguration[], node: string): ExportPolicy {
+  return {
+    advertise: [...pools.filter((p) => !p.spec.disableBGPExport).map((p) => p.spec.cidr), ...serviceCidrs(configs, node)],
+    deny: pools.filter((p) => p.spec.disableBGPExport).map((p) => p.spec.cidr),
+  };
+}
+
+/** Equal policies have equal keys (the agent keeps one filter function per key). */
+export function exportPolicyKey(p: ExportPolicy): string {
+  return JSON.stringify([p.advertise, p.deny]);
+}
+
+/** The compiled decision of one policy. */
+export class ExportRule {
+  private readonly advertise: CidrTable;
+  private readonly deny: CidrTable;
+
+  constructor(readonly policy: ExportPolicy) {
+    this.advertise = new CidrTable(policy.advertise);
+    this.deny = new CidrTable(policy.deny);
+  }
+
+  /** May the prefix be advertised at all? */
+  allows(prefix: string): boolean {
+    return !this.deny.contains(prefix) && this.advertise.contains(prefix);
+  }
+
+  /** To this peer? `originated`: the path is this node's own; `toEbgp`: the peer is eBGP. */
+  exports(prefix: string, originated: boolean, toEbgp: boolean): boolean {
+    return (originated || !toEbgp) && this.allows(prefix);
+  }
+}

@@ -1,0 +1,226 @@
+// Trigger 1 of the agent: resources (and the node's own addresses) in, the node plan
+// out — the speaker's identity, its peers with their export policy, what the node
+// originates, what IPAM still has to claim, and the dataplane's side (resource routes,
+// the context learned routes are judged in, the local VTEP, NAT pools). Pure: the
+// agent carries the plan out; best-path changes never come through here.
+
+import { cidrContains, parseCidr, parseIP } from '../api/net.js';
+import { matchesSelector } from '../api/selector.js';
+import type { BfdTimers } from '../api/bfd-annotations.js';
+import type { BGPConfiguration, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
+import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
+import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
+import { desiredPeers, type DesiredPeer, type PeerType } from './peers.js';
+import { RouteContext, type RemoteVtep } from './routes.js';
+
+/** What calc needs of an IPAM block (Calico's IPAMBlock fields). */
+export interface AffineBlock {
+  spec: { cidr: string; affinity?: string | null; pool?: string };
+}
+
+export interface NodeResources {
+  nodes: Node[];
+  configs: BGPConfiguration[];
+  pools: IPPool[];
+  blocks: AffineBlock[];
+  peers: BGPPeer[];
+}
+
+export interface NodeFacts {
+  name: string;
+  /** Autodetected addresses as CIDRs, IPv4 first. */
+  cidrs: string[];
+}
+
+/** Settings a speaker is built with: when they change, the speaker is replaced. */
+export interface SpeakerIdentity {
+  routerId: string;
+  asn: number;
+  clusterId?: string;
+  listen: { address: string; port: number };
+}
+
+/** One session as the speaker takes it (the agent adds the MD5 key and the export function). */
+export interface PlannedPeer {
+  id: string;
+  type: PeerType;
+  address: string;
+  port: number;
+  remoteAsn: number;
+  localAsn: number;
+  localAddress?: string;
+  passive: boolean;
+  rrClient: boolean;
+  ttlSecurity?: number;
+  nextHopMode: DesiredPeer['nextHopMode'];
+  keepaliveTime?: number;
+  gracefulRestartTime: number;
+  allowLocalAs: number;
+  password?: SecretKeyRef;
+  /** BGPFilter names (applied once filters are wired). */
+  filters: string[];
+  export: ExportPolicy;
+  /** BFD timers when the peer asked for BFDIfDirectlyConnected. */
+  bfd?: BfdTimers;
+}
+
+export interface Origination {
+  prefix: string;
+  /** Community values as written in BGPConfiguration (standard `a:b` or large `a:b:c`). */
+  communities: string[];
+}
+
+export interface IpamNeeds {
+  /** Every pool that selects this node has one of its blocks here. */
+  satisfied: boolean;
+  /** Enabled pools selecting the node without a block of it. */
+  missingPools: string[];
+  /** A VXLAN pool is in use and the node has no tunnel address yet. */
+  vxlanTunnelAddress: boolean;
+}
+
+export interface NodePlan {
+  node: string;
+  speaker: SpeakerIdentity;
+  peers: PlannedPeer[];
+  originations: Origination[];
+  ipam: IpamNeeds;
+  /** Resource routes and the context for learned ones. */
+  routes: RouteContext;
+  localVtep?: { tunnelIP: string; mac: string };
+  /** Underlay IPv4 addresses that may send this node IPIP and VXLAN (tunnelSources()). */
+  tunnelSources: string[];
+  natPools: { cidr: string; natOutgoing: boolean; disabled: boolean }[];
+}
+
+const affine = (b: AffineBlock, node: string) => b.spec.affinity === `host:${node}`;
+
+/** Blocks affine to the node, in pools that still exist. */
+export function localBlocks(node: string, res: Pick<NodeResources, 'blocks' | 'pools'>): string[] {
+  return res.blocks.filter((b) => affine(b, node) && res.pools.some((p) => cidrContains(p.spec.cidr, b.spec.cidr))).map((b) => b.spec.cidr);
+}
+
+/** Does any enabled pool want VXLAN? */
+export function needsVxlan(pools: IPPool[]): boolean {
+  return pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never');
+}
+
+/** Does the cache already hold a block of every pool that selects this node, and the VXLAN address if needed? */
+export function ipamNeeds(me: Node, res: Pick<NodeResources, 'blocks' | 'pools'>): IpamNeeds {
+  const name = me.metadata.name;
+  const labels = me.metadata.labels ?? {};
+  const mine = res.blocks.filter((b) => affine(b, name));
+  const missingPools = res.pools
+    .filter((pool) => !pool.spec.disabled && matchesSelector(pool.spec.nodeSelector, labels))
+    .filter((pool) => !mine.some((b) => b.spec.pool === pool.metadata.name && cidrContains(pool.spec.cidr, b.spec.cidr)))
+    .map((p) => p.metadata.name);
+  const vxlanTunnelAddress = needsVxlan(res.pools) && !me.spec.ipv4VXLANTunnelAddr && mine.some((b) => parseCidr(b.spec.cidr)?.family === 4);
+  return { satisfied: missingPools.length === 0 && !vxlanTunnelAddress, missingPools, vxlanTunnelAddress };
+}
+
+/**
+ * The node's own advertisements: each affine block (not from a disableBGPExport pool) and the
+ * service CIDRs, with communities from prefixAdvertisements (by name or literal value).
+ */
+export function originations(node: string, res: Pick<NodeResources, 'blocks' | 'pools' | 'configs'>): Origination[] {
+  const spec = effectiveBgpConfig(res.configs, node).spec;
+  const named = new Map((spec.communities ?? []).map((c) => [c.name, c.value]));
+  const rule = new ExportRule(exportPolicy(res.pools, res.configs, node));
+  const prefixes = [...localBlocks(node, res).filter((p) => rule.allows(p)), ...serviceCidrs(res.configs, node)];
+  return [...new Set(prefixes)].map((prefix) => ({
+    prefix,
+    communities: (spec.prefixAdvertisements ?? [])
+      .filter((a) => cidrContains(a.cidr, prefix))
+      .flatMap((a) => a.communities.map((c) => named.get(c) ?? c)),
+  }));
+}
+
+/** Remote VTEPs: every other node with a VXLAN tunnel address, MAC and blocks. */
+export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'blocks'>): RemoteVtep[] {
+  const out: RemoteVtep[] = [];
+  for (const n of res.nodes) {
+    const nodeIP = n.spec.bgp?.ipv4Address ? parseCidr(n.spec.bgp.ipv4Address)?.address : undefined;
+    if (n.metadata.name === node || !nodeIP || !n.spec.ipv4VXLANTunnelAddr || !n.spec.vxlanTunnelMACAddr) continue;
+    const blocks = res.blocks.filter((b) => affine(b, n.metadata.name) && parseCidr(b.spec.cidr)?.family === 4).map((b) => b.spec.cidr);
+    out.push({ node: n.metadata.name, nodeIP, tunnelIP: n.spec.ipv4VXLANTunnelAddr, mac: n.spec.vxlanTunnelMACAddr, blocks });
+  }
+  return out;
+}
+
+/**
+ * Underlay IPv4 addresses that may send this node IPIP or VXLAN: every other node in
+ * the datastore, whether or not it owns a block (a control-plane node, a route
+ * reflector, a node just joining). Felix's counterpart is the all-hosts ipset that its
+ * INPUT rules accept tunnel packets from (felix/rules/static.go, filterInputChain:
+ * "Allow IPIP packets from Calico hosts", "Drop IPv4 VXLAN packets from non-allowed
+ * hosts"), filled from each Node's BGP address and its other IPv4 addresses.
+ */
+export function tunnelSources(node: string, res: Pick<NodeResources, 'nodes'>): string[] {
+  const out = new Set<string>();
+  const add = (a: string | undefined) => {
+    const c = a ? (parseCidr(a) ?? parseIP(a)) : undefined;
+    if (c?.family === 4) out.add(c.address);
+  };
+  for (const n of res.nodes) {
+    if (n.metadata.name === node) continue;
+    add(n.spec.bgp?.ipv4Address);
+    for (const a of n.spec.addresses ?? []) add(a.address);
+  }
+  return [...out].sort();
+}
+
+/** A DesiredPeer in the speaker's terms, with the export policy it gets. */
+export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
+  const out: PlannedPeer = {
+    id: p.name,
+    type: p.type,
+    address: p.address,
+    port: p.port,
+    remoteAsn: p.asn,
+    localAsn: p.localAsn,
+    passive: p.passive,
+    rrClient: p.rrClient,
+    nextHopMode: p.nextHopMode,
+    gracefulRestartTime: p.maxRestartTime,
+    allowLocalAs: p.allowLocalAs,
+    filters: p.filters,
+    export: policy,
+  };
+  if (p.localAddress !== undefined) out.localAddress = p.localAddress;
+  if (p.ttlSecurity !== undefined) out.ttlSecurity = p.ttlSecurity;
+  if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
+  if (p.password !== undefined) out.password = p.password;
+  if (p.bfd !== undefined) out.bfd = p.bfd;
+  return out;
+}
+
+/** The plan for `facts.name`, or undefined while its Node resource is not there. */
+export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undefined {
+  const name = facts.name;
+  const me = res.nodes.find((n) => n.metadata.name === name);
+  const v4 = facts.cidrs[0] === undefined ? undefined : parseCidr(facts.cidrs[0]);
+  if (!me || !v4) return undefined;
+  const conf = effectiveBgpConfig(res.configs, name);
+  const clusterId = me.spec.bgp?.routeReflectorClusterID;
+  const speaker: SpeakerIdentity = {
+    routerId: v4.address,
+    asn: nodeAsNumber(me, res.configs),
+    listen: { address: conf.bindMode === 'NodeIP' ? v4.address : '::', port: conf.listenPort },
+    ...(clusterId ? { clusterId } : {}),
+  };
+  const policy = exportPolicy(res.pools, res.configs, name);
+  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy));
+  const routes = new RouteContext({ nodeCidrs: facts.cidrs, pools: res.pools, localBlocks: localBlocks(name, res), vteps: remoteVteps(name, res) });
+  const plan: NodePlan = {
+    node: name,
+    speaker,
+    peers,
+    originations: originations(name, res),
+    ipam: ipamNeeds(me, res),
+    routes,
+    tunnelSources: tunnelSources(name, res),
+    natPools: res.pools.map((p) => ({ cidr: p.spec.cidr, natOutgoing: p.spec.natOutgoing, disabled: p.spec.disabled })),
+  };
+  if (me.spec.ipv4VXLANTunnelAddr && me.spec.vxlanTunnelMACAddr) plan.localVtep = { tunnelIP: me.spec.ipv4VXLANTunnelAddr, mac: me.spec.vxlanTunnelMACAddr };
+  return plan;
+}
