@@ -366,7 +366,8 @@ describe('Dataplane on three hosts', NEEDS, () => {
     planes = [];
     try {
       for (const h of t.hosts) {
-        const dp = new Dataplane(config(h, 'bpf'));
+        // Allowed sources are added at once and pruned on a resync: a short period here.
+        const dp = new Dataplane(config(h, 'bpf', { resyncIntervalMs: 500 }));
         planes.push(dp);
         await dp.start();
       }
@@ -388,6 +389,7 @@ describe('Dataplane on three hosts', NEEDS, () => {
       }
       // h1 taken out of the node list (a host that is not a node): dropped again.
       await setAll((h) => others(h).filter((a) => a !== h1.nodeIP));
+      await new Promise((r) => setTimeout(r, 1_500)); // the next resync prunes it
       for (const b of [h2, h3]) assert.equal((await pingAsync(h1.ns, b.workloadIP)).ok, false, `h1 as a non-node -> w${b.i}`);
     } finally {
       await down();
