@@ -203,14 +203,19 @@ static __always_inline int check_outer_ipv4(struct __sk_buff *skb, __u32 hlen)
  * checks the rest. Applies RFC 6040 ECN decapsulation from the outer TOS. */
 static __always_inline int check_inner_ipv4(struct __sk_buff *skb, __u32 off, __u8 outer_tos)
 {
-	void *data = skb_data(skb);
-	void *data_end = skb_data_end(skb);
+	void *data, *data_end;
 	struct iphdr *ip;
 	__be16 old_word, new_word;
 	__u8 tos;
 
 	if (off > 128)
 		return TABBY_DROP_INNER_MALFORMED;
+	/* Pulls what it reads: NICs that leave only Ethernet, IP and UDP linear
+	 * (~42 bytes) hand over the inner header in page frags. */
+	if (!ensure_linear(skb, off + IPV4_HLEN))
+		return TABBY_DROP_INNER_MALFORMED;
+	data = skb_data(skb);
+	data_end = skb_data_end(skb);
 	ip = data + off;
 	if ((void *)(ip + 1) > data_end)
 		return TABBY_DROP_INNER_MALFORMED;

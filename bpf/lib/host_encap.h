@@ -221,7 +221,8 @@ static __always_inline int ingress_vxlan(struct __sk_buff *skb, __u32 hlen)
 	ret = check_outer_ipv4(skb, hlen);
 	if (ret != ENCAP_OK)
 		return encap_drop(skb, ret);
-	if (hlen > 60 || !ensure_linear(skb, inner_eth + ETH_HLEN))
+	/* Everything read below, up to and including the inner IPv4 header. */
+	if (hlen > 60 || !ensure_linear(skb, inner_eth + ETH_HLEN + IPV4_HLEN))
 		return encap_drop(skb, TABBY_DROP_VXLAN_MALFORMED);
 	data = skb_data(skb);
 	data_end = skb_data_end(skb);

@@ -102,10 +102,11 @@ struct snat_config {
 	union snat_addr node_ip6;  /* IPv6 source after SNAT */
 	__u32 tcp_syn_timeout;     /* seconds: TCP with no reply yet */
 	__u32 tcp_est_timeout;     /* seconds: TCP that saw a reply */
-	__u32 tcp_close_timeout;   /* seconds: after RST, or FIN both ways */
+	__u32 tcp_close_timeout;   /* seconds: after RST (conntrack's CLOSE) */
 	__u32 udp_timeout;
 	__u32 icmp_timeout;
 	__u32 hash_seed;           /* seeds the NAT port hash; kept when a new agent takes over */
+	__u32 tcp_time_wait_timeout; /* seconds: after FIN both ways (conntrack's TIME_WAIT) */
 };
 
 /* snat_ct_key.dir */
@@ -125,8 +126,9 @@ enum snat_ct_flag {
 	SNAT_CT_RST = 8,
 };
 
-/* Key of the `snat_ct` LRU hash. ICMP echo: the identifier is the requester's port
- * (sport of a request: ORIG; dport of a reply: REPLY, PASS); the other port is 0. */
+/* Key of the `snat_ct` and `snat_pass` LRU hashes. ICMP echo: the identifier is the
+ * requester's port (sport of a request: ORIG; dport of a reply: REPLY, PASS); the other
+ * port is 0. Protocols without ports (PASS only): both ports 0. */
 struct snat_ct_key {
 	union snat_addr saddr;
 	union snat_addr daddr;
@@ -162,17 +164,21 @@ enum tabby_snat_counter {
 	TABBY_SNAT_CTR_NEW_FLOW = 6,    /* NAT ports allocated */
 	TABBY_SNAT_CTR_PORT_REUSED = 7, /* ...of which taken over from an expired flow */
 	TABBY_SNAT_CTR_DST_IN_POOL = 8, /* source in a natOutgoing pool, destination in a pool: untouched */
-	TABBY_SNAT_CTR_INGRESS_FRAGMENT = 9, /* fragment to the node address: passed untranslated */
+	TABBY_SNAT_CTR_INGRESS_FRAGMENT = 9, /* later fragment to the node address of no translated datagram: passed */
 	TABBY_SNAT_CTR_INBOUND_FLOW = 10, /* flows from outside to a pool address recorded (PASS) */
 	TABBY_SNAT_CTR_INBOUND_PASS = 11, /* egress packets of such flows left untranslated */
-	TABBY_SNAT_CTR_MAX = 12,
+	TABBY_SNAT_CTR_RNAT_ICMP_ERROR = 12, /* ICMP errors about a translated flow sent back to the workload */
+	TABBY_SNAT_CTR_HOST_RESERVED = 13, /* the node's own flows whose port in the NAT range was reserved */
+	TABBY_SNAT_CTR_HOST_MOVED = 14,    /* ...or, already held by a NAT flow, moved to a free NAT port */
+	TABBY_SNAT_CTR_FRAGMENT = 15,      /* later fragments translated as their first fragment was */
+	TABBY_SNAT_CTR_MAX = 16,
 };
 
 /* Slots of the per-CPU `snat_drops` map: why an egress packet to be translated was dropped. */
 enum tabby_snat_drop_reason {
 	TABBY_SNAT_DROP_MALFORMED = 0,         /* L4 header short or IP header length invalid */
-	TABBY_SNAT_DROP_FRAGMENT = 1,          /* fragments cannot be translated without reassembly */
-	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo (an echo reply only for an inbound flow; incl. IPv6 extension headers) */
+	TABBY_SNAT_DROP_FRAGMENT = 1,          /* a later fragment whose first fragment was not seen (yet) */
+	TABBY_SNAT_DROP_UNSUPPORTED_PROTO = 2, /* not TCP, UDP or ICMP echo, and no flow opened from outside (incl. IPv6 extension headers) */
 	TABBY_SNAT_DROP_NO_NODE_IP = 3,        /* no node address configured for the family */
 	TABBY_SNAT_DROP_NO_PORT = 4,           /* every probed NAT port was in use */
 	TABBY_SNAT_DROP_CT_UPDATE = 5,         /* conntrack map update failed */

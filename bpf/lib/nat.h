@@ -51,6 +51,8 @@ struct nat_pkt {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 fragment;   /* 1: a fragment (first or not) */
+	__u8 later_fragment; /* 1: a fragment after the first (no L4 header) */
+	__be16 ip_id;    /* IPv4 identification, which the fragments of one datagram share */
 	__u8 icmp_type;
 };
 
@@ -85,6 +87,8 @@ static __always_inline int nat_parse_ipv4(struct __sk_buff *skb, struct nat_pkt 
 	p->daddr.v4 = ip->daddr;
 	p->proto = ip->protocol;
 	p->fragment = (ip->frag_off & bpf_htons(NAT_IP_MF | NAT_IP_OFFSET)) != 0;
+	p->later_fragment = (ip->frag_off & bpf_htons(NAT_IP_OFFSET)) != 0;
+	p->ip_id = ip->id;
 	p->l4_off = NAT_ETH_HLEN + ip->ihl * 4;
 	return NAT_OK;
 }
@@ -110,6 +114,7 @@ static __always_inline int nat_parse_ipv6(struct __sk_buff *skb, struct nat_pkt 
 	__builtin_memcpy(p->daddr.v6, &ip6->daddr, 16);
 	p->proto = ip6->nexthdr;
 	p->fragment = ip6->nexthdr == NAT_IPPROTO_FRAGMENT;
+	p->later_fragment = p->fragment; /* the fragment header is not walked: none is translated */
 	p->l4_off = NAT_ETH_HLEN + NAT_IPV6_HLEN;
 	return NAT_OK;
 }
@@ -122,6 +127,18 @@ static __always_inline bool nat_is_icmp(const struct nat_pkt *p)
 static __always_inline bool nat_is_echo_request(const struct nat_pkt *p)
 {
 	return nat_is_icmp(p) && p->icmp_type == (p->family == 4 ? NAT_ICMP_ECHO : NAT_ICMPV6_ECHO_REQUEST);
+}
+
+#define NAT_ICMP_DEST_UNREACH 3
+#define NAT_ICMP_TIME_EXCEEDED 11
+#define NAT_ICMP_PARAMETERPROB 12
+
+/* The ICMPv4 errors that quote the packet they are about (RFC 792). */
+static __always_inline bool nat_is_icmp_error(const struct nat_pkt *p)
+{
+	return p->family == 4 && p->proto == IPPROTO_ICMP &&
+	       (p->icmp_type == NAT_ICMP_DEST_UNREACH || p->icmp_type == NAT_ICMP_TIME_EXCEEDED ||
+		p->icmp_type == NAT_ICMP_PARAMETERPROB);
 }
 
 static __always_inline bool nat_is_echo_reply(const struct nat_pkt *p)
@@ -188,6 +205,20 @@ static __always_inline int nat_parse_l4(struct __sk_buff *skb, struct nat_pkt *p
 		return NAT_OK;
 	}
 	return NAT_PASS;
+}
+
+/* A later IPv4 fragment: only the address moves (the L4 header, and with it the
+ * checksum over the whole datagram, is in the first fragment). */
+static __always_inline int nat_rewrite_addr4(struct __sk_buff *skb, bool src, __be32 from, __be32 to)
+{
+	__u32 addr_off = NAT_ETH_HLEN + (src ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr));
+
+	if (from == to)
+		return NAT_OK;
+	if (bpf_l3_csum_replace(skb, NAT_ETH_HLEN + offsetof(struct iphdr, check), from, to, sizeof(__be32)) ||
+	    bpf_skb_store_bytes(skb, addr_off, &to, sizeof(__be32), 0))
+		return TABBY_SNAT_DROP_STORE;
+	return NAT_OK;
 }
 
 /* Rewrites the source (`src`, egress) or destination address and port (ICMP:

@@ -4,8 +4,9 @@
  * insert with BPF_NOEXIST, which is atomic across CPUs, so two flows can never be
  * given the same (remote, node address, port). A flow opened from outside to a pool
  * address has one PASS entry instead, keyed by the workload's answer, so that answer
- * leaves untranslated as conntrack would leave it. The ct map is an argument so this
- * header owns no maps. */
+ * leaves untranslated as conntrack would leave it. PASS entries live in a map of their
+ * own: a scan or a busy service seen from outside then evicts only other PASS entries,
+ * never a NAT binding. The maps are arguments so this header owns none. */
 #pragma once
 
 #include "common.h"
@@ -89,9 +90,12 @@ static __always_inline __u64 ct_timeout_ns(const struct snat_config *cfg, __u8 p
 	__u32 s;
 
 	if (proto == IPPROTO_TCP) {
-		if ((flags & SNAT_CT_RST) ||
-		    (flags & (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY)) == (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY))
+		/* As conntrack: a port closed by FIN both ways waits out TIME_WAIT, so a
+		 * late segment of the old connection never reaches a new one on it. */
+		if (flags & SNAT_CT_RST)
 			s = cfg->tcp_close_timeout;
+		else if ((flags & (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY)) == (SNAT_CT_FIN_ORIG | SNAT_CT_FIN_REPLY))
+			s = cfg->tcp_time_wait_timeout;
 		else if (flags & SNAT_CT_SEEN_REPLY)
 			s = cfg->tcp_est_timeout;
 		else
@@ -166,20 +170,29 @@ static __always_inline void ct_track_reply(struct snat_ct_entry *re, const struc
 }
 
 /* Claims a NAT port for the packet's flow and writes both entries. Ports are probed
- * linearly from a hash of the ORIG tuple; a port is free when no REPLY entry holds
- * it for this remote, or the one that does has expired. *reused is set when an
- * expired flow's port was taken over. Returns NAT_OK or a drop reason. */
+ * by double hashing (start and odd step from the ORIG tuple's hash), so probes do not
+ * pile up behind clusters of taken ports as linear probing does; Cilium likewise tries
+ * up to SNAT_COLLISION_RETRIES ports per new flow (bpf/lib/nat.h). A port is looked up
+ * before anything is inserted: an insert into a full LRU map evicts some other entry
+ * even when it then fails, so a taken port must cost a lookup, never an insert. A port
+ * is free when no REPLY entry holds it for this remote, or the one that does has
+ * expired. *reused is set when an expired flow's port was taken over. Returns NAT_OK
+ * or a drop reason. */
 static __always_inline int ct_create(void *ct, const struct nat_pkt *p, const union snat_addr *nat_addr,
 				     const struct nat_params *np, __be16 *nat_port, bool *reused)
 {
 	struct snat_ct_entry re = {}, oe = {};
 	struct snat_ct_key ok, rk;
 	__u32 size = (__u32)np->port_max - np->port_min + 1;
-	__u32 start;
+	__u32 h, start, step;
 	int i;
 
 	ct_orig_key(&ok, p);
-	start = nat_flow_hash(&ok, np->seed) % size;
+	h = nat_flow_hash(&ok, np->seed);
+	start = h % size;
+	step = (nat_mix(h, 0x9e3779b9U) % size) | 1;
+	if (step >= size)
+		step = 1;
 	re.last_seen = np->now;
 	re.addr = p->saddr;
 	re.port = p->sport;
@@ -187,20 +200,24 @@ static __always_inline int ct_create(void *ct, const struct nat_pkt *p, const un
 	*reused = false;
 
 	for (i = 0; i < SNAT_PORT_PROBES; i++) {
-		__be16 port = bpf_htons((__u16)(np->port_min + (start + i) % size));
+		__be16 port = bpf_htons((__u16)(np->port_min + (start + (__u64)i * step) % size));
 		struct snat_ct_entry *cur;
 		bool mine = false;
 
 		ct_reply_key(&rk, p, nat_addr, port);
-		if (bpf_map_update_elem(ct, &rk, &re, BPF_NOEXIST) == 0) {
-			mine = true;
-		} else {
-			cur = bpf_map_lookup_elem(ct, &rk);
-			if (cur && ct_reply_is_for(cur, p)) {
+		cur = bpf_map_lookup_elem(ct, &rk);
+		if (!cur) {
+			if (bpf_map_update_elem(ct, &rk, &re, BPF_NOEXIST) == 0)
+				mine = true;
+			else
+				cur = bpf_map_lookup_elem(ct, &rk); /* another CPU took it just now */
+		}
+		if (!mine && cur) {
+			if (ct_reply_is_for(cur, p)) {
 				/* Another CPU created this very flow a moment ago. */
 				cur->last_seen = np->now;
 				mine = true;
-			} else if (cur && ct_expired(cur, p->proto, np)) {
+			} else if (ct_expired(cur, p->proto, np)) {
 				bpf_map_delete_elem(ct, &rk);
 				if (bpf_map_update_elem(ct, &rk, &re, BPF_NOEXIST) == 0) {
 					mine = true;
@@ -270,8 +287,9 @@ static __always_inline void ct_pass_key(struct snat_ct_key *k, const struct nat_
 }
 
 /* A packet from outside to a pool address: refreshes the flow's PASS entry, or
- * creates it when the packet opens a flow (TCP SYN without ACK, UDP, echo request).
- * True when one was created. */
+ * creates it when the packet opens a flow (TCP SYN without ACK, UDP, echo request,
+ * any packet of a protocol without ports, keyed by addresses alone). True when one was
+ * created. */
 static __always_inline bool ct_pass_ingress(void *ct, const struct nat_pkt *p, __u64 now)
 {
 	struct snat_ct_entry *e, ne = {};

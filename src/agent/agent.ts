@@ -246,6 +246,7 @@ export class Agent {
     const result = await this.dataplane!.setResources({
       routes: [...plan.routes.resourceIntents],
       ...(plan.localVtep ? { localVtep: plan.localVtep } : {}),
+      tunnelSources: plan.tunnelSources,
       hold: this.checkHold(),
     });
     this.metrics.applyLatency.observe({ kind: 'routes' }, Number(process.hrtime.bigint() - t0) / 1e9);

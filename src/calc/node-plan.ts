@@ -5,7 +5,7 @@
 // agent carries the plan out; best-path changes never come through here.
 
 import type { BfdTimers } from '../api/bfd-annotations.js';
-import { cidrContains, parseCidr } from '../api/net.js';
+import { cidrContains, parseCidr, parseIP } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPFilter, BGPFilterSpec, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
 import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
@@ -106,6 +106,8 @@ export interface NodePlan {
   /** Resource routes and the context for learned ones. */
   routes: RouteContext;
   localVtep?: { tunnelIP: string; mac: string };
+  /** Underlay IPv4 addresses that may send this node IPIP and VXLAN (tunnelSources()). */
+  tunnelSources: string[];
   natPools: { cidr: string; natOutgoing: boolean; disabled: boolean }[];
 }
 
@@ -167,6 +169,28 @@ export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'bl
   return out;
 }
 
+/**
+ * Underlay IPv4 addresses that may send this node IPIP or VXLAN: every other node in
+ * the datastore, whether or not it owns a block (a control-plane node, a route
+ * reflector, a node just joining). Felix's counterpart is the all-hosts ipset that its
+ * INPUT rules accept tunnel packets from (felix/rules/static.go, filterInputChain:
+ * "Allow IPIP packets from Calico hosts", "Drop IPv4 VXLAN packets from non-allowed
+ * hosts"), filled from each Node's BGP address and its other IPv4 addresses.
+ */
+export function tunnelSources(node: string, res: Pick<NodeResources, 'nodes'>): string[] {
+  const out = new Set<string>();
+  const add = (a: string | undefined) => {
+    const c = a ? (parseCidr(a) ?? parseIP(a)) : undefined;
+    if (c?.family === 4) out.add(c.address);
+  };
+  for (const n of res.nodes) {
+    if (n.metadata.name === node) continue;
+    add(n.spec.bgp?.ipv4Address);
+    for (const a of n.spec.addresses ?? []) add(a.address);
+  }
+  return [...out].sort();
+}
+
 /** A DesiredPeer in the speaker's terms, with the export policy it gets. */
 export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: readonly BGPFilter[] = []): PlannedPeer {
   const byName = new Map(filters.map((f) => [f.metadata.name, f.spec]));
@@ -221,6 +245,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     originations: originations(name, res),
     ipam: ipamNeeds(me, res),
     routes,
+    tunnelSources: tunnelSources(name, res),
     natPools: res.pools.map((p) => ({ cidr: p.spec.cidr, natOutgoing: p.spec.natOutgoing, disabled: p.spec.disabled })),
   };
   if (conf.spec.logSeverityScreen) plan.bgpLogSeverity = conf.logSeverity;

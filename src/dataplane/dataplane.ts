@@ -11,14 +11,14 @@
 import { performance } from 'node:perf_hooks';
 import type { LearnedNexthop, RouteIntent } from '../calc/routes.js';
 import { DataplaneError } from './dataplane-error.js';
-import { type Link, linkList } from '../native/links.js';
+import { type Link, linkList, linkSet } from '../native/links.js';
 import { routeDump } from '../native/routes.js';
 import { RTPROT_TABBY } from './routes/route-protocol.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { HostProgram, type HostTarget } from './bpf/host-program.js';
 import { BpfEncap, type BpfEncapOptions } from './encap/bpf-encap.js';
 import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
-import { hostMtu as smallestMtu } from './encap/encap-mtu.js';
+import { ENCAP_OVERHEAD, hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
 import { vtepMac as defaultVtepMac } from './encap/vtep-mac.js';
 import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
@@ -26,6 +26,7 @@ import {
   IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayTable, VXLAN_DEVICE, type DataplaneMode, type Plan, type PlanInput,
 } from './dataplane-plan.js';
 import { VxlanDevice } from './links/vxlan-device.js';
+import { TunnelGuard } from './encap/tunnel-guard.js';
 import type { RouteShape } from './routes/desired-route.js';
 import { RouteReconciler, type RouteSource } from './routes/route-reconciler.js';
 import { Debounce } from '../util/debounce.js';
@@ -67,6 +68,12 @@ export interface DesiredDataplane {
   routes: RouteIntent[];
   /** Set when a VXLAN pool is in use. */
   localVtep?: { tunnelIP: string; mac: string };
+  /**
+   * Underlay IPv4 addresses of every other node: IPIP and VXLAN are taken from these
+   * (and the next hops of our tunnel routes) and from nothing else. Absent: only from
+   * the next hops of our tunnel routes.
+   */
+  tunnelSources?: string[];
   /**
    * Keep Tabby's routes and encap entries that are not desired instead of removing them
    * (while a restarted agent's BGP sessions relearn what the kernel still holds).
@@ -125,6 +132,7 @@ export class Dataplane {
   private encap: BpfEncap | undefined;
   private nat: BpfSnat | undefined;
   private vxlan: VxlanDevice | undefined;
+  private guard: TunnelGuard | undefined;
   private mtu = 0;
   private haveTunl0 = false;
   private started = false;
@@ -135,6 +143,7 @@ export class Dataplane {
   private resourceErrors: string[] = [];
   private resourceRealms: RealmEntry[] = [];
   private programmedRealms = '';
+  private programmedSources = '';
   /** One route source per next-hop list: learned routes with equal next hops share it. */
   private sources = new WeakMap<readonly LearnedNexthop[], LearnedSource>();
   /** Learned routes whose prefix a resource route holds (they come back when it goes). */
@@ -196,8 +205,11 @@ export class Dataplane {
     }
     if (this.cfg.mode === 'bpf') await this.startBpf(host);
     if (this.cfg.mode === 'iptables') {
+      // Calico brings tunl0 up for IPIP pools; the kernel creates it down.
+      if (this.haveTunl0 && this.cfg.ipip) await linkSet({ name: IPIP_DEVICE, up: true, ...this.ns });
+      this.guard = new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: this.haveTunl0 });
       this.vxlan = new VxlanDevice({
-        ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - 50,
+        ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - ENCAP_OVERHEAD.vxlan,
         ...(this.cfg.vxlanVNI !== undefined ? { vni: this.cfg.vxlanVNI } : {}),
         ...(this.cfg.vxlanPort !== undefined ? { port: this.cfg.vxlanPort } : {}),
       });
@@ -247,6 +259,7 @@ export class Dataplane {
     this.resource = {
       routes: [...desired.routes],
       ...(desired.localVtep ? { localVtep: { ...desired.localVtep } } : {}),
+      ...(desired.tunnelSources ? { tunnelSources: [...desired.tunnelSources] } : {}),
       ...(desired.hold ? { hold: true } : {}),
     };
     this.resourceDirty = true;
@@ -345,6 +358,11 @@ export class Dataplane {
     if (r && r.errors.length > 0) errors.push(new DataplaneError(`route cleanup: ${r.errors.map((e) => `${e.dst} ${e.message}`).join('; ')}`));
     const vxlan = this.vxlan ?? new VxlanDevice({ ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: 1450 });
     await vxlan.remove().catch((err: unknown) => errors.push(err));
+    if (this.cfg.mode === 'iptables') {
+      const guard = this.guard ?? new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: false });
+      await guard.cleanup().catch((err: unknown) => errors.push(err));
+      this.guard = undefined;
+    }
     await this.host?.close().catch((err: unknown) => errors.push(err));
     this.host = undefined;
     this.encap = undefined;
@@ -478,6 +496,10 @@ export class Dataplane {
     this.resyncDue = false;
 
     if (resync) {
+      if (this.cfg.hostMtu === undefined && (await stage('host MTU', () => this.followHostMtu()))) {
+        this.retranslate();
+        this.resourceDirty = true;
+      }
       // How the underlay reaches next hops: only looked up on a resync, never per change.
       const main = await stage('underlay routes', () => routeDump({ ...this.ns, family: 4, table: 254, excludeProtocol: RTPROT_TABBY }));
       if (main) {
@@ -510,11 +532,14 @@ export class Dataplane {
     const realms = this.realmsInUse();
     const realmKey = realmsKey(realms);
     const encap = this.encap;
-    if (encap && realmKey !== this.programmedRealms) {
-      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms }, { prune: false }));
+    const sources = this.resource.tunnelSources;
+    const sourcesKey = sources ? [...sources].sort().join(',') : '';
+    if (encap && (realmKey !== this.programmedRealms || sourcesKey !== this.programmedSources)) {
+      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms, ...(sources ? { sources } : {}) }, { prune: false }));
       if (r) {
         changes += r.added + r.updated;
         this.programmedRealms = realmKey;
+        this.programmedSources = sourcesKey;
       }
     }
     const hold = this.resource.hold === true;
@@ -565,6 +590,16 @@ export class Dataplane {
         this.routes.setRoute(r.dst, n.shape);
       }
       this.resourceRealms = plan.realms;
+      const guard = this.guard;
+      const sources = this.resource.tunnelSources;
+      if (guard && sources) {
+        const vteps = plan.vxlanPeers.map((p) => p.nodeIP);
+        await stage('tunnel guard', async () => {
+          guard.setSources([...sources, ...vteps]);
+          const r = await guard.apply();
+          changes += Number(r.setWritten) + Number(r.rulesWritten);
+        });
+      }
       if (this.vxlan) {
         const localVtep = this.resource.localVtep;
         this.vxlan.set({ ...(localVtep ? { local: localVtep } : {}), peers: plan.vxlanPeers });
@@ -607,6 +642,20 @@ export class Dataplane {
     if (this.warned.has(dst)) return;
     this.warned.add(dst);
     this.log.error({ dst }, message);
+  }
+
+  // The host MTU may change under us (a NIC reconfigured, jumbo frames turned on): each
+  // resync reads it again, so tunnel routes and vxlan.tabby follow. True when it changed.
+  private async followHostMtu(): Promise<boolean> {
+    const links = await linkList(this.ns);
+    const host = links.find((l) => l.name === this.cfg.hostIfname);
+    if (!host) return false;
+    const mtu = detectHostMtu(links, host);
+    if (mtu === this.mtu) return false;
+    this.log.info({ from: this.mtu, to: mtu }, 'host MTU changed');
+    this.mtu = mtu;
+    this.vxlan?.setMtu(mtu - ENCAP_OVERHEAD.vxlan);
+    return true;
   }
 
   private finish(started: number, errors: string[], changes: number): DataplaneSetResult {

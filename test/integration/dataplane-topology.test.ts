@@ -24,11 +24,12 @@ import { Dataplane, DataplaneError, type DataplaneConfig, type DesiredDataplane 
 import type { DataplaneMode } from '../../src/dataplane/dataplane-plan.js';
 import { vtepMac } from '../../src/dataplane/encap/vtep-mac.js';
 import { addWorkload, createNetns, deleteNetns, type LabHost } from '../../src/lab/topology.js';
-import { capture, run, tcpTransfer, type CapturedPacket } from './encap-topology.js';
+import { capture, run, sendFrames, tcpTransfer, type CapturedPacket } from './encap-topology.js';
+import { eth, ipv4, udp, vxlan } from '../helpers/frames.js';
 import { TestNetns, waitFor } from './netlink-netns.js';
 import { needs } from '../helpers/require.js';
 
-const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'iptables', 'sysctl', 'tcpdump', 'tshark'] });
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'iptables', 'ipset', 'sysctl', 'tcpdump', 'tshark', 'python3'] });
 
 type Wire = 'none' | 'ipip' | 'vxlan';
 
@@ -341,6 +342,133 @@ describe('Dataplane on three hosts', NEEDS, () => {
       ip('-n', h1.ns, 'route', 'del', foreign);
     }
   }
+
+  // Felix takes IPIP and VXLAN from every host in its all-hosts set and drops the rest
+  // (felix/rules/static.go, filterInputChain), not only from the nodes it routes to.
+  test('bpf: a node that owns no block reaches workloads over IPIP and VXLAN; from a host that is not a node, nothing', async () => {
+    const [h1, h2, h3] = t.hosts as [Host, Host, Host];
+    const others = (h: Host) => t.hosts.filter((x) => x !== h).map((x) => x.nodeIP);
+    // h1 has no block: it tunnels to h2 (IPIP) and h3 (VXLAN); no route leads back to it.
+    const want: DesiredDataplane[] = [
+      {
+        routes: [
+          { kind: 'learned', dst: h2.block, nexthops: [{ address: h2.nodeIP, encap: 'ipip' }] },
+          { kind: 'vxlan', dst: h3.block, vtep: { node: h3.name, nodeIP: h3.nodeIP, tunnelIP: h3.tunnelIP, mac: h3.mac, blocks: [h3.block] } },
+        ],
+        localVtep: { tunnelIP: h1.tunnelIP, mac: h1.mac },
+      },
+      { routes: [{ kind: 'blackhole', dst: h2.block }, { kind: 'learned', dst: h3.block, nexthops: [{ address: h3.nodeIP, encap: 'ipip' }] }] },
+      {
+        routes: [{ kind: 'blackhole', dst: h3.block }, { kind: 'learned', dst: h2.block, nexthops: [{ address: h2.nodeIP, encap: 'ipip' }] }],
+        localVtep: { tunnelIP: h3.tunnelIP, mac: h3.mac },
+      },
+    ];
+    planes = [];
+    try {
+      for (const h of t.hosts) {
+        // Allowed sources are added at once and pruned on a resync: a short period here.
+        const dp = new Dataplane(config(h, 'bpf', { resyncIntervalMs: 500 }));
+        planes.push(dp);
+        await dp.start();
+      }
+      const setAll = async (sources: (h: Host) => string[] | undefined) => {
+        for (const h of t.hosts) {
+          const src = sources(h);
+          const r = await planes[h.i - 1]!.set({ ...want[h.i - 1]!, ...(src ? { tunnelSources: src } : {}) });
+          assert.deepStrictEqual(r.errors, [], h.name);
+        }
+      };
+      // Only from the next hops of our routes (before): h1 is no next hop of anyone's.
+      await setAll(() => undefined);
+      for (const b of [h2, h3]) assert.equal((await pingAsync(h1.ns, b.workloadIP)).ok, false, `h1 -> w${b.i} without the node list`);
+      // From every node.
+      await setAll(others);
+      for (const b of [h2, h3]) {
+        const r = await pingAsync(h1.ns, b.workloadIP);
+        assert.ok(r.ok, `h1 (no block) -> w${b.i}: ${r.output}`);
+      }
+      // h1 taken out of the node list (a host that is not a node): dropped again.
+      await setAll((h) => others(h).filter((a) => a !== h1.nodeIP));
+      await new Promise((r) => setTimeout(r, 1_500)); // the next resync prunes it
+      for (const b of [h2, h3]) assert.equal((await pingAsync(h1.ns, b.workloadIP)).ok, false, `h1 as a non-node -> w${b.i}`);
+    } finally {
+      await down();
+    }
+  });
+
+  test('iptables: kernel VXLAN takes packets from nodes only (INPUT guard on the node set)', async (ctx) => {
+    const [h1, h2] = t.hosts as [Host, Host, Host];
+    const s = SCENARIOS.find((x) => x.name === 'kernel VXLAN')!;
+    planes = [];
+    try {
+      for (const h of t.hosts) {
+        const dp = new Dataplane(config(h, 'iptables'));
+        planes.push(dp);
+        await dp.start();
+        const r = await dp.set({ ...desiredFor(t, h, s.wire), tunnelSources: t.hosts.filter((x) => x !== h).map((x) => x.nodeIP) });
+        assert.deepStrictEqual(r.errors, [], h.name);
+      }
+      // Set and rules are in place and a second apply changes nothing.
+      const again = await planes[1]!.set({ ...desiredFor(t, h2, s.wire), tunnelSources: [h1.nodeIP, t.hosts[2]!.nodeIP] });
+      assert.equal(again.changes, 0);
+      const routerIP = `10.${t.x}.1.1`;
+      const h2mac = (JSON.parse(ip('-n', h2.ns, '-j', 'link', 'show', 'dev', 'eth0')) as Array<{ address: string }>)[0]!.address;
+      const rmac = (JSON.parse(ip('-n', t.router, '-j', 'link', 'show', 'dev', 'eth0')) as Array<{ address: string }>)[0]!.address;
+      // w1 -> w2 UDP, in VXLAN from `outer` to h2, sent from the router's port on br1.
+      const frame = (outer: string, port: number) => eth(h2mac, rmac, 0x0800, ipv4({
+        src: outer, dst: h2.nodeIP, proto: 17, payload: udp(4789, vxlan(4096, eth(h2.mac, h1.mac, 0x0800, ipv4({
+          src: h1.workloadIP, dst: h2.workloadIP, proto: 17, payload: udp(port, Buffer.from('injected')),
+        })))),
+      }));
+      const delivered = async (outer: string, port: number) => (await capture(h2.wl, 'eth0', `udp dst port ${port}`, 3, () => {
+        sendFrames(t.router, 'eth0', [frame(outer, port), frame(outer, port), frame(outer, port)]);
+      })).length;
+      const fromRouter = await delivered(routerIP, 7101);
+      const fromNode = await delivered(h1.nodeIP, 7102);
+      ctx.diagnostic(`delivered to w2: ${fromRouter} from the router (not a node), ${fromNode} from node h1's address`);
+      assert.equal(fromRouter, 0, 'VXLAN from a host that is not a node reached the workload');
+      assert.equal(fromNode, 3);
+      const counts = run('ip', 'netns', 'exec', h2.ns, 'iptables', '-w', '5', '-nvxL', 'tabby-tunnel-in');
+      assert.match(counts, /^\s*3\s+\d+\s+DROP\s/m, counts);
+    } finally {
+      await down();
+      for (const h of t.hosts) {
+        assert.doesNotMatch(run('ip', 'netns', 'exec', h.ns, 'iptables-save', '-t', 'filter'), /tabby-tunnel-in/, `${h.name}: guard chain left`);
+        assert.doesNotMatch(run('ip', 'netns', 'exec', h.ns, 'ipset', 'list', '-n'), /tabby-all-hosts/, `${h.name}: guard set left`);
+      }
+    }
+  });
+
+  test('the host MTU is followed when it changes: the next resync shrinks tunnel routes and vxlan.tabby with eth0', async () => {
+    const h1 = t.hosts[0]!;
+    const mtuOf = async (dst: string) => (await routeDump({ netns: h1.ns, protocol: RTPROT_TABBY })).find((r) => r.dst === dst)?.mtu;
+    const linkMtu = (dev: string) => (JSON.parse(ip('-n', h1.ns, '-j', 'link', 'show', 'dev', dev)) as Array<{ mtu: number }>)[0]!.mtu;
+    planes = [];
+    try {
+      for (const [mode, wire] of [['bpf', 'ipip'], ['iptables', 'vxlan']] as const) {
+        // A short resync period: the MTU is read again on each resync.
+        const dp = new Dataplane(config(h1, mode, { resyncIntervalMs: 300 }));
+        planes = [dp];
+        await dp.start();
+        const desired = desiredFor(t, h1, () => wire);
+        assert.deepStrictEqual((await dp.set(desired)).errors, []);
+        const overhead = wire === 'ipip' ? 20 : 50;
+        assert.equal(await mtuOf(t.hosts[1]!.block), 1500 - overhead);
+        ip('-n', h1.ns, 'link', 'set', 'eth0', 'mtu', '1400');
+        try {
+          const followed = await waitFor(async () => (await mtuOf(t.hosts[1]!.block)) === 1400 - overhead, 10_000, 100);
+          assert.ok(followed, `${mode}: route MTU ${await mtuOf(t.hosts[1]!.block)} after eth0 went to 1400`);
+          if (wire === 'vxlan') assert.ok(await waitFor(() => linkMtu('vxlan.tabby') === 1350, 5_000, 100), 'vxlan.tabby MTU');
+          assert.deepStrictEqual(dp.stats().errors, []);
+        } finally {
+          ip('-n', h1.ns, 'link', 'set', 'eth0', 'mtu', '1500');
+        }
+        await dp.cleanup();
+      }
+    } finally {
+      await down();
+    }
+  });
 
   test('iptables mode refuses IPIP at start: this kernel has no tunl0', async () => {
     const dp = new Dataplane(config(t.hosts[0]!, 'iptables', { ipip: true }));

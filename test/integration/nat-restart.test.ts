@@ -166,23 +166,28 @@ describe('eBPF SNAT: takeover by a new instance without losing a packet', { ...N
     assert.equal(current.snat.adopted, undefined, 'nothing to take over at first');
   });
 
-  test('flows through SNAT and from outside lose nothing while new instances take over three times', async () => {
+  test('flows through SNAT and from outside lose nothing while new instances take over three times', async (ctx) => {
     const w0 = t.natWorkloads[0]!;
     const w1 = t.natWorkloads[1]!;
     const ext = t.external.address;
+    // 10 s of traffic: it must outlast three loads of the program, each a few seconds
+    // of verification on a busy machine.
+    const N = 1000;
     const running = Promise.all([
-      floodPing(w0.netns, ext, 500),
-      stream(w0.netns, 'udp', ext, 500),
-      stream(w0.netns, 'tcp', ext, 500),
-      stream(t.external.netns, 'udp', w1.address, 500),
+      floodPing(w0.netns, ext, N),
+      stream(w0.netns, 'udp', ext, N),
+      stream(w0.netns, 'tcp', ext, N),
+      stream(t.external.netns, 'udp', w1.address, N),
       // Only a SYN opens a flow from outside: without its PASS entry carried over, the
       // workload's answers would leave translated and the connection break.
-      stream(t.external.netns, 'tcp', w1.address, 500),
+      stream(t.external.netns, 'tcp', w1.address, N),
     ]);
     await sleep(600);
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
       const next = await start();
+      ctx.diagnostic(`takeover ${i + 1}: ${(performance.now() - t0).toFixed(0)} ms`);
       // The old agent's process would just exit; here it lets go of its handle.
       await current.host.release();
       current = next;

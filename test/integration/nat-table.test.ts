@@ -24,6 +24,7 @@ import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
 import { needs } from '../helpers/require.js';
+import { bigUdpEcho, manyUdpFlows, rawProtoExchange, synFlood, traceHops, udpPmtu } from '../helpers/nat-probes.js';
 
 const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'iptables-save', 'ipset', 'bpftool', 'python3', 'tcpdump', 'tshark'] });
 
@@ -42,7 +43,7 @@ def log(*a):
         print(*a, flush=True)
 ${echoSocketsPy(128, 'u.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: 1,000 datagrams at once\n')}def udp():
     while True:
-        data, addr = u.recvfrom(2048)
+        data, addr = u.recvfrom(65535)
         ip, p = addr[0], addr[1]
         log('udp', ip, p, data.decode(errors='replace'))
         try:
@@ -375,6 +376,40 @@ async function fromOutside({ t, dir }: Ctx, family: 4 | 6): Promise<void> {
   }
 }
 
+/**
+ * Two more routers beyond the external host, the middle link 1280 bytes:
+ *   node A ── external (router) ══1280══ mid (router) ── far
+ * so a full-size packet from a workload draws "fragmentation needed" from the external
+ * host, addressed to node A after SNAT. Removed again after `fn`.
+ */
+async function withFarHost(t: NatTopology, fn: (far: { netns: string; address: string; mid: string }) => Promise<void>): Promise<void> {
+  const mid = `${t.prefix}-mid`;
+  const far = `${t.prefix}-far`;
+  const ext = t.external.netns;
+  const sh = (netns: string, ...a: string[]) => ip(a, netns);
+  await run(['ip', 'netns', 'add', mid]);
+  try {
+    await run(['ip', 'netns', 'add', far]);
+    await sh(ext, 'link', 'add', 'xm', 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1280', 'netns', mid);
+    await sh(mid, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far);
+    await sh(ext, 'addr', 'add', '10.253.1.1/24', 'dev', 'xm');
+    await sh(mid, 'addr', 'add', '10.253.1.2/24', 'dev', 'eth0');
+    await sh(mid, 'addr', 'add', '10.253.2.1/24', 'dev', 'eth1');
+    await sh(far, 'addr', 'add', '10.253.2.2/24', 'dev', 'eth0');
+    for (const [ns, dev] of [[ext, 'xm'], [mid, 'eth0'], [mid, 'eth1'], [mid, 'lo'], [far, 'eth0'], [far, 'lo']] as const) await sh(ns, 'link', 'set', dev, 'up');
+    await sh(ext, 'route', 'add', '10.253.2.0/24', 'via', '10.253.1.2');
+    await sh(mid, 'route', 'add', 'default', 'via', '10.253.1.1');
+    await sh(far, 'route', 'add', 'default', 'via', '10.253.2.1');
+    for (const ns of [ext, mid]) await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'], { netns: ns });
+    await fn({ netns: far, address: '10.253.2.2', mid: '10.253.1.2' });
+  } finally {
+    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=0'], { netns: ext });
+    await run(['ip', '-n', ext, 'link', 'del', 'xm'], { allowFail: true });
+    await run(['ip', 'netns', 'del', far], { allowFail: true });
+    await run(['ip', 'netns', 'del', mid], { allowFail: true });
+  }
+}
+
 const CASES: NatCase[] = [
   {
     name: 'apply() again with nothing declared anew changes nothing',
@@ -493,6 +528,72 @@ const CASES: NatCase[] = [
   {
     name: 'IPv6: from outside to a natOutgoing workload (ICMPv6, TCP, UDP): not translated, answers come from the workload',
     run: (c) => fromOutside(c, 6),
+  },
+  {
+    // RFC 791: the fragments of one datagram share source, destination, protocol and
+    // identification; only the first carries the ports.
+    name: 'a 4 000-byte UDP datagram leaves in fragments from the node address, and its fragmented 4 000-byte reply comes back',
+    async run({ t, ext }) {
+      const w = t.natWorkloads[0]!;
+      const echo: { r?: Awaited<ReturnType<typeof bigUdpEcho>> } = {};
+      const pkts = await capture(t.external.netns, 'eth0', `ip[6:2] & 0x3fff != 0 and host ${t.nodeA.address}`, 6, async () => {
+        echo.r = await bigUdpEcho(w.netns, t.external.address, PORT, 4000, 'frag-1');
+      });
+      const r = echo.r;
+      assert.ok(r, 'the reply came back');
+      assert.deepEqual([r.ip, r.from, r.match], [t.nodeA.address, t.external.address, true]);
+      assert.ok(r.len > 4000);
+      const out = pkts.filter((p) => p.ipDst[0] === t.external.address);
+      const back = pkts.filter((p) => p.ipSrc[0] === t.external.address);
+      assert.ok(out.length >= 3 && back.length >= 3, `fragments on the wire: ${out.length} out, ${back.length} back`);
+      for (const p of out) assert.equal(p.ipSrc[0], t.nodeA.address, 'every fragment from the node address');
+      assert.deepEqual(ext.seen('udp', 'frag-1').map((s) => s.ip), [t.nodeA.address]);
+    },
+  },
+  {
+    // RFC 1191 (path MTU discovery) and RFC 792 (the error quotes the IP header and
+    // 8 bytes of the datagram): the error is about the translated packet, so it reaches
+    // the workload only if translated back, as Linux NAT does for RELATED ICMP
+    // (net/netfilter/nf_nat_proto.c, nf_nat_icmp_reply_translation).
+    name: 'ICMP errors about translated flows reach the workload: path MTU 1280 two routers away (UDP and TCP), traceroute hops',
+    async run({ t, dir }) {
+      const w = t.natWorkloads[2]!;
+      await withFarHost(t, async (far) => {
+        const udp = await udpPmtu(w.netns, far.address, 1400);
+        assert.ok(udp.emsgsize, `the kernel never learnt the smaller path MTU: ${JSON.stringify(udp)}`);
+        assert.equal(udp.mtu, 1280, 'path MTU from the "fragmentation needed" of the 1280-byte hop');
+        const server = await startServer(far.netns, far.address, dir);
+        try {
+          // TCP's MSS (1460) does not fit the middle hop: only PMTU discovery lets it through.
+          const tcp = await tcpFlow(t.natWorkloads[3]!.netns, far.address, 'pmtu-tcp', 256 << 10);
+          assert.ok(tcp.match, 'the echo matches what was sent');
+          assert.equal(tcp.ip, t.nodeA.address);
+        } finally {
+          await stopPid(server.pid);
+        }
+        const hops = await traceHops(t.natWorkloads[0]!.netns, far.address, 4);
+        // Hop 1 is node A itself (no translation involved); 2 and 3 are time exceeded
+        // from the routers, 4 is far's port unreachable, all addressed to node A.
+        assert.deepEqual(hops.slice(1).map((h) => [h.ttl, h.type, h.code, h.from]), [
+          [2, 11, 0, t.external.address], [3, 11, 0, far.mid], [4, 3, 3, far.address],
+        ], JSON.stringify(hops));
+      });
+    },
+  },
+  {
+    name: 'GRE (47) and SCTP (132) flows opened from outside: answered from the workload address, untranslated',
+    async run({ t }) {
+      const w = t.natWorkloads[1]!;
+      await ip(['route', 'add', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
+      try {
+        for (const proto of [47, 132]) {
+          const got = await rawProtoExchange(t.external.netns, w.netns, w.address, proto);
+          assert.deepEqual(got, { from: w.address, payload: 'answer:question' }, `protocol ${proto}`);
+        }
+      } finally {
+        await ip(['route', 'del', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
+      }
+    },
   },
   {
     name: `${4 * FLOWS_PER_WORKLOAD} concurrent UDP flows from 4 workloads: distinct NAT ports, every reply to its own socket`,
@@ -667,6 +768,47 @@ describe('natOutgoing (bpf): NAT ports run out, then come back after the idle ti
   });
 });
 
+// Felix's and Cilium's eBPF NAT keep NAT bindings apart from what outside traffic
+// creates; here a SYN flood to pool addresses (each SYN a flow opened from outside)
+// fills only the PASS map. 20 000 flows to one destination need a range of more than
+// 20 000 ports (Cilium's default 32768-65535) and probing that finds the free ones.
+describe('natOutgoing (bpf): 20 000 concurrent flows to one destination, then a SYN flood to pool addresses', { ...NEEDS, timeout: 600_000 }, () => {
+  test('every flow gets a NAT port; after 140 000 SYNs from outside every binding is still there', { timeout: 600_000 }, async (ctx) => {
+    const t = await buildNatTopology({ natWorkloads: 2, ipv6: false });
+    const { host, snat } = snatOnly(t);
+    try {
+      await host.load([snat]);
+      snat.setPools(t.pools);
+      await snat.apply();
+      const c0 = await snat.counters();
+      const [a, b] = t.natWorkloads as [NatTopology['natWorkloads'][number], NatTopology['natWorkloads'][number]];
+      const ports = await Promise.all([a, b].map((w, i) => manyUdpFlows(w.netns, t.external.address, PORT, 10_000, `f${i}`)));
+      const c1 = await snat.counters();
+      const drops = await snat.drops();
+      ctx.diagnostic(`new flows ${c1.newFlow.packets - c0.newFlow.packets}, noPort drops ${drops.noPort.packets}`);
+      assert.equal(drops.noPort.packets, 0n, 'a flow found no NAT port');
+      assert.equal(c1.newFlow.packets - c0.newFlow.packets, 20_000n);
+
+      await ip(['route', 'add', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
+      await synFlood(t.external.netns, [a.address, b.address, t.natWorkloads[0]!.address.replace(/\.\d+$/, '.99')], 140_000);
+      const c2 = await snat.counters();
+      ctx.diagnostic(`flows from outside recorded: ${c2.inboundFlow.packets - c1.inboundFlow.packets}`);
+      assert.ok(c2.inboundFlow.packets - c1.inboundFlow.packets > 100_000n, 'the flood reached the program');
+      let lost = 0;
+      for (const [i, w] of [a, b].entries()) {
+        for (const sport of ports[i]!) {
+          const f = await snat.lookupFlow({ proto: 'udp', src: w.address, sport, dst: t.external.address, dport: PORT });
+          if (!f.orig || !f.reply) lost++;
+        }
+      }
+      assert.equal(lost, 0, `${lost} NAT bindings evicted by the flood`);
+    } finally {
+      await host.close().catch(() => undefined);
+      await destroyNatTopology(t);
+    }
+  });
+});
+
 describe('natOutgoing (bpf): configuration changes at run time', { ...NEEDS, timeout: 120_000 }, () => {
   test('a new node address in the config map applies to the next packet, without a reload', async () => {
     const t = await buildNatTopology({ natWorkloads: 1, ipv6: false });
@@ -689,7 +831,14 @@ describe('natOutgoing (bpf): configuration changes at run time', { ...NEEDS, tim
       assert.equal(after.replies['0']?.[0], second, 'translated to the new address');
       assert.ok(after.replies['0']![1] >= 62000 && after.replies['0']![1] <= 62999, 'from the new port range');
       assert.equal((await snat.apply()).changes, 0, 'apply() keeps the new configuration');
-      await assert.rejects(snat.setConfig({ portRange: { min: 40000, max: 41000 } }), /ip_local_port_range/);
+      // A range overlapping ip_local_port_range is taken, as Cilium's default
+      // 32768-65535 is: the node's own connections then keep their ports (reserved
+      // in the NAT map, counted as hostReserved).
+      await snat.setConfig({ nodeIP: t.nodeA.address, portRange: { min: 32768, max: 60999 } });
+      const reserved0 = (await snat.counters()).hostReserved.packets;
+      const own = await tcpFlow(t.nodeA.netns, t.external.address, 'own-overlap');
+      assert.deepEqual([own.ip, own.port], [t.nodeA.address, own.local], 'the node\'s own connection keeps its source port');
+      assert.ok((await snat.counters()).hostReserved.packets > reserved0, 'its port was reserved');
     } finally {
       await host.close().catch(() => undefined);
       if (server) await stopPid(server.pid);

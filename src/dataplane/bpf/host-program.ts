@@ -21,6 +21,7 @@ export const HOST_TC_PRIORITY = 10;
 export const HOST_TC_HANDLE = 0x7ab;
 
 const DIRECTIONS = ['ingress', 'egress'] as const;
+const ATTACH_ORDER = ['egress', 'ingress'] as const;
 
 export interface HostTarget {
   /** The host interface, e.g. `eth0`. */
@@ -215,7 +216,9 @@ export class HostProgram {
     const filters: Filters = {};
     try {
       for (const f of features) await f.fill(fresh, prev);
-      for (const direction of DIRECTIONS) {
+      // Egress first: from then on new flows are created in the fresh maps only, so
+      // the state copied into them stops going stale before the replies move over.
+      for (const direction of ATTACH_ORDER) {
         filters[direction] = await tcAttach({
           handle: fresh, program: HOST_PROGRAMS[direction], ifname: t.ifname, direction, ...nsOpt(t.netns),
           priority: slot.priority, filterHandle: slot.handle, replace: true,
@@ -224,7 +227,7 @@ export class HostProgram {
     } catch (err) {
       // A hook already replaced runs the fresh object with its full state: it stays
       // attached, and closing the handle leaves the kernel's reference.
-      if (filters.ingress) await this.adopt(fresh, filters).catch(() => undefined);
+      if (filters.egress) await this.adopt(fresh, filters).catch(() => undefined);
       else await bpfObjectClose(fresh).catch(() => undefined);
       throw err;
     }

@@ -65,7 +65,7 @@ export const BPF_LAYOUTS = {
   /** The one value of `snat_config`: node addresses, NAT port range, timeouts (s), hash seed. */
   snat_config: {
     object: 'host',
-    size: 48,
+    size: 52,
     fields: {
       node_ip: { offset: 0, size: 4 },
       port_min: { offset: 4, size: 2 },
@@ -77,6 +77,7 @@ export const BPF_LAYOUTS = {
       udp_timeout: { offset: 36, size: 4 },
       icmp_timeout: { offset: 40, size: 4 },
       hash_seed: { offset: 44, size: 4 },
+      tcp_time_wait_timeout: { offset: 48, size: 4 },
     },
   },
   /** Key of the `snat_ct` LRU hash (addresses and ports in network byte order). */

@@ -32,8 +32,8 @@ import {
 export const DEFAULT_VXLAN_VNI = 4096;
 export const DEFAULT_VXLAN_PORT = 4789;
 
-/** The maps a successor takes over: the remote blocks and the route realms. */
-const ADOPTED_MAPS = ['encap_routes', 'encap_realms'] as const;
+/** The maps a successor takes over: the remote blocks, the route realms, the peers allowed to tunnel here. */
+const ADOPTED_MAPS = ['encap_routes', 'encap_realms', 'encap_peers'] as const;
 
 export interface BpfEncapOptions {
   /** This node's underlay IPv4 address: outer source, and what decapsulation accepts. */
@@ -54,6 +54,11 @@ export interface BpfEncapOptions {
   entries?: readonly EncapEntry[];
   /** Route realms, likewise. */
   realms?: readonly RealmEntry[];
+  /**
+   * Underlay addresses of every node, allowed to send IPIP and VXLAN here whether or
+   * not we route to them (setState() declares them later).
+   */
+  sources?: readonly string[];
 }
 
 export interface EncapApplyResult {
@@ -73,6 +78,8 @@ export interface PreviousEncap {
   progId: number;
   entries: EncapEntry[];
   realms: RealmEntry[];
+  /** Every address encap_peers allows. */
+  sources: string[];
 }
 
 export class BpfEncap implements HostFeature {
@@ -80,6 +87,7 @@ export class BpfEncap implements HostFeature {
   private opts: BpfEncapOptions;
   private entries: readonly EncapEntry[] = [];
   private realmEntries: readonly RealmEntry[] = [];
+  private sourceList: readonly string[] = [];
   private desired: EncodedEncapState = { routes: new Map(), peers: new Map(), realms: new Map() };
   private settled = false;
 
@@ -115,7 +123,7 @@ export class BpfEncap implements HostFeature {
   configure(update: Partial<Omit<BpfEncapOptions, 'entries' | 'realms'>>): void {
     const next = { ...this.opts, ...update };
     encapGlobals(next);
-    encodeEncapState(this.entries, next.vtepMac !== undefined, this.realmEntries);
+    encodeEncapState(this.entries, next.vtepMac !== undefined, this.realmEntries, this.sourceList);
     this.opts = next;
   }
 
@@ -125,12 +133,15 @@ export class BpfEncap implements HostFeature {
 
   async prepare(prev: SlotState | null): Promise<void> {
     if (this.settled) return;
-    const from = prev ? decodeSlot(prev) : { entries: [], realms: [] };
+    const from = prev ? decodeSlot(prev) : { entries: [], realms: [], sources: [] };
     const entries = [...(this.opts.entries ?? from.entries)];
     const realms = [...(this.opts.realms ?? from.realms)];
-    this.desired = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms);
+    // Until the first setState(), every peer the previous program allowed stays allowed.
+    const sources = [...(this.opts.sources ?? from.sources)];
+    this.desired = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms, sources);
     this.entries = entries;
     this.realmEntries = realms;
+    this.sourceList = sources;
     this.settled = true;
   }
 
@@ -152,20 +163,24 @@ export class BpfEncap implements HostFeature {
   }
 
   /**
-   * Declares entries and/or realms (what is left out stays as declared before), then
-   * applies. The peers allowed to send tunnel packets here are the remote nodes of
-   * both. An invalid list throws here and changes nothing.
+   * Declares entries, realms and/or sources (what is left out stays as declared
+   * before), then applies. The peers allowed to send tunnel packets here are the
+   * remote nodes of entries and realms, and the sources. An invalid list throws here
+   * and changes nothing.
    */
   async setState(
-    state: { entries?: readonly EncapEntry[]; realms?: readonly RealmEntry[] }, opts: EncapApplyOptions = {},
+    state: { entries?: readonly EncapEntry[]; realms?: readonly RealmEntry[]; sources?: readonly string[] },
+    opts: EncapApplyOptions = {},
   ): Promise<EncapApplyResult> {
     this.host.requireObject();
     const entries = state.entries ? [...state.entries] : this.entries;
     const realms = state.realms ? [...state.realms] : this.realmEntries;
-    const encoded = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms);
+    const sources = state.sources ? [...state.sources] : this.sourceList;
+    const encoded = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms, sources);
     return this.host.serial(() => {
       this.entries = entries;
       this.realmEntries = realms;
+      this.sourceList = sources;
       this.desired = encoded;
       return this.applyTo(this.host.requireObject(), opts);
     });
@@ -226,8 +241,8 @@ export class BpfEncap implements HostFeature {
   }
 }
 
-/** The entries and realms a program's maps hold; what does not decode is left out. */
-function decodeSlot(q: SlotState): { entries: EncapEntry[]; realms: RealmEntry[] } {
+/** The entries, realms and peers a program's maps hold; what does not decode is left out. */
+function decodeSlot(q: SlotState): { entries: EncapEntry[]; realms: RealmEntry[]; sources: string[] } {
   const entries: EncapEntry[] = [];
   for (const { key, value } of q.maps.encap_routes ?? []) {
     const e = safeDecode(value);
@@ -243,7 +258,8 @@ function decodeSlot(q: SlotState): { entries: EncapEntry[]; realms: RealmEntry[]
       realms.push({ realm, remoteIP: e.remoteIP, kind: e.kind, ...(e.kind === 'vxlan' ? { vtepMac: e.vtepMac } : {}) });
     }
   }
-  return { entries, realms };
+  const sources = (q.maps.encap_peers ?? []).filter(({ key }) => key.length === 4).map(({ key }) => [...key].join('.'));
+  return { entries, realms, sources };
 }
 
 function safeDecode(v: Buffer): ReturnType<typeof decodeEntry> | undefined {

@@ -171,13 +171,16 @@ function remoteMac(at: string, kind: RealmKind, vtepMac: string | undefined, vxl
 /**
  * Validates the desired entries and encodes them. A block declared twice must be
  * declared identically. `vxlanReady` says whether this node has a VTEP MAC: VXLAN
- * entries need one for the inner source address.
+ * entries need one for the inner source address. The peers allowed to tunnel to us
+ * are the remote nodes of entries and realms plus `sources` (every node's address).
  */
 export function encodeEncapState(
   desired: readonly EncapEntry[], vxlanReady: boolean, realmEntries: readonly RealmEntry[] = [],
+  sources: readonly string[] = [],
 ): EncodedEncapState {
   if (!Array.isArray(desired)) throw new ValidationError('entries', 'must be an array');
   if (!Array.isArray(realmEntries)) throw new ValidationError('realms', 'must be an array');
+  if (!Array.isArray(sources)) throw new ValidationError('sources', 'must be an array');
   const routes = new Map<string, { key: Buffer; value: Buffer }>();
   const peerKinds = new Map<string, number>();
   desired.forEach((e, i) => {
@@ -218,6 +221,11 @@ export function encodeEncapState(
       const peer = remote.toString('hex');
       peerKinds.set(peer, (peerKinds.get(peer) ?? 0) | (1 << ENCAP_KIND[kind]));
     }
+  });
+  // Every node may send either kind: which one it uses depends on its pools, not ours.
+  sources.forEach((a, i) => {
+    const peer = ipv4Bytes(`sources[${i}]`, a).toString('hex');
+    peerKinds.set(peer, (peerKinds.get(peer) ?? 0) | (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan));
   });
   const peers = new Map<string, { key: Buffer; value: Buffer }>();
   for (const [hex, mask] of peerKinds) peers.set(hex, { key: Buffer.from(hex, 'hex'), value: Buffer.from([mask]) });

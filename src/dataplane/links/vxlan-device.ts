@@ -47,6 +47,11 @@ export class VxlanDevice {
     this.opts = { ...opts, name: this.name, vni: opts.vni ?? 4096, port: opts.port ?? 4789 };
   }
 
+  /** The device MTU (host MTU minus VXLAN's overhead), applied on the next apply(). */
+  setMtu(mtu: number): void {
+    this.opts.mtu = mtu;
+  }
+
   set(state: VxlanDeviceState): void {
     this.desired = { ...state, peers: [...state.peers] };
   }

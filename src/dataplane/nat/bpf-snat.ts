@@ -23,13 +23,14 @@ import { natSets, type NatPool } from './nat-pools.js';
 import type { NatApplyResult, NatDataplane } from './nat-dataplane.js';
 import {
   checkPortRange, decodeConfig, decodeCtEntry, DEFAULT_NAT_PORT_RANGE, encodeConfig, encodePoolMaps, origKey, overlapsLocalRange,
-  passKey, POOL_VALUE, replyKey, SNAT_COUNTERS, SNAT_DROP_REASONS, SNAT_MAPS, type PortRange, type SnatConfig,
+  passKey, POOL_VALUE, replyKey, SNAT_COUNTERS, SNAT_DIR, SNAT_DROP_REASONS, SNAT_MAPS, type PortRange, type SnatConfig,
   type SnatCounterName, type SnatCtEntry, type SnatDropReason, type SnatFlow, type SnatTimeouts,
 } from './snat-codec.js';
 
 /** The maps a successor carries over: configuration and state. */
 const POOL_MAPS = [SNAT_MAPS.pools4, SNAT_MAPS.pools6, SNAT_MAPS.masq4, SNAT_MAPS.masq6] as const;
-const STATE_MAPS = [SNAT_MAPS.config, ...POOL_MAPS, SNAT_MAPS.ct];
+const CT_MAPS = [SNAT_MAPS.ct, SNAT_MAPS.pass] as const;
+const STATE_MAPS = [SNAT_MAPS.config, ...POOL_MAPS, ...CT_MAPS];
 /** Conntrack entries written at once while copying (the addon's workers run them). */
 const COPY_CONCURRENCY = 32;
 
@@ -41,13 +42,14 @@ export interface BpfSnatOptions {
   nodeIP?: string;
   /** IPv6 source address after SNAT; without it IPv6 natOutgoing traffic is dropped (noNodeIp). */
   nodeIP6?: string;
-  /** NAT ports and ICMP echo identifiers (default: the previous program's, else 61000–65535). */
+  /** NAT ports and ICMP echo identifiers (default: the previous program's, else 32768–65535). */
   portRange?: PortRange;
   /** Idle timeouts in seconds (default: the previous program's, else DEFAULT_SNAT_TIMEOUTS). */
   timeouts?: Partial<SnatTimeouts>;
   /**
-   * Refuse a port range that overlaps the namespace's net.ipv4.ip_local_port_range
-   * (default true): the node's own connections could then collide with NAT ports.
+   * Read the namespace's net.ipv4.ip_local_port_range and log when the NAT range
+   * overlaps it (default true). An overlap is allowed, as in Cilium: the program
+   * reserves the node's own flows' ports in the NAT map, so neither takes the other's.
    */
   checkLocalPortRange?: boolean;
   /** Seed of the NAT port hash (default: the previous program's, else random). */
@@ -128,7 +130,7 @@ export class BpfSnat implements HostFeature, NatDataplane {
    * `ct: false` leaves the conntrack out.
    */
   static async previous(target: HostTarget, opts: { ct?: boolean } = {}): Promise<PreviousSnat | null> {
-    const maps = opts.ct === false ? STATE_MAPS.filter((m) => m !== SNAT_MAPS.ct) : STATE_MAPS;
+    const maps = opts.ct === false ? STATE_MAPS.filter((m) => !(CT_MAPS as readonly string[]).includes(m)) : STATE_MAPS;
     const q = await HostProgram.previous(target, maps);
     return q && decodeSlot(q);
   }
@@ -282,21 +284,21 @@ export class BpfSnat implements HostFeature, NatDataplane {
 
   /** The PASS entry of a flow opened from outside (given as the remote sends it), or null. */
   async lookupInbound(flow: SnatFlow): Promise<SnatCtEntry | null> {
-    const v = await mapLookup(this.host.requireObject(), SNAT_MAPS.ct, passKey(flow));
+    const v = await mapLookup(this.host.requireObject(), SNAT_MAPS.pass, passKey(flow));
     return v ? decodeCtEntry(v.value, flow.src.includes(':') ? 6 : 4) : null;
   }
 
   private async copyCt(handle: BpfObjectHandle, prev: PreviousSnat): Promise<number> {
     const copied = new Map<string, Buffer>();
     await eachLimit(prev.ct, COPY_CONCURRENCY, async ({ key, value }) => {
-      await mapUpdate(handle, SNAT_MAPS.ct, key, value);
+      await mapUpdate(handle, ctMapFor(key), key, value);
       copied.set(key.toString('hex'), value);
     });
-    const again = await HostProgram.previous(this.host.target, [SNAT_MAPS.ct]);
+    const again = await HostProgram.previous(this.host.target, CT_MAPS);
     let ct = copied.size;
     if (again && again.progId === prev.progId) {
       const now = new Set<string>();
-      const changed = (again.maps[SNAT_MAPS.ct] ?? []).filter((e) => {
+      const changed = CT_MAPS.flatMap((m) => again.maps[m] ?? []).filter((e) => {
         if (!ctEntryFits(e)) return false;
         const hex = e.key.toString('hex');
         now.add(hex);
@@ -304,11 +306,12 @@ export class BpfSnat implements HostFeature, NatDataplane {
         if (!before) ct++;
         return !before || !before.equals(e.value);
       });
-      await eachLimit(changed, COPY_CONCURRENCY, ({ key, value }) => mapUpdate(handle, SNAT_MAPS.ct, key, value));
+      await eachLimit(changed, COPY_CONCURRENCY, ({ key, value }) => mapUpdate(handle, ctMapFor(key), key, value));
       // Gone from the old map meanwhile: evicted, or a port handed to another flow.
       const gone = [...copied.keys()].filter((hex) => !now.has(hex));
       await eachLimit(gone, COPY_CONCURRENCY, async (hex) => {
-        await mapDelete(handle, SNAT_MAPS.ct, Buffer.from(hex, 'hex'));
+        const key = Buffer.from(hex, 'hex');
+        await mapDelete(handle, ctMapFor(key), key);
         ct--;
       });
     }
@@ -323,9 +326,11 @@ export class BpfSnat implements HostFeature, NatDataplane {
     if (r.code !== 0) return;
     const local = overlapsLocalRange(range, r.stdout);
     if (local) {
-      throw new ValidationError('portRange', `${range.min}-${range.max} overlaps the node's ip_local_port_range ${local.min}-${local.max}`);
+      this.log.info({ portRange: range, localPortRange: local },
+        'NAT ports overlap ip_local_port_range: the node\'s own flows are reserved in the NAT map (moved to a free NAT port on a clash)');
     }
   }
+
 }
 
 /** The configuration, pools and conntrack a program's maps hold, as far as they decode. */
@@ -342,12 +347,17 @@ function decodeSlot(q: SlotState): PreviousSnat {
     const size = map.endsWith('4') ? BPF_LAYOUTS.snat_lpm4_key.size : BPF_LAYOUTS.snat_lpm6_key.size;
     pools.set(map, (q.maps[map] ?? []).map((e) => e.key).filter((k) => k.length === size));
   }
-  const ct = (q.maps[SNAT_MAPS.ct] ?? []).filter((e) => ctEntryFits(e));
+  const ct = CT_MAPS.flatMap((m) => q.maps[m] ?? []).filter((e) => ctEntryFits(e));
   return { progId: q.progId, config, pools, ct };
 }
 
 function configKey(): Buffer {
   return Buffer.alloc(4); // index 0, the same in either byte order
+}
+
+/** Flows opened from outside (PASS) have a map of their own; an older agent kept them in snat_ct. */
+function ctMapFor(key: Buffer): string {
+  return key[BPF_LAYOUTS.snat_ct_key.fields.dir.offset] === SNAT_DIR.pass ? SNAT_MAPS.pass : SNAT_MAPS.ct;
 }
 
 /** A conntrack entry of this build's layout (an older agent's may differ: not copied). */

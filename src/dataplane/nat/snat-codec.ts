@@ -22,6 +22,10 @@ export const SNAT_COUNTERS = [
   'ingressFragment',
   'inboundFlow',
   'inboundPass',
+  'rnatIcmpError',
+  'hostReserved',
+  'hostMoved',
+  'fragment',
 ] as const;
 export type SnatCounterName = (typeof SNAT_COUNTERS)[number];
 
@@ -48,6 +52,7 @@ export const SNAT_MAPS = {
   masq6: 'snat_masq6',
   pools6: 'snat_pools6',
   ct: 'snat_ct',
+  pass: 'snat_pass',
   counters: 'snat_counters',
   drops: 'snat_drops',
 } as const;
@@ -61,24 +66,31 @@ export interface PortRange {
 }
 
 /**
- * Above Linux's default ephemeral range (32768–60999), so the node's own connections
- * never pick a port the NAT hands out.
+ * Cilium's NAT range (NODEPORT_PORT_MIN_NAT..NODEPORT_PORT_MAX_NAT, 32768–65535): wide
+ * enough for 20 000 concurrent flows to one destination. It overlaps Linux's default
+ * ip_local_port_range (32768–60999); as in Cilium, the program reserves the node's own
+ * flows in the NAT map, so the two never hand out the same tuple.
  */
-export const DEFAULT_NAT_PORT_RANGE: PortRange = { min: 61000, max: 65535 };
+export const DEFAULT_NAT_PORT_RANGE: PortRange = { min: 32768, max: 65535 };
 
-/** Idle timeouts in seconds (conntrack's order of magnitude; TCP close shorter). */
+/** Idle timeouts in seconds (conntrack's order of magnitude). */
 export interface SnatTimeouts {
   tcpSyn: number;
   tcpEstablished: number;
+  /** After a RST (conntrack's CLOSE). */
   tcpClose: number;
+  /** After FIN both ways (conntrack's TIME_WAIT): the port is not handed out sooner. */
+  tcpTimeWait: number;
   udp: number;
   icmp: number;
 }
 
+/** TCP close and time-wait as Linux conntrack has them (net/netfilter/nf_conntrack_proto_tcp.c, tcp_timeouts[]: CLOSE 10 s, TIME_WAIT 2 min). */
 export const DEFAULT_SNAT_TIMEOUTS: SnatTimeouts = {
   tcpSyn: 60,
   tcpEstablished: 7200,
   tcpClose: 10,
+  tcpTimeWait: 120,
   udp: 60,
   icmp: 30,
 };
@@ -171,6 +183,7 @@ export function encodeConfig(c: {
   u32(v, t.udp, f.udp_timeout.offset);
   u32(v, t.icmp, f.icmp_timeout.offset);
   u32(v, checkSeed(c.hashSeed ?? 0), f.hash_seed.offset);
+  u32(v, t.tcpTimeWait, f.tcp_time_wait_timeout.offset);
   return v;
 }
 
@@ -185,6 +198,7 @@ export function decodeConfig(v: Buffer): SnatConfig {
       tcpSyn: readU32(v, f.tcp_syn_timeout.offset),
       tcpEstablished: readU32(v, f.tcp_est_timeout.offset),
       tcpClose: readU32(v, f.tcp_close_timeout.offset),
+      tcpTimeWait: readU32(v, f.tcp_time_wait_timeout.offset),
       udp: readU32(v, f.udp_timeout.offset),
       icmp: readU32(v, f.icmp_timeout.offset),
     }),
@@ -353,11 +367,14 @@ export function snatFlowHash(key: Buffer, seed: number): number {
   return h;
 }
 
-/** The NAT ports the program tries for a new flow, in order. */
+/** The NAT ports the program tries for a new flow, in order (double hashing, as ct_create()). */
 export function portCandidates(flow: SnatFlow, range: PortRange, seed: number, probes = SNAT_PORT_PROBES): number[] {
   const size = range.max - range.min + 1;
-  const start = snatFlowHash(origKey(flow), seed) % size;
+  const h = snatFlowHash(origKey(flow), seed);
+  const start = h % size;
+  const odd = (mix(h, 0x9e3779b9) % size) | 1;
+  const step = odd >= size ? 1 : odd;
   const out: number[] = [];
-  for (let i = 0; i < probes; i++) out.push(range.min + ((start + i) % size));
+  for (let i = 0; i < probes; i++) out.push(range.min + ((start + i * step) % size));
   return out;
 }

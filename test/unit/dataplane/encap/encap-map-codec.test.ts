@@ -45,6 +45,20 @@ test('encodeEncapState: one route per block, peers with a bit per tunnel kind', 
   assert.deepEqual(encodeEncapState([], false), { routes: new Map(), peers: new Map(), realms: new Map() });
 });
 
+test('encodeEncapState: every node in `sources` may send both kinds, routed to or not', () => {
+  // A node with no block (control plane, route reflector, one just joining) has no
+  // route here, yet Felix accepts its IPIP and VXLAN (felix/rules/static.go,
+  // filterInputChain: the all-hosts set, not the routes, decides).
+  const both = (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan);
+  const s = encodeEncapState([{ block: '10.244.2.0/26', remoteIP: '192.168.0.3', kind: 'ipip' }], false, [],
+    ['192.168.0.3', '192.168.0.9']);
+  assert.deepEqual(new Map([...s.peers.values()].map((p) => [[...p.key].join('.'), p.value[0]])), new Map([
+    ['192.168.0.3', both], ['192.168.0.9', both],
+  ]));
+  assert.throws(() => encodeEncapState([], false, [], ['fd00::1']),
+    (err: unknown) => err instanceof ValidationError && err.path === 'sources[0]');
+});
+
 test('encodeEncapState refuses what the map cannot hold, naming the field', () => {
   const ok: EncapEntry = { block: '10.244.1.0/26', remoteIP: '192.168.0.2', kind: 'ipip' };
   const cases: Array<[string, EncapEntry[], string, boolean?]> = [

@@ -22,7 +22,10 @@ test('snat_config: addresses as on the wire, range and timeouts in host order', 
   assert.deepEqual([...v.subarray(0, 4)], [10, 254, 1, 1]);
   assert.equal(v.subarray(f.node_ip6.offset, f.node_ip6.offset + 16).toString('hex'), 'fd000000000000000000000000000001');
   assert.deepEqual([u16(v, f.port_min.offset), u16(v, f.port_max.offset)], [61000, 62000]);
-  assert.deepEqual([u32(v, f.udp_timeout.offset), u32(v, f.tcp_est_timeout.offset), u32(v, f.tcp_close_timeout.offset)], [5, 7200, 10]);
+  // TCP after RST and after FIN both ways as Linux conntrack: CLOSE 10 s, TIME_WAIT 2 min
+  // (net/netfilter/nf_conntrack_proto_tcp.c, tcp_timeouts[]).
+  assert.deepEqual([u32(v, f.udp_timeout.offset), u32(v, f.tcp_est_timeout.offset), u32(v, f.tcp_close_timeout.offset),
+    u32(v, f.tcp_time_wait_timeout.offset)], [5, 7200, 10, 120]);
   assert.deepEqual([...encodeConfig({ nodeIP6: 'fd00::1' }).subarray(0, 4)], [0, 0, 0, 0], 'no IPv4 node address: zero');
   for (const bad of [{ nodeIP: 'fd00::1' }, { nodeIP: '0.0.0.0' }, { portRange: { min: 80, max: 90 } }, { timeouts: { udp: 0 } }]) {
     assert.throws(() => encodeConfig(bad), ValidationError, JSON.stringify(bad));
@@ -106,8 +109,13 @@ test('NAT port candidates: in range, distinct, wrapping, a function of tuple and
   const c = portCandidates(flow, DEFAULT_NAT_PORT_RANGE, 42);
   assert.equal(c.length, 32);
   assert.equal(new Set(c).size, 32);
-  for (const p of c) assert.ok(p >= 61000 && p <= 65535);
-  for (let i = 1; i < c.length; i++) assert.equal(c[i], c[i - 1] === 65535 ? 61000 : c[i - 1]! + 1, 'linear probe');
+  for (const p of c) assert.ok(p >= 32768 && p <= 65535);
+  // Double hashing: a fixed odd step from a second hash, wrapping in the range.
+  const size = 65535 - 32768 + 1;
+  const step = (c[1]! - c[0]! + size) % size;
+  assert.equal(step % 2, 1, 'odd step');
+  assert.notEqual(step, 1, 'not a linear probe (for this tuple and seed)');
+  for (let i = 1; i < c.length; i++) assert.equal(c[i], 32768 + ((c[i - 1]! - 32768 + step) % size));
   assert.deepEqual(portCandidates(flow, DEFAULT_NAT_PORT_RANGE, 42), c);
   assert.notDeepEqual(portCandidates(flow, DEFAULT_NAT_PORT_RANGE, 43), c);
   assert.notDeepEqual(portCandidates({ ...flow, sport: 40001 }, DEFAULT_NAT_PORT_RANGE, 42), c);
@@ -131,7 +139,8 @@ test('port range checks, and overlap with the ephemeral range', () => {
   for (const bad of [{ min: 1023, max: 2000 }, { min: 3000, max: 2000 }, { min: 1.5, max: 2000 }, { min: 2000, max: 70000 }]) {
     assert.throws(() => checkPortRange(bad), ValidationError);
   }
-  assert.equal(overlapsLocalRange(DEFAULT_NAT_PORT_RANGE, '32768\t60999\n'), undefined);
+  assert.deepEqual(overlapsLocalRange(DEFAULT_NAT_PORT_RANGE, '32768\t60999\n'), { min: 32768, max: 60999 });
+  assert.equal(overlapsLocalRange({ min: 61000, max: 65535 }, '32768\t60999\n'), undefined);
   assert.deepEqual(overlapsLocalRange({ min: 60000, max: 61000 }, '32768\t60999'), { min: 32768, max: 60999 });
   assert.equal(overlapsLocalRange(DEFAULT_NAT_PORT_RANGE, 'garbage'), undefined);
 });
