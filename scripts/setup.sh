@@ -10,7 +10,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 PACKAGES=(
   clang llvm libbpf-dev bpftool libmnl-dev pkg-config make g++ python3
   iproute2 iptables ipset nftables
-  bird2 gobgpd frr exabgp etcd-server etcd-client
+  bird2 gobgpd frr exabgp etcd-server etcd-client prometheus
   iperf3 tcpdump tshark iputils-ping procps ethtool python3
 )
 

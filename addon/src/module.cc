@@ -44,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpMd5Set", Napi::Function::New(env, tabby::TcpMd5Set, "tcpMd5Set"));
   exports.Set("ipMinTtlSet", Napi::Function::New(env, tabby::IpMinTtlSet, "ipMinTtlSet"));
   exports.Set("ipTtlSet", Napi::Function::New(env, tabby::IpTtlSet, "ipTtlSet"));
+  exports.Set("udpMinTtlFilter", Napi::Function::New(env, tabby::UdpMinTtlFilter, "udpMinTtlFilter"));
   return exports;
 }
 

@@ -1,6 +1,7 @@
 #include "sockopts.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -132,6 +133,28 @@ Napi::Value IpTtlSet(const Napi::CallbackInfo& info) {
     SetInt(info.Env(), fd, IPPROTO_IP, IP_TTL, static_cast<int>(ttl), "ipTtlSet", "IP_TTL");
   else
     SetInt(info.Env(), fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, static_cast<int>(ttl), "ipTtlSet", "IPV6_UNICAST_HOPS");
+  return info.Env().Undefined();
+}
+
+Napi::Value UdpMinTtlFilter(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int domain = ArgFamily(info, 1);
+  uint32_t ttl = ArgU32(info, 2);
+  if (ttl > 255) throw Napi::TypeError::New(info.Env(), "minTtl must be 0..255");
+  // SKF_NET_OFF reaches the IP header from a UDP socket's filter: the IPv4 TTL is
+  // octet 8 of its header, the IPv6 hop limit octet 7.
+  uint32_t at = static_cast<uint32_t>(SKF_NET_OFF) + (domain == AF_INET ? 8 : 7);
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, at),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, ttl, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  sock_fprog prog;
+  prog.len = sizeof(code) / sizeof(code[0]);
+  prog.filter = code;
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+    ThrowErrno(info.Env(), errno, "udpMinTtlFilter", "SO_ATTACH_FILTER");
   return info.Env().Undefined();
 }
 

@@ -1,5 +1,6 @@
 // Socket options Node's net module cannot set: TCP MD5 signatures (RFC 2385), GTSM
-// (RFC 5082) minimum TTL / hop count and the outgoing TTL, plus creating and binding
+// (RFC 5082) minimum TTL / hop count and the outgoing TTL, a minimum-TTL filter for
+// UDP sockets (BFD), plus creating and binding
 // a TCP socket so those options are in place before connect(). Each is one system
 // call, cheap and non-blocking, so these run synchronously on the main thread and
 // throw an Error with `errno` and `op` on failure.
@@ -19,5 +20,9 @@ Napi::Value TcpMd5Set(const Napi::CallbackInfo& info);
 Napi::Value IpMinTtlSet(const Napi::CallbackInfo& info);
 // ipTtlSet(fd, family, ttl) — IP_TTL / IPV6_UNICAST_HOPS
 Napi::Value IpTtlSet(const Napi::CallbackInfo& info);
+// udpMinTtlFilter(fd, family, minTtl) — a classic BPF socket filter (SO_ATTACH_FILTER)
+// that drops datagrams whose IP TTL / hop limit is below minTtl. Linux applies
+// IP_MINTTL to TCP only, so UDP (BFD, RFC 5881 §5) needs this instead.
+Napi::Value UdpMinTtlFilter(const Napi::CallbackInfo& info);
 
 }  // namespace tabby

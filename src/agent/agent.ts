@@ -28,8 +28,12 @@ import { addrList, routeDump, RTPROT_TABBY } from '../native/addon.js';
 import { Debounce } from '../util/debounce.js';
 import type { Logger } from '../util/log.js';
 import { autodetectAddress } from './autodetect.js';
+import { registerBfdMetrics } from './bfd-metrics.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
+import { sessionFacts } from './peer-metrics.js';
+import { buildInfo } from '../util/build-info.js';
+import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -69,6 +73,7 @@ export class Agent {
   private status?: StatusServer;
   private health?: HealthServer;
   readonly metrics: AgentMetrics;
+  private readonly bfd: PeerBfd;
   private nodeCidrs: string[] = [];
   private hostIfname = 'eth0';
   private plan?: NodePlan;
@@ -101,12 +106,14 @@ export class Agent {
           established: s.state === 'Established',
           state: s.state,
           prefixes: s.prefixes,
-          ...counters(s),
+          ...sessionFacts(s),
         })),
       routesProgrammed: () => this.dataplane?.stats().routesProgrammed ?? 0,
       datastoreEvents: () => this.cache.events,
       datastoreReady: () => this.cache.ready,
-    });
+    }, buildInfo());
+    this.bfd = new PeerBfd({ logger: opts.logger });
+    registerBfdMetrics(this.metrics.registry, this.bfd);
   }
 
   async start(): Promise<void> {
@@ -199,6 +206,7 @@ export class Agent {
     await this.ensureSpeaker(plan.speaker);
     const speaker = this.speaker!;
     speaker.setPeers(plan.peers.flatMap((p) => this.speakerPeer(p)));
+    await this.bfd.sync(plan.peers, speaker);
     speaker.setLocalRoutes(
       plan.originations.map((o) => ({
         prefix: o.prefix,
@@ -357,7 +365,7 @@ export class Agent {
         return [];
       }
     }
-    const { type: _t, filters: _f, password: _p, export: policy, ...peer } = p;
+    const { type: _t, filters: _f, password: _p, export: policy, bfd: _b, ...peer } = p;
     return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), exportFilter: this.exportFilter(policy) }];
   }
 
@@ -378,11 +386,12 @@ export class Agent {
       info: s.info,
       since: formatSince(s.since),
       prefixes: s.prefixes,
+      ...optionalBfd(this.bfd.json(p)),
     }));
   }
 
   nodeStatus(): NodeStatusJson {
-    return { node: this.name, running: true, ready: this.readiness().ready, datastoreReady: this.cache.ready, peers: this.peerStatus() };
+    return { node: this.name, running: true, ready: this.readiness().ready, datastoreReady: this.cache.ready, build: buildInfo(), peers: this.peerStatus() };
   }
 
   /** Like Calico's bird-ready: every peer up during start-up, then at least one. */
@@ -404,6 +413,7 @@ export class Agent {
     clearTimeout(this.holdTimer);
     await this.passing?.catch(() => undefined);
     this.cache.close();
+    await this.bfd.stop();
     await this.speaker?.stop({ graceful: true });
     await this.dataplane?.stop();
     // iptables rules stay (they work without us); the SNAT conntrack map lives with its program.
@@ -415,8 +425,4 @@ export class Agent {
   }
 }
 
-function counters(s: SpeakerPeerStatus) {
-  const c = s.counters as unknown as Record<string, Record<string, number> | number | undefined>;
-  const rec = (v: unknown) => (typeof v === 'object' && v ? (v as Record<string, number>) : {});
-  return { messagesIn: rec(c.messagesIn), messagesOut: rec(c.messagesOut), notificationsIn: rec(c.notificationsIn), notificationsOut: rec(c.notificationsOut) };
-}
+const optionalBfd = (bfd: PeerBfdJson | undefined) => (bfd ? { bfd } : {});

@@ -1,7 +1,7 @@
 // Node IP autodetection with Calico's methods: first-found, can-reach=DEST,
 // interface=REGEX, skip-interface=REGEX, cidr=CIDR. Addresses are kept as CIDRs because the
 // prefix length defines "same subnet" for CrossSubnet (storing /32 breaks it, calico#3003).
-import { cidrContains } from '../api/net.js';
+import { cidrContains, parseCidr, parseIP } from '../api/net.js';
 import { ValidationError } from '../errors.js';
 import { addrList, linkList, type Address, type Link } from '../native/addon.js';
 import { run } from '../util/exec.js';
@@ -17,7 +17,9 @@ export type Method =
   | { kind: 'can-reach'; dest: string }
   | { kind: 'interface'; patterns: RegExp[] }
   | { kind: 'skip-interface'; patterns: RegExp[] }
-  | { kind: 'cidr'; cidrs: string[] };
+  | { kind: 'cidr'; cidrs: string[] }
+  /** calico-node's IP=ADDRESS[/LEN]: that address, with the prefix length of the interface holding it. */
+  | { kind: 'address'; address: string; prefixLength?: number };
 
 const regexes = (text: string, what: string): RegExp[] =>
   text.split(',').map((p) => {
@@ -28,22 +30,26 @@ const regexes = (text: string, what: string): RegExp[] =>
     }
   });
 
-export function parseMethod(text = 'first-found'): Method {
+export function parseMethod(text = 'first-found', source = '--ip'): Method {
   if (text === 'first-found') return { kind: 'first-found' };
+  const ip = parseIP(text);
+  if (ip) return { kind: 'address', address: ip.address };
+  const cidr = text.includes('/') ? parseCidr(text) : undefined;
+  if (cidr) return { kind: 'address', address: cidr.address, prefixLength: cidr.prefixLength };
   const eq = text.indexOf('=');
   const [name, value] = eq < 0 ? [text, ''] : [text.slice(0, eq), text.slice(eq + 1)];
-  if (!value) throw new ValidationError('--ip', `unknown autodetection method ${JSON.stringify(text)} (first-found, can-reach=DEST, interface=REGEX, skip-interface=REGEX, cidr=CIDR)`);
+  if (!value) throw new ValidationError(source, `unknown autodetection method ${JSON.stringify(text)} (an address, first-found, can-reach=DEST, interface=REGEX, skip-interface=REGEX, cidr=CIDR)`);
   switch (name) {
     case 'can-reach':
       return { kind: 'can-reach', dest: value };
     case 'interface':
-      return { kind: 'interface', patterns: regexes(value, '--ip') };
+      return { kind: 'interface', patterns: regexes(value, source) };
     case 'skip-interface':
-      return { kind: 'skip-interface', patterns: regexes(value, '--ip') };
+      return { kind: 'skip-interface', patterns: regexes(value, source) };
     case 'cidr':
       return { kind: 'cidr', cidrs: value.split(',').map((c) => c.trim()) };
     default:
-      throw new ValidationError('--ip', `unknown autodetection method ${JSON.stringify(name)}`);
+      throw new ValidationError(source, `unknown autodetection method ${JSON.stringify(name)}`);
   }
 }
 
@@ -58,6 +64,12 @@ export function chooseAddress(method: Method, family: 4 | 6, links: Link[], addr
   const named = (a: Address) => byIndex.get(a.ifindex)?.name ?? a.ifname ?? '';
   let candidates: Address[];
   switch (method.kind) {
+    case 'address': {
+      // On an interface: its prefix length, unless one was given (calico-node GetLocalCIDR).
+      const held = addrs.find((a) => a.family === family && parseIP(a.address)?.address === method.address);
+      if (parseIP(method.address)?.family !== family) return undefined;
+      return `${method.address}/${method.prefixLength ?? held?.prefixLength ?? (family === 4 ? 32 : 128)}`;
+    }
     case 'can-reach':
       candidates = usable.filter((a) => a.address === reachSource);
       break;

@@ -1,6 +1,9 @@
 // prom-client metrics read from the live state at scrape time (collect()), not counted in
-// scattered places; only the apply-latency histogram is observed as it happens.
+// scattered places; only the apply-latency histogram is observed as it happens. Every
+// name starts with tabby_ once (default process metrics included), and no label name
+// is used twice in one series: the peer's type is `peer_type`, a message's `message_type`.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BuildInfo } from '../util/build-info.js';
 
 export interface PeerMetrics {
   name: string;
@@ -14,6 +17,12 @@ export interface PeerMetrics {
   messagesOut: Record<string, number>;
   notificationsIn: Record<string, number>;
   notificationsOut: Record<string, number>;
+  /** Times the session left Established. */
+  flaps?: number;
+  /** Seconds in Established so far (0 when not Established). */
+  uptimeSeconds?: number;
+  /** The last error as `node status` shows it ("Socket: Connection refused"). */
+  lastError?: string;
 }
 
 export interface MetricsState {
@@ -25,15 +34,53 @@ export interface MetricsState {
 
 export const FSM_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
 
+/** tabby_build_info: 1, with what this build is in its labels (the usual *_info form). */
+export function registerBuildInfo(registry: Registry, info: BuildInfo): void {
+  const bpf = Object.entries(info.bpf).map(([f, d]) => `${f}=${d}`).join(',');
+  const g = new Gauge({
+    name: 'tabby_build_info',
+    help: 'Version, git commit, Node, addon and eBPF object digests of this build',
+    labelNames: ['version', 'commit', 'node', 'addon', 'bpf'],
+    registers: [registry],
+  });
+  g.set({ version: info.version, commit: info.commit, node: info.node, addon: info.addon, bpf }, 1);
+}
+
+/** What /metrics shows before the agent runs (waiting for the datastore): build info and readiness. */
+export function startupRegistry(info: BuildInfo): Registry {
+  const registry = new Registry();
+  registerBuildInfo(registry, info);
+  new Gauge({ name: 'tabby_datastore_ready', help: '1 while the datastore is reachable and in sync', registers: [registry] }).set(0);
+  return registry;
+}
+
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly applyLatency: Histogram<'kind'>;
 
-  constructor(state: MetricsState) {
+  constructor(state: MetricsState, info?: BuildInfo) {
     const r = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'tabby_process_' });
-    const peerLabels = ['peer', 'address', 'family', 'type'] as const;
-    const labels = (p: PeerMetrics) => ({ peer: p.name, address: p.address, family: p.family, type: p.type });
+    collectDefaultMetrics({ register: this.registry, prefix: 'tabby_' });
+    // Gauges named *_total fail `promtool check metrics`; the per-type gauges without the
+    // suffix (tabby_nodejs_active_handles, …) carry the same counts.
+    for (const n of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`tabby_nodejs_active_${n}_total`);
+    if (info) registerBuildInfo(this.registry, info);
+    const peerLabels = ['peer', 'address', 'family', 'peer_type'] as const;
+    const labels = (p: PeerMetrics) => ({ peer: p.name, address: p.address, family: p.family, peer_type: p.type });
+    const perPeer = (name: string, help: string, value: (p: PeerMetrics) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: peerLabels,
+        registers: r,
+        collect() {
+          this.reset();
+          for (const p of state.peers()) {
+            const v = value(p);
+            if (v !== undefined) this.set(labels(p), v);
+          }
+        },
+      });
     new Gauge({
       name: 'tabby_bgp_session_state',
       help: 'BGP session FSM state per peer (1 for the current state)',
@@ -44,19 +91,31 @@ export class AgentMetrics {
         for (const p of state.peers()) for (const s of FSM_STATES) this.set({ ...labels(p), state: s }, p.state === s ? 1 : 0);
       },
     });
-    new Gauge({
-      name: 'tabby_bgp_session_established',
-      help: '1 when the session is Established',
+    perPeer('tabby_bgp_session_established', '1 when the session is Established', (p) => (p.established ? 1 : 0));
+    perPeer('tabby_bgp_session_uptime_seconds', 'Seconds the session has been Established (0 when it is not)', (p) => p.uptimeSeconds ?? 0);
+    new Counter({
+      name: 'tabby_bgp_session_flaps_total',
+      help: 'Times the session went down after being Established',
       labelNames: peerLabels,
       registers: r,
       collect() {
         this.reset();
-        for (const p of state.peers()) this.set(labels(p), p.established ? 1 : 0);
+        for (const p of state.peers()) this.inc(labels(p), p.flaps ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tabby_bgp_session_last_error_info',
+      help: 'The last error of a session, as node status shows it (1 per peer that has one)',
+      labelNames: [...peerLabels, 'error'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const p of state.peers()) if (p.lastError) this.set({ ...labels(p), error: p.lastError }, 1);
       },
     });
     new Gauge({
       name: 'tabby_bgp_prefixes',
-      help: 'Prefixes per peer and family: received, accepted, advertised',
+      help: 'Prefixes per peer: received, accepted, advertised',
       labelNames: [...peerLabels, 'kind'],
       registers: r,
       collect() {
@@ -75,8 +134,8 @@ export class AgentMetrics {
           for (const p of state.peers()) for (const [k, n] of Object.entries(pick(p))) this.inc({ ...labels(p), [label]: k }, n);
         },
       });
-    perPeerCounts('tabby_bgp_messages_received_total', 'BGP messages received by type', 'type', (p) => p.messagesIn);
-    perPeerCounts('tabby_bgp_messages_sent_total', 'BGP messages sent by type', 'type', (p) => p.messagesOut);
+    perPeerCounts('tabby_bgp_messages_received_total', 'BGP messages received by type', 'message_type', (p) => p.messagesIn);
+    perPeerCounts('tabby_bgp_messages_sent_total', 'BGP messages sent by type', 'message_type', (p) => p.messagesOut);
     perPeerCounts('tabby_bgp_notifications_received_total', 'NOTIFICATIONs received by code', 'code', (p) => p.notificationsIn);
     perPeerCounts('tabby_bgp_notifications_sent_total', 'NOTIFICATIONs sent by code', 'code', (p) => p.notificationsOut);
     new Gauge({

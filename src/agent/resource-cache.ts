@@ -3,6 +3,7 @@
 // false; the cache re-lists and watches again with back-off until the store is back.
 import type { Datastore, StoredResource, Watcher } from '../datastore/datastore.js';
 import type { Logger } from '../util/log.js';
+import { backoffMs } from './backoff.js';
 
 export class ResourceCache {
   private items = new Map<string, StoredResource>();
@@ -37,9 +38,23 @@ export class ResourceCache {
     return this.synced && this.reachable;
   }
 
-  /** Load everything and start watching; resolves once the first list succeeded. */
+  /**
+   * Load everything and start watching; resolves once the first list succeeded. A store
+   * that does not answer is retried (jittered back-off, a log line each time) until close().
+   */
   async start(probeIntervalMs = 5000): Promise<void> {
-    await this.sync();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sync();
+        break;
+      } catch (err) {
+        if (this.closed) throw err;
+        this.lastError = (err as Error).message;
+        const retryInMs = backoffMs(attempt);
+        this.log.warn({ attempt, retryInMs, err: this.lastError }, 'datastore did not answer the first list; retrying');
+        await new Promise((r) => setTimeout(r, retryInMs));
+      }
+    }
     // A watch may retry quietly while the store is down: probe so status tells the truth.
     this.probeTimer = setInterval(() => void this.probe(), probeIntervalMs);
     this.probeTimer.unref();

@@ -1,4 +1,7 @@
 // The agent's status as other tools read it (`tabby node status -o json`, DESIGN.md).
+import type { BuildInfo } from '../util/build-info.js';
+import type { PeerBfdJson } from './peer-bfd.js';
+
 export interface PeerStatusJson {
   address: string;
   family: 'ipv4' | 'ipv6';
@@ -11,6 +14,8 @@ export interface PeerStatusJson {
   since: string;
   name?: string;
   prefixes: { received: number; accepted: number; advertised: number };
+  /** Peers with failureDetectionMode BFDIfDirectlyConnected: their BFD session. */
+  bfd?: PeerBfdJson;
 }
 
 export interface NodeStatusJson {
@@ -18,6 +23,8 @@ export interface NodeStatusJson {
   running: true;
   ready?: boolean;
   datastoreReady?: boolean;
+  /** `tabby version`'s facts about the running agent's build. */
+  build?: BuildInfo;
   peers: PeerStatusJson[];
 }
 

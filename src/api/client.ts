@@ -3,7 +3,9 @@
 import type { Datastore, StoredResource, TxnOp } from '../datastore/datastore.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { requireKind } from './kinds/index.js';
-import type { Resource } from './types.js';
+import { poolOverlaps } from './kinds/ip-pool.js';
+import { refuseUnsupported } from './refusals.js';
+import type { IPPool, Resource } from './types.js';
 import { validateResource, validateUpdate } from './validate.js';
 
 export type WriteMode = 'apply' | 'create' | 'replace';
@@ -41,12 +43,31 @@ export class ResourceClient {
   async write(mode: WriteMode, resources: Resource[]): Promise<Resource[]> {
     const ops: TxnOp[] = [];
     for (const r of resources) {
+      refuseUnsupported(r);
       const stored = await this.get(r.kind, r.metadata.name);
       if (stored) validateUpdate(stored, r);
       const op = r.metadata.resourceVersion && mode === 'apply' && stored ? 'update' : OP[mode];
       ops.push({ op, resource: r as StoredResource } as TxnOp);
     }
+    await this.refuseOverlaps(resources);
     return (await this.store.txn(ops)) as Resource[];
+  }
+
+  /**
+   * Calico refuses a new IP pool whose CIDR overlaps another pool (libcalico-go clientv3
+   * ippool.go). This needs the other pools, so it is checked here, not in the pure validator.
+   */
+  private async refuseOverlaps(resources: Resource[]): Promise<void> {
+    const pools = resources.filter((r): r is IPPool => r.kind === 'IPPool');
+    if (pools.length === 0) return;
+    const others = [...(await this.list('IPPool')).items as IPPool[]];
+    for (const pool of pools) {
+      const other = poolOverlaps(pool, others);
+      if (other) {
+        throw new ValidationError('spec.cidr', `${pool.spec.cidr} overlaps IPPool ${JSON.stringify(other.metadata.name)} (${other.spec.cidr}); Calico refuses overlapping pools`, `IPPool ${JSON.stringify(pool.metadata.name)}`);
+      }
+      others.push(pool);
+    }
   }
 
   async delete(kind: string, name: string): Promise<Resource> {
@@ -74,6 +95,7 @@ export class ResourceClient {
     for (let i = 0; ; i++) {
       const stored = await this.get(def.kind, name);
       const next = validateResource(change(stored));
+      refuseUnsupported(next, stored);
       if (stored) validateUpdate(stored, next);
       next.metadata.resourceVersion = stored?.metadata.resourceVersion;
       try {

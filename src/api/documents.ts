@@ -1,7 +1,9 @@
 // Read resource documents from text: multi-document YAML or JSON, `*List` wrappers
-// expanded, v1 bgpPeers converted. Each document is validated; errors name the document.
+// expanded, v1 bgpPeers and crd.projectcalico.org/v1 documents converted. Each document is
+// validated; errors name the document.
 import { parseAllDocuments } from 'yaml';
 import { TabbyError, ValidationError } from '../errors.js';
+import { convertCrdV1, isCrdV1 } from './crd-v1.js';
 import { isPlainObject } from './schema.js';
 import type { Resource } from './types.js';
 import { convertV1BgpPeer, isV1BgpPeer } from './v1.js';
@@ -55,13 +57,19 @@ function expandLists(docs: unknown[]): unknown[] {
   );
 }
 
+function convert(raw: unknown): unknown {
+  if (isV1BgpPeer(raw)) return convertV1BgpPeer(raw as Record<string, unknown>);
+  if (isCrdV1(raw)) return convertCrdV1(raw as Record<string, unknown>);
+  return raw;
+}
+
 /** Parse and validate every document; the first invalid one throws (nothing is returned). */
 export function readResources(text: string, source = 'input'): Resource[] {
   const docs = expandLists(parseDocuments(text, source));
   if (docs.length === 0) throw new ValidationError('', `${source}: no resources found`);
   return docs.map((raw, i) => {
     try {
-      return validateResource(isV1BgpPeer(raw) ? convertV1BgpPeer(raw as Record<string, unknown>) : raw);
+      return validateResource(convert(raw));
     } catch (err) {
       if (err instanceof ValidationError) throw new ValidationError(err.path, err.reason, `${source}: ${describe(raw, i)}`);
       throw err instanceof TabbyError ? err : new ValidationError('', String(err), `${source}: ${describe(raw, i)}`);

@@ -46,26 +46,30 @@ export function parseCidr(text: string): ParsedCidr | undefined {
   return { family, address, prefixLength: a.subnetMask, network: `${start}/${a.subnetMask}`, masked: start === address };
 }
 
-/** `IPv4`, `IPv4:port`, `IPv6`, `[IPv6]:port` as Calico's BGPPeer.peerIP accepts. */
+/**
+ * A BGPPeer peerIP as Calico's validator reads it (validator.go processIPPort and the CRD's
+ * CEL rule): `IP`, `IPv4:port` or `[IP]:port` with port 1-65535. A bracketed address needs a
+ * port, and an IPv4 address in brackets is accepted as Calico accepts it.
+ */
 export function parsePeerIP(text: string): ParsedPeerIP | undefined {
   if (typeof text !== 'string') return undefined;
-  let host = text;
-  let portText: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracketed) {
-    host = bracketed[1]!;
-    portText = bracketed[2];
-    if (!Address6.isValid(host) || host.includes('/')) return undefined;
-  } else {
-    const v4port = /^([0-9.]+):(\d+)$/.exec(text);
-    if (v4port) [host, portText] = [v4port[1]!, v4port[2]];
-  }
-  const ip = parseIP(host);
+  const withPort = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([0-9.]+):(\d{1,5})$/.exec(text);
+  const ip = parseIP(withPort ? withPort[1]! : text);
   if (!ip) return undefined;
-  if (portText === undefined) return ip;
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  return { ...ip, port };
+  if (!withPort) return ip;
+  const port = Number(withPort[2]);
+  return port >= 1 && port <= 65535 ? { ...ip, port } : undefined;
+}
+
+/** `IPv4:port` or `[IPv6]:port`, the canonical peerIP text (just the address without a port). */
+export function formatPeerIP(p: ParsedPeerIP): string {
+  if (p.port === undefined) return p.address;
+  return p.family === 4 ? `${p.address}:${p.port}` : `[${p.address}]:${p.port}`;
+}
+
+/** Do two CIDRs share any address? */
+export function cidrsOverlap(a: string, b: string): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
 }
 
 /** Does `inner` (a CIDR) lie within `outer` (a CIDR)? */

@@ -1,11 +1,15 @@
 // Calico v3 label selectors (libcalico-go/lib/selector): tokenizer, recursive-descent parser,
-// evaluator and Calico's canonical string form.
+// evaluator and Calico's canonical string form. The tokenizer follows
+// libcalico-go/lib/selector/tokenizer/tokenizer.go: only space and tab are whitespace, a label
+// is at most 512 characters of [a-zA-Z0-9_./-], and the word after a label must start with an
+// operator (`contains`, `starts`/`ends` + `with`, `not` + `in`, `in`), so the one-word
+// `startswith`, `endswith` and `notin` are operators too.
 //
-// Grammar, loosest binding first:
+// Grammar, loosest binding first (parser/parser.go):
 //   or   := and ('||' and)*
 //   and  := unary ('&&' unary)*
 //   unary:= '!'* primary
-//   primary := 'all()' | 'has(' label ')' | label op value | '(' or ')'
+//   primary := 'all()' | 'global()' | 'has(' label ')' | label op value | '(' or ')'
 
 import { SelectorParseError } from '../errors.js';
 
@@ -15,6 +19,7 @@ export type ValueOp = 'eq' | 'ne' | 'contains' | 'startsWith' | 'endsWith';
 
 export type SelectorNode =
   | { kind: 'all' }
+  | { kind: 'global' }
   | { kind: 'has'; label: string }
   | { kind: ValueOp; label: string; value: string }
   | { kind: 'in' | 'notIn'; label: string; values: string[] }
@@ -32,51 +37,94 @@ export interface Selector {
 
 // ---- tokenizer ----
 
-type TokenKind = 'word' | 'string' | '(' | ')' | '{' | '}' | ',' | '==' | '!=' | '!' | '&&' | '||' | 'eof';
+type OpKind = '==' | '!=' | 'contains' | 'starts with' | 'ends with' | 'in' | 'not in';
+type TokenKind = 'label' | 'string' | 'has' | 'all' | 'global' | OpKind | '(' | ')' | '{' | '}' | ',' | '!' | '&&' | '||' | 'eof';
 interface Token {
   kind: TokenKind;
-  /** Word text or string contents (without quotes); raw text for punctuation. */
+  /** Label name or string contents (without quotes); raw text otherwise. */
   value: string;
   /** 1-based column of the token's first character. */
   col: number;
 }
 
-const WORD = /[A-Za-z0-9_./-]/;
-const SPACE = /\s/;
+/** tokenizer.go LabelKeyMatcher: `[a-zA-Z0-9_./-]{1,512}`. */
+export const MAX_LABEL_LENGTH = 512;
+const LABEL = /^[a-zA-Z0-9_./-]{1,512}/;
+const SPACE = /^[ \t]*/;
+// Operators recognised right after a label, by prefix as tokenizer.go does.
+const AFTER_LABEL: [first: string, second: string | undefined, kind: OpKind][] = [
+  ['contains', undefined, 'contains'],
+  ['starts', 'with', 'starts with'],
+  ['ends', 'with', 'ends with'],
+  ['not', 'in', 'not in'],
+  ['in', undefined, 'in'],
+];
+const PUNCT: Record<string, TokenKind> = { '(': '(', ')': ')', '{': '{', '}': '}', ',': ',' };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   const fail = (i: number, reason: string): never => {
     throw new SelectorParseError(text, i + 1, reason);
   };
-  let i = 0;
+  const skip = (i: number): number => i + SPACE.exec(text.slice(i))![0].length;
+  let i = skip(0);
   while (i < text.length) {
     const c = text[i]!;
-    const col = i + 1;
-    const two = text.slice(i, i + 2);
-    if (SPACE.test(c)) {
-      i++;
+    const rest = text.slice(i);
+    const last = tokens[tokens.length - 1]?.kind;
+    const push = (kind: TokenKind, value: string, length: number): void => {
+      tokens.push({ kind, value, col: i + 1 });
+      i += length;
+    };
+    if (PUNCT[c]) {
+      push(PUNCT[c]!, c, 1);
     } else if (c === '"' || c === "'") {
       // Calico strings have no escapes: everything up to the matching quote.
       const end = text.indexOf(c, i + 1);
       if (end < 0) fail(i, 'unterminated string');
-      tokens.push({ kind: 'string', value: text.slice(i + 1, end), col });
-      i = end + 1;
-    } else if (two === '==' || two === '!=' || two === '&&' || two === '||') {
-      tokens.push({ kind: two, value: two, col });
-      i += 2;
+      push('string', text.slice(i + 1, end), end - i + 1);
     } else if (c === '=' || c === '&' || c === '|') {
-      fail(i, `expected '${c}${c}', found single '${c}'`);
-    } else if ('(){},!'.includes(c)) {
-      tokens.push({ kind: c as TokenKind, value: c, col });
-      i++;
-    } else if (WORD.test(c)) {
-      const start = i;
-      while (i < text.length && WORD.test(text[i]!)) i++;
-      tokens.push({ kind: 'word', value: text.slice(start, i), col });
+      if (text[i + 1] !== c) fail(i, `expected '${c}${c}', found single '${c}'`);
+      push(c === '=' ? '==' : c === '&' ? '&&' : '||', c + c, 2);
+    } else if (c === '!') {
+      if (text[i + 1] === '=') push('!=', '!=', 2);
+      else push('!', '!', 1);
+    } else if (last === 'label') {
+      const op = AFTER_LABEL.find(([first]) => rest.startsWith(first));
+      if (!op) {
+        const found = LABEL.exec(rest)?.[0] ?? c;
+        const ops = '==, !=, in, not in, contains, starts with, ends with';
+        return fail(i, `expected an operator (${ops}) after label '${tokens[tokens.length - 1]!.value}', found '${found}'`);
+      }
+      const [first, second, kind] = op;
+      let j = i + first.length;
+      if (second !== undefined) {
+        j = skip(j);
+        if (!text.startsWith(second, j)) fail(j, `expected '${second}' after '${first}'`);
+        j += second.length;
+      }
+      tokens.push({ kind, value: kind, col: i + 1 });
+      i = j;
+    } else if (rest.startsWith('has(')) {
+      let j = skip(i + 4);
+      const label = LABEL.exec(text.slice(j))?.[0];
+      if (label === undefined) fail(j, 'expected a label name in has()');
+      j = skip(j + label!.length);
+      if (text[j] !== ')') fail(j, "missing ')' after has(");
+      tokens.push({ kind: 'has', value: label!, col: i + 1 });
+      i = j + 1;
+    } else if (rest.startsWith('all(') || rest.startsWith('global(')) {
+      const name = rest.startsWith('all(') ? 'all' : 'global';
+      const j = skip(i + name.length + 1);
+      if (text[j] !== ')') fail(j, `missing ')' after ${name}(`);
+      tokens.push({ kind: name, value: `${name}()`, col: i + 1 });
+      i = j + 1;
     } else {
-      fail(i, `unexpected character ${JSON.stringify(c)}`);
+      const label = LABEL.exec(rest)?.[0];
+      if (label === undefined) fail(i, `unexpected character ${JSON.stringify(c)}`);
+      push('label', label!, label!.length);
     }
+    i = skip(i);
   }
   tokens.push({ kind: 'eof', value: '', col: text.length + 1 });
   return tokens;
@@ -84,18 +132,12 @@ function tokenize(text: string): Token[] {
 
 // ---- parser ----
 
-// Maps, not object literals, so words like 'toString' never hit Object.prototype.
-const VALUE_OPS = new Map<string, ValueOp>([
+const VALUE_OPS = new Map<TokenKind, ValueOp>([
   ['==', 'eq'],
   ['!=', 'ne'],
   ['contains', 'contains'],
   ['starts with', 'startsWith'],
   ['ends with', 'endsWith'],
-]);
-const SECOND_WORD = new Map([
-  ['not', 'in'],
-  ['starts', 'with'],
-  ['ends', 'with'],
 ]);
 
 const MAX_DEPTH = 256;
@@ -149,10 +191,12 @@ class Parser {
         this.pos++;
         return node;
       }
-      case 'word':
-        if (this.peek().kind === '(' && (t.value === 'has' || t.value === 'all' || t.value === 'global')) {
-          return this.parseFunction(t);
-        }
+      case 'all':
+      case 'global':
+        return { kind: t.kind };
+      case 'has':
+        return { kind: 'has', label: t.value };
+      case 'label':
         return this.parseMatch(t);
       case 'eof':
         return this.fail(t, 'unexpected end of selector, expected an expression');
@@ -163,47 +207,19 @@ class Parser {
     }
   }
 
-  private parseFunction(name: Token): SelectorNode {
-    this.pos++; // '('
-    if (name.value === 'global') this.fail(name, 'global() is not supported');
-    let node: SelectorNode = { kind: 'all' };
-    if (name.value === 'has') {
-      const label = this.next();
-      if (label.kind !== 'word') this.fail(label, `expected a label name in has(), found ${describe(label)}`);
-      node = { kind: 'has', label: label.value };
-    }
-    const close = this.peek();
-    if (close.kind !== ')') this.fail(close, `missing ')' after ${name.value}(, found ${describe(close)}`);
-    this.pos++;
-    return node;
-  }
-
   private parseMatch(label: Token): SelectorNode {
-    const opTok = this.next();
-    let op: string = opTok.kind;
-    if (opTok.kind === 'word') {
-      // Two-word operators: 'not in', 'starts with', 'ends with'.
-      const second = SECOND_WORD.get(opTok.value);
-      op = opTok.value;
-      if (second !== undefined) {
-        const t = this.next();
-        if (t.kind !== 'word' || t.value !== second) {
-          this.fail(t, `expected '${second}' after '${opTok.value}', found ${describe(t)}`);
-        }
-        op = `${opTok.value} ${second}`;
-      }
-    }
-    const kind = VALUE_OPS.get(op);
+    const op = this.next();
+    const kind = VALUE_OPS.get(op.kind);
     if (kind !== undefined) {
       const v = this.next();
-      if (v.kind !== 'string') this.fail(v, `expected a quoted string after '${op}', found ${describe(v)}`);
+      if (v.kind !== 'string') this.fail(v, `expected a quoted string after '${op.value}', found ${describe(v)}`);
       return { kind, label: label.value, value: v.value };
     }
-    if (op === 'in' || op === 'not in') {
-      return { kind: op === 'in' ? 'in' : 'notIn', label: label.value, values: this.parseSet(op) };
+    if (op.kind === 'in' || op.kind === 'not in') {
+      return { kind: op.kind === 'in' ? 'in' : 'notIn', label: label.value, values: this.parseSet(op.kind) };
     }
     const ops = '==, !=, in, not in, contains, starts with, ends with';
-    return this.fail(opTok, `expected an operator (${ops}) after label '${label.value}', found ${describe(opTok)}`);
+    return this.fail(op, `expected an operator (${ops}) after label '${label.value}', found ${describe(op)}`);
   }
 
   /** `{ 'a', "b" }`; a trailing comma and the empty set are allowed, as in Calico. */
@@ -249,7 +265,8 @@ class Parser {
 
 function describe(t: Token): string {
   if (t.kind === 'eof') return 'end of selector';
-  return t.kind === 'string' ? `string ${JSON.stringify(t.value)}` : `'${t.value}'`;
+  if (t.kind === 'string') return `string ${JSON.stringify(t.value)}`;
+  return t.kind === 'label' ? `label '${t.value}'` : `'${t.value}'`;
 }
 
 // ---- evaluation and formatting ----
@@ -262,6 +279,7 @@ function lookup(labels: Labels, key: string): string | undefined {
 export function evaluate(node: SelectorNode, labels: Labels): boolean {
   switch (node.kind) {
     case 'all':
+    case 'global':
       return true;
     case 'has':
       return lookup(labels, node.label) !== undefined;
@@ -308,6 +326,8 @@ export function formatSelector(node: SelectorNode): string {
   switch (node.kind) {
     case 'all':
       return 'all()';
+    case 'global':
+      return 'global()';
     case 'has':
       return `has(${node.label})`;
     case 'not':

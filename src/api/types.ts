@@ -15,7 +15,10 @@ export interface Resource<K extends string = string, S = unknown, St = unknown> 
 }
 
 export type LogSeverity = 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
+/** A password reference ready to read (see calc: a BGPPassword without secretKeyRef is none). */
 export interface SecretKeyRef { secretKeyRef: { name: string; key: string } }
+/** Calico's BGPPassword as written: secretKeyRef optional; name defaults to "". */
+export interface BGPPassword { secretKeyRef?: { name?: string; key: string; optional?: boolean } }
 export interface Community { name: string; value: string }
 export interface PrefixAdvertisement { cidr: string; communities: string[] }
 export interface ServiceCidr { cidr: string }
@@ -25,8 +28,9 @@ export interface BGPConfigurationSpec {
   nodeToNodeMeshEnabled?: boolean;
   listenPort?: number;
   bindMode?: 'None' | 'NodeIP';
-  logSeverityScreen?: LogSeverity;
-  nodeMeshPassword?: SecretKeyRef;
+  /** Case-insensitive, as the CRD pattern `^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$` allows. */
+  logSeverityScreen?: string;
+  nodeMeshPassword?: BGPPassword;
   nodeMeshMaxRestartTime?: string;
   communities?: Community[];
   prefixAdvertisements?: PrefixAdvertisement[];
@@ -34,6 +38,10 @@ export interface BGPConfigurationSpec {
   serviceExternalIPs?: ServiceCidr[];
   serviceLoadBalancerIPs?: ServiceCidr[];
   ignoredInterfaces?: string[];
+  serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
+  programClusterRoutes?: 'Enabled' | 'Disabled';
+  localWorkloadPeeringIPV4?: string;
+  localWorkloadPeeringIPV6?: string;
 }
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
@@ -45,7 +53,7 @@ export interface BGPPeerSpec {
   peerSelector?: string;
   keepOriginalNextHop?: boolean;
   nextHopMode?: NextHopMode;
-  password?: SecretKeyRef;
+  password?: BGPPassword;
   sourceAddress?: 'UseNodeIP' | 'None';
   failureDetectionMode?: 'None' | 'BFDIfDirectlyConnected';
   restartMode?: 'GracefulRestart' | 'LongLivedGracefulRestart';
@@ -58,6 +66,7 @@ export interface BGPPeerSpec {
   filters?: string[];
   localASNumber?: number;
   localWorkloadSelector?: string;
+  reversePeering?: 'Auto' | 'Manual';
 }
 
 export interface NodeBGPSpec {
@@ -74,7 +83,9 @@ export interface NodeSpec {
   ipv6VXLANTunnelAddr?: string;
   vxlanTunnelMACAddrV6?: string;
   addresses?: { address: string; type?: string }[];
-  orchRefs?: { nodeName?: string; orchestrator: string }[];
+  orchRefs?: { nodeName?: string; orchestrator?: string }[];
+  wireguard?: { interfaceIPv4Address?: string; interfaceIPv6Address?: string };
+  interfaces?: { name?: string; addresses?: string[] }[];
 }
 
 export type EncapMode = 'Always' | 'CrossSubnet' | 'Never';
@@ -87,6 +98,7 @@ export interface IPPoolSpec {
   disabled: boolean;
   disableBGPExport: boolean;
   nodeSelector: string;
+  namespaceSelector?: string;
   allowedUses?: ('Workload' | 'Tunnel' | 'LoadBalancer')[];
   assignmentMode?: 'Automatic' | 'Manual';
 }
@@ -97,7 +109,12 @@ export interface BGPFilterRule {
   prefixLength?: { min?: number; max?: number };
   source?: 'RemotePeers';
   interface?: string;
+  peerType?: 'eBGP' | 'iBGP';
+  communities?: { values: string[] };
+  asPathPrefix?: number[];
+  priority?: number;
   action: 'Accept' | 'Reject';
+  operations?: ({ addCommunity: { value: string } } | { prependASPath: { prefix: number[] } } | { setPriority: { value: number } })[];
 }
 export interface BGPFilterSpec {
   exportV4?: BGPFilterRule[];

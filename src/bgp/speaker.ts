@@ -124,6 +124,15 @@ export class Speaker {
     }
   }
 
+  /**
+   * What something outside BGP (BFD) knows of the path to a peer: false takes the
+   * session down at once and withdraws its routes, true lets it establish again. Ignored
+   * for a peer that is not configured.
+   */
+  setPeerLive(id: string, live: boolean, reason: string): void {
+    if (!this.stopped) this.peers.get(id)?.setLive(live, reason);
+  }
+
   /** The full set of originated prefixes (IPv4 and IPv6); only the difference is advertised or withdrawn. */
   setLocalRoutes(routes: LocalRoute[]): void {
     if (this.stopped) return;

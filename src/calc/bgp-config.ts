@@ -1,14 +1,14 @@
 // The effective BGP settings for one node: the global `default` BGPConfiguration, the
 // per-node `node.<name>` override, and Calico's defaults underneath.
-import { DEFAULTS, type BGPConfiguration, type BGPConfigurationSpec, type Node } from '../api/types.js';
+import { DEFAULTS, type BGPConfiguration, type BGPConfigurationSpec, type BGPPassword, type LogSeverity, type Node, type SecretKeyRef } from '../api/types.js';
 
 export interface EffectiveBgpConfig {
   asNumber: number;
   meshEnabled: boolean;
   listenPort: number;
   bindMode: 'None' | 'NodeIP';
-  logSeverity: string;
-  meshPassword?: BGPConfigurationSpec['nodeMeshPassword'];
+  logSeverity: LogSeverity;
+  meshPassword?: SecretKeyRef;
   meshMaxRestartTime: number;
   spec: BGPConfigurationSpec;
 }
@@ -31,11 +31,23 @@ export function effectiveBgpConfig(configs: BGPConfiguration[], nodeName: string
     meshEnabled: global.nodeToNodeMeshEnabled ?? DEFAULTS.nodeToNodeMeshEnabled,
     listenPort: spec.listenPort ?? DEFAULTS.listenPort,
     bindMode: spec.bindMode ?? 'None',
-    logSeverity: spec.logSeverityScreen ?? DEFAULTS.logSeverityScreen,
-    meshPassword: global.nodeMeshPassword,
+    logSeverity: logSeverity(spec.logSeverityScreen),
+    meshPassword: passwordRef(global.nodeMeshPassword),
     meshMaxRestartTime: durationSeconds(global.nodeMeshMaxRestartTime, DEFAULTS.maxRestartTime),
     spec,
   };
+}
+
+const SEVERITIES: readonly LogSeverity[] = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'];
+
+/** logSeverityScreen in Calico's spelling; the CRD takes any case, and empty means the default. */
+function logSeverity(text: string | undefined): LogSeverity {
+  return SEVERITIES.find((s) => s.toLowerCase() === text?.toLowerCase()) ?? DEFAULTS.logSeverityScreen;
+}
+
+/** A BGPPassword to read, or none: Calico configures no password without a secretKeyRef. */
+export function passwordRef(p: BGPPassword | undefined): SecretKeyRef | undefined {
+  return p?.secretKeyRef ? { secretKeyRef: { name: p.secretKeyRef.name ?? '', key: p.secretKeyRef.key } } : undefined;
 }
 
 /** A node's own AS, or the cluster default it inherits. */

@@ -6,6 +6,7 @@
 
 import { cidrContains, parseCidr } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
+import type { BfdTimers } from '../api/bfd-annotations.js';
 import type { BGPConfiguration, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
 import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
 import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
@@ -59,6 +60,8 @@ export interface PlannedPeer {
   /** BGPFilter names (applied once filters are wired). */
   filters: string[];
   export: ExportPolicy;
+  /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers. */
+  bfd?: BfdTimers;
 }
 
 export interface Origination {
@@ -163,6 +166,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
   if (p.ttlSecurity !== undefined) out.ttlSecurity = p.ttlSecurity;
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;
+  if (p.bfd !== undefined) out.bfd = p.bfd;
   return out;
 }
 

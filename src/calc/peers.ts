@@ -1,10 +1,11 @@
-// Which BGP sessions a node must have, from the resources alone (Calico's rules, see
-// reference/calico-behaviour.md "Which sessions a node has"). Pure: no I/O.
+// Which BGP sessions a node must have, from the resources alone, as calico-node's confd
+// decides them. Pure: no I/O.
+import { BFD_DEFAULT_TIMERS, bfdTimers, type BfdTimers } from '../api/bfd-annotations.js';
 import { parseCidr, parsePeerIP, type Family } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, Node, NextHopMode, SecretKeyRef } from '../api/types.js';
 import { DEFAULTS } from '../api/types.js';
-import { durationSeconds, effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
+import { durationSeconds, effectiveBgpConfig, nodeAsNumber, passwordRef } from './bgp-config.js';
 
 export type PeerType = 'node-to-node mesh' | 'global' | 'node specific';
 
@@ -19,7 +20,7 @@ export interface DesiredPeer {
   localAsn: number;
   /** This node's address of the same family (the session's source with sourceAddress UseNodeIP). */
   localAddress?: string;
-  /** Wait for the peer to connect (the greater node IP, as a string, waits). */
+  /** Wait for the peer to connect: toward a Calico node whose IP is greater, as a string. */
   passive: boolean;
   /** This node is a route reflector and the peer is one of its clients. */
   rrClient: boolean;
@@ -35,6 +36,18 @@ export interface DesiredPeer {
   reachableBy?: string;
   /** The BGPPeer resource this came from (absent for mesh sessions). */
   source?: string;
+  /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers when the peer is on a connected subnet. */
+  bfd?: BfdTimers;
+}
+
+/** A stored resource passed validation; should one not have, BFD still runs, with the defaults. */
+function bfdOf(peer: BGPPeer): { bfd?: BfdTimers } {
+  if (peer.spec.failureDetectionMode !== 'BFDIfDirectlyConnected') return {};
+  try {
+    return { bfd: bfdTimers(peer.metadata.annotations) };
+  } catch {
+    return { bfd: { ...BFD_DEFAULT_TIMERS } };
+  }
 }
 
 export interface PeerInputs {
@@ -83,6 +96,25 @@ function selectsLocal(peer: BGPPeer, n: NodeInfo): boolean {
 
 const isGlobal = (p: BGPPeer) => p.spec.node === undefined && p.spec.nodeSelector === undefined;
 
+/**
+ * The nodes a peerIP BGPPeer points at: same address, same AS (an unset AS means the cluster
+ * default) and, when the peerIP names a port, that node's listen port (confd client.go
+ * nodesWithIPPortAndAS).
+ */
+function nodesAt(peer: BGPPeer, infos: NodeInfo[], defaultAs: number): NodeInfo[] {
+  const ip = parsePeerIP(peer.spec.peerIP!);
+  if (!ip) return [];
+  const asn = peer.spec.asNumber || defaultAs;
+  return infos.filter((n) => n.addr[ip.family] === ip.address && n.asn === asn && (ip.port === undefined || ip.port === n.listenPort));
+}
+
+/**
+ * The sessions this node must have. BGPPeer-derived peerings follow confd's client.go
+ * updatePeersV1: global peerings first, then node-specific ones, then the reverse peerings
+ * that keep sessions between Calico nodes symmetric; the first peering to an IP:port wins.
+ * Passive ends follow the bird.cfg template (confd bgp_processor.go): a node waits for a mesh
+ * peer, or for a global peerIP peer that is a Calico node, whose IP compares greater as a string.
+ */
 export function desiredPeers(input: PeerInputs): DesiredPeer[] {
   const infos = input.nodes.map((n) => nodeInfo(n, input.configs));
   const me = infos.find((n) => n.name === input.nodeName);
@@ -90,63 +122,90 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
   const conf = effectiveBgpConfig(input.configs, me.name);
   const others = infos.filter((n) => n !== me);
   const byAddress = new Map<string, NodeInfo>();
-  for (const n of others) for (const a of Object.values(n.addr)) if (a) byAddress.set(a, n);
+  for (const n of infos) for (const a of Object.values(n.addr)) if (a) byAddress.set(a, n);
+  // "Passive when the peer's IP is greater", compared as strings (`{{if gt $onode_ip $node_ip}}`).
+  const peerIsGreater = (family: Family, address: string) => me.addr[family] !== undefined && address > me.addr[family]!;
 
-  const base = (family: Family, address: string, asn: number, remote?: NodeInfo) => ({
-    family,
-    address,
-    asn,
-    localAsn: me.asn,
-    localAddress: me.addr[family],
-    // Calico's rule: between two nodes, the greater IP (compared as strings) listens.
-    passive: remote !== undefined && me.addr[family] !== undefined && me.addr[family]! > address,
-    rrClient: me.clusterId !== '' && asn === me.asn && (remote?.clusterId ?? '') !== me.clusterId,
-    remoteNode: remote?.name,
-  });
+  const fromResource = (
+    peer: BGPPeer,
+    prefix: 'Global' | 'Node',
+    family: Family,
+    address: string,
+    port: number,
+    asn: number,
+    opts: { remote?: NodeInfo; passive?: boolean; remoteClusterId?: string },
+  ): DesiredPeer => {
+    const localAsn = peer.spec.localASNumber || me.asn;
+    return {
+      name: sessionName(prefix, address, port),
+      type: prefix === 'Global' ? 'global' : 'node specific',
+      family,
+      address,
+      port,
+      asn,
+      localAsn,
+      localAddress: me.addr[family],
+      passive: opts.passive ?? false,
+      // bgp_processor.go: an iBGP peer is a route reflector client unless it carries this
+      // node's cluster id; only peers that are Calico nodes by selector carry one.
+      rrClient: me.clusterId !== '' && asn === localAsn && (opts.remoteClusterId ?? '') !== me.clusterId,
+      remoteNode: opts.remote?.name,
+      password: passwordRef(peer.spec.password),
+      ttlSecurity: peer.spec.ttlSecurity,
+      nextHopMode: peer.spec.nextHopMode ?? (peer.spec.keepOriginalNextHop ? 'Keep' : 'Auto'),
+      maxRestartTime: durationSeconds(peer.spec.maxRestartTime, DEFAULTS.maxRestartTime),
+      keepaliveTime: peer.spec.keepaliveTime ? durationSeconds(peer.spec.keepaliveTime, DEFAULTS.keepaliveTime) : undefined,
+      allowLocalAs: Math.max(0, peer.spec.numAllowedLocalASNumbers ?? 0),
+      filters: peer.spec.filters ?? [],
+      reachableBy: peer.spec.reachableBy,
+      source: peer.metadata.name,
+      ...bfdOf(peer),
+    };
+  };
 
-  const fromResource = (peer: BGPPeer, family: Family, address: string, port: number, asn: number, remote?: NodeInfo): DesiredPeer => ({
-    ...base(family, address, asn, remote),
-    name: sessionName(isGlobal(peer) ? 'Global' : 'Node', address, port),
-    type: isGlobal(peer) ? 'global' : 'node specific',
-    port,
-    localAsn: peer.spec.localASNumber ?? me.asn,
-    password: peer.spec.password,
-    ttlSecurity: peer.spec.ttlSecurity,
-    nextHopMode: peer.spec.nextHopMode ?? (peer.spec.keepOriginalNextHop ? 'Keep' : 'Auto'),
-    maxRestartTime: durationSeconds(peer.spec.maxRestartTime, DEFAULTS.maxRestartTime),
-    keepaliveTime: peer.spec.keepaliveTime ? durationSeconds(peer.spec.keepaliveTime, DEFAULTS.keepaliveTime) : undefined,
-    allowLocalAs: peer.spec.numAllowedLocalASNumbers ?? 0,
-    filters: peer.spec.filters ?? [],
-    reachableBy: peer.spec.reachableBy,
-    source: peer.metadata.name,
-  });
+  /** Sessions to every address family both this node and `n` have. */
+  const toNode = (peer: BGPPeer, prefix: 'Global' | 'Node', n: NodeInfo, families: readonly Family[] = [4, 6]) =>
+    families.filter((f) => n.addr[f] && me.addr[f]).map((f) => fromResource(peer, prefix, f, n.addr[f]!, n.listenPort, n.asn, { remote: n, remoteClusterId: n.clusterId }));
 
-  const explicit: DesiredPeer[] = [];
-  // Global peers first, then node-specific ones (Calico's order: a node-specific peer at
-  // the same IP:port as a global one is skipped).
-  const ordered = [...input.peers.filter(isGlobal), ...input.peers.filter((p) => !isGlobal(p))];
-  for (const peer of ordered) {
-    if (peer.spec.peerIP !== undefined) {
-      if (!selectsLocal(peer, me)) continue;
-      const ip = parsePeerIP(peer.spec.peerIP);
-      if (!ip) continue;
-      const remote = byAddress.get(ip.address);
-      explicit.push(fromResource(peer, ip.family, ip.address, ip.port ?? remote?.listenPort ?? DEFAULTS.listenPort, peer.spec.asNumber!, remote));
-      continue;
+  const forward = (peer: BGPPeer): DesiredPeer[] => {
+    if (!selectsLocal(peer, me)) return [];
+    const prefix = isGlobal(peer) ? 'Global' : 'Node';
+    if (peer.spec.peerSelector !== undefined) return others.filter((n) => matchesSelector(peer.spec.peerSelector!, n.labels)).flatMap((n) => toNode(peer, prefix, n));
+    if (peer.spec.peerIP === undefined) return [];
+    const ip = parsePeerIP(peer.spec.peerIP);
+    // A peer without an AS number gives BIRD `as 0`, which it refuses; configure no session.
+    if (!ip || !peer.spec.asNumber) return [];
+    const calicoNode = byAddress.get(ip.address);
+    const target = nodesAt(peer, infos, conf.asNumber)[0];
+    return [
+      fromResource(peer, prefix, ip.family, ip.address, ip.port ?? target?.listenPort ?? DEFAULTS.listenPort, peer.spec.asNumber, {
+        remote: calicoNode,
+        passive: prefix === 'Global' && calicoNode !== undefined && peerIsGreater(ip.family, ip.address),
+      }),
+    ];
+  };
+
+  /** This node is on the remote side of `peer`: peer back with every node on its local side. */
+  const reverse = (peer: BGPPeer): DesiredPeer[] => {
+    if (peer.spec.reversePeering === 'Manual') return [];
+    let families: Family[] = [4, 6];
+    if (peer.spec.peerSelector !== undefined) {
+      if (!matchesSelector(peer.spec.peerSelector, me.labels)) return [];
+    } else if (peer.spec.peerIP !== undefined) {
+      // No forward session without an AS number (see forward), so no reverse one either.
+      if (!peer.spec.asNumber || !nodesAt(peer, infos, conf.asNumber).includes(me)) return [];
+      families = [parsePeerIP(peer.spec.peerIP)!.family];
+    } else {
+      return [];
     }
-    const sel = peer.spec.peerSelector;
-    if (sel === undefined) continue;
-    // Forward: this node is on the local side; peer with every node the selector picks.
-    // Reverse: this node is picked; peer back with every node on the local side.
-    const targets = new Set<NodeInfo>();
-    if (selectsLocal(peer, me)) for (const n of others) if (matchesSelector(sel, n.labels)) targets.add(n);
-    if (matchesSelector(sel, me.labels)) for (const n of others) if (selectsLocal(peer, n)) targets.add(n);
-    for (const n of targets) {
-      for (const family of [4, 6] as const) {
-        if (n.addr[family] && me.addr[family]) explicit.push(fromResource(peer, family, n.addr[family]!, n.listenPort, n.asn, n));
-      }
-    }
-  }
+    return infos.filter((n) => n !== me && selectsLocal(peer, n)).flatMap((n) => toNode(peer, 'Node', n, families));
+  };
+
+  const explicit = [
+    ...input.peers.filter(isGlobal).flatMap(forward),
+    ...input.peers.filter((p) => !isGlobal(p)).flatMap(forward),
+    ...input.peers.flatMap(reverse),
+  ];
 
   const mesh: DesiredPeer[] = [];
   // A route reflector has no mesh at all, and nobody meshes with route reflectors.
@@ -157,10 +216,17 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
         const address = n.addr[family];
         if (!address || !me.addr[family]) continue;
         mesh.push({
-          ...base(family, address, n.asn, n),
           name: sessionName('Mesh', address, n.listenPort),
           type: 'node-to-node mesh',
+          family,
+          address,
           port: n.listenPort,
+          asn: n.asn,
+          localAsn: me.asn,
+          localAddress: me.addr[family],
+          passive: peerIsGreater(family, address),
+          rrClient: false,
+          remoteNode: n.name,
           password: conf.meshPassword,
           nextHopMode: 'Auto',
           maxRestartTime: conf.meshMaxRestartTime,

@@ -1,16 +1,20 @@
 // What every CLI command shares: the datastore from --datastore / TABBY_DATASTORE, input
-// reading, and the one-line error contract.
+// reading, and the one-line error contract. The resource client (validation, ip-address)
+// and the store backends load on first use.
 import { readFile } from 'node:fs/promises';
-import { ResourceClient } from '../api/client.js';
-import { openDatastore } from '../datastore/open.js';
+import type { ResourceClient } from '../api/client.js';
 
 export interface GlobalArgs {
   datastore?: string;
 }
 
-/** Run `fn` with a client on the configured datastore, closing the store afterwards. */
-export async function withClient<T>(args: GlobalArgs, fn: (client: ResourceClient) => Promise<T>): Promise<T> {
-  const store = await openDatastore(args.datastore);
+/**
+ * Run `fn` with a client on the configured datastore, closing the store afterwards.
+ * `read`: the command only reads, so a store that is not there is an error, not empty.
+ */
+export async function withClient<T>(args: GlobalArgs, fn: (client: ResourceClient) => Promise<T>, opts: { read?: boolean } = {}): Promise<T> {
+  const [{ openDatastore }, { ResourceClient }] = await Promise.all([import('../datastore/open.js'), import('../api/client.js')]);
+  const store = await openDatastore(args.datastore, { mustExist: opts.read === true });
   try {
     return await fn(new ResourceClient(store));
   } finally {

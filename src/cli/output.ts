@@ -1,9 +1,39 @@
-// calicoctl's output forms: table, wide, yaml and json.
-import { stringify } from 'yaml';
+// calicoctl's output forms (calicoctl/commands/get.go): ps (Tabby's "table"), wide,
+// custom-columns=…, yaml (or yml) and json; go templates are refused with a pointer.
 import type { Resource } from '../api/types.js';
 import { DEFAULTS } from '../api/types.js';
+import { ValidationError } from '../errors.js';
 
-export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
+export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | { columns: string[] };
+
+const FORMS = 'table (or ps), wide, yaml (or yml), json, custom-columns=COL[,COL...]';
+
+/** `-o` as calicoctl takes it; anything Tabby does not offer is refused with what it does. */
+export function parseOutputFormat(text: string): OutputFormat {
+  const form = text.trim();
+  switch (form) {
+    case 'table':
+    case 'ps':
+      return 'table';
+    case 'wide':
+      return 'wide';
+    case 'yaml':
+    case 'yml':
+      return 'yaml';
+    case 'json':
+      return 'json';
+  }
+  const [key, value = ''] = form.split(/=(.*)/s, 2) as [string, string?];
+  if (key === 'custom-columns') {
+    const columns = value.split(',').map((c) => c.trim()).filter(Boolean);
+    if (columns.length === 0) throw new ValidationError('--output', 'custom-columns needs at least one column, e.g. -o custom-columns=NAME,CIDR');
+    return { columns };
+  }
+  if (key === 'go-template' || key === 'go-template-file') {
+    throw new ValidationError('--output', `${key} is not offered by Tabby (it has no Go templates); use -o json with jq, or -o custom-columns=COL[,COL...]`);
+  }
+  throw new ValidationError('--output', `unrecognized output format ${JSON.stringify(text)}; use ${FORMS}`);
+}
 
 /** What a column may need besides the resource itself (inherited values). */
 export interface TableContext {
@@ -66,15 +96,25 @@ function listOf(kind: string, items: Resource[], revision?: number) {
  * Render resources. `single` is set when the user named one resource: yaml/json then
  * show the object itself instead of a List, as calicoctl does.
  */
-export function render(
+export async function render(
   kind: string,
   items: Resource[],
   format: OutputFormat,
   opts: { single?: boolean; revision?: number; ctx?: TableContext } = {},
-): string {
+): Promise<string> {
   if (format === 'json') return JSON.stringify(opts.single ? items[0] : listOf(kind, items, opts.revision), null, 2) + '\n';
-  if (format === 'yaml') return stringify(opts.single ? items[0] : listOf(kind, items, opts.revision));
+  if (format === 'yaml') return (await import('yaml')).stringify(opts.single ? items[0] : listOf(kind, items, opts.revision));
   const ctx = opts.ctx ?? { defaultAsNumber: DEFAULTS.asNumber };
-  const cols = (COLUMNS[kind] ?? [['NAME', (r: Resource) => r.metadata.name] as Column]).filter((c) => format === 'wide' || !c[2]);
+  const all = COLUMNS[kind] ?? [['NAME', (r: Resource) => r.metadata.name] as Column];
+  const cols = typeof format === 'object' ? pickColumns(all, format.columns) : all.filter((c) => format === 'wide' || !c[2]);
   return formatTable([cols.map((c) => c[0]), ...items.map((r) => cols.map((c) => text(c[1](r, ctx))))]);
+}
+
+/** The named columns in the order given (headings match case-insensitively). */
+function pickColumns(all: Column[], names: string[]): Column[] {
+  return names.map((name) => {
+    const col = all.find((c) => c[0] === name.toUpperCase());
+    if (!col) throw new ValidationError('--output', `Unknown heading ${name}, valid values are: ${all.map((c) => c[0]).join(', ')}`);
+    return col;
+  });
 }

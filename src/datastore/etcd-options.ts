@@ -1,12 +1,13 @@
 // Options of the etcd backend and where they come from.
 //
-// From the environment (read by openDatastore for `etcd:` URIs):
-//   TABBY_ETCD_CA        PEM file of the CA that signed the etcd server certificates
-//   TABBY_ETCD_CERT      PEM client certificate (with TABBY_ETCD_KEY) for client-cert auth
-//   TABBY_ETCD_KEY       PEM private key of that certificate
-//   TABBY_ETCD_USERNAME  etcd user (role-based auth); needs TABBY_ETCD_PASSWORD
-//   TABBY_ETCD_PASSWORD
-// The TLS files need https:// endpoints; https:// without TABBY_ETCD_CA trusts the system CAs.
+// From the environment (read by openDatastore for `etcd:` URIs); each TABBY_ name also
+// answers to calico-node's name (libcalico-go lib/apiconfig EtcdConfig), TABBY_ first:
+//   TABBY_ETCD_CA        ETCD_CA_CERT_FILE  PEM file of the CA that signed the etcd server certificates
+//   TABBY_ETCD_CERT      ETCD_CERT_FILE     PEM client certificate (with the key) for client-cert auth
+//   TABBY_ETCD_KEY       ETCD_KEY_FILE      PEM private key of that certificate
+//   TABBY_ETCD_USERNAME  ETCD_USERNAME      etcd user (role-based auth); needs the password
+//   TABBY_ETCD_PASSWORD  ETCD_PASSWORD
+// The TLS files need https:// endpoints; https:// without a CA trusts the system CAs.
 import { readFileSync } from 'node:fs';
 import { DatastoreError } from '../errors.js';
 
@@ -91,10 +92,24 @@ export function resolveEtcdOptions(o: EtcdDatastoreOptions): ResolvedEtcdOptions
 }
 
 /** TLS and auth settings from TABBY_ETCD_* (see the top of this file). */
-export function etcdOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<EtcdDatastoreOptions, 'tls' | 'auth'> {
+export const ETCD_ENV_ALIASES: Readonly<Record<string, string>> = {
+  TABBY_ETCD_CA: 'ETCD_CA_CERT_FILE',
+  TABBY_ETCD_CERT: 'ETCD_CERT_FILE',
+  TABBY_ETCD_KEY: 'ETCD_KEY_FILE',
+  TABBY_ETCD_USERNAME: 'ETCD_USERNAME',
+  TABBY_ETCD_PASSWORD: 'ETCD_PASSWORD',
+};
+
+export function etcdOptionsFromEnv(rawEnv: NodeJS.ProcessEnv = process.env): Pick<EtcdDatastoreOptions, 'tls' | 'auth'> {
   const out: Pick<EtcdDatastoreOptions, 'tls' | 'auth'> = {};
-  const file = (name: string): Buffer | undefined => {
-    const path = env[name];
+  // The name actually set, so errors quote what the operator wrote.
+  const named = (name: string): [string, string | undefined] => {
+    const alias = ETCD_ENV_ALIASES[name]!;
+    return rawEnv[name] !== undefined || rawEnv[alias] === undefined ? [name, rawEnv[name]] : [alias, rawEnv[alias]];
+  };
+  const env = Object.fromEntries(Object.keys(ETCD_ENV_ALIASES).map((k) => [k, named(k)[1]]));
+  const file = (key: string): Buffer | undefined => {
+    const [name, path] = named(key);
     if (!path) return undefined;
     try {
       return readFileSync(path);
@@ -113,7 +128,7 @@ export function etcdOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<E
   const username = env.TABBY_ETCD_USERNAME;
   const password = env.TABBY_ETCD_PASSWORD;
   if (username || password) {
-    if (!username || password === undefined) throw new DatastoreError('TABBY_ETCD_USERNAME and TABBY_ETCD_PASSWORD must be set together');
+    if (!username || password === undefined) throw new DatastoreError('TABBY_ETCD_USERNAME and TABBY_ETCD_PASSWORD (or ETCD_USERNAME and ETCD_PASSWORD) must be set together');
     out.auth = { username, password };
   }
   return out;

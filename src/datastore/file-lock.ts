@@ -1,6 +1,6 @@
 // Cross-process write lock for a file: store (proper-lockfile: an mkdir-based lock
 // directory whose mtime the holder refreshes, so a crashed holder's lock goes stale).
-import lockfile from 'proper-lockfile';
+// Loaded on the first write: readers never lock, and it patches fs (graceful-fs) at load.
 import { join } from 'node:path';
 import { DatastoreError } from '../errors.js';
 
@@ -22,6 +22,7 @@ export async function withDirLock<T>(dir: string, fn: (assertHeld: () => void) =
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
+    const { default: lockfile } = await import('proper-lockfile');
     release = await lockfile.lock(dir, {
       ...LOCK_OPTIONS,
       lockfilePath: join(dir, LOCK_NAME),

@@ -1,9 +1,11 @@
-// Datastore URIs: `file:DIR` and `etcd:http://HOST:PORT[,http://HOST:PORT...]`.
+// Datastore URIs: `file:DIR` and `etcd:http://HOST:PORT[,http://HOST:PORT...]`. Each
+// backend is imported when it is used: the etcd client (gRPC, protobuf) costs a `file:`
+// command most of its start-up time.
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DatastoreError } from '../errors.js';
 import type { Datastore } from './datastore.js';
-import { FileDatastore } from './file-datastore.js';
-import { etcdOptionsFromEnv } from './etcd-options.js';
+import type { EtcdDatastoreOptions } from './etcd-options.js';
 
 export const DEFAULT_DATASTORE_URI = 'file:/var/lib/tabby';
 export const DATASTORE_ENV = 'TABBY_DATASTORE';
@@ -12,9 +14,15 @@ export type DatastoreUri = { type: 'file'; dir: string } | { type: 'etcd'; endpo
 
 const EXPECTED = 'expected file:DIR or etcd:http://HOST:PORT[,http://HOST:PORT...]';
 
-/** The explicit URI, else $TABBY_DATASTORE (if non-empty), else the default. */
+/**
+ * The explicit URI, else $TABBY_DATASTORE (if non-empty), else calico-node's
+ * $ETCD_ENDPOINTS (libcalico-go apiconfig: comma-separated URLs), else the default.
+ */
 export function resolveDatastoreUri(uri?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return uri ?? (env[DATASTORE_ENV] || DEFAULT_DATASTORE_URI);
+  if (uri !== undefined) return uri;
+  if (env[DATASTORE_ENV]) return env[DATASTORE_ENV]!;
+  if (env.ETCD_ENDPOINTS?.trim()) return `etcd:${env.ETCD_ENDPOINTS.trim()}`;
+  return DEFAULT_DATASTORE_URI;
 }
 
 export function parseDatastoreUri(uri: string): DatastoreUri {
@@ -58,14 +66,39 @@ function parseEndpoint(text: string, index: number, bad: (why: string) => Datast
   return `${url.protocol}//${url.hostname}:${Number(port)}`;
 }
 
+export interface OpenOptions {
+  /**
+   * For reads: a `file:` directory that does not exist is an error, so a mistyped URI
+   * does not look like an empty cluster. Writes create the directory.
+   */
+  mustExist?: boolean;
+  /** Extra etcd options (timeouts); TLS and auth still come from the environment. */
+  etcd?: Partial<EtcdDatastoreOptions>;
+}
+
 /**
- * Opens the datastore named by `uri`, $TABBY_DATASTORE, or the default file store.
- * etcd TLS and auth come from TABBY_ETCD_* (see etcd-options.ts).
+ * Opens the datastore named by `uri`, $TABBY_DATASTORE, $ETCD_ENDPOINTS or the default
+ * file store. etcd TLS and auth come from TABBY_ETCD_* or ETCD_* (see etcd-options.ts).
  */
-export async function openDatastore(uri?: string): Promise<Datastore> {
-  const parsed = parseDatastoreUri(resolveDatastoreUri(uri));
-  if (parsed.type === 'file') return FileDatastore.open(parsed.dir);
-  // Loaded only when used: the etcd client and gRPC cost a file-store agent ~20 MiB.
-  const { EtcdDatastore } = await import('./etcd-datastore.js');
-  return EtcdDatastore.open({ endpoints: parsed.endpoints, ...etcdOptionsFromEnv() });
+export async function openDatastore(uri?: string, opts: OpenOptions = {}): Promise<Datastore> {
+  const text = resolveDatastoreUri(uri);
+  const parsed = parseDatastoreUri(text);
+  if (parsed.type === 'file') {
+    if (opts.mustExist) await requireDirectory(parsed.dir, text);
+    const { FileDatastore } = await import('./file-datastore.js');
+    return FileDatastore.open(parsed.dir);
+  }
+  const [{ EtcdDatastore }, { etcdOptionsFromEnv }] = await Promise.all([import('./etcd-datastore.js'), import('./etcd-options.js')]);
+  return EtcdDatastore.open({ ...opts.etcd, endpoints: parsed.endpoints, ...etcdOptionsFromEnv() });
+}
+
+async function requireDirectory(dir: string, uri: string): Promise<void> {
+  let isDir = false;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new DatastoreError(`datastore ${uri}: cannot read ${dir}: ${code ?? (err as Error).message}`, { cause: err });
+  }
+  if (!isDir) throw new DatastoreError(`datastore ${uri}: directory ${dir} does not exist (check --datastore or TABBY_DATASTORE)`);
 }

@@ -66,6 +66,7 @@ interface NativeBinding {
   tcpMd5Set(fd: number, family: number, address: string, key: Buffer): void;
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
+  udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -866,4 +867,16 @@ export function ipTtlSet(fd: number, family: SocketFamily, ttl: number): void {
   checkU32('ttl', ttl, 255);
   if (ttl === 0) throw new ValidationError('ttl', 'must be from 1 to 255');
   callSync((n) => n.ipTtlSet(fd, family, ttl));
+}
+
+/**
+ * Drops datagrams arriving on a UDP socket with a TTL / hop limit below `minTtl`, by a
+ * socket filter (Linux honours IP_MINTTL for TCP only). `family` is the socket's own;
+ * an IPv6 socket must be IPv6-only, as the filter reads an IPv6 header.
+ */
+export function udpMinTtlFilter(fd: number, family: SocketFamily, minTtl: number): void {
+  checkFd(fd);
+  checkSocketFamily(family);
+  checkU32('minTtl', minTtl, 255);
+  callSync((n) => n.udpMinTtlFilter(fd, family, minTtl));
 }

@@ -6,6 +6,16 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startDaemon, waitFor } from '../../src/util/exec.js';
 
+/** Whether process `pid` still exists. */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * Sends `signal` to `pid` (the child's process) and waits for the child's exit,
  * following up with SIGKILL after `killAfterMs`. Returns at once if the signal cannot

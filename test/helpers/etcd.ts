@@ -93,14 +93,15 @@ export interface TestPki {
   clientKey: string;
 }
 
-function makePki(dir: string): TestPki {
+/** A CA, a server certificate valid for `serverIps`, and a client certificate, made with openssl. */
+export function makePki(dir: string, serverIps = ['127.0.0.1']): TestPki {
   mkdirSync(dir, { recursive: true });
   const f = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe', timeout: 10_000 });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=tabby-test-ca');
   const certs: [string, string, string[]][] = [
-    ['server', 'etcd', ['subjectAltName=IP:127.0.0.1', 'extendedKeyUsage=serverAuth,clientAuth']],
+    ['server', 'etcd', [`subjectAltName=${serverIps.map((a) => `IP:${a}`).join(',')}`, 'extendedKeyUsage=serverAuth,clientAuth']],
     ['client', 'tabby', ['extendedKeyUsage=clientAuth']],
   ];
   for (const [who, cn, ext] of certs) {

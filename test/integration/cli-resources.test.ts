@@ -145,7 +145,8 @@ test("the seeds' calicoctl commands work with tabby", () => {
     ok(tabby(dir, ['config', 'set', 'nodeToNodeMesh', 'on']));
     ok(tabby(dir, ['config', 'set', 'defaultNodeASNumber', '64600']));
     const conf = JSON.parse(tabby(dir, ['get', 'bgpconfig', 'default', '-o', 'json']).stdout);
-    assert.deepEqual(conf.spec, { nodeToNodeMeshEnabled: true, asNumber: 64600 });
+    // The CRD defaults Calico's validator applies (logSeverityScreen Info, aggregation Enabled) come along.
+    assert.deepEqual(conf.spec, { nodeToNodeMeshEnabled: true, asNumber: 64600, logSeverityScreen: 'Info', serviceLoadBalancerAggregation: 'Enabled' });
     assert.equal(tabby(dir, ['config', 'view', 'defaultNodeASNumber']).stdout.trim(), '64600');
 
     const peer = `apiVersion: projectcalico.org/v3

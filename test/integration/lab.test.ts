@@ -15,6 +15,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { run, startDaemon, waitFor } from '../../src/util/exec.js';
 import type { PeerStatusJson } from '../../src/agent/status.js';
 import { TABBY } from '../helpers/cli.js';
+import { httpGet } from '../helpers/netns-http.js';
+import { alive } from '../helpers/daemon.js';
 
 /** Run the CLI against the lab's store (from the etcd namespace when the lab runs on etcd). */
 async function tabbyIn(s: LabState, args: string[], input?: string): Promise<void> {
@@ -32,26 +34,6 @@ async function waitPeers(s: LabState, node: number, what: string, check: (peers:
 const up = (peers: PeerStatusJson[], address: string, type?: string) =>
   peers.some((p) => p.address === address && p.info === 'Established' && (type === undefined || p.type === type));
 
-/** GET a URL from inside a namespace (the agent's health server listens on its loopback). */
-async function httpGet(netns: string, url: string): Promise<{ status: number; body: string }> {
-  const py = `import urllib.request,urllib.error,json,sys
-try:
-  r=urllib.request.urlopen(sys.argv[1],timeout=5);print(json.dumps([r.status,r.read().decode()]))
-except urllib.error.HTTPError as e:
-  print(json.dumps([e.code,e.read().decode()]))`;
-  const r = await run(['python3', '-c', py, url], { netns, timeoutMs: 10_000 });
-  const [status, body] = JSON.parse(r.stdout) as [number, string];
-  return { status, body };
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function withLab(opts: Partial<LabOptions>, body: (s: LabState) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tabby-lab-test-'));
@@ -102,7 +84,7 @@ describe('tabby lab', { concurrency: false }, () => {
           const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
           assert.equal(ready.status, 200, ready.body);
           assert.match(ready.body, /3 of 3 BGP sessions established/);
-          const metrics = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics');
+          const metrics = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics');
           assert.match(metrics.body, /tabby_bgp_session_established\{peer="Global_10_255_0_1"[^}]*\} 1/);
           assert.match(metrics.body, /tabby_dataplane_routes_programmed [1-9]/);
           assert.match(metrics.body, /tabby_bgp_prefixes\{[^}]*kind="advertised"\} 1/);
@@ -200,7 +182,7 @@ describe('tabby lab', { concurrency: false }, () => {
       await waitFor('every agent to see the datastore gone', async () => (await datastoreReady(s)).every((r) => r === false), 20_000, 250);
       const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
       assert.match(ready.body, /datastore unreachable/, ready.body);
-      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics')).body, /^tabby_datastore_ready 0$/m);
+      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics')).body, /^tabby_datastore_ready 0$/m);
 
       // Sixty seconds without etcd: every session stays Established all along.
       while (Date.now() - stoppedAt < 60_000) {
@@ -217,7 +199,7 @@ describe('tabby lab', { concurrency: false }, () => {
       // etcd back on the same data dir and address.
       await startLabEtcd(s);
       await waitFor('every agent to see the datastore again', async () => (await datastoreReady(s)).every((r) => r === true), 30_000, 250);
-      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/metrics')).body, /^tabby_datastore_ready 1$/m);
+      assert.match((await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics')).body, /^tabby_datastore_ready 1$/m);
       const ping = await pinger;
       assert.match(ping.stdout, / 0% packet loss/, ping.stdout);
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as errors from '../../src/errors.js';
 import { BgpMessageError } from '../../src/bgp/wire/errors.js';
+import { BfdPacketError } from '../../src/bfd/errors.js';
 import { DataplaneError } from '../../src/dataplane/dataplane.js';
 import { CompactedError } from '../../src/datastore/compacted.js';
 import { IpamExhaustedError } from '../../src/ipam/ipam.js';
@@ -34,6 +35,8 @@ test('every error class has its name and a stable code', () => {
   // The codec is a leaf and cannot extend TabbyError, but keeps the same shape.
   const bgp = new BgpMessageError('bad', 3, 1, 'treat-as-withdraw');
   assert.deepEqual([bgp.name, bgp.code, bgp.notification.code, bgp.action], ['BgpMessageError', 'BGP_MESSAGE', 3, 'treat-as-withdraw']);
+  const bfd = new BfdPacketError('bad', 'version');
+  assert.deepEqual([bfd.name, bfd.code, bfd.reason], ['BfdPacketError', 'BFD_PACKET', 'version']);
   assert.equal(new errors.ValidationError('spec.cidr', 'bad', 'doc 1').message, 'doc 1: spec.cidr: bad');
   assert.equal(new errors.NetlinkError('route-add', 17, 'File exists').message, 'route-add: File exists (errno 17)');
 });

@@ -10,5 +10,6 @@ export const calicoNodeStatus: KindDef = {
     spec.updatePeriodSeconds ??= 10;
     return spec;
   },
-  hasStatus: true,
+  // Written by the agent, kept as given.
+  status: true,
 };

@@ -1,4 +1,5 @@
 import type { Check } from '../schema.js';
+import type { ObjectMeta } from '../types.js';
 
 /** One row of the kind table: everything the API knows about a resource kind. */
 export interface KindDef {
@@ -9,11 +10,13 @@ export interface KindDef {
   /** Cross-field rules on the checked spec; throw ValidationError. */
   rules?(spec: Record<string, unknown>, name: string): void;
   /** Fill defaults into the checked spec (mutates and returns it). */
-  defaults?(spec: Record<string, unknown>): Record<string, unknown>;
+  defaults?(spec: Record<string, unknown>, name: string): Record<string, unknown>;
   /** Rules between the stored and the new version (immutable fields). */
   update?(stored: Record<string, unknown>, next: Record<string, unknown>): void;
+  /** Checks on metadata that carries settings (annotations), with the checked spec. */
+  metadata?(meta: ObjectMeta, spec: Record<string, unknown>): void;
   /** Extra check on the name beyond the generic one. */
   name?(name: string): void;
-  /** Status is kept as given (written by the agent, not by users). */
-  hasStatus?: boolean;
+  /** A status the kind carries: checked by this schema, or kept as given when `true`. */
+  status?: Check<Record<string, unknown>> | true;
 }

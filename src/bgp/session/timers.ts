@@ -1,20 +1,9 @@
 // Every timer of a session goes through a Clock, so unit tests drive time by hand
 // (FakeClock) and never sleep.
 
-export type TimerHandle = unknown;
+import type { Clock, TimerHandle } from '../../util/clock.js';
 
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 
 /** RFC 4271 §8 timers, plus the idle hold that spaces automatic restarts after errors. */
 export type TimerName = 'connectRetry' | 'hold' | 'keepalive' | 'idleHold';

@@ -69,6 +69,9 @@ export class PeerRuntime {
   private readonly initialLeft = new Map<Family, number>();
   private initialStarted = 0;
   private initialSent = 0;
+  /** The forwarding path is usable as far as anything outside BGP (BFD) knows. */
+  private live = true;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly host: PeerHost,
@@ -85,7 +88,30 @@ export class PeerRuntime {
   }
 
   start(): void {
-    this.session.start();
+    if (this.live) this.session.start();
+  }
+
+  /**
+   * Liveness of the path to the peer from outside BGP (a BFD session). Down: the session
+   * goes at once with Cease/BFD Down (RFC 9384) and the peer's routes are withdrawn, no
+   * graceful restart (BIRD's `bfd on`); it stays Idle until the path is back.
+   */
+  setLive(live: boolean, reason: string): void {
+    if (live === this.live) return;
+    this.live = live;
+    if (live) {
+      this.log.info({ reason }, 'path to the peer is back: session may start');
+      this.deliberate = false;
+      this.startSession();
+      return;
+    }
+    this.log.warn({ reason, state: this.session.state }, 'path to the peer is down: session down');
+    this.deliberate = true;
+    this.adminError = reason;
+    if (this.limitTimer !== undefined) this.host.clock.clearTimeout(this.limitTimer);
+    this.limitTimer = undefined;
+    void this.session.stopWith(this.cease(CeaseSubcode.BFD_DOWN));
+    this.dropRoutes();
   }
 
   // ---- configuration ----
@@ -262,7 +288,12 @@ export class PeerRuntime {
     this.dropAll();
     this.session = this.build();
     this.host.register(this.session);
-    if (this.host.running) this.session.start();
+    this.startSession();
+  }
+
+  /** Starts the session unless the speaker is not running or the path is down. */
+  private startSession(): void {
+    if (this.host.running && this.live) this.session.start();
   }
 
   private established(session: BgpSession, n: NegotiatedInfo): void {
@@ -389,7 +420,7 @@ export class PeerRuntime {
       void old.stop();
       this.session = this.build();
       this.host.register(this.session);
-      if (this.host.running) this.session.start();
+      this.startSession();
     }
   }
 
@@ -424,7 +455,7 @@ export class PeerRuntime {
     this.limitTimer = this.host.clock.setTimeout(() => {
       this.limitTimer = undefined;
       this.deliberate = false;
-      if (this.host.running) this.session.start();
+      this.startSession();
     }, secs * 1000);
   }
 

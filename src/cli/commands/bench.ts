@@ -1,9 +1,8 @@
-// `tabby bench routes|codec|dataplane|bgp`: Tabby against its anchors in one run, a
+// `tabby bench routes|codec|dataplane|bgp|startup`: Tabby against its anchors in one run, a
 // table on stdout, progress on stderr, `--json FILE` (DESIGN.md's form) and `--svg FILE`.
 
 import type { Argv } from 'yargs';
-import { cleanupAll, installSignalHandlers } from '../../bench/cleanup.js';
-import { endProgress, formatResult, missedTargets, progress, writeJson, writeSvg, type BenchResult } from '../../bench/report.js';
+import type { BenchResult } from '../../bench/report.js';
 import { TabbyError, ValidationError } from '../../errors.js';
 
 class TargetMissedError extends TabbyError {
@@ -11,6 +10,10 @@ class TargetMissedError extends TabbyError {
 }
 
 async function runBench(a: { json?: string; svg?: string; check?: boolean }, fn: (say: (line: string) => void) => Promise<BenchResult>): Promise<void> {
+  const [{ cleanupAll, installSignalHandlers }, { endProgress, formatResult, missedTargets, progress, writeJson, writeSvg }] = await Promise.all([
+    import('../../bench/cleanup.js'),
+    import('../../bench/report.js'),
+  ]);
   installSignalHandlers();
   const say = progress();
   let r: BenchResult;
@@ -109,6 +112,15 @@ export function benchCommands<T extends { datastore?: string }>(yargs: Argv<T>):
             }));
         },
       )
-      .demandCommand(1, 'give a benchmark: routes, codec, dataplane or bgp'),
+      .command(
+        'startup',
+        'CLI start-up: tabby get on a file: store and tabby --help against bare node -e 0',
+        (c) => common(c).option('reps', { type: 'number', default: 30 }),
+        async (a) => {
+          const { benchStartup } = await import('../../bench/startup.js');
+          await runBench(a, (say) => benchStartup({ reps: a.reps, progress: say }));
+        },
+      )
+      .demandCommand(1, 'give a benchmark: routes, codec, dataplane, bgp or startup'),
   );
 }

@@ -1,8 +1,7 @@
-// `tabby lab up|status|down`: the multi-node demo in network namespaces.
+// `tabby lab up|status|down`: the multi-node demo in network namespaces. The lab (and
+// with it the agent's modules) loads when a lab verb runs.
 import type { Argv } from 'yargs';
-import { formatNodeStatus } from '../../agent/status.js';
-import { connectivity, labDown, labUp, nodeStatus, type Matrix } from '../../lab/lab.js';
-import { loadState, statusJson } from '../../lab/lab-state.js';
+import type { Matrix } from '../../lab/lab.js';
 import { out } from '../context.js';
 import { formatTable } from '../output.js';
 
@@ -42,6 +41,7 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
               return true;
             }),
         async (a) => {
+          const [{ connectivity, labUp, nodeStatus }, { formatNodeStatus }] = await Promise.all([import('../../lab/lab.js'), import('../../agent/status.js')]);
           const say = progress();
           const state = await labUp({
             nodes: a.nodes,
@@ -74,6 +74,7 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
         'Names, addresses and namespaces of the lab',
         (c) => c.option('output', { alias: 'o', choices: ['table', 'json'] as const, default: 'table' as const }),
         async (a) => {
+          const { loadState, statusJson } = await import('../../lab/lab-state.js');
           const state = loadState();
           if (!state) throw new Error('no lab is running (tabby lab up)');
           const j = statusJson(state);
@@ -86,6 +87,7 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
         },
       )
       .command('down', 'Remove everything the lab made (also after a crash)', (c) => c, async () => {
+        const { labDown } = await import('../../lab/lab.js');
         await labDown();
         out('lab removed');
       })

@@ -1,9 +1,7 @@
 // calicoctl v0.x/v1.x verbs, kept for old scripts: `bgp peer …` and `config …`.
+// Address and AS parsing load with the handler, not with every `tabby` command.
 import type { Argv } from 'yargs';
-import { parseAsn } from '../../api/asn.js';
-import { parsePeerIP } from '../../api/net.js';
 import { DEFAULTS, type BGPConfigurationSpec, type BGPPeerSpec } from '../../api/types.js';
-import { v1PeerName } from '../../api/v1.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { out, withClient } from '../context.js';
 import { formatTable } from '../output.js';
@@ -24,13 +22,15 @@ function scopeOptions<T>(y: Argv<T>) {
     });
 }
 
-function peerName(ip: string, a: ScopeArgs): string {
+async function peerName(ip: string, a: ScopeArgs): Promise<string> {
+  const [{ parsePeerIP }, { v1PeerName }] = await Promise.all([import('../../api/net.js'), import('../../api/v1.js')]);
   if (!parsePeerIP(ip)) throw new ValidationError('IP', `${JSON.stringify(ip)} is not an IP address`);
   return v1PeerName(a.scope, ip, a.node);
 }
 
 /** The v0 `bgp peer show` tables: one per scope and family. */
-function peerTables(peers: BGPPeerSpec[]): string {
+async function peerTables(peers: BGPPeerSpec[]): Promise<string> {
+  const { parsePeerIP } = await import('../../api/net.js');
   const blocks: string[] = [];
   for (const scope of ['global', 'node'] as const) {
     for (const family of [4, 6] as const) {
@@ -51,14 +51,15 @@ function peerTables(peers: BGPPeerSpec[]): string {
 
 const SETTINGS = {
   nodeToNodeMesh: {
-    parse(v: string): Partial<BGPConfigurationSpec> {
+    async parse(v: string): Promise<Partial<BGPConfigurationSpec>> {
       if (v !== 'on' && v !== 'off') throw new ValidationError('VALUE', `nodeToNodeMesh takes on or off, got ${JSON.stringify(v)}`);
       return { nodeToNodeMeshEnabled: v === 'on' };
     },
     show: (s: BGPConfigurationSpec) => ((s.nodeToNodeMeshEnabled ?? DEFAULTS.nodeToNodeMeshEnabled) ? 'on' : 'off'),
   },
   defaultNodeASNumber: {
-    parse(v: string): Partial<BGPConfigurationSpec> {
+    async parse(v: string): Promise<Partial<BGPConfigurationSpec>> {
+      const { parseAsn } = await import('../../api/asn.js');
       const asNumber = parseAsn(v);
       if (asNumber === undefined) throw new ValidationError('VALUE', `${JSON.stringify(v)} is not an AS number`);
       return { asNumber };
@@ -85,7 +86,7 @@ export function legacyCommands<T extends { datastore?: string }>(yargs: Argv<T>)
               (c) => scopeOptions(c.positional('ip', { type: 'string', demandOption: true }).positional('as', { type: 'string' }).positional('asn', { type: 'string', demandOption: true })),
               async (a) => {
                 if (a.as !== 'as') throw new ValidationError('', `usage: tabby bgp peer add IP as ASN (got ${JSON.stringify(a.as)} instead of "as")`);
-                const name = peerName(a.ip, a);
+                const name = await peerName(a.ip, a);
                 const spec: BGPPeerSpec = { peerIP: a.ip, asNumber: a.asn as unknown as number };
                 if (a.scope === 'node') spec.node = a.node;
                 // Re-adding the same peer replaces it, as in calicoctl v1.
@@ -98,7 +99,7 @@ export function legacyCommands<T extends { datastore?: string }>(yargs: Argv<T>)
               'Remove a BGP peer',
               (c) => scopeOptions(c.positional('ip', { type: 'string', demandOption: true })),
               async (a) => {
-                const name = peerName(a.ip, a);
+                const name = await peerName(a.ip, a);
                 await withClient(a, async (c) => {
                   if (!(await c.get('BGPPeer', name))) throw new NotFoundError('BGPPeer', `${a.ip} (${a.scope}${a.node ? ` ${a.node}` : ''})`);
                   await c.delete('BGPPeer', name);
@@ -107,8 +108,8 @@ export function legacyCommands<T extends { datastore?: string }>(yargs: Argv<T>)
               },
             )
             .command('show', 'Show BGP peers', (c) => c, async (a) => {
-              const { items } = await withClient(a, (c) => c.list('BGPPeer'));
-              process.stdout.write(peerTables(items.map((r) => r.spec as BGPPeerSpec)));
+              const { items } = await withClient(a, (c) => c.list('BGPPeer'), { read: true });
+              process.stdout.write(await peerTables(items.map((r) => r.spec as BGPPeerSpec)));
             })
             .demandCommand(1, 'give a peer verb: add, remove or show'),
         )
@@ -121,7 +122,7 @@ export function legacyCommands<T extends { datastore?: string }>(yargs: Argv<T>)
           'Set nodeToNodeMesh on|off or defaultNodeASNumber N',
           (c) => c.positional('name', { type: 'string', demandOption: true }).positional('value', { type: 'string', demandOption: true }),
           async (a) => {
-            const patch = { spec: setting(a.name).parse(a.value) };
+            const patch = { spec: await setting(a.name).parse(a.value) };
             await withClient(a, (c) => c.patch('BGPConfiguration', 'default', patch, true));
             out(`${a.name} set to ${a.value}`);
           },
@@ -132,7 +133,7 @@ export function legacyCommands<T extends { datastore?: string }>(yargs: Argv<T>)
           (c) => c.positional('name', { type: 'string', demandOption: true }),
           async (a) => {
             const s = setting(a.name);
-            const stored = await withClient(a, (c) => c.get('BGPConfiguration', 'default'));
+            const stored = await withClient(a, (c) => c.get('BGPConfiguration', 'default'), { read: true });
             out(s.show((stored?.spec ?? {}) as BGPConfigurationSpec));
           },
         )

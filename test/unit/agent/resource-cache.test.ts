@@ -76,3 +76,36 @@ test('the cache keeps its state while the store is gone and resynchronises when 
     cache.close();
   }
 });
+
+test('start() waits for a store that does not answer yet, retrying with back-off (fake timers)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const store = new FlakyStore();
+  store.put(res('BGPConfiguration', 'default'));
+  store.down = true;
+  const lists = { n: 0 };
+  const list = store.list.bind(store);
+  store.list = async () => {
+    lists.n++;
+    return list();
+  };
+  const cache = new ResourceCache(store as unknown as Datastore, () => undefined, silentLogger);
+  let started = false;
+  const p = cache.start(60_000).then(() => (started = true));
+  const flush = () => new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 5; i++) {
+    await flush();
+    t.mock.timers.tick(15_000);
+  }
+  await flush();
+  assert.equal(started, false);
+  assert.ok(lists.n >= 5, `retried (${lists.n} lists)`);
+  assert.match(cache.lastError ?? '', /UNAVAILABLE/);
+  store.down = false;
+  for (let i = 0; i < 3 && !started; i++) {
+    t.mock.timers.tick(15_000);
+    await flush();
+  }
+  await p;
+  assert.equal(cache.ready, true);
+  cache.close();
+});

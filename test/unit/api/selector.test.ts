@@ -115,10 +115,41 @@ test('whitespace is free', () => {
   const variants = [
     "a=='x'&&!has(b)||c in{'p','q'}",
     "  a  ==  'x'  &&  ! has( b )  ||  c  in  { 'p' , 'q' }  ",
-    "\ta\n==\r\n'x'\t&&\n!has(b)||c in {'p','q'}\n",
+    "\ta\t==\t'x'\t&&\t!has(b)||c in {'p','q'}\t",
   ];
   for (const v of variants) {
     assert.equal(parseSelector(v).toString(), '((a == "x" && !has(b)) || c in {"p", "q"})', v);
+  }
+});
+
+// tokenizer.go: `whitespace = " \t"`; anything else between tokens is an unexpected character.
+test('only space and tab are whitespace, as in Calico', () => {
+  for (const v of ["a == 'x'\n", "a\n== 'x'", "a ==\r\n'x'"]) {
+    assert.throws(() => parseSelector(v), SelectorParseError, JSON.stringify(v));
+  }
+});
+
+// tokenizer.go: after a label the operator is matched by prefix, so the one-word forms work.
+test('one-word startswith, endswith and notin', () => {
+  assert.equal(parseSelector("a startswith 'x'").toString(), 'a starts with "x"');
+  assert.equal(parseSelector("a endswith 'x'").toString(), 'a ends with "x"');
+  assert.equal(parseSelector("a notin {'x'}").toString(), 'a not in {"x"}');
+  assert.equal(parseSelector("a contains'x'").toString(), 'a contains "x"');
+});
+
+// tokenizer.go LabelKeyMatcher `[a-zA-Z0-9_./-]{1,512}`: 512 characters is a label, 513 is not.
+test('labels are at most 512 characters', () => {
+  assert.equal(parseSelector(`${'a'.repeat(512)} == 'v'`).matches({ ['a'.repeat(512)]: 'v' }), true);
+  assert.throws(() => parseSelector(`${'a'.repeat(513)} == 'v'`), SelectorParseError);
+});
+
+// parser_test.go selectorTests[25..27]: global() parses and matches any labels.
+test('global() matches everything and prints as global()', () => {
+  for (const s of ['global()', ' global()', 'global( )']) {
+    const sel = parseSelector(s);
+    assert.equal(sel.matches({}), true);
+    assert.equal(sel.matches({ a: 'b' }), true);
+    assert.equal(sel.toString(), 'global()');
   }
 });
 
@@ -203,7 +234,7 @@ const malformed: [selector: string, column: number, reason: RegExp][] = [
   ['has()', 5, /expected a label name in has\(\)/],
   ['has(a', 6, /missing '\)' after has\(/],
   ['all(x)', 5, /missing '\)' after all\(/],
-  ['global()', 1, /global\(\) is not supported/],
+  ['global(', 8, /missing '\)' after global\(/],
 ];
 
 for (const [selector, column, reason] of malformed) {

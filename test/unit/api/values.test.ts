@@ -16,15 +16,18 @@ test('AS numbers: plain and dotted', () => {
   for (const [input, want] of cases) assert.equal(parseAsn(input), want, String(input));
 });
 
+// validator.go processIPPort with the CRD's CEL rule for peerIP: a bracketed address needs a
+// port, and the brackets may hold IPv4 too.
 test('peer IPs with and without ports', () => {
   const cases: [string, ReturnType<typeof parsePeerIP>][] = [
     ['10.0.0.1', { family: 4, address: '10.0.0.1' }],
     ['10.0.0.1:1179', { family: 4, address: '10.0.0.1', port: 1179 }],
     ['fd00::1', { family: 6, address: 'fd00::1' }],
     ['[fd00::1]:1179', { family: 6, address: 'fd00::1', port: 1179 }],
-    ['[FD00:0::1]', { family: 6, address: 'fd00::1' }],
-    ['10.0.0.1:0', undefined], ['10.0.0.1:65536', undefined], ['fd00::1:1179x', undefined],
-    ['[10.0.0.1]:179', undefined], ['10.0.0.1/32', undefined], ['host.example:179', undefined],
+    ['[FD00:0::1]:179', { family: 6, address: 'fd00::1', port: 179 }],
+    ['[10.0.0.1]:179', { family: 4, address: '10.0.0.1', port: 179 }],
+    ['[fd00::1]', undefined], ['10.0.0.1:0', undefined], ['10.0.0.1:65536', undefined], ['fd00::1:1179x', undefined],
+    ['10.0.0.1/32', undefined], ['host.example:179', undefined], ['10.0.0.1:', undefined], ['[]:179', undefined],
   ];
   for (const [input, want] of cases) assert.deepEqual(parsePeerIP(input), want, input);
 });
