@@ -436,7 +436,7 @@ export class Dataplane {
 
     if (resync) {
       // How the underlay reaches next hops: only looked up on a resync, never per change.
-      const main = await stage('underlay routes', () => routeDump({ ...this.ns, family: 4, table: 254, excludeProtocol: RTPROT_TABBY }));
+      const main = await stage('underlay routes', () => routeDump({ ...this.ns, table: 254, excludeProtocol: RTPROT_TABBY }));
       if (main) {
         const resolver = underlayTable(main, this.cfg.hostIfname, RTPROT_TABBY);
         const key = resolver.key;
