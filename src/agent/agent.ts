@@ -27,7 +27,7 @@ import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
 import { addrList, routeDump, RTPROT_TABBY } from '../native/addon.js';
 import { Debounce } from '../util/debounce.js';
 import type { Logger } from '../util/log.js';
-import { autodetectAddress } from './autodetect.js';
+import { AddressDetectionError, autodetectAddress, resolveNodeAddress, type AddressSetting } from './autodetect.js';
 import { registerBfdMetrics } from './bfd-metrics.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
@@ -45,9 +45,11 @@ export interface AgentOptions {
   dataplane: 'bpf' | 'iptables' | 'none';
   stateDir: string;
   secretsDir: string;
-  ipMethod?: string;
-  /** IPv6 autodetection method, or undefined for no IPv6 (Calico's default). */
-  ip6Method?: string;
+  /** IP and IP6 as calico-node reads them (default: unset, first-found). */
+  ip?: AddressSetting;
+  ip6?: AddressSetting;
+  /** CALICO_ROUTER_ID: an IPv4 address or `hash`. */
+  routerId?: string;
   health: { address: string; port: number } | false;
   logger: Logger;
   /** Resource changes: re-plan after this much quiet (ms, default 100)… */
@@ -123,6 +125,7 @@ export class Agent {
     const restarting = (await routeDump({ family: 0, protocol: RTPROT_TABBY })).length > 0;
     this.hold = new RestartHold({ restarting, startedAt: Date.now() });
     await this.cache.start();
+    // The underlay address: IPv4, or IPv6 on an IPv6-only node.
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
     this.dataplane = new Dataplane({ mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger });
     await this.dataplane.start();
@@ -141,13 +144,20 @@ export class Agent {
     this.log.info({ addresses: this.nodeCidrs, dataplane: this.opts.dataplane, restarting }, 'agent started');
   }
 
-  /** Find the node's addresses (kept as CIDRs) and the interface that holds IPv4. */
+  /**
+   * The node's addresses (kept as CIDRs, IPv4 first) as calico-node finds them: from IP/IP6
+   * and the Node's stored addresses; the interface holding the first is the host interface.
+   */
   private async detectAddresses(): Promise<void> {
-    const v4 = await autodetectAddress(this.opts.ipMethod, 4);
-    if (!v4) throw new Error(`no IPv4 address found with autodetection method ${this.opts.ipMethod ?? 'first-found'}`);
-    const v6 = this.opts.ip6Method ? await autodetectAddress(this.opts.ip6Method, 6) : undefined;
-    this.nodeCidrs = [v4, ...(v6 ? [v6] : [])];
-    const held = (await addrList({ family: 4 })).find((a) => a.cidr === v4);
+    const stored = ((await this.client.get('Node', this.name)) as Node | undefined)?.spec.bgp;
+    const unset: AddressSetting = { mode: 'unset', method: 'first-found' };
+    const find = (family: 4 | 6) => (method: string) => autodetectAddress(method, family);
+    const v4 = await resolveNodeAddress(this.opts.ip ?? unset, 4, stored?.ipv4Address, find(4));
+    const v6 = await resolveNodeAddress(this.opts.ip6 ?? unset, 6, stored?.ipv6Address, find(6));
+    this.nodeCidrs = [v4, v6].filter((c): c is string => c !== undefined);
+    if (this.nodeCidrs.length === 0) throw new AddressDetectionError('the node has neither an IPv4 nor an IPv6 address (IP and IP6 are none, and the Node has none)');
+    const primary = this.nodeCidrs[0]!;
+    const held = (await addrList({ family: v4 ? 4 : 6 })).find((a) => a.cidr === primary);
     if (held?.ifname) this.hostIfname = held.ifname;
   }
 
@@ -156,8 +166,8 @@ export class Agent {
     const [v4, v6] = [this.nodeCidrs.find((c) => !c.includes(':')), this.nodeCidrs.find((c) => c.includes(':'))];
     await this.client.modify('Node', this.name, (stored) => {
       const node = (stored ?? { apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: this.name }, spec: {} }) as Node;
-      const bgp = { ...(node.spec.bgp ?? {}), ipv4Address: v4 };
-      if (v6) bgp.ipv6Address = v6;
+      const { ipv4Address: _4, ipv6Address: _6, ...rest } = node.spec.bgp ?? {};
+      const bgp = { ...rest, ...(v4 ? { ipv4Address: v4 } : {}), ...(v6 ? { ipv6Address: v6 } : {}) };
       return { ...node, spec: { ...node.spec, bgp } };
     });
   }
@@ -197,7 +207,7 @@ export class Agent {
 
   private async pass(): Promise<void> {
     if (this.stopped) return;
-    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs });
+    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs, ...(this.opts.routerId ? { routerId: this.opts.routerId } : {}) });
     if (!plan) return;
     // IPAM writes only when the store is there; the watch brings them back as a new plan.
     // The cache answers whether anything is missing, so a plan normally does no store I/O.
@@ -285,7 +295,9 @@ export class Agent {
       await snat.load({ ifname: this.hostIfname, nodeIP, logger: this.opts.logger });
       this.nat = snat;
     } else if (this.opts.dataplane === 'iptables') {
-      this.nat = new IptablesNat({ families: [4], logger: this.opts.logger });
+      // Each family the node has: natOutgoing IPv6 pools MASQUERADE through ip6tables.
+      const families = [...new Set(this.nodeCidrs.map((c) => (c.includes(':') ? 6 : 4) as 4 | 6))];
+      this.nat = new IptablesNat({ families, logger: this.opts.logger });
     }
   }
 

@@ -2,7 +2,7 @@
 // interface=REGEX, skip-interface=REGEX, cidr=CIDR. Addresses are kept as CIDRs because the
 // prefix length defines "same subnet" for CrossSubnet (storing /32 breaks it, calico#3003).
 import { cidrContains, parseCidr, parseIP } from '../api/net.js';
-import { ValidationError } from '../errors.js';
+import { TabbyError, ValidationError } from '../errors.js';
 import { addrList, linkList, type Address, type Link } from '../native/addon.js';
 import { run } from '../util/exec.js';
 
@@ -108,4 +108,33 @@ export async function autodetectAddress(methodText: string | undefined, family: 
   const [links, addrs] = await Promise.all([linkList({ netns }), addrList({ family, netns })]);
   const src = method.kind === 'can-reach' ? await routeSource(method.dest, netns) : undefined;
   return chooseAddress(method, family, links, addrs, src);
+}
+
+/**
+ * calico-node's IP / IP6 setting with its autodetection method. `unset`: the Node's stored
+ * address; IPv4 autodetects when there is none, IPv6 never does. `autodetect`: detect, else
+ * keep the stored address. `none`: the stored address, never detect. `explicit`: `method`
+ * is the address. (node/pkg/lifecycle/startup/startup.go configureIPsAndSubnets.)
+ */
+export interface AddressSetting {
+  mode: 'unset' | 'autodetect' | 'none' | 'explicit';
+  method: string;
+}
+
+export class AddressDetectionError extends TabbyError {
+  override readonly code = 'ADDRESS_DETECTION';
+}
+
+/** The node's address of `family` by the rules above; `detect` runs the method. */
+export async function resolveNodeAddress(
+  s: AddressSetting, family: 4 | 6, stored: string | undefined, detect: (method: string) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  if (s.mode === 'explicit') return detect(s.method);
+  if (s.mode === 'autodetect' || (s.mode === 'unset' && family === 4 && !stored)) {
+    const found = await detect(s.method);
+    if (found) return found;
+    if (stored) return stored;
+    throw new AddressDetectionError(`failed to autodetect an IPv${family} address with method ${s.method}`);
+  }
+  return stored || undefined;
 }

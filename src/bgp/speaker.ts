@@ -29,7 +29,7 @@ export class Speaker {
   private readonly peers = new Map<string, PeerRuntime>();
   private readonly listeners: Array<(changes: BestPath[]) => void> = [];
   private readonly host: PeerHost;
-  private listener: BgpListener | undefined;
+  private listeners_: BgpListener[] = [];
   private started = false;
   private stopped = false;
   private localReady = false;
@@ -58,8 +58,12 @@ export class Speaker {
       resyncOthers: (except) => {
         for (const p of this.peers.values()) if (p !== except) p.resync();
       },
-      register: (s) => this.listener?.addPeer(s),
-      unregister: (s) => this.listener?.removePeer(s),
+      register: (s) => {
+        for (const l of this.listeners_) l.addPeer(s);
+      },
+      unregister: (s) => {
+        for (const l of this.listeners_) l.removePeer(s);
+      },
     };
   }
 
@@ -69,10 +73,19 @@ export class Speaker {
     if (this.stopped) throw new Error('the speaker was stopped');
     const l = this.opts.listen;
     if (l !== false) {
-      const listener = new BgpListener({ address: l?.address ?? '::', port: l?.port ?? BGP_PORT, logger: this.host.rootLog });
-      for (const p of this.peers.values()) listener.addPeer(p.session);
-      await listener.listen();
-      this.listener = listener;
+      const addresses = l?.addresses?.length ? l.addresses : [l?.address ?? '::'];
+      for (const address of addresses) {
+        const listener = new BgpListener({ address, port: l?.port ?? BGP_PORT, logger: this.host.rootLog });
+        for (const p of this.peers.values()) listener.addPeer(p.session);
+        try {
+          await listener.listen();
+        } catch (err) {
+          await Promise.all(this.listeners_.map((x) => x.close()));
+          this.listeners_ = [];
+          throw err;
+        }
+        this.listeners_.push(listener);
+      }
     }
     this.started = true;
     if (!this.localReady) {
@@ -88,9 +101,14 @@ export class Speaker {
     this.log.info({ routerId: this.opts.routerId, asn: this.opts.localAsn, clusterId: this.opts.clusterId, peers: this.peers.size }, 'BGP speaker started');
   }
 
-  /** The bound listener address, once started (port 0 picks a free one). */
+  /** The (first) bound listener address, once started (port 0 picks a free one). */
   listenAddress(): { address: string; port: number } | undefined {
-    return this.listener?.address();
+    return this.listeners_[0]?.address();
+  }
+
+  /** Every bound listener address. */
+  listenAddresses(): { address: string; port: number }[] {
+    return this.listeners_.map((l) => l.address()).filter((a): a is { address: string; port: number } => a !== undefined);
   }
 
   /**
@@ -118,7 +136,7 @@ export class Speaker {
       }
       const added = new PeerRuntime(this.host, cfg, restarting);
       this.peers.set(p.id, added);
-      this.listener?.addPeer(added.session);
+      for (const l of this.listeners_) l.addPeer(added.session);
       this.log.info({ peer: p.id, address: p.address, remoteAsn: p.remoteAsn }, 'peer added');
       if (this.started) added.start();
     }
@@ -178,9 +196,9 @@ export class Speaker {
     if (this.localWait !== undefined) this.clock.clearTimeout(this.localWait);
     const graceful = opts.graceful === true;
     this.log.info({ graceful }, 'BGP speaker stopping');
-    const listener = this.listener;
-    this.listener = undefined;
-    await Promise.all([listener?.close(), ...[...this.peers.values()].map((p) => p.shutdown(graceful)), ...this.pending]);
+    const listeners = this.listeners_;
+    this.listeners_ = [];
+    await Promise.all([...listeners.map((l) => l.close()), ...[...this.peers.values()].map((p) => p.shutdown(graceful)), ...this.pending]);
   }
 
   /**

@@ -8,7 +8,6 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,8 @@ import { RTPROT_TABBY, routeDump } from '../../src/native/addon.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
 import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
 import { TABBY, tabby } from '../helpers/cli.js';
-import { Frr, haveFrr } from '../helpers/frr.js';
+import { Frr, frrRouterBgp, haveFrr } from '../helpers/frr.js';
+import { nodeRouterPair, type NodeRouterPair } from '../helpers/netns.js';
 import { isRoot } from './netlink-netns.js';
 
 const missingTools = ['/usr/sbin/tc', '/usr/bin/curl', '/usr/bin/promtool'].filter((p) => !existsSync(p));
@@ -35,43 +35,17 @@ const LIMIT_MS = 1000;
 /** Inside the agent's own namespace. */
 const METRICS_PORT = 9091;
 
-interface Lab {
-  node: string;
-  router: string;
+interface Lab extends NodeRouterPair {
   dir: string;
   stateDir: string;
-  node4: string;
-  router4: string;
-  node6: string;
-  router6: string;
   agent?: ChildProcess;
 }
 
 async function makeLab(prefix: string): Promise<Lab> {
-  const tag = randomBytes(3).toString('hex');
-  const net = `10.${randomInt(16, 250)}.${randomInt(0, 255)}`;
   const dir = mkdtempSync(join(tmpdir(), `tabby-${prefix}-`));
   chmodSync(dir, 0o755);
-  const lab: Lab = {
-    node: `${prefix}-${tag}-n`,
-    router: `${prefix}-${tag}-r`,
-    dir,
-    stateDir: join(dir, 'state'),
-    node4: `${net}.1`,
-    router4: `${net}.2`,
-    node6: `fd${tag.slice(0, 2)}:${tag.slice(2)}::1`,
-    router6: `fd${tag.slice(0, 2)}:${tag.slice(2)}::2`,
-  };
-  await ip(['netns', 'add', lab.node]);
-  await ip(['netns', 'add', lab.router]);
-  for (const ns of [lab.node, lab.router]) await ip(['link', 'set', 'lo', 'up'], ns);
-  await ip(['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', lab.router], lab.node);
-  for (const [ns, dev, a4, a6] of [[lab.node, 'n0', lab.node4, lab.node6], [lab.router, 'r0', lab.router4, lab.router6]] as const) {
-    await ip(['addr', 'add', `${a4}/24`, 'dev', dev], ns);
-    await ip(['addr', 'add', `${a6}/64`, 'dev', dev, 'nodad'], ns);
-    await ip(['link', 'set', dev, 'up'], ns);
-    await run(['tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'clsact']);
-  }
+  const lab: Lab = { ...(await nodeRouterPair(prefix)), dir, stateDir: join(dir, 'state') };
+  for (const [ns, dev] of [[lab.node, 'n0'], [lab.router, 'r0']] as const) await run(['tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'clsact']);
   return lab;
 }
 
@@ -244,9 +218,7 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
           birdBgp({ name: 'tabby6', local: lab.router6, localAs: ROUTER_AS, neighbor: lab.node6, neighborAs: TABBY_AS, ipv4: false, extra: ['bfd on;'] }),
       );
       await startAgent(lab, [lab.router4, lab.router6]);
-      // The dataplane programs IPv4 routes only (its underlay resolver is IPv4): the IPv6
-      // session's route is checked in the RIB (accepted prefixes), not in the kernel.
-      const up = await converged(lab, [V4_ROUTE]);
+      const up = await converged(lab, [V4_ROUTE, V6_ROUTE]);
       for (const p of up) {
         assert.equal(p.bfd?.detectionTimeMs, 300, 'BIRD multiplier 3 × max(our 100 ms, its 100 ms)');
         assert.equal(p.bfd?.localAddress, p.family === 'ipv4' ? lab.node4 : lab.node6);
@@ -262,7 +234,7 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
 
       const t1 = performance.now();
       await mend(lab);
-      await converged(lab, [V4_ROUTE]);
+      await converged(lab, [V4_ROUTE, V6_ROUTE]);
       report('BIRD', r, performance.now() - t1);
     } finally {
       await bird.stop();
@@ -276,12 +248,7 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
     try {
       await frr.start({
         bfdd: 'bfd\n profile fast\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n!\n',
-        bgpd: `router bgp ${ROUTER_AS}
- bgp router-id ${lab.router4}
- no bgp ebgp-requires-policy
- no bgp network import-check
- timers bgp 10 30
- neighbor ${lab.node4} remote-as ${TABBY_AS}
+        bgpd: `${frrRouterBgp(ROUTER_AS, lab.router4)} neighbor ${lab.node4} remote-as ${TABBY_AS}
  neighbor ${lab.node4} timers connect 2
  neighbor ${lab.node4} bfd profile fast
  address-family ipv4 unicast

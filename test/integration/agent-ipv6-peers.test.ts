@@ -1,0 +1,231 @@
+// IPv6 end to end with real routers: the agent (`tabby node run`) in one namespace, BIRD 2,
+// GoBGP or FRR in another, joined by a veth pair with IPv4 and IPv6 on it. Each router
+// has two sessions with the node: one over IPv6 transport and one over IPv4 that carries
+// IPv6 routes too (MP-BGP, RFC 4760). It announces 1 000 IPv6 prefixes over both; every
+// one must land in the node's kernel (protocol 88) through the router's global IPv6
+// address, and the router must learn the node's IPv6 block (/122, Calico's default IPv6
+// blockSize) from the agent.
+
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { askAgent } from '../../src/agent/status-server.js';
+import type { NodeStatusJson, PeerStatusJson } from '../../src/agent/status.js';
+import { RTPROT_TABBY, routeDump, type Route } from '../../src/native/addon.js';
+import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
+import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { TABBY, tabby } from '../helpers/cli.js';
+import { Frr, frrRouterBgp, haveFrr } from '../helpers/frr.js';
+import { GoBgp, gobgpConfig, haveGobgp } from '../helpers/gobgp.js';
+import { nodeRouterPair, type NodeRouterPair } from '../helpers/netns.js';
+import { isRoot } from './netlink-netns.js';
+
+const skip = process.env.CI === 'true' ? false : !isRoot ? 'needs root' : !haveBird || !haveGobgp || !haveFrr ? 'needs BIRD 2, GoBGP and FRR' : false;
+
+const TABBY_AS = 64512;
+const ROUTER_AS = 65001;
+const COUNT = 1000;
+const POOL6 = 'fd5e:ab::/64';
+
+interface Lab extends NodeRouterPair {
+  dir: string;
+  store: string;
+  stateDir: string;
+  /** The router's prefixes: 2001:db8:T:i::/64 with T per test. */
+  prefixes: string[];
+  agent?: ChildProcess;
+}
+
+async function makeLab(prefix: string, third: number): Promise<Lab> {
+  const dir = mkdtempSync(join(tmpdir(), `tabby-${prefix}-`));
+  chmodSync(dir, 0o755);
+  return {
+    ...(await nodeRouterPair(prefix)),
+    dir,
+    store: join(dir, 'store'),
+    stateDir: join(dir, 'state'),
+    prefixes: Array.from({ length: COUNT }, (_, i) => `2001:db8:${third.toString(16)}:${(i + 1).toString(16)}::/64`),
+  };
+}
+
+async function destroyLab(lab: Lab): Promise<void> {
+  if (lab.agent?.pid) await stopPid(lab.agent.pid, 5000);
+  for (const ns of [lab.node, lab.router]) await ip(['netns', 'del', ns], undefined, { allowFail: true });
+  rmSync(lab.dir, { recursive: true, force: true });
+}
+
+/** Mesh off, an IPv6 pool, and one BGPPeer per router address; IPv6 from autodetection. */
+async function startAgent(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None'): Promise<void> {
+  const docs = [
+    `apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {asNumber: ${TABBY_AS}, nodeToNodeMeshEnabled: false, bindMode: ${bindMode}}`,
+    `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: v6}
+spec: {cidr: "${POOL6}", natOutgoing: false}`,
+    ...[lab.router4, lab.router6].map(
+      (address, i) => `apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {name: router-${i}}
+spec: {peerIP: "${address}", asNumber: ${ROUTER_AS}}`,
+    ),
+  ];
+  const applied = tabby(lab.store, ['apply', '-f', '-'], docs.join('\n---\n'));
+  assert.equal(applied.code, 0, applied.stderr);
+  const argv = [
+    process.execPath, TABBY, 'node', 'run', '--name', 'n1', '--datastore', `file:${lab.store}`, '--state-dir', lab.stateDir,
+    '--dataplane', 'iptables', '--ip-autodetection-method', 'interface=n0', '--ip6', 'autodetect', '--ip6-autodetection-method', 'interface=n0',
+    '--no-default-pools', '--health-port', '-1', '--metrics-port', '-1', '--secrets-dir', join(lab.dir, 'secrets'),
+  ];
+  lab.agent = startDaemon(argv, { netns: lab.node, logFile: join(lab.dir, 'agent.log'), env: { PATH: process.env.PATH, TABBY_LOG_LEVEL: 'info' } });
+}
+
+const agentLog = (lab: Lab): string => {
+  try {
+    return readFileSync(join(lab.dir, 'agent.log'), 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+async function status(lab: Lab): Promise<PeerStatusJson[]> {
+  return ((await askAgent(lab.stateDir, 'status', 2000)) as NodeStatusJson).peers;
+}
+
+/** The node's own IPv6 block, from `tabby ipam show --show-blocks`. */
+function nodeBlock6(lab: Lab): string | undefined {
+  const r = tabby(lab.store, ['ipam', 'show', '--show-blocks']);
+  assert.equal(r.code, 0, r.stderr);
+  return /\b([0-9a-f]+:[0-9a-f:]*\/1[0-2][0-9])\b/.exec(r.stdout.split('\n').filter((l) => /block/i.test(l)).join('\n'))?.[1];
+}
+
+/** Both sessions Established with every prefix accepted, every prefix in the kernel; returns the kernel's IPv6 routes of Tabby. */
+async function converged(lab: Lab): Promise<{ peers: PeerStatusJson[]; routes: Route[] }> {
+  return waitFor(
+    `${COUNT} IPv6 prefixes in the kernel`,
+    async () => {
+      const peers = await status(lab).catch(() => []);
+      if (peers.length !== 2 || !peers.every((p) => p.info === 'Established' && p.prefixes.accepted >= COUNT)) return false;
+      const routes = (await routeDump({ family: 6, protocol: RTPROT_TABBY, netns: lab.node })).filter((r) => r.dst.startsWith('2001:db8:'));
+      return routes.length >= COUNT ? { peers, routes } : false;
+    },
+    90_000,
+    250,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\nagent log:\n${agentLog(lab).slice(-4000)}`);
+  });
+}
+
+/** Starts the agent; every prefix lands in the kernel. Returns the node's IPv6 block. */
+async function agentConverges(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None'): Promise<string> {
+  await startAgent(lab, bindMode);
+  const { routes } = await converged(lab);
+  checkRoutes(lab, routes);
+  const block = nodeBlock6(lab);
+  assert.ok(block?.endsWith('/122'), `an IPv6 /122 block (Calico's default IPv6 blockSize): ${block}`);
+  // Its blackhole, as Felix (and confd's bird_ipam template) gives every local block.
+  await waitFor('the IPv6 block\'s blackhole', async () => (await routeDump({ family: 6, protocol: RTPROT_TABBY, netns: lab.node })).some((r) => r.dst === block && r.type === 'blackhole'), 10_000);
+  return block!;
+}
+
+function checkRoutes(lab: Lab, routes: Route[]): void {
+  const byDst = new Map(routes.map((r) => [r.dst, r]));
+  const missing = lab.prefixes.filter((p) => !byDst.has(p));
+  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} prefixes missing from the kernel`);
+  for (const p of lab.prefixes) {
+    const r = byDst.get(p)!;
+    const hops = r.nexthops?.map((h) => [h.gateway, h.dev]) ?? [[r.gateway, r.dev]];
+    // Both sessions carry the same next hop: one kernel next hop, the router's global address.
+    assert.deepEqual(hops, [[lab.router6, 'n0']], `${p}: ${JSON.stringify(r)}`);
+  }
+}
+
+describe('IPv6: tabby node run with BIRD, GoBGP and FRR', { skip }, () => {
+  const labs: Lab[] = [];
+  after(async () => {
+    for (const lab of labs) await destroyLab(lab);
+  });
+
+  test('BIRD: IPv6 and IPv4 sessions, 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned; bindMode NodeIP listens on both node IPs', async () => {
+    const lab = await makeLab('t6b', 0xb);
+    labs.push(lab);
+    const bird = new Bird(lab.router, lab.dir, 'bird');
+    try {
+      await bird.start(
+        birdBase(lab.router4, { v6: lab.prefixes }) +
+          // IPv6 routes over the IPv4 session need an IPv6 next hop (BIRD's `next hop address`).
+          birdBgp({ name: 'tabby4', local: lab.router4, localAs: ROUTER_AS, neighbor: lab.node4, neighborAs: TABBY_AS, nextHop6: lab.router6 }) +
+          birdBgp({ name: 'tabby6', local: lab.router6, localAs: ROUTER_AS, neighbor: lab.node6, neighborAs: TABBY_AS, ipv4: false }),
+      );
+      const block = await agentConverges(lab, 'NodeIP');
+      // confd's bird.cfg and bird6.cfg: `listen bgp address` the node IP of each family.
+      const listening = (await run(['ss', '-Hltn', 'sport', '= :179'], { netns: lab.node })).stdout;
+      assert.deepEqual(listening.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]).sort(), [`${lab.node4}:179`, `[${lab.node6}]:179`].sort(), listening);
+      await waitFor('BIRD to learn the node\'s IPv6 block', async () => (await bird.prefixes('table', 'master6', block)).includes(block), 20_000);
+      const shown = await bird.birdc('show', 'route', 'table', 'master6', block, 'all');
+      assert.match(shown, new RegExp(`via ${lab.node6} on r0`), shown);
+    } finally {
+      await bird.stop();
+    }
+  });
+
+  test('GoBGP: IPv6 and IPv4 sessions, 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned', async () => {
+    const lab = await makeLab('t6g', 0xc);
+    labs.push(lab);
+    const gobgp = new GoBgp(lab.router, lab.dir, 'gobgp', 50000 + randomInt(0, 10000));
+    try {
+      await gobgp.start(
+        gobgpConfig({
+          asn: ROUTER_AS, routerId: lab.router4, listen: '::',
+          neighbors: [
+            { address: lab.node4, peerAs: TABBY_AS, families: ['ipv4', 'ipv6'] },
+            { address: lab.node6, peerAs: TABBY_AS, families: ['ipv6'] },
+          ],
+        }).replace(/ {2}\[neighbors\.transport\.config\]\n {4}local-address = "::"\n/g, ''),
+      );
+      // Bounded concurrency: 1 000 gobgp CLI calls, four at a time.
+      const queue = [...lab.prefixes];
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        for (let p = queue.shift(); p; p = queue.shift()) await gobgp.addRoute('ipv6', p, lab.router6);
+      }));
+      const block = await agentConverges(lab);
+      await waitFor('GoBGP to learn the node\'s IPv6 block', async () => (await gobgp.prefixes('ipv6')).includes(block), 20_000);
+    } finally {
+      await gobgp.stop();
+    }
+  });
+
+  test('FRR: IPv6 and IPv4 sessions (global and link-local next hop), 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned', async () => {
+    const lab = await makeLab('t6f', 0xd);
+    labs.push(lab);
+    const frr = new Frr(lab.router, lab.dir);
+    try {
+      await frr.start({
+        bgpd: `${frrRouterBgp(ROUTER_AS, lab.router4)} neighbor ${lab.node4} remote-as ${TABBY_AS}
+ neighbor ${lab.node4} timers connect 2
+ neighbor ${lab.node6} remote-as ${TABBY_AS}
+ neighbor ${lab.node6} timers connect 2
+ address-family ipv4 unicast
+  no neighbor ${lab.node6} activate
+ exit-address-family
+ address-family ipv6 unicast
+${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
+  neighbor ${lab.node4} activate
+  neighbor ${lab.node6} activate
+ exit-address-family
+!
+`,
+      });
+      const block = await agentConverges(lab);
+      await waitFor('FRR to learn the node\'s IPv6 block', async () => (await frr.vtysh(`show bgp ipv6 unicast ${block}`)).includes(block.split('/')[0]!), 20_000);
+    } finally {
+      await frr.stop();
+    }
+  });
+});
