@@ -35,8 +35,8 @@ export interface NodeRouterPair {
   router6: string;
 }
 
-/** A node and a router namespace with random names and subnets; the caller deletes them. */
-export async function nodeRouterPair(prefix: string): Promise<NodeRouterPair> {
+/** A node and a router namespace with random names and subnets; the caller deletes them. `ipv4: false`: IPv6 only. */
+export async function nodeRouterPair(prefix: string, opts: { ipv4?: boolean } = {}): Promise<NodeRouterPair> {
   const tag = randomBytes(3).toString('hex');
   const net = `10.${randomInt(16, 250)}.${randomInt(0, 255)}`;
   // Canonical text (no leading zeros), as the kernel and the agent's status show it.
@@ -54,7 +54,7 @@ export async function nodeRouterPair(prefix: string): Promise<NodeRouterPair> {
   for (const ns of [p.node, p.router]) await ip(['link', 'set', 'lo', 'up'], ns);
   await ip(['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', p.router], p.node);
   for (const [ns, dev, a4, a6] of [[p.node, 'n0', p.node4, p.node6], [p.router, 'r0', p.router4, p.router6]] as const) {
-    await ip(['addr', 'add', `${a4}/24`, 'dev', dev], ns);
+    if (opts.ipv4 !== false) await ip(['addr', 'add', `${a4}/24`, 'dev', dev], ns);
     await ip(['addr', 'add', `${a6}/64`, 'dev', dev, 'nodad'], ns);
     await ip(['link', 'set', dev, 'up'], ns);
   }

@@ -40,11 +40,11 @@ interface Lab extends NodeRouterPair {
   agent?: ChildProcess;
 }
 
-async function makeLab(prefix: string, third: number): Promise<Lab> {
+async function makeLab(prefix: string, third: number, opts: { ipv4?: boolean } = {}): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), `tabby-${prefix}-`));
   chmodSync(dir, 0o755);
   return {
-    ...(await nodeRouterPair(prefix)),
+    ...(await nodeRouterPair(prefix, opts)),
     dir,
     store: join(dir, 'store'),
     stateDir: join(dir, 'state'),
@@ -59,7 +59,7 @@ async function destroyLab(lab: Lab): Promise<void> {
 }
 
 /** Mesh off, an IPv6 pool, and one BGPPeer per router address; IPv6 from autodetection. */
-async function startAgent(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None'): Promise<void> {
+async function startAgent(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None', peers = [lab.router4, lab.router6], env: Record<string, string> = {}): Promise<void> {
   const docs = [
     `apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
@@ -69,7 +69,7 @@ spec: {asNumber: ${TABBY_AS}, nodeToNodeMeshEnabled: false, bindMode: ${bindMode
 kind: IPPool
 metadata: {name: v6}
 spec: {cidr: "${POOL6}", natOutgoing: false}`,
-    ...[lab.router4, lab.router6].map(
+    ...peers.map(
       (address, i) => `apiVersion: projectcalico.org/v3
 kind: BGPPeer
 metadata: {name: router-${i}}
@@ -83,7 +83,7 @@ spec: {peerIP: "${address}", asNumber: ${ROUTER_AS}}`,
     '--dataplane', 'iptables', '--ip-autodetection-method', 'interface=n0', '--ip6', 'autodetect', '--ip6-autodetection-method', 'interface=n0',
     '--no-default-pools', '--health-port', '-1', '--metrics-port', '-1', '--secrets-dir', join(lab.dir, 'secrets'),
   ];
-  lab.agent = startDaemon(argv, { netns: lab.node, logFile: join(lab.dir, 'agent.log'), env: { PATH: process.env.PATH, TABBY_LOG_LEVEL: 'info' } });
+  lab.agent = startDaemon(argv, { netns: lab.node, logFile: join(lab.dir, 'agent.log'), env: { PATH: process.env.PATH, TABBY_LOG_LEVEL: 'info', ...env } });
 }
 
 const agentLog = (lab: Lab): string => {
@@ -106,12 +106,12 @@ function nodeBlock6(lab: Lab): string | undefined {
 }
 
 /** Both sessions Established with every prefix accepted, every prefix in the kernel; returns the kernel's IPv6 routes of Tabby. */
-async function converged(lab: Lab): Promise<{ peers: PeerStatusJson[]; routes: Route[] }> {
+async function converged(lab: Lab, sessions = 2): Promise<{ peers: PeerStatusJson[]; routes: Route[] }> {
   return waitFor(
     `${COUNT} IPv6 prefixes in the kernel`,
     async () => {
       const peers = await status(lab).catch(() => []);
-      if (peers.length !== 2 || !peers.every((p) => p.info === 'Established' && p.prefixes.accepted >= COUNT)) return false;
+      if (peers.length !== sessions || !peers.every((p) => p.info === 'Established' && p.prefixes.accepted >= COUNT)) return false;
       const routes = (await routeDump({ family: 6, protocol: RTPROT_TABBY, netns: lab.node })).filter((r) => r.dst.startsWith('2001:db8:'));
       return routes.length >= COUNT ? { peers, routes } : false;
     },
@@ -226,6 +226,35 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
       await waitFor('FRR to learn the node\'s IPv6 block', async () => (await frr.vtysh(`show bgp ipv6 unicast ${block}`)).includes(block.split('/')[0]!), 20_000);
     } finally {
       await frr.stop();
+    }
+  });
+
+  test('an IPv6-only node (no IPv4 anywhere, IP=none): peers with BIRD, programs 1 000 routes and passes traffic', async () => {
+    const lab = await makeLab('t6o', 0xe, { ipv4: false });
+    labs.push(lab);
+    const bird = new Bird(lab.router, lab.dir, 'bird');
+    // Behind the router, inside one of its prefixes: the node reaches it only through a learned route.
+    const far = '2001:db8:e:1::1';
+    await ip(['addr', 'add', `${far}/128`, 'dev', 'lo'], lab.router);
+    try {
+      // BIRD needs a router ID too; any will do.
+      await bird.start(birdBase('192.0.2.2', { v6: lab.prefixes }) +
+        birdBgp({ name: 'tabby6', local: lab.router6, localAs: ROUTER_AS, neighbor: lab.node6, neighborAs: TABBY_AS, ipv4: false }));
+      await startAgent(lab, 'None', [lab.router6], { IP: 'none', IP6: 'autodetect' });
+      const { routes } = await converged(lab, 1);
+      checkRoutes(lab, routes);
+      assert.deepEqual((await routeDump({ family: 4, netns: lab.node })).filter((r) => r.type === 'unicast'), [], 'no IPv4 route in the node');
+      // Router ID from the node name, confd's HashToIPv4: SHA-256("n1") starts 67 6b 8b b8.
+      const shown = (await bird.protocol('tabby6')).raw;
+      assert.match(shown, /Neighbor ID:\s+103\.107\.139\.184\b/, shown);
+      const ping = await run(['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', far], { netns: lab.node, allowFail: true });
+      assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+      const stored = tabby(lab.store, ['get', 'node', 'n1', '-o', 'json']);
+      const spec = (JSON.parse(stored.stdout) as { spec: { bgp: Record<string, string> } }).spec.bgp;
+      assert.equal(spec.ipv4Address, undefined);
+      assert.equal(spec.ipv6Address, `${lab.node6}/64`);
+    } finally {
+      await bird.stop();
     }
   });
 });
