@@ -8,10 +8,7 @@
 import { cidrContains } from '../api/net.js';
 import { BfdManager, type BfdChange, type BfdPeerStatus, type DropReason } from '../bfd/bfd-manager.js';
 import type { Speaker } from '../bgp/speaker.js';
-import type { PlannedPeer } from '../calc/node-plan.js';
-
-/** What BFD needs of a planned peer. */
-export type BfdWanted = Pick<PlannedPeer, 'id' | 'address' | 'bfd'>;
+import type { BfdTimers } from '../api/bfd-annotations.js';
 import { addrList, type Address } from '../native/addon.js';
 import type { Logger } from '../util/log.js';
 import { formatSince } from './status.js';
@@ -38,6 +35,13 @@ export function connectedSource(peer: string, addresses: readonly Address[]): st
     if (cidrContains(a.cidr, peer)) return a.address;
   }
   return undefined;
+}
+
+/** A planned peer as BFD sees it: its speaker id, address and timers if it asked for BFD. */
+export interface BfdWanted {
+  id: string;
+  address: string;
+  bfd?: BfdTimers;
 }
 
 export interface PeerBfdOptions {

@@ -124,6 +124,8 @@ async function startTabby(s: ReceiverSpec): Promise<Receiver> {
     process.execPath, ...node, CLI, '--datastore', store, 'node', 'run', '--name', 'receiver',
     '--dataplane', s.dataplane ?? 'iptables', '--state-dir', join(dir, 'state'), '--health-port', '-1',
     '--ip', 'interface=eth0', '--log-level', 'info',
+    // A receiver like the others: no default pool, so no block route of its own in the count.
+    '--no-default-pools',
   ];
   const pid = start(argv, s.ns, join(s.dir, `tabby-${s.tag}.log`));
   await listening(s.ns, 'the Tabby agent');

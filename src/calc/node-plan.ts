@@ -64,7 +64,7 @@ export interface PlannedPeer {
   /** BGPFilter names (applied once filters are wired). */
   filters: string[];
   export: ExportPolicy;
-  /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers. */
+  /** BFD timers when the peer asked for BFDIfDirectlyConnected. */
   bfd?: BfdTimers;
 }
 

@@ -4,8 +4,8 @@
 // and Tabby's modules, then starts the CLI (cli.ts).
 // The V8 flags above are for the agent (`tabby node run`), a long-running daemon with
 // bursty allocation: a small young generation and tight old-generation growth keep its
-// peak RSS near its live heap (about 100 MiB rather than 130 for 100k routes) at no
-// measurable CPU cost. They take effect when tabby is run as a program, as deployed.
+// peak RSS near its live heap at no measurable CPU cost. They take effect when tabby is
+// run as a program, as deployed.
 import module from 'node:module';
 
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();

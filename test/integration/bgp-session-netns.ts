@@ -36,8 +36,9 @@ export function nsPair(prefix: string): Pair {
     addrA: `${net}.1`,
     addrA2: `${net}.3`,
     addrB: `${net}.2`,
-    addr6A: `fd00:${tag.slice(0, 4)}::1`,
-    addr6B: `fd00:${tag.slice(0, 4)}::2`,
+    // Canonical text (no leading zeros in a group): tests compare addresses as strings.
+    addr6A: `fd00:${parseInt(tag.slice(0, 4), 16).toString(16)}::1`,
+    addr6B: `fd00:${parseInt(tag.slice(0, 4), 16).toString(16)}::2`,
     destroy() {
       for (const ns of [a, b]) {
         try {

@@ -18,12 +18,13 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   after(() => net?.destroy());
 
   /** B listens and is passive; A dials. Extra session settings per side. */
-  function pair(extraA: Record<string, unknown> = {}, extraB: Record<string, unknown> = {}, opts: { listenA?: boolean } = {}): [NsProcess, NsProcess] {
+  async function pair(extraA: Record<string, unknown> = {}, extraB: Record<string, unknown> = {}, opts: { listenA?: boolean } = {}): Promise<[NsProcess, NsProcess]> {
     const b = tabbyPeer(net.b, {
       listen: { address: net.addrB },
       session: { localAs: 65002, remoteAs: 65001, routerId: '10.255.0.2', remoteAddress: net.addrA, passive: true, ...FAST, ...extraB },
       announce: { prefixes: ['198.51.100.0/24'], nextHop: net.addrB },
     });
+    await listening(b);
     const a = tabbyPeer(net.a, {
       ...(opts.listenA ? { listen: { address: net.addrA } } : {}),
       session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addrB, localAddress: net.addrA, ...FAST, ...extraA },
@@ -38,8 +39,31 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
 
   const isEstablished = (e: PeerEvent): boolean => e.event === 'established';
 
+  /** B listens before A dials: otherwise a slow start shows up as "Connection refused". */
+  async function listening(p: NsProcess): Promise<void> {
+    assert.ok(await p.waitFor((e) => e.event === 'ready', 15_000), `no ready from ${p.pid}: ${p.stderr}`);
+  }
+
+  type Status = Awaited<ReturnType<NsProcess['status']>>;
+
+  /** The first status that satisfies `ok`, or the last one seen after `ms`: a dial
+   * timeout or a refusal lands late on a loaded machine. */
+  async function statusWhen(p: NsProcess, ok: (s: Status) => boolean, ms = 10_000): Promise<Status> {
+    const deadline = Date.now() + ms;
+    let s = await p.status();
+    for (let i = 0; i < 200 && !ok(s) && Date.now() < deadline; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await p.status();
+    }
+    return s;
+  }
+
+  async function lastErrorOf(p: NsProcess): Promise<string | undefined> {
+    return (await statusWhen(p, (s) => s.status.lastError !== undefined)).status.lastError;
+  }
+
   test('two sessions establish and exchange an UPDATE', async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     try {
       const ea = await a.waitFor(isEstablished, 10_000);
       const eb = await b.waitFor(isEstablished, 10_000);
@@ -76,7 +100,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   });
 
   test('TCP MD5: the same key on both ends establishes', async () => {
-    const [a, b] = pair({ md5Key: 'tabby-secret' }, { md5Key: 'tabby-secret' });
+    const [a, b] = await pair({ md5Key: 'tabby-secret' }, { md5Key: 'tabby-secret' });
     try {
       assert.ok(await a.waitFor(isEstablished, 10_000), `A: ${a.stderr}`);
       assert.ok(await b.waitFor(isEstablished, 10_000), `B: ${b.stderr}`);
@@ -86,10 +110,10 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   });
 
   test('TCP MD5: different keys never establish, and the status says the connection timed out', async () => {
-    const [a, b] = pair({ md5Key: 'key-one' }, { md5Key: 'key-two' });
+    const [a, b] = await pair({ md5Key: 'key-one' }, { md5Key: 'key-two' });
     try {
       assert.equal(await a.waitFor(isEstablished, 3500), undefined);
-      const sa = await a.status();
+      const sa = await statusWhen(a, (s) => s.status.lastError !== undefined);
       assert.notEqual(sa.status.state, 'Established');
       assert.equal(sa.status.lastError, 'Socket: Connection timed out');
       assert.match(sa.status.info, /^Connect Socket: Connection timed out$/);
@@ -102,7 +126,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   });
 
   test('TCP MD5: a key on one side only never establishes', async () => {
-    const [a, b] = pair({}, { md5Key: 'only-b' });
+    const [a, b] = await pair({}, { md5Key: 'only-b' });
     try {
       assert.equal(await a.waitFor(isEstablished, 2500), undefined, a.stderr);
       assert.equal((await b.status()).status.state, 'Active', b.stderr);
@@ -112,7 +136,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   });
 
   test('TTL security (GTSM) on both ends of a directly connected session establishes', async () => {
-    const [a, b] = pair({ ttlSecurity: 1, md5Key: 'both' }, { ttlSecurity: 1, md5Key: 'both' });
+    const [a, b] = await pair({ ttlSecurity: 1, md5Key: 'both' }, { ttlSecurity: 1, md5Key: 'both' });
     try {
       assert.ok(await a.waitFor(isEstablished, 10_000), `A: ${a.stderr}`);
       assert.ok(await b.waitFor(isEstablished, 10_000), `B: ${b.stderr}`);
@@ -122,11 +146,10 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   });
 
   test('TTL security on the listening side only: the TTL 64 SYN is dropped, the dial times out', async () => {
-    const [a, b] = pair({}, { ttlSecurity: 1 });
+    const [a, b] = await pair({}, { ttlSecurity: 1 });
     try {
       assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      const sa = await a.status();
-      assert.equal(sa.status.lastError, 'Socket: Connection timed out');
+      assert.equal(await lastErrorOf(a), 'Socket: Connection timed out');
       const sb = await b.status();
       assert.equal(sb.status.state, 'Active');
       assert.equal(sb.listener?.accepted, 0);
@@ -136,10 +159,10 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
   });
 
   test('TTL security on the dialling side only: the TTL 64 SYN-ACK is dropped, the dial times out', async () => {
-    const [a, b] = pair({ ttlSecurity: 1 }, {});
+    const [a, b] = await pair({ ttlSecurity: 1 }, {});
     try {
       assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      assert.equal((await a.status()).status.lastError, 'Socket: Connection timed out');
+      assert.equal(await lastErrorOf(a), 'Socket: Connection timed out');
       assert.notEqual((await b.status()).status.state, 'Established');
     } finally {
       await killAll(a, b);
@@ -148,16 +171,15 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
 
   test('a connection from an address the listener does not know is refused and counted', async () => {
     // A dials from its second address, which B has no session for.
-    const [a, b] = pair({ localAddress: net.addrA2 });
+    const [a, b] = await pair({ localAddress: net.addrA2 });
     try {
       assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      const sb = await b.status();
+      const sb = await statusWhen(b, (s) => (s.listener?.refused ?? 0) >= 1);
       assert.ok((sb.listener?.refused ?? 0) >= 1, JSON.stringify(sb.listener));
       assert.ok((sb.listener?.refusedFrom[net.addrA2] ?? 0) >= 1);
       assert.equal(sb.listener?.accepted, 0);
       assert.equal(sb.status.state, 'Active');
-      const sa = await a.status();
-      assert.match(sa.status.lastError ?? '', /^Socket: Connection (closed|reset by peer)$/);
+      assert.match((await lastErrorOf(a)) ?? '', /^Socket: Connection (closed|reset by peer)$/);
     } finally {
       await killAll(a, b);
     }
@@ -168,6 +190,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
       listen: { address: '::' },
       session: { localAs: 65002, remoteAs: 65001, routerId: '10.255.0.2', remoteAddress: net.addrA, passive: true, md5Key: 'mapped', ttlSecurity: 1, ...FAST },
     });
+    await listening(b);
     const a = tabbyPeer(net.a, {
       session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addrB, md5Key: 'mapped', ttlSecurity: 1, ...FAST },
     });
@@ -184,6 +207,7 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
       listen: { address: '::' },
       session: { localAs: 65002, remoteAs: 65001, routerId: '10.255.0.2', remoteAddress: net.addr6A, passive: true, md5Key: 'v6key', ttlSecurity: 1, ...FAST },
     });
+    await listening(b);
     const a = tabbyPeer(net.a, {
       session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addr6B, localAddress: net.addr6A, md5Key: 'v6key', ttlSecurity: 1, ...FAST },
     });
@@ -204,19 +228,20 @@ describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'n
       listen: { address: '::' },
       session: { localAs: 65002, remoteAs: 65001, routerId: '10.255.0.2', remoteAddress: net.addr6A, passive: true, md5Key: 'one', ...FAST },
     });
+    await listening(b);
     const a = tabbyPeer(net.a, {
       session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addr6B, md5Key: 'two', ...FAST },
     });
     try {
       assert.equal(await a.waitFor(isEstablished, 2500), undefined);
-      assert.equal((await a.status()).status.lastError, 'Socket: Connection timed out');
+      assert.equal(await lastErrorOf(a), 'Socket: Connection timed out');
     } finally {
       await killAll(a, b);
     }
   });
 
   test('both sides dialling and listening: the collision leaves one session', async () => {
-    const [a, b] = pair({}, { passive: false, localAddress: net.addrB }, { listenA: true });
+    const [a, b] = await pair({}, { passive: false, localAddress: net.addrB }, { listenA: true });
     try {
       assert.ok(await a.waitFor(isEstablished, 10_000), `A: ${a.stderr}`);
       assert.ok(await b.waitFor(isEstablished, 10_000), `B: ${b.stderr}`);

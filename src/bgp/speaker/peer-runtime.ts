@@ -71,7 +71,6 @@ export class PeerRuntime {
   private initialSent = 0;
   /** The forwarding path is usable as far as anything outside BGP (BFD) knows. */
   private live = true;
-  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly host: PeerHost,

@@ -6,10 +6,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../src/bgp/session/fake-clock.js';
-import { connectedSource, PeerBfd } from '../../../src/agent/peer-bfd.js';
+import { connectedSource, PeerBfd, type BfdWanted } from '../../../src/agent/peer-bfd.js';
 import { BfdManager, type BfdPeer } from '../../../src/bfd/bfd-manager.js';
 import type { Speaker } from '../../../src/bgp/speaker.js';
-import type { BfdWanted } from '../../../src/agent/peer-bfd.js';
 import type { Address } from '../../../src/native/addon.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { Net } from '../bfd/memory-net.js';
@@ -21,7 +20,7 @@ const addr = (cidr: string, extra: Partial<Address> = {}): Address => {
 
 const HOST = [addr('10.0.0.1/24'), addr('192.168.5.5/32'), addr('fd00:1::1/64'), addr('fd00:2::1/64', { tentative: true })];
 const TIMERS = { minRxMs: 100, minTxMs: 100, multiplier: 3 };
-const desired = (name: string, address: string, bfd = true) => ({ id: name, address, ...(bfd ? { bfd: TIMERS } : {}) }) as BfdWanted;
+const desired = (id: string, address: string, bfd = true): BfdWanted => ({ id, address, ...(bfd ? { bfd: TIMERS } : {}) });
 
 describe('agent BFD wiring', () => {
   test('connectedSource: our address on the subnet holding the peer', () => {

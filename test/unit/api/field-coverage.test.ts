@@ -20,11 +20,11 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['BGPConfiguration', 'spec.bindMode', 'src/calc/bgp-config.ts'],
   ['BGPConfiguration', 'spec.nodeMeshPassword', 'src/calc/bgp-config.ts'],
   ['BGPConfiguration', 'spec.nodeMeshMaxRestartTime', 'src/calc/bgp-config.ts'],
-  ['BGPConfiguration', 'spec.communities', 'src/agent/plan.ts'],
-  ['BGPConfiguration', 'spec.prefixAdvertisements', 'src/agent/plan.ts'],
-  ['BGPConfiguration', 'spec.serviceClusterIPs', 'src/agent/plan.ts'],
-  ['BGPConfiguration', 'spec.serviceExternalIPs', 'src/agent/plan.ts'],
-  ['BGPConfiguration', 'spec.serviceLoadBalancerIPs', 'src/agent/plan.ts'],
+  ['BGPConfiguration', 'spec.communities', 'src/calc/node-plan.ts'],
+  ['BGPConfiguration', 'spec.prefixAdvertisements', 'src/calc/node-plan.ts'],
+  ['BGPConfiguration', 'spec.serviceClusterIPs', 'src/calc/export-policy.ts'],
+  ['BGPConfiguration', 'spec.serviceExternalIPs', 'src/calc/export-policy.ts'],
+  ['BGPConfiguration', 'spec.serviceLoadBalancerIPs', 'src/calc/export-policy.ts'],
   ['BGPPeer', 'spec.node', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.nodeSelector', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.peerIP', 'src/calc/peers.ts'],
@@ -44,15 +44,15 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['Node', 'spec.bgp.ipv6Address', 'src/calc/peers.ts'],
   ['Node', 'spec.bgp.asNumber', 'src/calc/bgp-config.ts'],
   ['Node', 'spec.bgp.routeReflectorClusterID', 'src/calc/peers.ts'],
-  ['Node', 'spec.ipv4VXLANTunnelAddr', 'src/agent/plan.ts'],
-  ['Node', 'spec.vxlanTunnelMACAddr', 'src/agent/plan.ts'],
+  ['Node', 'spec.ipv4VXLANTunnelAddr', 'src/calc/node-plan.ts'],
+  ['Node', 'spec.vxlanTunnelMACAddr', 'src/calc/node-plan.ts'],
   ['IPPool', 'spec.cidr', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.blockSize', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.ipipMode', 'src/calc/routes.ts'],
-  ['IPPool', 'spec.vxlanMode', 'src/agent/plan.ts'],
+  ['IPPool', 'spec.vxlanMode', 'src/calc/node-plan.ts'],
   ['IPPool', 'spec.natOutgoing', 'src/dataplane/nat/nat-pools.ts'],
   ['IPPool', 'spec.disabled', 'src/ipam/ipam.ts'],
-  ['IPPool', 'spec.disableBGPExport', 'src/agent/plan.ts'],
+  ['IPPool', 'spec.disableBGPExport', 'src/calc/export-policy.ts'],
   ['IPPool', 'spec.nodeSelector', 'src/ipam/ipam.ts'],
 ];
 
@@ -61,7 +61,7 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
  * covers every other value), so the module need not name the field.
  */
 const FIXED: [kind: string, path: string, module: string, what: string][] = [
-  ['BGPConfiguration', 'spec.serviceLoadBalancerAggregation', 'src/agent/plan.ts', 'Enabled: service CIDRs are advertised whole'],
+  ['BGPConfiguration', 'spec.serviceLoadBalancerAggregation', 'src/calc/export-policy.ts', 'Enabled: service CIDRs are advertised whole'],
   ['IPPool', 'spec.allowedUses', 'src/ipam/ipam.ts', '[Workload, Tunnel]: every pool serves both'],
   ['IPPool', 'spec.assignmentMode', 'src/ipam/ipam.ts', 'Automatic: every enabled pool is allocated from'],
 ];

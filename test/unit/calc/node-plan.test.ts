@@ -42,7 +42,8 @@ describe('node plan', () => {
   test('speaker identity, mesh peers, originations, resource routes and the learned-route context', () => {
     const plan = nodePlan(resources({ configs: [config({ asNumber: 64513, listenPort: 1179 })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
     assert.deepEqual(plan.speaker, { routerId: '10.0.0.1', asn: 64513, listen: { address: '::', port: 1179 } });
-    assert.deepEqual(plan.peers.map((p) => [p.id, p.type, p.remoteAsn, p.passive]), [['Mesh_10_0_0_2_port_1179', 'node-to-node mesh', 64513, true]], 'bird.cfg template: passive toward the mesh peer whose IP is greater');
+    // The mesh peer with the greater address is passive (calc/peers.ts, after Calico's BIRD templates).
+    assert.deepEqual(plan.peers.map((p) => [p.id, p.type, p.remoteAsn, p.passive]), [['Mesh_10_0_0_2_port_1179', 'node-to-node mesh', 64513, true]]);
     assert.deepEqual(plan.originations, [{ prefix: '10.244.1.0/26', communities: [] }]);
     assert.deepEqual(plan.routes.resourceIntents, [{ kind: 'blackhole', dst: '10.244.1.0/26' }]);
     // Learned routes are judged in the plan's context: IPIP for the pool, our own block never.
