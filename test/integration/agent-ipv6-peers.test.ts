@@ -4,7 +4,9 @@
 // IPv6 routes too (MP-BGP, RFC 4760). It announces 1 000 IPv6 prefixes over both; every
 // one must land in the node's kernel (protocol 88) through the router's global IPv6
 // address, and the router must learn the node's IPv6 block (/122, Calico's default IPv6
-// blockSize) from the agent.
+// blockSize) from the agent. Then an IPv6-only node (IP=none): it peers, programs the
+// routes, passes traffic, and a workload of a natOutgoing IPv6 pool reaches past the router
+// through ip6tables MASQUERADE.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { Address6 } from 'ip-address';
 import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson, PeerStatusJson } from '../../src/agent/status.js';
 import { RTPROT_TABBY, routeDump, type Route } from '../../src/native/addon.js';
@@ -59,7 +62,15 @@ async function destroyLab(lab: Lab): Promise<void> {
 }
 
 /** Mesh off, an IPv6 pool, and one BGPPeer per router address; IPv6 from autodetection. */
-async function startAgent(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None', peers = [lab.router4, lab.router6], env: Record<string, string> = {}): Promise<void> {
+interface AgentSetup {
+  bindMode?: 'None' | 'NodeIP';
+  peers?: string[];
+  env?: Record<string, string>;
+  natOutgoing?: boolean;
+}
+
+async function startAgent(lab: Lab, o: AgentSetup = {}): Promise<void> {
+  const { bindMode = 'None', peers = [lab.router4, lab.router6], env = {}, natOutgoing = false } = o;
   const docs = [
     `apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
@@ -68,7 +79,7 @@ spec: {asNumber: ${TABBY_AS}, nodeToNodeMeshEnabled: false, bindMode: ${bindMode
     `apiVersion: projectcalico.org/v3
 kind: IPPool
 metadata: {name: v6}
-spec: {cidr: "${POOL6}", natOutgoing: false}`,
+spec: {cidr: "${POOL6}", natOutgoing: ${natOutgoing}}`,
     ...peers.map(
       (address, i) => `apiVersion: projectcalico.org/v3
 kind: BGPPeer
@@ -105,6 +116,26 @@ function nodeBlock6(lab: Lab): string | undefined {
   return /\b([0-9a-f]+:[0-9a-f:]*\/1[0-2][0-9])\b/.exec(r.stdout.split('\n').filter((l) => /block/i.test(l)).join('\n'))?.[1];
 }
 
+/**
+ * A workload namespace (`NODE` + "w") with the first address after the block's network,
+ * joined to the node by a veth; the node routes the /128 to it and answers on fe80::1.
+ */
+async function workload(lab: Lab, block: string): Promise<string> {
+  const ns = `${lab.node}w`;
+  const addr = Address6.fromBigInt(new Address6(block).startAddress().bigInt() + 1n).correctForm();
+  await ip(['netns', 'add', ns]);
+  await ip(['link', 'add', 'wl0', 'type', 'veth', 'peer', 'name', 'w0', 'netns', ns], lab.node);
+  await ip(['addr', 'add', 'fe80::1/64', 'dev', 'wl0', 'nodad'], lab.node);
+  await ip(['link', 'set', 'wl0', 'up'], lab.node);
+  await ip(['route', 'add', `${addr}/128`, 'dev', 'wl0'], lab.node);
+  await run(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1'], { netns: lab.node });
+  await ip(['link', 'set', 'lo', 'up'], ns);
+  await ip(['addr', 'add', `${addr}/128`, 'dev', 'w0', 'nodad'], ns);
+  await ip(['link', 'set', 'w0', 'up'], ns);
+  await ip(['-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'w0'], ns);
+  return ns;
+}
+
 /** Both sessions Established with every prefix accepted, every prefix in the kernel; returns the kernel's IPv6 routes of Tabby. */
 async function converged(lab: Lab, sessions = 2): Promise<{ peers: PeerStatusJson[]; routes: Route[] }> {
   return waitFor(
@@ -124,7 +155,7 @@ async function converged(lab: Lab, sessions = 2): Promise<{ peers: PeerStatusJso
 
 /** Starts the agent; every prefix lands in the kernel. Returns the node's IPv6 block. */
 async function agentConverges(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None'): Promise<string> {
-  await startAgent(lab, bindMode);
+  await startAgent(lab, { bindMode });
   const { routes } = await converged(lab);
   checkRoutes(lab, routes);
   const block = nodeBlock6(lab);
@@ -229,7 +260,7 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
     }
   });
 
-  test('an IPv6-only node (no IPv4 anywhere, IP=none): peers with BIRD, programs 1 000 routes and passes traffic', async () => {
+  test('an IPv6-only node (no IPv4 anywhere, IP=none): peers with BIRD, programs 1 000 routes, passes traffic, masquerades a natOutgoing IPv6 pool', async () => {
     const lab = await makeLab('t6o', 0xe, { ipv4: false });
     labs.push(lab);
     const bird = new Bird(lab.router, lab.dir, 'bird');
@@ -240,7 +271,7 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
       // BIRD needs a router ID too; any will do.
       await bird.start(birdBase('192.0.2.2', { v6: lab.prefixes }) +
         birdBgp({ name: 'tabby6', local: lab.router6, localAs: ROUTER_AS, neighbor: lab.node6, neighborAs: TABBY_AS, ipv4: false }));
-      await startAgent(lab, 'None', [lab.router6], { IP: 'none', IP6: 'autodetect' });
+      await startAgent(lab, { peers: [lab.router6], env: { IP: 'none', IP6: 'autodetect' }, natOutgoing: true });
       const { routes } = await converged(lab, 1);
       checkRoutes(lab, routes);
       assert.deepEqual((await routeDump({ family: 4, netns: lab.node })).filter((r) => r.type === 'unicast'), [], 'no IPv4 route in the node');
@@ -253,8 +284,19 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
       const spec = (JSON.parse(stored.stdout) as { spec: { bgp: Record<string, string> } }).spec.bgp;
       assert.equal(spec.ipv4Address, undefined);
       assert.equal(spec.ipv6Address, `${lab.node6}/64`);
+
+      // natOutgoing for the IPv6 pool (ip6tables MASQUERADE): a workload with an address of
+      // the node's block reaches `far`; the router has no route to the pool (BIRD here has no
+      // kernel protocol), so the replies come back only because the router saw node6.
+      const block = nodeBlock6(lab)!;
+      const wl = await workload(lab, block);
+      const out = await run(['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', far], { netns: wl, allowFail: true });
+      assert.equal(out.code, 0, `${out.stdout}${out.stderr}\n${(await run(['ip6tables-save', '-t', 'nat'], { netns: lab.node })).stdout}`);
+      const noRoute = await run(['ip', '-6', 'route', 'get', block.split('/')[0]!], { netns: lab.router, allowFail: true });
+      assert.notEqual(noRoute.code, 0, `the router must not reach the pool itself: ${noRoute.stdout}`);
     } finally {
       await bird.stop();
+      await ip(['netns', 'del', `${lab.node}w`], undefined, { allowFail: true });
     }
   });
 });
