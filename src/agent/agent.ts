@@ -129,7 +129,7 @@ export class Agent {
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
     this.dataplane = new Dataplane({ mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger });
     await this.dataplane.start();
-    await this.startNat(nodeIP);
+    await this.startNat();
     this.status = new StatusServer(this.opts.stateDir, (req) => {
       if (req.cmd === 'status') return this.nodeStatus();
       throw new Error(`unknown command ${JSON.stringify(req.cmd)}`);
@@ -289,10 +289,12 @@ export class Agent {
   }
 
   /** natOutgoing in the dataplane's own style: eBPF SNAT, or iptables MASQUERADE. */
-  private async startNat(nodeIP: string): Promise<void> {
+  private async startNat(): Promise<void> {
     if (this.opts.dataplane === 'bpf') {
       const snat = new BpfSnat();
-      await snat.load({ ifname: this.hostIfname, nodeIP, logger: this.opts.logger });
+      // The node address of each family is the SNAT source for pools of that family.
+      const [v4, v6] = [4, 6].map((f) => this.nodeCidrs.map((c) => parseCidr(c)!).find((c) => c.family === f)?.address);
+      await snat.load({ ifname: this.hostIfname, ...(v4 ? { nodeIP: v4 } : {}), ...(v6 ? { nodeIP6: v6 } : {}), logger: this.opts.logger });
       this.nat = snat;
     } else if (this.opts.dataplane === 'iptables') {
       // Each family the node has: natOutgoing IPv6 pools MASQUERADE through ip6tables.
