@@ -37,7 +37,7 @@ export interface DataplaneConfig {
   nodeName: string;
   /** The underlay interface (tunnels leave through it). */
   hostIfname: string;
-  /** This node's underlay IPv4 address. */
+  /** This node's underlay address: IPv4, or IPv6 on an IPv6-only node (no eBPF encapsulation then). */
   nodeIP: string;
   /** Default: the smallest MTU among up interfaces named like Calico's MTU interface pattern. */
   hostMtu?: number;
@@ -172,7 +172,9 @@ export class Dataplane {
     if (this.cfg.mode === 'iptables' && this.cfg.ipip && !this.haveTunl0) {
       throw new DataplaneError(`iptables dataplane: ${IPIP_UNSUPPORTED}`);
     }
-    if (this.cfg.mode === 'bpf') await this.startBpf(host);
+    // The eBPF encap program tunnels over an IPv4 underlay; an IPv6-only node has none to load.
+    if (this.cfg.mode === 'bpf' && !this.cfg.nodeIP.includes(':')) await this.startBpf(host);
+    else if (this.cfg.mode === 'bpf') this.log.info({ nodeIP: this.cfg.nodeIP }, 'IPv6-only underlay: eBPF encapsulation not loaded (IPIP and VXLAN need IPv4)');
     if (this.cfg.mode === 'iptables') {
       this.vxlan = new VxlanDevice({
         ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - 50,
@@ -450,7 +452,7 @@ export class Dataplane {
       this.routes.requestResync();
     }
     const localVtep = this.resource.localVtep;
-    if (mode === 'bpf' && localVtep && this.encap?.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
+    if (mode === 'bpf' && localVtep && this.encap && this.encap.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
       changes += (await stage('eBPF reload', () => this.reloadBpf(localVtep.mac.toLowerCase()))) ?? 0;
       this.retranslate();
     }

@@ -67,10 +67,11 @@ interface AgentSetup {
   peers?: string[];
   env?: Record<string, string>;
   natOutgoing?: boolean;
+  dataplane?: 'iptables' | 'bpf';
 }
 
 async function startAgent(lab: Lab, o: AgentSetup = {}): Promise<void> {
-  const { bindMode = 'None', peers = [lab.router4, lab.router6], env = {}, natOutgoing = false } = o;
+  const { bindMode = 'None', peers = [lab.router4, lab.router6], env = {}, natOutgoing = false, dataplane = 'iptables' } = o;
   const docs = [
     `apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
@@ -91,7 +92,7 @@ spec: {peerIP: "${address}", asNumber: ${ROUTER_AS}}`,
   assert.equal(applied.code, 0, applied.stderr);
   const argv = [
     process.execPath, TABBY, 'node', 'run', '--name', 'n1', '--datastore', `file:${lab.store}`, '--state-dir', lab.stateDir,
-    '--dataplane', 'iptables', '--ip-autodetection-method', 'interface=n0', '--ip6', 'autodetect', '--ip6-autodetection-method', 'interface=n0',
+    '--dataplane', dataplane, '--ip-autodetection-method', 'interface=n0', '--ip6', 'autodetect', '--ip6-autodetection-method', 'interface=n0',
     '--no-default-pools', '--health-port', '-1', '--metrics-port', '-1', '--secrets-dir', join(lab.dir, 'secrets'),
   ];
   lab.agent = startDaemon(argv, { netns: lab.node, logFile: join(lab.dir, 'agent.log'), env: { PATH: process.env.PATH, TABBY_LOG_LEVEL: 'info', ...env } });
@@ -266,8 +267,9 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
     }
   });
 
-  test('an IPv6-only node (no IPv4 anywhere, IP=none): peers with BIRD, programs 1 000 routes, passes traffic, masquerades a natOutgoing IPv6 pool', async () => {
-    const lab = await makeLab('t6o', 0xe, { ipv4: false });
+  for (const dataplane of ['iptables', 'bpf'] as const) {
+  test(`an IPv6-only node (no IPv4 anywhere, IP=none), ${dataplane} mode: peers with BIRD, programs 1 000 routes, passes traffic, masquerades a natOutgoing IPv6 pool`, async () => {
+    const lab = await makeLab(dataplane === 'bpf' ? 't6ob' : 't6oi', 0xe, { ipv4: false });
     labs.push(lab);
     const bird = new Bird(lab.router, lab.dir, 'bird');
     // Behind the router, inside one of its prefixes: the node reaches it only through a learned route.
@@ -277,7 +279,7 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
       // BIRD needs a router ID too; any will do.
       await bird.start(birdBase('192.0.2.2', { v6: lab.prefixes }) +
         birdBgp({ name: 'tabby6', local: lab.router6, localAs: ROUTER_AS, neighbor: lab.node6, neighborAs: TABBY_AS, ipv4: false }));
-      await startAgent(lab, { peers: [lab.router6], env: { IP: 'none', IP6: 'autodetect' }, natOutgoing: true });
+      await startAgent(lab, { peers: [lab.router6], env: { IP: 'none', IP6: 'autodetect' }, natOutgoing: true, dataplane });
       await converged(lab, 1);
       assert.deepEqual((await routeDump({ family: 4, netns: lab.node })).filter((r) => r.type === 'unicast'), [], 'no IPv4 route in the node');
       // Router ID from the node name, confd's HashToIPv4: SHA-256("n1") starts 67 6b 8b b8.
@@ -304,4 +306,5 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
       await ip(['netns', 'del', `${lab.node}w`], undefined, { allowFail: true });
     }
   });
+  }
 });
