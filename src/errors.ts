@@ -1,4 +1,8 @@
 // One error hierarchy with stable codes, so callers and tests match on `code`, not on text.
+// The root of the import graph: every layer may import this file, so it imports nothing
+// of the project (the leaf codec's BgpMessageError extends TabbyError from here).
+// Domain classes live beside their domain (BgpMessageError in bgp/wire, DataplaneError in
+// dataplane, …); test/unit/errors.test.ts lists every one with its code.
 
 export class TabbyError extends Error {
   readonly code: string = 'TABBY_ERROR';
@@ -47,14 +51,24 @@ export class ConflictError extends TabbyError {
 }
 
 export class DatastoreError extends TabbyError {
-  override readonly code = 'DATASTORE';
+  override readonly code: string = 'DATASTORE';
+}
+
+/** A command line that cannot run as given: a missing or conflicting option. */
+export class UsageError extends TabbyError {
+  override readonly code = 'USAGE';
+}
+
+/** An operation the object's state does not allow, such as starting what was stopped. */
+export class StateError extends TabbyError {
+  override readonly code = 'INVALID_STATE';
 }
 
 /** A kernel call made by the native addon failed. */
 export class NativeError extends TabbyError {
   override readonly code: string = 'NATIVE';
-  constructor(readonly op: string, readonly errno: number, message: string) {
-    super(`${op}: ${message}${errno ? ` (errno ${errno})` : ''}`);
+  constructor(readonly op: string, readonly errno: number, message: string, options?: { cause?: unknown }) {
+    super(`${op}: ${message}${errno ? ` (errno ${errno})` : ''}`, options);
   }
 }
 

@@ -2,7 +2,7 @@
  * The kernel has already routed the inner packet out of this interface and
  * resolved the Ethernet next hop, so the existing Ethernet header stays the outer
  * one and only the tunnel headers are inserted after it (or removed on ingress).
- * Configuration comes in as arguments; encap.bpf.c owns the maps and globals. */
+ * Configuration comes in as arguments; host_encap.h owns the maps and globals. */
 #pragma once
 
 #include "common.h"

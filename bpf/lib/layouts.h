@@ -1,15 +1,9 @@
-/* Structs shared with TypeScript. Each one has a row in src/native/bpf-layouts.ts,
+/* Structs shared with TypeScript. Each one has a row in src/dataplane/bpf/layouts.ts,
  * and a test checks that row against the compiled object's BTF, so a change here
  * that is not made there fails the build's tests instead of corrupting reads. */
 #pragma once
 
 #include "vmlinux.h"
-
-enum tabby_direction {
-	TABBY_DIR_INGRESS = 0,
-	TABBY_DIR_EGRESS = 1,
-	TABBY_DIR_MAX = 2,
-};
 
 /* Value of a per-CPU counter slot; userspace sums it over CPUs. */
 struct counter_value {
@@ -17,7 +11,7 @@ struct counter_value {
 	__u64 bytes;
 };
 
-/* ---- encap.bpf.c: IPIP/VXLAN encapsulation (src/dataplane/encap/) ---- */
+/* ---- host_encap.h: IPIP/VXLAN encapsulation (src/dataplane/encap/) ---- */
 
 enum tabby_encap_kind {
 	TABBY_ENCAP_NONE = 0,  /* encap_realms only: a plain next hop of an ECMP route */
@@ -78,7 +72,7 @@ enum tabby_drop_reason {
 	TABBY_DROP_MAX = 15,
 };
 
-/* ---- snat.bpf.c: natOutgoing SNAT with its own conntrack (src/dataplane/nat/) ---- */
+/* ---- host_snat.h: natOutgoing SNAT with its own conntrack (src/dataplane/nat/) ---- */
 
 /* An IPv4 (first 4 bytes, rest zero) or IPv6 address, in network byte order.
  * A union rather than a bare array, so its size shows in BTF for the layout check. */

@@ -1,16 +1,12 @@
 /* Packet side of SNAT for tc programs: reading the tuple of an IPv4/IPv6 packet and
  * rewriting its source (egress) or destination (ingress) address and port with
  * incremental checksum updates. No maps here: nat_ct.h has the conntrack, and
- * snat.bpf.c owns maps and configuration. */
+ * host_snat.h owns maps and configuration. */
 #pragma once
 
 #include "common.h"
 #include "layouts.h"
 #include "skb.h"
-
-#ifndef TC_ACT_UNSPEC
-#define TC_ACT_UNSPEC (-1)
-#endif
 
 #define NAT_ETH_HLEN 14
 #define NAT_ETH_P_IP 0x0800

@@ -9,26 +9,29 @@
 import { hostname } from 'node:os';
 import { parseCidr } from '../api/net.js';
 import type { BGPConfiguration, BGPPeer, IPPool, Node } from '../api/types.js';
-import { ResourceClient } from '../api/client.js';
-import { Speaker, type BestPath, type ExportFilter, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
+import { ResourceClient } from '../client/resource-client.js';
+import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
+import type { ExportFilter } from '../bgp/rib/index.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
 import { exportPolicyKey, ExportRule, type ExportPolicy } from '../calc/export-policy.js';
 import { localBlocks, needsVxlan, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
 import { RestartHold } from '../calc/restart-hold.js';
 import type { LearnedNexthop, RouteContext } from '../calc/routes.js';
 import type { Datastore } from '../datastore/datastore.js';
+import { DatastoreError, ValidationError } from '../errors.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { vtepMac } from '../dataplane/encap/vtep-mac.js';
-import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
 import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatDataplane } from '../dataplane/nat/nat-dataplane.js';
-import { DatastoreError } from '../errors.js';
 import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
-import { addrList, routeDump, RTPROT_TABBY } from '../native/addon.js';
+import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
+import { addrList } from '../native/addresses.js';
+import { routeDump } from '../native/routes.js';
 import { Debounce } from '../util/debounce.js';
 import type { Logger } from '../util/log.js';
-import { AddressDetectionError, autodetectAddress, resolveNodeAddress, type AddressSetting } from './autodetect.js';
+import { AutodetectError, autodetectAddress, resolveNodeAddress, type AddressSetting } from './autodetect.js';
 import { registerBfdMetrics } from './bfd-metrics.js';
+import { routerIdFor } from './router-id.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
@@ -71,12 +74,13 @@ export class Agent {
   private speaker?: Speaker;
   private speakerKey = '';
   private dataplane?: Dataplane;
-  private nat?: NatDataplane & { close(): Promise<void> };
+  private nat?: NatDataplane;
   private status?: StatusServer;
   private health?: HealthServer;
   readonly metrics: AgentMetrics;
   private readonly bfd: PeerBfd;
   private nodeCidrs: string[] = [];
+  private routerId?: string;
   private hostIfname = 'eth0';
   private plan?: NodePlan;
   /** The context learned routes are judged in: replaced only when the plan's key changes. */
@@ -127,12 +131,17 @@ export class Agent {
     await this.cache.start();
     // The underlay address: IPv4, or IPv6 on an IPv6-only node.
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
-    this.dataplane = new Dataplane({ mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger });
+    this.dataplane = new Dataplane({
+      mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger,
+      // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them; the
+      // node address of each family is the SNAT source for pools of that family.
+      ...(this.opts.dataplane === 'bpf' ? { snat: this.snatSources() } : {}),
+    });
     await this.dataplane.start();
-    await this.startNat();
+    this.startNat();
     this.status = new StatusServer(this.opts.stateDir, (req) => {
       if (req.cmd === 'status') return this.nodeStatus();
-      throw new Error(`unknown command ${JSON.stringify(req.cmd)}`);
+      throw new ValidationError('cmd', `unknown command ${JSON.stringify(req.cmd)}`);
     });
     await this.status.start();
     if (this.opts.health) {
@@ -155,7 +164,8 @@ export class Agent {
     const v4 = await resolveNodeAddress(this.opts.ip ?? unset, 4, stored?.ipv4Address, find(4));
     const v6 = await resolveNodeAddress(this.opts.ip6 ?? unset, 6, stored?.ipv6Address, find(6));
     this.nodeCidrs = [v4, v6].filter((c): c is string => c !== undefined);
-    if (this.nodeCidrs.length === 0) throw new AddressDetectionError('the node has neither an IPv4 nor an IPv6 address (IP and IP6 are none, and the Node has none)');
+    this.routerId = routerIdFor(this.name, v4 ? parseCidr(v4)?.address : undefined, this.opts.routerId);
+    if (this.nodeCidrs.length === 0) throw new AutodetectError('the node has neither an IPv4 nor an IPv6 address (IP and IP6 are none, and the Node has none)');
     const primary = this.nodeCidrs[0]!;
     const held = (await addrList({ family: v4 ? 4 : 6 })).find((a) => a.cidr === primary);
     if (held?.ifname) this.hostIfname = held.ifname;
@@ -207,7 +217,7 @@ export class Agent {
 
   private async pass(): Promise<void> {
     if (this.stopped) return;
-    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs, ...(this.opts.routerId ? { routerId: this.opts.routerId } : {}) });
+    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs, routerId: this.routerId });
     if (!plan) return;
     // IPAM writes only when the store is there; the watch brings them back as a new plan.
     // The cache answers whether anything is missing, so a plan normally does no store I/O.
@@ -288,14 +298,15 @@ export class Agent {
     return st.holding;
   }
 
+  private snatSources(): { nodeIP?: string; nodeIP6?: string } {
+    const [v4, v6] = [4, 6].map((f) => this.nodeCidrs.map((c) => parseCidr(c)!).find((c) => c.family === f)?.address);
+    return { ...(v4 ? { nodeIP: v4 } : {}), ...(v6 ? { nodeIP6: v6 } : {}) };
+  }
+
   /** natOutgoing in the dataplane's own style: eBPF SNAT, or iptables MASQUERADE. */
-  private async startNat(): Promise<void> {
+  private startNat(): void {
     if (this.opts.dataplane === 'bpf') {
-      const snat = new BpfSnat();
-      // The node address of each family is the SNAT source for pools of that family.
-      const [v4, v6] = [4, 6].map((f) => this.nodeCidrs.map((c) => parseCidr(c)!).find((c) => c.family === f)?.address);
-      await snat.load({ ifname: this.hostIfname, ...(v4 ? { nodeIP: v4 } : {}), ...(v6 ? { nodeIP6: v6 } : {}), logger: this.opts.logger });
-      this.nat = snat;
+      this.nat = this.dataplane!.snat;
     } else if (this.opts.dataplane === 'iptables') {
       // Each family the node has: natOutgoing IPv6 pools MASQUERADE through ip6tables.
       const families = [...new Set(this.nodeCidrs.map((c) => (c.includes(':') ? 6 : 4) as 4 | 6))];

@@ -3,8 +3,14 @@
 // prefix length defines "same subnet" for CrossSubnet (storing /32 breaks it, calico#3003).
 import { cidrContains, parseCidr, parseIP } from '../api/net.js';
 import { TabbyError, ValidationError } from '../errors.js';
-import { addrList, linkList, type Address, type Link } from '../native/addon.js';
+import { type Address, addrList } from '../native/addresses.js';
+import { type Link, linkList } from '../native/links.js';
 import { run } from '../util/exec.js';
+
+/** No address on this host matches the autodetection method. */
+export class AutodetectError extends TabbyError {
+  override readonly code = 'AUTODETECT';
+}
 
 /** Interfaces never used for the node address (Calico's list plus Tabby's own devices). */
 export const EXCLUDED_INTERFACES = [
@@ -121,10 +127,6 @@ export interface AddressSetting {
   method: string;
 }
 
-export class AddressDetectionError extends TabbyError {
-  override readonly code = 'ADDRESS_DETECTION';
-}
-
 /** The node's address of `family` by the rules above; `detect` runs the method. */
 export async function resolveNodeAddress(
   s: AddressSetting, family: 4 | 6, stored: string | undefined, detect: (method: string) => Promise<string | undefined>,
@@ -134,7 +136,7 @@ export async function resolveNodeAddress(
     const found = await detect(s.method);
     if (found) return found;
     if (stored) return stored;
-    throw new AddressDetectionError(`failed to autodetect an IPv${family} address with method ${s.method}`);
+    throw new AutodetectError(`failed to autodetect an IPv${family} address with method ${s.method}`);
   }
   return stored || undefined;
 }

@@ -33,7 +33,7 @@ export async function waitForDatastore(open: () => Promise<Datastore>, log: Logg
     } catch (err) {
       o.signal?.throwIfAborted();
       const retryInMs = backoffMs(attempt, o);
-      log.warn({ attempt, retryInMs, err: (err as Error).message }, `datastore unreachable (attempt ${attempt}); retrying in ${(retryInMs / 1000).toFixed(1)} s`);
+      log.warn({ attempt, retryInMs, err }, `datastore unreachable (attempt ${attempt}); retrying in ${(retryInMs / 1000).toFixed(1)} s`);
       o.onAttempt?.(attempt, err as Error);
       await (o.sleep ? o.sleep(retryInMs) : realSleep(retryInMs, o.signal));
     }

@@ -5,7 +5,7 @@
 // NO_DEFAULT_POOLS=true (an error together with a CIDR). Values parse as calico-node
 // parses them: evaluateENVBool for booleans, "", off, never / crosssubnet, cross-subnet /
 // always for the encapsulation modes, block sizes 20-32 and 116-128.
-import type { ResourceClient } from '../api/client.js';
+import type { ResourceClient } from '../client/resource-client.js';
 import type { IPPool } from '../api/types.js';
 import { parseCidr } from '../api/net.js';
 import { validateResource } from '../api/validate.js';

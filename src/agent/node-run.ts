@@ -3,7 +3,7 @@
 // datastore is waited for (readiness false meanwhile), the default pools are created,
 // and the agent starts. SIGTERM at any point ends the process cleanly.
 import type { Registry } from 'prom-client';
-import { ResourceClient } from '../api/client.js';
+import { ResourceClient } from '../client/resource-client.js';
 import { parseDatastoreUri, openDatastore, resolveDatastoreUri } from '../datastore/open.js';
 import { etcdOptionsFromEnv } from '../datastore/etcd-options.js';
 import { buildInfo } from '../util/build-info.js';
@@ -14,6 +14,7 @@ import { ensureDefaultPools } from './default-pools.js';
 import { HealthServer, type HealthSource } from './health-server.js';
 import { startupRegistry } from './metrics.js';
 import type { Endpoint, NodeConfig } from './node-config.js';
+import { StateError } from '../errors.js';
 
 /** Probes, and /metrics on a second listener unless both were given the same address and port. */
 async function startServers(cfg: NodeConfig, health: () => HealthSource, registry: () => Registry, log: Logger): Promise<HealthServer[]> {
@@ -49,7 +50,7 @@ export async function runNode(cfg: NodeConfig): Promise<void> {
   );
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
-    stopping.abort(new Error(`stopped by ${signal}`));
+    stopping.abort(new StateError(`stopped by ${signal}`));
     Promise.resolve(agent?.stop())
       .then(() => Promise.all(servers.map((s) => s.stop())))
       .then(

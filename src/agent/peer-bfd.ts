@@ -9,7 +9,7 @@ import { cidrContains } from '../api/net.js';
 import { BfdManager, type BfdChange, type BfdPeerStatus, type DropReason } from '../bfd/bfd-manager.js';
 import type { Speaker } from '../bgp/speaker.js';
 import type { BfdTimers } from '../api/bfd-annotations.js';
-import { addrList, type Address } from '../native/addon.js';
+import { addrList, type Address } from '../native/addresses.js';
 import type { Logger } from '../util/log.js';
 import { formatSince } from './status.js';
 
@@ -96,11 +96,14 @@ export class PeerBfd {
 
   /**
    * False only while a session that has been Up is not Up, unless the peer said
-   * AdminDown: that is administrative (RFC 5880 §6.8.16), not a failed path.
+   * AdminDown (administrative, RFC 5880 §6.8.16) or replaced its session: FRR's bgpd
+   * re-registers the peer with a source address once BGP is Established, and bfdd
+   * starts a new session that says Down (FRRouting/frr issue #17337). Packets still
+   * arrive then, so the path is alive; a real failure ends in the Detection Time.
    */
   live(id: string): boolean {
     const s = this.manager.peer(id);
-    return !s || !s.everUp || s.state === 'Up' || s.remoteState === 'AdminDown';
+    return !s || !s.everUp || s.state === 'Up' || s.remoteState === 'AdminDown' || s.remoteRestarted;
   }
 
   /** The `bfd` field of a peer's status, if it asked for BFD. */

@@ -2,6 +2,7 @@
 // away the copy stays as it was (sessions and routes keep running) and `ready` turns
 // false; the cache re-lists and watches again with back-off until the store is back.
 import type { Datastore, StoredResource, Watcher } from '../datastore/datastore.js';
+import { DatastoreError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { backoffMs } from './backoff.js';
 
@@ -62,13 +63,13 @@ export class ResourceCache {
 
   private async probe(): Promise<void> {
     const before = this.reachable;
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('datastore did not answer within 3 s')), 3000).unref());
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new DatastoreError('datastore did not answer within 3 s')), 3000).unref());
     try {
       await Promise.race([this.store.get('BGPConfiguration', 'default'), timeout]);
       if (!this.reachable) this.log.info('datastore reachable again');
       this.reachable = true;
     } catch (err) {
-      if (this.reachable) this.log.warn({ err: (err as Error).message }, 'datastore unreachable; keeping the last known state');
+      if (this.reachable) this.log.warn({ err }, 'datastore unreachable; keeping the last known state');
       this.reachable = false;
       this.lastError = (err as Error).message;
     }
@@ -111,7 +112,7 @@ export class ResourceCache {
     this.lastError = err.message;
     this.watcher?.close();
     this.watcher = undefined;
-    this.log.warn({ err: err.message, retryMs: this.backoffMs }, 'datastore watch lost; keeping the last known state');
+    this.log.warn({ err, retryMs: this.backoffMs }, 'datastore watch lost; keeping the last known state');
     this.onChange();
     clearTimeout(this.retry);
     this.retry = setTimeout(() => {

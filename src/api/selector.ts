@@ -48,8 +48,8 @@ interface Token {
 }
 
 /** tokenizer.go LabelKeyMatcher: `[a-zA-Z0-9_./-]{1,512}`. */
-export const MAX_LABEL_LENGTH = 512;
-const LABEL = /^[a-zA-Z0-9_./-]{1,512}/;
+const MAX_LABEL_LENGTH = 512;
+const LABEL = new RegExp(`^[a-zA-Z0-9_./-]{1,${MAX_LABEL_LENGTH}}`);
 const SPACE = /^[ \t]*/;
 // Operators recognised right after a label, by prefix as tokenizer.go does.
 const AFTER_LABEL: [first: string, second: string | undefined, kind: OpKind][] = [

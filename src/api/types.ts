@@ -1,10 +1,18 @@
 // Calico v3 resource shapes (projectcalico.org/v3) as Tabby stores them after validation.
-import type { StoredMetadata } from '../datastore/datastore.js';
 
 export const API_VERSION = 'projectcalico.org/v3';
 
-/** Kubernetes-style metadata, the same shape the datastore keeps. */
-export type ObjectMeta = StoredMetadata;
+/** Kubernetes-style metadata; a store sets resourceVersion, uid and creationTimestamp. */
+export interface ObjectMeta {
+  name: string;
+  /** The store revision of the last write to this resource, as a decimal string. */
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [extra: string]: unknown;
+}
 
 export interface Resource<K extends string = string, S = unknown, St = unknown> {
   apiVersion: typeof API_VERSION;

@@ -12,7 +12,7 @@ import { startReceiver, NAMES, type Kind } from './bgp-receivers.js';
 import type { BirdControl } from './bird-control.js';
 import { senderConfig, startSender } from './bird-sender.js';
 import { makeNetns } from './cleanup.js';
-import { cpuSeconds, now, peakRss } from './common.js';
+import { BenchError, cpuSeconds, now, peakRss } from './common.js';
 import type { Sample } from './report.js';
 
 export interface MeshOptions {
@@ -106,7 +106,7 @@ async function measureMesh(m: Mesh, k: Kind, o: MeshOptions, tag: string, say: (
       let lastPoke = now();
       for (;;) {
         const t = now();
-        if (t - t0 > 300) throw new Error(`${NAMES[k]} mesh: ${what} not reached in 300 s`);
+        if (t - t0 > 300) throw new BenchError(`${NAMES[k]} mesh: ${what} not reached in 300 s`);
         if (pred(await rc.count())) return now() - t0;
         if (t - lastPoke >= 0.1) {
           lastPoke = t;

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { run, startDaemon, stopPid, waitFor } from '../util/exec.js';
 import { BirdControl } from './bird-control.js';
 import { onCleanup } from './cleanup.js';
+import { BenchError } from './common.js';
 
 export type Kind = 'tabby' | 'bird' | 'gobgp';
 export const NAMES: Record<Kind, string> = { tabby: 'Tabby', bird: 'BIRD', gobgp: 'GoBGP' };
@@ -64,7 +65,7 @@ export function shebangFlags(): string[] {
 function start(argv: string[], ns: string, log: string): number {
   const child = startDaemon(argv, { netns: ns, logFile: log });
   const pid = child.pid;
-  if (!pid) throw new Error(`cannot start ${argv[0]}`);
+  if (!pid) throw new BenchError(`cannot start ${argv[0]}`);
   onCleanup(() => stopPid(pid, 3000));
   return pid;
 }

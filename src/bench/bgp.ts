@@ -19,7 +19,7 @@ import { startReceiver, NAMES, RECEIVER_AS, SENDER_AS, type Kind } from './bgp-r
 import type { BirdControl } from './bird-control.js';
 import { senderConfig, startSender } from './bird-sender.js';
 import { makeNetns, release, trackDir } from './cleanup.js';
-import { checkInt, cpuSeconds, now, peakRss } from './common.js';
+import { BenchError, checkInt, cpuSeconds, now, peakRss } from './common.js';
 import { formatProfile, newestProfile, type ProfileSummary } from './cpu-profile.js';
 import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
@@ -123,7 +123,7 @@ async function measure(w: World, k: Kind, n: number, tag: string, o: BgpOptions,
     let lastPoke = 0;
     let lastSay = 0;
     while (!tDone) {
-      if (now() - started > 600) throw new Error(`${NAMES[k]}: not all ${n} routes after 600 s`);
+      if (now() - started > 600) throw new BenchError(`${NAMES[k]}: not all ${n} routes after 600 s`);
       const t = now();
       if (!tEst || t - lastPoke >= POKE_S) {
         lastPoke = t;
@@ -149,7 +149,7 @@ async function measure(w: World, k: Kind, n: number, tag: string, o: BgpOptions,
     let tGone = 0;
     lastPoke = 0;
     while (!tGone) {
-      if (now() - t0 > 600) throw new Error(`${NAMES[k]}: routes still there 600 s after the withdrawal`);
+      if (now() - t0 > 600) throw new BenchError(`${NAMES[k]}: routes still there 600 s after the withdrawal`);
       const t = now();
       if (t - lastPoke >= POKE_S) {
         lastPoke = t;

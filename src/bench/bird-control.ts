@@ -3,6 +3,7 @@
 // lines; a reply ends at the first line whose four-digit code is followed by a space.
 
 import { connect, type Socket } from 'node:net';
+import { BenchError } from './common.js';
 
 const END = /^\d{4} /m;
 
@@ -21,14 +22,14 @@ export class BirdControl {
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => this.data(d));
     sock.on('error', (err) => this.fail(err));
-    sock.on('close', () => this.fail(new Error(`BIRD control socket ${this.path} closed`)));
+    sock.on('close', () => this.fail(new BenchError(`BIRD control socket ${this.path} closed`)));
     await this.reply(timeoutMs);
   }
 
   /** One command's whole reply (codes kept). Commands run one at a time, in order. */
   command(line: string, timeoutMs = 30_000): Promise<string> {
     const p = this.chain.then(() => {
-      if (!this.sock) throw new Error('BIRD control socket not open');
+      if (!this.sock) throw new BenchError('BIRD control socket not open');
       this.sock.write(`${line}\n`);
       return this.reply(timeoutMs);
     });
@@ -45,7 +46,7 @@ export class BirdControl {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
-        reject(new Error(`BIRD at ${this.path} did not answer within ${timeoutMs} ms`));
+        reject(new BenchError(`BIRD at ${this.path} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiter = {
         resolve: (s) => {

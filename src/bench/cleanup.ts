@@ -13,10 +13,6 @@ let interrupted = false;
 
 export const NS_PREFIX = 'tbb-';
 
-export function isInterrupted(): boolean {
-  return interrupted;
-}
-
 export function onCleanup(fn: Cleanup): Cleanup {
   stack.push(fn);
   return fn;

@@ -3,7 +3,7 @@
 // off a TCP socket; encoding builds full UPDATEs from prefix lists.
 
 import { decodeUpdate, encodeUpdate, MessageReader, type CodecOptions, type PathAttributes } from '../bgp/wire/index.js';
-import { checkInt, now } from './common.js';
+import { BenchError, checkInt, now } from './common.js';
 import { benchResult, type BenchResult, type Sample } from './report.js';
 
 export interface CodecOptionsArgs {
@@ -72,7 +72,7 @@ export async function benchCodec(o: CodecOptionsArgs): Promise<BenchResult> {
         let t0 = now();
         const got = decodeAll(data);
         const dec = now() - t0;
-        if (got !== total) throw new Error(`decoded ${got} prefixes, expected ${total}`);
+        if (got !== total) throw new BenchError(`decoded ${got} prefixes, expected ${total}`);
         t0 = now();
         const msgs = encodeAll(family, lists);
         const enc = now() - t0;

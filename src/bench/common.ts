@@ -1,7 +1,13 @@
 // Helpers shared by the benchmarks: kernel route counting, /proc process figures, time.
 
 import { readFileSync } from 'node:fs';
-import { run, waitFor } from '../util/exec.js';
+import { TabbyError, UsageError } from '../errors.js';
+import { run } from '../util/exec.js';
+
+/** A benchmark could not measure what it set out to (a tool failed, a count is off). */
+export class BenchError extends TabbyError {
+  override readonly code = 'BENCH';
+}
 
 export function now(): number {
   return Number(process.hrtime.bigint()) / 1e9;
@@ -12,14 +18,6 @@ export async function fibPrefixes(netns: string): Promise<number> {
   const r = await run(['cat', '/proc/net/fib_triestat'], { netns, timeoutMs: 10_000 });
   const main = /Main:[\s\S]*?Prefixes:\s*(\d+)/.exec(r.stdout);
   return main ? Number(main[1]) : 0;
-}
-
-/** Wait until `pred(count)` holds; polls fib_triestat every `everyMs`. */
-export async function waitFib(netns: string, what: string, pred: (n: number) => boolean, timeoutMs: number, everyMs = 20): Promise<number> {
-  return waitFor(what, async () => {
-    const n = await fibPrefixes(netns);
-    return pred(n) ? n + 1 : false; // +1 so 0 is truthy
-  }, timeoutMs, everyMs).then((v) => v - 1);
 }
 
 const CLK_TCK = 100;
@@ -44,5 +42,5 @@ export function rss(pid: number): number {
 }
 
 export function checkInt(name: string, v: number, min: number, max: number): void {
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
 }

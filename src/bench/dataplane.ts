@@ -7,10 +7,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchNatThroughput } from '../dataplane/nat/nat-bench.js';
+import { benchNatThroughput } from './nat-throughput.js';
 import { run, startDaemon, waitFor } from '../util/exec.js';
 import { release, runShielded, trackDir, trackPid } from './cleanup.js';
-import { checkInt } from './common.js';
+import { BenchError, checkInt } from './common.js';
 import { PATHS, buildTopology, type PathHandle, type Topology } from './encap-topology.js';
 import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
@@ -30,13 +30,13 @@ async function iperf(t: Topology, dir: string, seconds: number, streams: number)
   try {
     await waitFor('iperf3 server', async () => {
       const ss = await run(['ss', '-Hltn', `sport = :${PORT}`], { netns: b.wl, allowFail: true });
-      return ss.stdout.trim() !== '' || (server.exitCode !== null && Promise.reject(new Error(readFileSync(log, 'utf8'))));
+      return ss.stdout.trim() !== '' || (server.exitCode !== null && Promise.reject(new BenchError(readFileSync(log, 'utf8'))));
     }, 10_000, 50);
     const r = await run(['iperf3', '-c', b.workloadIP, '-p', String(PORT), '-t', String(seconds), '-P', String(streams), '-J'], {
       netns: t.hosts.a.wl, timeoutMs: (seconds + 30) * 1000, allowFail: true,
     });
     const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } }; error?: string };
-    if (j.error || !j.end?.sum_received) throw new Error(`iperf3: ${j.error ?? (r.stderr.trim() || 'no result')}`);
+    if (j.error || !j.end?.sum_received) throw new BenchError(`iperf3: ${j.error ?? (r.stderr.trim() || 'no result')}`);
     return { bps: j.end.sum_received.bits_per_second ?? 0, retransmits: j.end.sum_sent?.retransmits ?? 0 };
   } finally {
     await release(stop);
@@ -47,7 +47,7 @@ async function iperf(t: Topology, dir: string, seconds: number, streams: number)
 async function pingRtt(t: Topology, count: number): Promise<number> {
   const r = await run(['ping', '-n', '-q', '-c', String(count), '-i', '0.01', '-W', '1', t.hosts.b.workloadIP], { netns: t.hosts.a.wl, timeoutMs: 30_000, allowFail: true });
   const m = /= [\d.]+\/([\d.]+)\/[\d.]+/.exec(r.stdout);
-  if (r.code !== 0 || !m) throw new Error(`ping failed: ${r.stdout.trim().split('\n').pop()}`);
+  if (r.code !== 0 || !m) throw new BenchError(`ping failed: ${r.stdout.trim().split('\n').pop()}`);
   return Number(m[1]);
 }
 

@@ -6,10 +6,11 @@
 //
 // Host A owns block 10.251.Y.0/26, host B 10.251.Y.64/26. Nothing routes between the
 // blocks until a path implementation adds its routes: plain routing, eBPF IPIP, eBPF
-// VXLAN (encap.bpf.o) or Calico's kernel VXLAN device. Everything lives in the
+// VXLAN (host.bpf.o's encap step) or Calico's kernel VXLAN device. Everything lives in the
 // namespaces, so deleting them removes it all.
 
 import { randomInt } from 'node:crypto';
+import { HostProgram } from '../dataplane/bpf/host-program.js';
 import { BpfEncap } from '../dataplane/encap/bpf-encap.js';
 import { ENCAP_OVERHEAD, tunnelMtu } from '../dataplane/encap/encap-mtu.js';
 import type { EncapKind } from '../dataplane/encap/encap-map-codec.js';
@@ -125,11 +126,12 @@ export interface PathImpl {
 }
 
 export interface TunnelHandle extends PathHandle {
-  /** Set for the eBPF implementations. */
+  /** Set for the eBPF implementations: the host programs and their encap step. */
+  host?: HostProgram;
   bpf?: BpfEncap;
 }
 
-/** A path that tunnels: the same shape for kernel VXLAN and encap.bpf.o, so one test table covers them all. */
+/** A path that tunnels: the same shape for kernel VXLAN and the eBPF host programs, so one test table covers them all. */
 export interface TunnelImpl extends PathImpl {
   /** What the underlay carries. */
   wire: EncapKind;
@@ -184,23 +186,25 @@ function ebpf(kind: EncapKind): TunnelImpl {
     async setup(t, self) {
       const h = t.hosts[self];
       const p = t.hosts[other(self)];
-      const bpf = new BpfEncap();
-      await bpf.load({ ifname: 'eth0', netns: h.ns, nodeIP: h.underlayIP, ifindex: h.ifindex, vtepMac: h.vtepMac });
+      const host = new HostProgram({ ifname: 'eth0', netns: h.ns, ifindex: h.ifindex });
+      const bpf = new BpfEncap(host, { nodeIP: h.underlayIP, vtepMac: h.vtepMac, entries: [], realms: [] });
+      await host.load([bpf]);
       const route = tunnelRoute({ block: p.block, remoteIP: p.underlayIP, kind, dev: 'eth0', hostMtu: t.hostMtu });
       try {
         await bpf.setEntries([{ block: p.block, remoteIP: p.underlayIP, kind, ...(kind === 'vxlan' ? { vtepMac: p.vtepMac } : {}) }]);
         await ipn(h.ns, 'route', 'add', route.dst, 'via', route.gateway, 'dev', route.dev, 'onlink', 'mtu', String(route.mtu));
       } catch (err) {
-        await bpf.close();
+        await host.close();
         throw err;
       }
       return {
+        host,
         bpf,
         async close() {
           try {
             await run(['ip', '-n', h.ns, 'route', 'del', route.dst], { allowFail: true });
           } finally {
-            await bpf.close();
+            await host.close();
           }
         },
       };

@@ -4,7 +4,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../util/package-root.js';
 import { run } from '../util/exec.js';
 
 /** One raw measurement. `subject` is what was measured (tabby, ip-batch, bird, …). */

@@ -5,10 +5,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { routeApply, RTPROT_TABBY, type RouteOp } from '../native/addon.js';
+import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
+import { routeApply, type RouteOp } from '../native/routes.js';
 import { run } from '../util/exec.js';
 import { deleteNetns, makeNetns, release, trackDir } from './cleanup.js';
-import { checkInt, fibPrefixes, now } from './common.js';
+import { BenchError, checkInt, fibPrefixes, now } from './common.js';
 import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
 export interface RoutesOptions {
@@ -23,7 +24,7 @@ type Phase = (typeof PHASES)[number];
 
 function prefixes(count: number, len: number): string[] {
   const step = 2 ** (32 - len);
-  if (count * step > 2 ** 24) throw new Error(`--count ${count} /${len} prefixes do not fit in 10.0.0.0/8`);
+  if (count * step > 2 ** 24) throw new BenchError(`--count ${count} /${len} prefixes do not fit in 10.0.0.0/8`);
   const out = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     const v = 0x0a000000 + i * step;
@@ -44,7 +45,7 @@ async function freshNs(): Promise<{ ns: string; base: number; cleanup: () => Pro
 async function check(ns: string, base: number, phase: Phase, count: number, who: string): Promise<void> {
   const n = (await fibPrefixes(ns)) - base;
   const expected = (p: Phase, c: number) => (p === 'delete' ? 0 : c);
-  if (n !== expected(phase, count)) throw new Error(`${who} ${phase}: ${n} prefixes in the kernel, expected ${expected(phase, count)}`);
+  if (n !== expected(phase, count)) throw new BenchError(`${who} ${phase}: ${n} prefixes in the kernel, expected ${expected(phase, count)}`);
 }
 
 async function tabbyRun(dsts: string[]): Promise<Record<Phase, number>> {
@@ -59,7 +60,7 @@ async function tabbyRun(dsts: string[]): Promise<Record<Phase, number>> {
       out[phase] = now() - t0;
       if (r.failed) {
         const bad = r.results.find((x) => !x.ok) as { message: string } | undefined;
-        throw new Error(`routeApply ${phase}: ${r.failed} of ${dsts.length} failed (${bad?.message})`);
+        throw new BenchError(`routeApply ${phase}: ${r.failed} of ${dsts.length} failed (${bad?.message})`);
       }
       await check(ns, base, phase, dsts.length, 'tabby');
     }

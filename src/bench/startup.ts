@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../util/build-info.js';
-import { checkInt } from './common.js';
+import { packageRoot } from '../util/package-root.js';
+import { BenchError, checkInt } from './common.js';
 import { benchResult, perRep, type BenchResult, type Sample } from './report.js';
 
 export interface StartupOptions {
@@ -34,12 +34,12 @@ ${Array.from({ length: 10 }, (_, i) => `  - {apiVersion: projectcalico.org/v3, k
 
 export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
   checkInt('reps', o.reps, 3, 1000);
-  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
   const dir = mkdtempSync(join(tmpdir(), 'tabby-bench-startup-'));
   try {
     const env = { ...process.env, TABBY_DATASTORE: `file:${dir}` };
     const seed = spawnSync(process.execPath, [cli, 'apply', '-f', '-'], { input: PEERS, env, encoding: 'utf8' });
-    if (seed.status !== 0) throw new Error(`seeding the store failed: ${seed.stderr}`);
+    if (seed.status !== 0) throw new BenchError(`seeding the store failed: ${seed.stderr}`);
     const subjects: [string, string[]][] = [
       ['node -e 0', ['-e', '0']],
       // The floor for a yargs CLI: Node plus nothing but importing yargs.
@@ -53,9 +53,9 @@ export async function benchStartup(o: StartupOptions): Promise<BenchResult> {
       for (const [subject, args] of subjects) {
         const cpu0 = childCpu();
         const t0 = process.hrtime.bigint();
-        const r = spawnSync(process.execPath, args, { env, cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+        const r = spawnSync(process.execPath, args, { env, cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
         const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (r.status !== 0) throw new Error(`${subject} failed: ${r.stderr}`);
+        if (r.status !== 0) throw new BenchError(`${subject} failed: ${r.stderr}`);
         samples.push({ metric: 'wall', subject, rep, value: wall, unit: 'ms' });
         samples.push({ metric: 'cpu', subject, rep, value: (childCpu() - cpu0) * 1000, unit: 'ms' });
       }

@@ -83,7 +83,7 @@ export class BfdManager {
 
   constructor(opts: BfdManagerOptions = {}) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'bfd' });
-    this.transport = opts.transport ?? new UdpTransport({ onSendError: (err) => this.log.debug({ err: err.message }, 'BFD send failed') });
+    this.transport = opts.transport ?? new UdpTransport({ onSendError: (err) => this.log.debug({ err }, 'BFD send failed') });
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
   }
@@ -179,7 +179,7 @@ export class BfdManager {
     } catch (err) {
       this.listening.delete(family);
       const msg = `cannot receive BFD on UDP ${family === 4 ? '0.0.0.0' : '[::]'}:3784: ${(err as Error).message}`;
-      if (this.listenErrors.get(family) !== msg) this.log.error({ family }, msg);
+      if (this.listenErrors.get(family) !== msg) this.log.error({ family, err }, msg);
       this.listenErrors.set(family, msg);
     }
   }
@@ -208,7 +208,7 @@ export class BfdManager {
       entry.sender = await this.transport.sender(p.address, p.local);
     } catch (err) {
       entry.error = `cannot send BFD to ${p.address}: ${(err as Error).message}`;
-      this.log.error({ peer: p.id }, entry.error);
+      this.log.error({ peer: p.id, err }, entry.error);
       return;
     }
     if (this.entries.get(p.id) !== entry || this.stopped) {

@@ -59,6 +59,12 @@ export interface BfdSessionStatus {
   since: Date;
   /** Has been Up since it was created. */
   everUp: boolean;
+  /**
+   * It left Up because the remote started a new session (a Down with another
+   * discriminator), not because the path failed: packets still arrive. Cleared on Up
+   * and when the Detection Time passes without a packet.
+   */
+  remoteRestarted: boolean;
   counters: BfdSessionCounters;
 }
 
@@ -74,6 +80,7 @@ export class BfdSession {
   private lastRx = 0;
   private since: number;
   private everUp = false;
+  private remoteRestarted = false;
   private running = false;
   private readonly counters: BfdSessionCounters = { packetsIn: 0, packetsOut: 0, discarded: 0, downs: 0 };
 
@@ -122,6 +129,7 @@ export class BfdSession {
     }
     this.counters.packetsIn++;
     this.lastRx = this.clock.now();
+    if (step.change?.from === BfdState.Up && p.myDiscriminator !== before.remoteDiscr) this.remoteRestarted = true;
     this.apply(step, before);
     if (step.sendFinal) this.sendNow(true);
   }
@@ -152,6 +160,7 @@ export class BfdSession {
       remoteDetectMult: v.remoteDetectMult,
       since: new Date(this.since),
       everUp: this.everUp,
+      remoteRestarted: this.remoteRestarted,
       counters: { ...this.counters },
     };
     const tx = txIntervalUs(v);
@@ -169,7 +178,10 @@ export class BfdSession {
     const c = step.change;
     if (c) {
       this.since = this.clock.now();
-      if (c.to === BfdState.Up) this.everUp = true;
+      if (c.to === BfdState.Up) {
+        this.everUp = true;
+        this.remoteRestarted = false;
+      }
       if (c.from === BfdState.Up) this.counters.downs++;
     }
     if (!this.running) {
@@ -222,6 +234,7 @@ export class BfdSession {
   private expired(): void {
     this.detectTimer = undefined;
     this.lastRx = 0;
+    this.remoteRestarted = false;
     this.apply(detectionExpired(this.v), this.v);
   }
 

@@ -6,8 +6,9 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import { udpMinTtlFilter } from '../native/addon.js';
+import { udpMinTtlFilter } from '../native/sockopts.js';
 import { BFD_CONTROL_PORT, BFD_SOURCE_PORT_MAX, BFD_SOURCE_PORT_MIN, BFD_TTL } from './constants.js';
+import { BfdTransportError } from './errors.js';
 
 export interface BfdSender {
   readonly localPort: number;
@@ -42,7 +43,7 @@ function dgramFd(sock: dgram.Socket): number {
     const fd = holder[sym]?.handle?.fd;
     if (typeof fd === 'number' && fd >= 0) return fd;
   }
-  throw new Error('cannot find the file descriptor of a UDP socket (Node internals changed)');
+  throw new BfdTransportError('cannot find the file descriptor of a UDP socket (Node internals changed)');
 }
 
 function bind(sock: dgram.Socket, port: number, address: string): Promise<void> {
@@ -104,7 +105,7 @@ export class UdpTransport implements BfdTransport {
         },
       };
     }
-    throw new Error(`no free BFD source port in ${BFD_SOURCE_PORT_MIN}-${BFD_SOURCE_PORT_MAX} after ${SOURCE_PORT_TRIES} tries: ${String(lastErr)}`);
+    throw new BfdTransportError(`no free BFD source port in ${BFD_SOURCE_PORT_MIN}-${BFD_SOURCE_PORT_MAX} after ${SOURCE_PORT_TRIES} tries`, { cause: lastErr });
   }
 
   async close(): Promise<void> {

@@ -7,13 +7,14 @@
 import { silentLogger, type Logger } from '../util/log.js';
 import { Rib, type BestPathChange } from './rib/index.js';
 import { BgpListener, canonicalAddress, systemClock, type BgpSession, type Clock, type Connection } from './session/index.js';
-import type { TimerHandle } from './session/timers.js';
+import type { TimerHandle } from '../util/clock.js';
 import { BGP_PORT, type Family } from './wire/index.js';
 import { bestPathOf, learnedChanges } from './speaker/best-paths.js';
 import { localTables } from './speaker/local-routes.js';
 import { checkPeers } from './speaker/peer-config.js';
 import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
+import { StateError } from '../errors.js';
 
 export type { BestPath, LocalRoute, NextHopMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus, SpeakerTimers } from './speaker/types.js';
 export type { ExportFilter, ImportPolicy } from './rib/index.js';
@@ -70,7 +71,7 @@ export class Speaker {
   /** Starts the listener (unless `listen: false`), then the sessions. */
   async start(): Promise<void> {
     if (this.started) return;
-    if (this.stopped) throw new Error('the speaker was stopped');
+    if (this.stopped) throw new StateError('the speaker was stopped');
     const l = this.opts.listen;
     if (l !== false) {
       const addresses = l?.addresses?.length ? l.addresses : [l?.address ?? '::'];

@@ -12,7 +12,6 @@ import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
 import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
 import { desiredPeers, type DesiredPeer, type PeerType } from './peers.js';
 import { RouteContext, type RemoteVtep } from './routes.js';
-import { routerIdFor } from './router-id.js';
 
 /** What calc needs of an IPAM block (Calico's IPAMBlock fields). */
 export interface AffineBlock {
@@ -31,7 +30,7 @@ export interface NodeFacts {
   name: string;
   /** The node's addresses as CIDRs (IPv4, IPv6 or both). */
   cidrs: string[];
-  /** CALICO_ROUTER_ID: an IPv4 address or `hash`; default the IPv4 address. */
+  /** The router ID when it is not the IPv4 address (CALICO_ROUTER_ID, or an IPv6-only node's; see agent/router-id.ts). */
   routerId?: string;
 }
 
@@ -180,7 +179,8 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
   const me = res.nodes.find((n) => n.metadata.name === name);
   const own = facts.cidrs.map((c) => parseCidr(c)).filter((c) => c !== undefined);
   const v4 = own.find((c) => c.family === 4);
-  if (!me || own.length === 0) return undefined;
+  const routerId = facts.routerId ?? v4?.address;
+  if (!me || own.length === 0 || !routerId) return undefined;
   const conf = effectiveBgpConfig(res.configs, name);
   const clusterId = me.spec.bgp?.routeReflectorClusterID;
   // bindMode NodeIP: BIRD listens on the node IP of its family (confd bird.cfg and bird6.cfg
@@ -189,7 +189,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     ? { addresses: [...own].sort((a, b) => a.family - b.family).map((c) => c.address), port: conf.listenPort }
     : { address: '::', port: conf.listenPort };
   const speaker: SpeakerIdentity = {
-    routerId: routerIdFor(name, v4?.address, facts.routerId),
+    routerId,
     asn: nodeAsNumber(me, res.configs),
     listen,
     ...(clusterId ? { clusterId } : {}),

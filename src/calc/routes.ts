@@ -7,8 +7,6 @@ import { cidrContains, parseCidr } from '../api/net.js';
 import type { EncapMode, IPPool } from '../api/types.js';
 import { CidrTable } from './cidr-table.js';
 
-export type Encap = 'none' | 'ipip' | 'vxlan';
-
 export interface LearnedRoute {
   prefix: string;
   /** Next hops of the best path (several for ECMP). */

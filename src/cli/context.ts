@@ -2,7 +2,7 @@
 // reading, and the one-line error contract. The resource client (validation, ip-address)
 // and the store backends load on first use.
 import { readFile } from 'node:fs/promises';
-import type { ResourceClient } from '../api/client.js';
+import type { ResourceClient } from '../client/resource-client.js';
 
 export interface GlobalArgs {
   datastore?: string;
@@ -13,7 +13,7 @@ export interface GlobalArgs {
  * `read`: the command only reads, so a store that is not there is an error, not empty.
  */
 export async function withClient<T>(args: GlobalArgs, fn: (client: ResourceClient) => Promise<T>, opts: { read?: boolean } = {}): Promise<T> {
-  const [{ openDatastore }, { ResourceClient }] = await Promise.all([import('../datastore/open.js'), import('../api/client.js')]);
+  const [{ openDatastore }, { ResourceClient }] = await Promise.all([import('../datastore/open.js'), import('../client/resource-client.js')]);
   const store = await openDatastore(args.datastore, { mustExist: opts.read === true });
   try {
     return await fn(new ResourceClient(store));

@@ -2,7 +2,7 @@
 // calicoctl's behaviour where a user would notice (calicoctl/calicoctl/commands/*.go).
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { ResourceClient, WriteMode } from '../api/client.js';
+import type { ResourceClient, WriteMode } from '../client/resource-client.js';
 import { requireKind } from '../api/kinds/index.js';
 import { DEFAULTS, type Resource } from '../api/types.js';
 import { NotFoundError, ValidationError } from '../errors.js';
@@ -147,7 +147,7 @@ export async function patch(args: GlobalArgs, kindWord: string, name: string, te
 
 async function mergePatcher(body: unknown): Promise<(doc: unknown) => unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('--patch', 'a merge patch is a JSON object (for a list of operations use --type json)');
-  const { mergePatch } = await import('../api/client.js');
+  const { mergePatch } = await import('../client/resource-client.js');
   return (doc) => mergePatch(doc, body);
 }
 

@@ -7,7 +7,7 @@ import { Address6 } from 'ip-address';
 import { isLinkLocal6, parseIP } from '../api/net.js';
 import type { RouteIntent } from '../calc/routes.js';
 import { ipv4ToU32 } from '../native/route-records.js';
-import type { Route } from '../native/addon.js';
+import type { Route } from '../native/routes.js';
 import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import { ENCAP_OVERHEAD } from './encap/encap-mtu.js';
 import type { DesiredNexthop, DesiredRoute } from './routes/desired-route.js';

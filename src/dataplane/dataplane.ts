@@ -10,10 +10,14 @@
 
 import { performance } from 'node:perf_hooks';
 import type { LearnedNexthop, RouteIntent } from '../calc/routes.js';
-import { TabbyError } from '../errors.js';
-import { linkList, routeDump, RTPROT_TABBY, type Link } from '../native/addon.js';
+import { DataplaneError } from './dataplane-error.js';
+import { type Link, linkList } from '../native/links.js';
+import { routeDump } from '../native/routes.js';
+import { RTPROT_TABBY } from './routes/route-protocol.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { BpfEncap, type BpfEncapLoadOptions } from './encap/bpf-encap.js';
+import { HostProgram, type HostTarget } from './bpf/host-program.js';
+import { BpfEncap, type BpfEncapOptions } from './encap/bpf-encap.js';
+import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
 import { hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
 import { vtepMac as defaultVtepMac } from './encap/vtep-mac.js';
@@ -26,9 +30,7 @@ import type { RouteShape } from './routes/desired-route.js';
 import { RouteReconciler, type RouteSource } from './routes/route-reconciler.js';
 import { Debounce } from '../util/debounce.js';
 
-export class DataplaneError extends TabbyError {
-  override readonly code = 'DATAPLANE';
-}
+export { DataplaneError };
 
 export interface DataplaneConfig {
   mode: DataplaneMode;
@@ -54,6 +56,11 @@ export interface DataplaneConfig {
   vtepMac?: string;
   vxlanVNI?: number;
   vxlanPort?: number;
+  /**
+   * bpf mode: natOutgoing by the host programs' SNAT step, loaded together with
+   * encapsulation so a restart takes both over at once (`snat` then holds it).
+   */
+  snat?: BpfSnatOptions;
 }
 
 export interface DesiredDataplane {
@@ -101,7 +108,9 @@ export class Dataplane {
   private readonly ns: { netns?: string };
   private readonly routes: RouteReconciler;
   private readonly realms = new RealmAllocator();
+  private host: HostProgram | undefined;
   private encap: BpfEncap | undefined;
+  private nat: BpfSnat | undefined;
   private vxlan: VxlanDevice | undefined;
   private mtu = 0;
   private haveTunl0 = false;
@@ -172,9 +181,7 @@ export class Dataplane {
     if (this.cfg.mode === 'iptables' && this.cfg.ipip && !this.haveTunl0) {
       throw new DataplaneError(`iptables dataplane: ${IPIP_UNSUPPORTED}`);
     }
-    // The eBPF encap program tunnels over an IPv4 underlay; an IPv6-only node has none to load.
-    if (this.cfg.mode === 'bpf' && !this.cfg.nodeIP.includes(':')) await this.startBpf(host);
-    else if (this.cfg.mode === 'bpf') this.log.info({ nodeIP: this.cfg.nodeIP }, 'IPv6-only underlay: eBPF encapsulation not loaded (IPIP and VXLAN need IPv4)');
+    if (this.cfg.mode === 'bpf') await this.startBpf(host);
     if (this.cfg.mode === 'iptables') {
       this.vxlan = new VxlanDevice({
         ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - 50,
@@ -279,6 +286,11 @@ export class Dataplane {
     this.debounce.flush();
   }
 
+  /** natOutgoing in bpf mode (after start(), when the config asked for it): declare pools, apply. */
+  get snat(): BpfSnat | undefined {
+    return this.nat;
+  }
+
   stats(): DataplaneStats {
     const st = this.routes.stats;
     return { routesProgrammed: st.routesProgrammed, lastApplyMs: this.lastMs, errors: [...this.lastErrors], resyncs: st.resyncs, routeOps: st.opsSent };
@@ -287,8 +299,10 @@ export class Dataplane {
   /** Stops resyncing and lets go of the eBPF object; every route, device and program stays. */
   async stop(): Promise<void> {
     await this.quiesce();
-    await this.encap?.release();
+    await this.host?.release();
+    this.host = undefined;
     this.encap = undefined;
+    this.nat = undefined;
     this.started = false;
   }
 
@@ -306,10 +320,12 @@ export class Dataplane {
     if (r && r.errors.length > 0) errors.push(new DataplaneError(`route cleanup: ${r.errors.map((e) => `${e.dst} ${e.message}`).join('; ')}`));
     const vxlan = this.vxlan ?? new VxlanDevice({ ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: 1450 });
     await vxlan.remove().catch((err: unknown) => errors.push(err));
-    await this.encap?.close().catch((err: unknown) => errors.push(err));
+    await this.host?.close().catch((err: unknown) => errors.push(err));
+    this.host = undefined;
     this.encap = undefined;
+    this.nat = undefined;
     // Also what a previous agent left in Tabby's tc slot.
-    await BpfEncap.detach({ ifname: this.cfg.hostIfname, ...this.ns }).catch((err: unknown) => errors.push(err));
+    await HostProgram.detach(this.hostTarget()).catch((err: unknown) => errors.push(err));
     this.started = false;
     this.declared = false;
     this.resource = { routes: [] };
@@ -325,38 +341,46 @@ export class Dataplane {
     await this.routes.stop();
   }
 
-  private bpfOptions(host: Link, mac: string): BpfEncapLoadOptions {
+  private hostTarget(): HostTarget {
+    return { ifname: this.cfg.hostIfname, ...this.ns };
+  }
+
+  private encapOptions(mac: string): BpfEncapOptions {
     return {
-      ifname: this.cfg.hostIfname, ...this.ns, nodeIP: this.cfg.nodeIP, ifindex: host.index, vtepMac: mac,
+      nodeIP: this.cfg.nodeIP, vtepMac: mac,
       ...(this.cfg.vxlanVNI !== undefined ? { vxlanVNI: this.cfg.vxlanVNI } : {}),
       ...(this.cfg.vxlanPort !== undefined ? { vxlanPort: this.cfg.vxlanPort } : {}),
     };
   }
 
-  // Takes over from the program in Tabby's tc slot with its entries, so nothing
-  // changes for packets, and keeps its realm numbers so no route has to change.
-  private async startBpf(host: Link): Promise<void> {
-    const prev = await BpfEncap.previous({ ifname: this.cfg.hostIfname, ...this.ns });
-    for (const r of prev?.realms ?? []) this.realms.seed(r.kind, r.remoteIP, r.realm);
-    const mac = this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName);
-    const encap = new BpfEncap();
-    await encap.load({ ...this.bpfOptions(host, mac), entries: prev?.entries ?? [], realms: prev?.realms ?? [] });
+  // Takes over from the program in Tabby's tc slot with its maps, so nothing changes
+  // for packets, and keeps its realm numbers so no route has to change.
+  private async startBpf(link: Link): Promise<void> {
+    const host = new HostProgram({ ...this.hostTarget(), ifindex: link.index });
+    // Encapsulation tunnels over an IPv4 underlay: an IPv6-only node loads SNAT alone.
+    const v6only = this.cfg.nodeIP.includes(':');
+    const encap = v6only ? undefined : new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName)));
+    const snat = this.cfg.snat ? new BpfSnat(host, { ...(this.cfg.logger ? { logger: this.cfg.logger } : {}), ...this.cfg.snat }) : undefined;
+    const features = [encap, snat].filter((f) => f !== undefined);
+    if (features.length === 0) {
+      this.log.info({ nodeIP: this.cfg.nodeIP }, 'IPv6-only underlay and no natOutgoing: no eBPF host program');
+      return;
+    }
+    await host.load(features);
+    const realms = encap?.declared.realms ?? [];
+    for (const r of realms) this.realms.seed(r.kind, r.remoteIP, r.realm);
+    this.host = host;
     this.encap = encap;
-    this.programmedRealms = realmsKey(prev?.realms ?? []);
-    this.log.info({ previous: prev?.progId ?? null, realms: prev?.realms.length ?? 0 }, 'eBPF encap attached');
+    this.nat = snat;
+    this.programmedRealms = realmsKey(realms);
+    this.log.info({ realms: realms.length, encap: encap !== undefined, snat: snat !== undefined }, 'eBPF host programs attached');
   }
 
   // A new VTEP MAC is a load-time value: load again and take over, as on a restart.
   private async reloadBpf(mac: string): Promise<number> {
-    const old = this.encap!;
-    const { entries, realms } = old.declared;
-    const host = (await linkList(this.ns)).find((l) => l.name === this.cfg.hostIfname);
-    if (!host) throw new DataplaneError(`host interface ${this.cfg.hostIfname} is gone`);
-    const encap = new BpfEncap();
-    await encap.load({ ...this.bpfOptions(host, mac), entries, realms });
-    this.encap = encap;
-    await old.release();
-    this.log.info({ vtepMac: mac }, 'eBPF encap reloaded for a new VTEP MAC');
+    this.encap!.configure({ vtepMac: mac });
+    await this.host!.reload();
+    this.log.info({ vtepMac: mac }, 'eBPF host programs reloaded for a new VTEP MAC');
     return 2;
   }
 

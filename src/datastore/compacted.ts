@@ -7,6 +7,7 @@ import { DatastoreError } from '../errors.js';
  * gives a fresh revision) and watches again from there — the same contract as etcd.
  */
 export class CompactedError extends DatastoreError {
+  override readonly code = 'COMPACTED';
   constructor(readonly fromRevision: number, readonly compactRevision: number) {
     super(
       `watch from revision ${fromRevision} is no longer possible: events up to revision ${compactRevision} were compacted; list again and watch from the list revision`,

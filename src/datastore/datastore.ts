@@ -1,14 +1,13 @@
 // The storage contract every backend (file:, etcd:) fulfils. Resources are opaque JSON
 // objects here: validation belongs to src/api, not to storage.
 
+/** The metadata a store reads and sets; the rest travels untouched. */
 export interface StoredMetadata {
   name: string;
   /** The store revision of the last write to this resource, as a decimal string. */
   resourceVersion?: string;
   uid?: string;
   creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
   [extra: string]: unknown;
 }
 

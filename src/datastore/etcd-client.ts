@@ -27,10 +27,10 @@ type Policy = NonNullable<FaultHandling['global']>;
 export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
 /** Thrown in place of a call to an endpoint that failed less than a second ago. */
-export class EndpointDownError extends Error {
-  constructor(host: string) {
+export class EndpointDownError extends DatastoreError {
+  override readonly code = 'ENDPOINT_DOWN';
+  constructor(readonly host: string) {
     super(`etcd endpoint ${host} was unreachable moments ago; skipped`);
-    this.name = 'EndpointDownError';
   }
 }
 
@@ -129,7 +129,8 @@ export class EtcdConnection {
   }
 
   wrap(what: string, err: unknown): DatastoreError {
-    if (err instanceof DatastoreError) return err;
+    // An endpoint skipped moments ago is a transient failure still to be explained, not an answer.
+    if (err instanceof DatastoreError && !(err instanceof EndpointDownError)) return err;
     return new DatastoreError(`${this.where}: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 

@@ -104,7 +104,7 @@ export class EtcdDatastore extends TxnDatastore implements Datastore {
         delay = Math.min(delay * 2, 1000);
       }
     }
-    throw this.conn.wrap('txn', new Error(`keys still changing under us after ${MAX_TXN_ROUNDS} attempts`));
+    throw this.conn.wrap('txn', `keys still changing under us after ${MAX_TXN_ROUNDS} attempts`);
   }
 
   watch(options: WatchOptions): Watcher {

@@ -85,7 +85,7 @@ export class EtcdWatch implements Watcher {
   private fail(err: unknown): void {
     if (this.closed) return;
     this.close();
-    this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+    this.opts.onError?.(err instanceof Error ? err : new DatastoreError(String(err)));
   }
 
   private async start(): Promise<void> {

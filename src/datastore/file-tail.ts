@@ -88,7 +88,7 @@ export class StoreTail {
         try {
           sub.onEvent(structuredClone(event));
         } catch (err) {
-          this.fail(sub, err instanceof Error ? err : new Error(String(err)));
+          this.fail(sub, err instanceof Error ? err : new DatastoreError(String(err)));
         }
       }
       if (!sub.closed) sub.last = state.revision;

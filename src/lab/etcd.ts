@@ -8,9 +8,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Datastore } from '../datastore/datastore.js';
 import { openDatastore } from '../datastore/open.js';
-import { etcdArgs, etcdEnv, relayConnection } from '../util/etcd-process.js';
+import { etcdArgs, etcdEnv, relayConnection } from './etcd-process.js';
 import { inNetns, stopPid, waitFor } from '../util/exec.js';
-import { saveState, type LabEtcd, type LabState } from './lab-state.js';
+import { LabError, saveState, type LabEtcd, type LabState } from './lab-state.js';
 
 export const ETCD_BIN = process.env.TABBY_LAB_ETCD ?? '/usr/bin/etcd';
 export const ETCD_CLIENT_PORT = 2379;
@@ -55,7 +55,7 @@ function healthy(socket: string): Promise<boolean> {
 /** Start (or restart, on the same data dir and address) the lab's etcd; records the PID. */
 export async function startLabEtcd(state: LabState, timeoutMs = 20_000): Promise<number> {
   const e = state.etcd;
-  if (!e) throw new Error('this lab has no etcd');
+  if (!e) throw new LabError('this lab has no etcd');
   mkdirSync(e.dir, { recursive: true });
   const full = inNetns(e.namespace, e.argv);
   const fd = openSync(e.logFile, 'a');
@@ -74,7 +74,7 @@ export async function startLabEtcd(state: LabState, timeoutMs = 20_000): Promise
     try {
       process.kill(pid, 0);
     } catch {
-      throw new Error(`etcd exited while starting; see ${e.logFile}`);
+      throw new LabError(`etcd exited while starting; see ${e.logFile}`);
     }
     return healthy(e.socket);
   }, timeoutMs, 100);

@@ -1,9 +1,15 @@
 // What `tabby lab up` built, kept on disk so `status` and `down` (also after a crash) find it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TabbyError } from '../errors.js';
 
 export const LAB_DIR = process.env.TABBY_LAB_DIR ?? '/var/run/tabby-lab';
 export const LAB_PREFIX = 'tabby';
+
+/** The lab is not in the state a command needs (none running, no etcd, a process died). */
+export class LabError extends TabbyError {
+  override readonly code = 'LAB';
+}
 
 /** The lab's etcd (`lab up --datastore etcd`): where it runs and how to start it again. */
 export interface LabEtcd {

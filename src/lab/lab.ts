@@ -5,17 +5,18 @@
 // filesystem) or, with `--datastore etcd`, a real etcd in its own namespace on the fabric.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ResourceClient } from '../api/client.js';
+import { ResourceClient } from '../client/resource-client.js';
 import { validateResource } from '../api/validate.js';
 import type { NodeStatusJson } from '../agent/status.js';
 import { askAgent } from '../agent/status-server.js';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../util/package-root.js';
 import { BLOCK_KIND, Ipam } from '../ipam/ipam.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../util/exec.js';
 import { labEtcdConfig, openLabDatastore, startLabEtcd } from './etcd.js';
 import { birdEstablished, startBird, torBirdConfig } from './bird.js';
 import { LAB_DIR, LAB_PREFIX, loadState, removeStateDir, saveState, type LabState } from './lab-state.js';
 import { Fabric, addWorkload, createNetns, deleteNetns, link, listNetns, routerSysctls } from './topology.js';
+import { UsageError } from '../errors.js';
 
 export interface LabOptions {
   nodes: number;
@@ -92,7 +93,7 @@ export async function labUp(o: LabOptions): Promise<LabState> {
   const say = o.progress ?? (() => undefined);
   const dir = o.dir ?? LAB_DIR;
   await labDown(dir);
-  if (o.subnets === 2 && o.tor === 'none') throw new Error('a second subnet needs the ToR router: use --tor bird');
+  if (o.subnets === 2 && o.tor === 'none') throw new UsageError('a second subnet needs the ToR router: use --tor bird');
   mkdirSync(dir, { recursive: true });
   const storeDir = join(dir, 'datastore');
   const etcd = o.datastore === 'etcd' ? labEtcdConfig(dir, `${LAB_PREFIX}-etcd`, ETCD_ADDRESS) : undefined;

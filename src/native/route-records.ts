@@ -4,14 +4,14 @@
 // reading ~10 JS properties per route, which matters at 100k routes.
 
 import { Address6 } from 'ip-address';
-import { parseIP } from '../api/net.js';
 import { ValidationError } from '../errors.js';
+import { checkIfname, checkInt } from './checks.js';
 
 export const ROUTE_REC_SIZE = 80;
 export const NEXTHOP_REC_SIZE = 32;
 export const MAX_NEXTHOPS = 128;
 
-/** rtm_type values Tabby writes. */
+/** rtm_type values that can be written. */
 export const RTN = { unicast: 1, blackhole: 6, unreachable: 7, prohibit: 8, throw: 9 } as const;
 export type RouteSpecType = keyof typeof RTN;
 
@@ -38,7 +38,7 @@ export interface RouteSpec {
   dst: string;
   /** Default 254 (main). Tables above 255 travel in RTA_TABLE. */
   table?: number;
-  /** Default: Tabby's own protocol number. */
+  /** rtm_protocol; default the batch's (RouteApplyOptions.protocol). */
   protocol?: number;
   /** rtm_scope; by default link for an IPv4 device route, universe otherwise. */
   scope?: number;
@@ -71,7 +71,8 @@ export interface EncodedRoutes {
   names: string[];
 }
 
-const IFNAME = /^[^\s/:]{1,15}$/;
+/** iproute2's default rtm_protocol for added routes (RTPROT_BOOT). */
+const RTPROT_BOOT = 3;
 
 /** IPv4 dotted quad to a u32, or -1. Strict (no leading zeros), and ~50× faster than ip-address. */
 export function ipv4ToU32(text: string): number {
@@ -99,9 +100,8 @@ export function ipv4ToU32(text: string): number {
 
 /** 16 bytes of an IPv6 address ip-address has validated, from its canonical text. */
 function ipv6Bytes(text: string, out: Buffer, off: number): boolean {
-  const ip = parseIP(text);
-  if (!ip || ip.family !== 6) return false;
-  const canonical = new Address6(ip.address).canonicalForm(); // 8 groups of 4 hex digits
+  if (text.includes('/') || !Address6.isValid(text)) return false;
+  const canonical = new Address6(text).canonicalForm(); // 8 groups of 4 hex digits
   const groups = canonical.split(':');
   if (groups.length !== 8) return false;
   for (let g = 0; g < 8; g++) out.writeUInt16BE(parseInt(groups[g]!, 16), off + g * 2);
@@ -138,13 +138,6 @@ function writeCidr(path: string, text: unknown, out: Buffer, off: number): { fam
   throw new ValidationError(path, 'must be a CIDR such as 10.0.0.0/24 or 2001:db8::/64');
 }
 
-function checkInt(path: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ValidationError(path, `must be an integer from ${min} to ${max}`);
-  }
-  return v;
-}
-
 // Only the "to" half of RTA_FLOW: that is what tc programs read back as the realm.
 function checkRealm(path: string, v: unknown, family: 4 | 6): number {
   if (family !== 4) throw new ValidationError(path, 'realms are IPv4 only');
@@ -155,9 +148,7 @@ class NameTable {
   readonly names: string[] = [];
   private readonly pos = new Map<string, number>();
   ref(path: string, name: unknown): number {
-    if (typeof name !== 'string' || !IFNAME.test(name)) {
-      throw new ValidationError(path, 'must be an interface name of 1 to 15 characters');
-    }
+    checkIfname(name, path);
     let p = this.pos.get(name);
     if (p === undefined) {
       p = this.names.length + 1;
@@ -198,7 +189,7 @@ function writeNexthops(path: string, hops: unknown, family: 4 | 6, names: NameTa
   });
 }
 
-function writeRoute(path: string, op: RouteOp, defaultProtocol: number, names: NameTable, out: Buffer, off: number): number {
+function writeRoute(path: string, op: RouteOp, defaultProtocol: number | undefined, names: NameTable, out: Buffer, off: number): number {
   if (typeof op !== 'object' || op === null) throw new ValidationError(path, 'must be {op, route}');
   const code = OP_CODE[op.op];
   if (code === undefined) throw new ValidationError(`${path}.op`, 'must be "add", "replace" or "delete"');
@@ -256,15 +247,20 @@ function writeRoute(path: string, op: RouteOp, defaultProtocol: number, names: N
   out[off + 1] = family;
   out[off + 2] = len;
   out[off + 3] = type;
-  out[off + 4] = checkInt(`${rp}.protocol`, r.protocol ?? defaultProtocol, 0, 255);
+  // As `ip route`: boot on add and replace, any owner on delete, unless the batch names one.
+  const protocol = r.protocol ?? defaultProtocol ?? (code === OP_CODE.delete ? 0 : RTPROT_BOOT);
+  out[off + 4] = checkInt(`${rp}.protocol`, protocol, 0, 255);
   out[off + 6] = flags;
   out[off + 7] = nhCount;
   out.writeUInt32LE(checkInt(`${rp}.table`, r.table ?? 254, 1, 0xffffffff), off + 8);
   return ROUTE_REC_SIZE + nhCount * NEXTHOP_REC_SIZE;
 }
 
-/** Validates every operation (throwing ValidationError naming `ops[i]…`) and encodes the batch. */
-export function encodeRouteOps(ops: readonly RouteOp[], defaultProtocol: number): EncodedRoutes {
+/**
+ * Validates every operation (throwing ValidationError naming `ops[i]…`) and encodes the
+ * batch; `defaultProtocol` is the rtm_protocol of routes that name none.
+ */
+export function encodeRouteOps(ops: readonly RouteOp[], defaultProtocol?: number): EncodedRoutes {
   if (!Array.isArray(ops)) throw new ValidationError('ops', 'must be an array');
   let size = 0;
   for (const op of ops) size += ROUTE_REC_SIZE + (Array.isArray(op?.route?.nexthops) ? op.route.nexthops.length : 0) * NEXTHOP_REC_SIZE;

@@ -3,9 +3,9 @@
 // separately from the TypeScript and can drift from it). Shown by `tabby version`, in
 // `node status -o json` and as the tabby_build_info metric.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { packageRoot } from './package-root.js';
 
 export interface BuildInfo {
   version: string;
@@ -15,14 +15,6 @@ export interface BuildInfo {
   addon: string;
   /** Object file name → `sha256:` + 12 hex digits. */
   bpf: Record<string, string>;
-}
-
-/** The directory holding Tabby's package.json, from compiled or source files. */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
 }
 
 function digest(path: string): string {
@@ -72,7 +64,7 @@ export function gitCommit(root: string): string | undefined {
 
 let cached: BuildInfo | undefined;
 
-export function buildInfo(root = packageRoot()): BuildInfo {
+export function buildInfo(root = packageRoot): BuildInfo {
   if (cached) return cached;
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const stamped = (() => {

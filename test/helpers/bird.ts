@@ -2,14 +2,12 @@
 // namespace (killed by PID), and birdc over the control socket (a Unix socket, so it
 // works from any namespace).
 
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, stopPid } from '../../src/util/exec.js';
 import { TestDaemon } from './daemon.js';
 
 export const BIRD = '/usr/sbin/bird';
 export const BIRDC = '/usr/sbin/birdc';
-export const haveBird = existsSync(BIRD) && existsSync(BIRDC);
 
 export interface BirdProtocol {
   /** "up", "start", "down". */

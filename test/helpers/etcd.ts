@@ -9,10 +9,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { etcdArgs, etcdEnv, relayConnection } from '../../src/util/etcd-process.js';
+import { etcdArgs, etcdEnv, relayConnection } from '../../src/lab/etcd-process.js';
 
-export const ETCD_BIN = process.env.TABBY_TEST_ETCD ?? '/usr/bin/etcd';
-export const ETCDCTL_BIN = process.env.TABBY_TEST_ETCDCTL ?? '/usr/bin/etcdctl';
+export const ETCD_BIN = process.env.TABBY_TEST_ETCD ?? 'etcd';
+export const ETCDCTL_BIN = process.env.TABBY_TEST_ETCDCTL ?? 'etcdctl';
 
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();

@@ -10,7 +10,8 @@ import { run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
 
 const FRR_LIB = '/usr/lib/frr';
 export const VTYSH = '/usr/bin/vtysh';
-export const haveFrr = ['zebra', 'bgpd', 'bfdd'].every((d) => existsSync(join(FRR_LIB, d))) && existsSync(VTYSH);
+/** What `needs()` checks before an FRR test starts. */
+export const FRR_TOOLS = [...['zebra', 'bgpd', 'bfdd'].map((d) => join(FRR_LIB, d)), VTYSH];
 
 const DAEMONS = ['zebra', 'bfdd', 'bgpd'] as const;
 type Daemon = (typeof DAEMONS)[number];

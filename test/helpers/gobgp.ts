@@ -2,13 +2,11 @@
 // inside a namespace (killed by PID), and the gobgp CLI run in the same namespace (its
 // gRPC API listens on that namespace's loopback).
 
-import { existsSync } from 'node:fs';
 import { run, stopPid } from '../../src/util/exec.js';
 import { TestDaemon } from './daemon.js';
 
 export const GOBGPD = '/usr/bin/gobgpd';
 export const GOBGP = '/usr/bin/gobgp';
-export const haveGobgp = existsSync(GOBGPD) && existsSync(GOBGP);
 
 export interface GobgpNeighbor {
   address: string;

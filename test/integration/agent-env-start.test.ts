@@ -21,13 +21,16 @@ import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson } from '../../src/agent/status.js';
 import { ENV_TABLE } from '../../src/agent/env-table.js';
 import { Fabric } from '../../src/lab/topology.js';
-import { etcdArgs, etcdEnv } from '../../src/util/etcd-process.js';
+import { etcdArgs, etcdEnv } from '../../src/lab/etcd-process.js';
 import { run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
 import { TABBY } from '../helpers/cli.js';
 import { ETCD_BIN, ETCDCTL_BIN, makePki, type TestPki } from '../helpers/etcd.js';
 import { daemonSetSecretMount, kubeletSecretMount } from '../helpers/kubelet-secret.js';
 import { httpGet } from '../helpers/netns-http.js';
 import { alive } from '../helpers/daemon.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip', 'sysctl', 'python3', 'tcpdump', 'tshark', 'promtool', 'openssl', ETCD_BIN, ETCDCTL_BIN] });
 
 const ETCD_IP = '10.123.0.2';
 const ENDPOINT = `https://${ETCD_IP}:2379`;
@@ -79,6 +82,7 @@ function tabby(args: string[], vars: string[], input?: string) {
 }
 
 before(async () => {
+  if (NEEDS.skip) return;
   pki = makePki(join(dir, 'pki'), [ETCD_IP]);
   await fabric.create();
   await fabric.addHost('etcd', `${ETCD_IP}/24`);
@@ -86,12 +90,13 @@ before(async () => {
 });
 
 after(async () => {
+  if (NEEDS.skip) return;
   for (const pid of pids.reverse()) await stopPid(pid, 5000);
   await fabric.destroy([ns('etcd'), ...NODES.map((n) => ns(n.name))]);
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('agents from env only: etcd over TLS with client certificates, down for 20 s at start', { timeout: 240_000 }, async () => {
+test('agents from env only: etcd over TLS with client certificates, down for 20 s at start', { ...NEEDS, timeout: 240_000 }, async () => {
   // The cluster's configuration goes in through the CLI, over TLS with the client certificate.
   await startEtcdInNetns();
   const meshPassword = { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeMeshPassword: { secretKeyRef: { name: 'tabby-bgp-passwords', key: 'mesh' } } } };

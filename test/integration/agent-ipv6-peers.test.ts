@@ -18,16 +18,17 @@ import type { ChildProcess } from 'node:child_process';
 import { Address6 } from 'ip-address';
 import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson, PeerStatusJson } from '../../src/agent/status.js';
-import { RTPROT_TABBY, routeDump, type Route } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeDump, type Route } from '../../src/native/routes.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { Bird, birdBase, birdBgp } from '../helpers/bird.js';
 import { TABBY, tabby } from '../helpers/cli.js';
-import { Frr, frrRouterBgp, haveFrr } from '../helpers/frr.js';
-import { GoBgp, gobgpConfig, haveGobgp } from '../helpers/gobgp.js';
+import { FRR_TOOLS, Frr, frrRouterBgp } from '../helpers/frr.js';
+import { GoBgp, gobgpConfig } from '../helpers/gobgp.js';
 import { nodeRouterPair, type NodeRouterPair } from '../helpers/netns.js';
-import { isRoot } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
 
-const skip = process.env.CI === 'true' ? false : !isRoot ? 'needs root' : !haveBird || !haveGobgp || !haveFrr ? 'needs BIRD 2, GoBGP and FRR' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'ss', 'ping', 'sysctl', 'bird', 'birdc', 'gobgpd', 'gobgp', ...FRR_TOOLS] });
 
 const TABBY_AS = 64512;
 const ROUTER_AS = 65001;

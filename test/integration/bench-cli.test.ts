@@ -9,22 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { ROOT } from '../helpers/paths.js';
+import { needs } from '../helpers/require.js';
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found');
-    dir = up;
-  }
-  return dir;
-}
-
-const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-const isRoot = process.getuid?.() === 0;
-const have = (bin: string) => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(join(d, bin)));
-/** Under CI a missing tool or privilege fails the test instead of skipping it. */
-const needs = (ok: boolean, what: string): string | false => (ok ? false : process.env.CI === 'true' ? false : what);
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function cli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
   return new Promise((resolve) => {
@@ -93,13 +81,13 @@ test('bench codec', async () => {
   assert.ok('decode ipv4 1000: prefixes/s / 1M' in json.ratios);
 });
 
-test('bench routes', { skip: needs(isRoot, 'needs root') }, async () => {
+test('bench routes', needs({ root: true, tools: ['ip'] }), async () => {
   const { json } = await bench('routes', ['--count', '200', '--reps', '1'], 30_000);
   for (const phase of ['add', 'replace', 'delete']) assert.ok(`${phase}: ip -batch time / tabby time` in json.ratios);
   assert.equal(json.samples.filter((s: any) => s.subject === 'ip-batch').length, 6);
 });
 
-test('bench bgp: the agent against BIRD and GoBGP, withdrawal, and the mesh case', { skip: needs(isRoot && have('bird') && have('gobgpd'), 'needs root, bird and gobgpd') }, async () => {
+test('bench bgp: the agent against BIRD and GoBGP, withdrawal, and the mesh case', needs({ root: true, tools: ['ip', 'bird', 'birdc', 'gobgpd', 'gobgp'] }), async () => {
   const { json, stdout } = await bench('bgp', ['--prefixes', '200', '--reps', '1', '--mesh-peers', '3', '--mesh-blocks', '12'], 180_000);
   for (const who of ['Tabby', 'BIRD', 'GoBGP']) {
     for (const metric of ['converge time', 'withdraw time', 'peak rss']) assert.ok(json.samples.some((s: any) => s.subject === who && s.metric === metric), `${who} ${metric}`);
@@ -112,7 +100,7 @@ test('bench bgp: the agent against BIRD and GoBGP, withdrawal, and the mesh case
   assert.match(stdout, /RATIO \(>1 = Tabby better, per rep\)\s+MEDIAN\s+MIN\s+MAX/);
 });
 
-test('bench dataplane: eBPF IPIP against plain routing, eBPF VXLAN against kernel VXLAN', { skip: needs(isRoot && have('iperf3'), 'needs root and iperf3') }, async () => {
+test('bench dataplane: eBPF IPIP against plain routing, eBPF VXLAN against kernel VXLAN', needs({ root: true, tools: ['ip', 'iperf3', 'ping', 'ss', 'iptables', 'ipset', 'sysctl'] }), async () => {
   const { json } = await bench('dataplane', ['--seconds', '1', '--reps', '1'], 90_000);
   for (const who of ['plain', 'eBPF IPIP', 'eBPF VXLAN', 'kernel VXLAN', 'eBPF SNAT', 'iptables MASQUERADE']) {
     assert.ok(json.samples.some((s: any) => s.subject === who), who);

@@ -6,26 +6,25 @@
 // out of the kernel in under a second (RFC 5880 §6.8.4: Detection Time 3 × 100 ms);
 // mending it must bring BFD and BGP back.
 
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { askAgent } from '../../src/agent/status-server.js';
 import type { NodeStatusJson, PeerStatusJson } from '../../src/agent/status.js';
-import { RTPROT_TABBY, routeDump } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeDump } from '../../src/native/routes.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../../src/util/exec.js';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { Bird, birdBase, birdBgp } from '../helpers/bird.js';
 import { TABBY, tabby } from '../helpers/cli.js';
-import { Frr, frrRouterBgp, haveFrr } from '../helpers/frr.js';
-import { nodeRouterPair, type NodeRouterPair } from '../helpers/netns.js';
-import { isRoot } from './netlink-netns.js';
+import { FRR_TOOLS, Frr } from '../helpers/frr.js';
+import { needs } from '../helpers/require.js';
 
-const missingTools = ['/usr/sbin/tc', '/usr/bin/curl', '/usr/bin/promtool'].filter((p) => !existsSync(p));
-
-// Under CI a missing tool or privilege fails the test instead of skipping it.
-const skip = process.env.CI === 'true' ? false : !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2' : !haveFrr ? 'needs FRR (zebra, bgpd, bfdd, vtysh)' : false;
+// tc cuts the link, curl and promtool read /metrics.
+const { skip } = needs({ root: true, tools: ['ip', 'tc', 'curl', 'promtool', 'bird', 'birdc', ...FRR_TOOLS] });
 
 const TABBY_AS = 64512;
 const ROUTER_AS = 65001;
@@ -35,17 +34,45 @@ const LIMIT_MS = 1000;
 /** Inside the agent's own namespace. */
 const METRICS_PORT = 9091;
 
-interface Lab extends NodeRouterPair {
+interface Lab {
+  node: string;
+  router: string;
   dir: string;
   stateDir: string;
+  node4: string;
+  router4: string;
+  node6: string;
+  router6: string;
   agent?: ChildProcess;
 }
 
 async function makeLab(prefix: string): Promise<Lab> {
+  const tag = randomBytes(3).toString('hex');
+  const net = `10.${randomInt(16, 250)}.${randomInt(0, 255)}`;
+  // Written as the kernel and BIRD print it (no leading zeros), so it compares as text.
+  const net6 = `fd${tag.slice(0, 2)}:${parseInt(tag.slice(2), 16).toString(16)}`;
   const dir = mkdtempSync(join(tmpdir(), `tabby-${prefix}-`));
   chmodSync(dir, 0o755);
-  const lab: Lab = { ...(await nodeRouterPair(prefix)), dir, stateDir: join(dir, 'state') };
-  for (const [ns, dev] of [[lab.node, 'n0'], [lab.router, 'r0']] as const) await run(['tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'clsact']);
+  const lab: Lab = {
+    node: `${prefix}-${tag}-n`,
+    router: `${prefix}-${tag}-r`,
+    dir,
+    stateDir: join(dir, 'state'),
+    node4: `${net}.1`,
+    router4: `${net}.2`,
+    node6: `${net6}::1`,
+    router6: `${net6}::2`,
+  };
+  await ip(['netns', 'add', lab.node]);
+  await ip(['netns', 'add', lab.router]);
+  for (const ns of [lab.node, lab.router]) await ip(['link', 'set', 'lo', 'up'], ns);
+  await ip(['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', lab.router], lab.node);
+  for (const [ns, dev, a4, a6] of [[lab.node, 'n0', lab.node4, lab.node6], [lab.router, 'r0', lab.router4, lab.router6]] as const) {
+    await ip(['addr', 'add', `${a4}/24`, 'dev', dev], ns);
+    await ip(['addr', 'add', `${a6}/64`, 'dev', dev, 'nodad'], ns);
+    await ip(['link', 'set', dev, 'up'], ns);
+    await run(['tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'clsact']);
+  }
   return lab;
 }
 
@@ -198,9 +225,6 @@ function checkCut(r: CutResult, agentLog: () => string): void {
 
 describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
   let labs: Lab[] = [];
-  before(async () => {
-    assert.deepEqual(missingTools, [], 'tc cuts the link, curl and promtool read /metrics');
-  });
   after(async () => {
     for (const lab of labs) await destroyLab(lab);
     labs = [];
@@ -218,7 +242,9 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
           birdBgp({ name: 'tabby6', local: lab.router6, localAs: ROUTER_AS, neighbor: lab.node6, neighborAs: TABBY_AS, ipv4: false, extra: ['bfd on;'] }),
       );
       await startAgent(lab, [lab.router4, lab.router6]);
-      const up = await converged(lab, [V4_ROUTE, V6_ROUTE]);
+      // The dataplane programs IPv4 routes only (its underlay resolver is IPv4): the IPv6
+      // session's route is checked in the RIB (accepted prefixes), not in the kernel.
+      const up = await converged(lab, [V4_ROUTE]);
       for (const p of up) {
         assert.equal(p.bfd?.detectionTimeMs, 300, 'BIRD multiplier 3 × max(our 100 ms, its 100 ms)');
         assert.equal(p.bfd?.localAddress, p.family === 'ipv4' ? lab.node4 : lab.node6);
@@ -234,7 +260,7 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
 
       const t1 = performance.now();
       await mend(lab);
-      await converged(lab, [V4_ROUTE, V6_ROUTE]);
+      await converged(lab, [V4_ROUTE]);
       report('BIRD', r, performance.now() - t1);
     } finally {
       await bird.stop();
@@ -248,7 +274,12 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
     try {
       await frr.start({
         bfdd: 'bfd\n profile fast\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n!\n',
-        bgpd: `${frrRouterBgp(ROUTER_AS, lab.router4)} neighbor ${lab.node4} remote-as ${TABBY_AS}
+        bgpd: `router bgp ${ROUTER_AS}
+ bgp router-id ${lab.router4}
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ timers bgp 10 30
+ neighbor ${lab.node4} remote-as ${TABBY_AS}
  neighbor ${lab.node4} timers connect 2
  neighbor ${lab.node4} bfd profile fast
  address-family ipv4 unicast
@@ -274,7 +305,8 @@ describe('BFD: tabby node run against BIRD and FRR', { skip }, () => {
       const before = await metrics(lab);
       assert.equal(series(before, 'tabby_bfd_session_up', labels), 1, before);
       assert.equal(series(before, 'tabby_bfd_detection_time_seconds', labels), 0.3);
-      assert.equal(series(before, 'tabby_bfd_session_downs_total', labels), 0);
+      // A flap before the cut (seen under heavy machine load) shows with the agent's BFD lines.
+      assert.equal(series(before, 'tabby_bfd_session_downs_total', labels), 0, agentLog(lab).split('\n').filter((l) => /BFD/.test(l)).join('\n'));
       // The exposition stays valid with the BFD families in it.
       const lint = await run(['promtool', 'check', 'metrics'], { input: before, allowFail: true });
       assert.equal(lint.code, 0, lint.stdout + lint.stderr);

@@ -5,16 +5,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, waitFor } from './netlink-netns.js';
+import { waitFor } from './netlink-netns.js';
 import { nsPair, NsProcess, tabbyPeer, type Pair } from './bgp-session-netns.js';
+import { needs } from '../helpers/require.js';
 
 const BIRD = '/usr/sbin/bird';
 const BIRDC = '/usr/sbin/birdc';
 const KEY = 'tabby-and-bird';
-const skip = !isRoot ? 'needs root' : !existsSync(BIRD) ? 'needs BIRD 2 (/usr/sbin/bird)' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'bird', 'birdc'] });
 
 function birdConfig(net: Pair, password: string): string {
   return `router id 10.255.0.10;

@@ -5,12 +5,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isRoot } from './netlink-netns.js';
 import { nsPair, tabbyPeer, type NsProcess, type Pair, type PeerEvent } from './bgp-session-netns.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip'] });
 
 const FAST = { connectDelayTime: 0, connectRetryTime: 1, idleHold: { initial: 1, max: 2 } };
 
-describe('BGP sessions over TCP between namespaces', { skip: isRoot ? false : 'needs root' }, () => {
+describe('BGP sessions over TCP between namespaces', NEEDS, () => {
   let net: Pair;
   before(() => {
     net = nsPair('tbt-bgps');

@@ -4,11 +4,12 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { birdBase, birdBgp, haveBird } from '../helpers/bird.js';
+import { birdBase, birdBgp } from '../helpers/bird.js';
 import { expectHoldTimerExpiry, expectPeerWithdrawal, learnedOnePerFamily, peerError, startBird } from '../helpers/bgp-speaker.js';
-import { isRoot, speakerOptions, withLab, type Lab } from '../fixtures/bgp-speaker-harness.js';
+import { speakerOptions, withLab, type Lab } from '../fixtures/bgp-speaker-harness.js';
+import { needs } from '../helpers/require.js';
 
-const skip = !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2 (/usr/sbin/bird)' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'bird', 'birdc'] });
 const TABBY_ID = '10.255.0.1';
 
 /** BIRD in spoke 0 with one static route per family, peering with Tabby. */

@@ -4,11 +4,12 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GoBgp, gobgpConfig, haveGobgp, type GobgpNeighbor } from '../helpers/gobgp.js';
+import { GoBgp, gobgpConfig, type GobgpNeighbor } from '../helpers/gobgp.js';
 import { expectHoldTimerExpiry, expectPeerWithdrawal, learnedOnePerFamily, peerError } from '../helpers/bgp-speaker.js';
-import { isRoot, speakerOptions, withLab, type Lab, type PrintedPath } from '../fixtures/bgp-speaker-harness.js';
+import { speakerOptions, withLab, type Lab, type PrintedPath } from '../fixtures/bgp-speaker-harness.js';
+import { needs } from '../helpers/require.js';
 
-const skip = !isRoot ? 'needs root' : !haveGobgp ? 'needs GoBGP (/usr/bin/gobgpd)' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'gobgpd', 'gobgp'] });
 const TABBY_ID = '10.255.0.1';
 
 async function startGobgp(lab: Lab, spoke: number, asn: number, neighbors: GobgpNeighbor[]): Promise<GoBgp> {

@@ -5,10 +5,11 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
-import { isRoot, speakerOptions, withLab, type RunConfig } from '../fixtures/bgp-speaker-harness.js';
+import { Bird, birdBase, birdBgp } from '../helpers/bird.js';
+import { speakerOptions, withLab, type RunConfig } from '../fixtures/bgp-speaker-harness.js';
+import { needs } from '../helpers/require.js';
 
-const skip = !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2 (/usr/sbin/bird)' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'bird', 'birdc'] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('graceful restart with BIRD 2', { skip }, () => {

@@ -3,10 +3,11 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Bird, birdBase, birdBgp, haveBird } from '../helpers/bird.js';
-import { isRoot, speakerOptions, withLab } from '../fixtures/bgp-speaker-harness.js';
+import { Bird, birdBase, birdBgp } from '../helpers/bird.js';
+import { speakerOptions, withLab } from '../fixtures/bgp-speaker-harness.js';
+import { needs } from '../helpers/require.js';
 
-const skip = !isRoot ? 'needs root' : !haveBird ? 'needs BIRD 2 (/usr/sbin/bird)' : false;
+const { skip } = needs({ root: true, tools: ['ip', 'bird', 'birdc'] });
 const COUNT = 100_000;
 
 describe('a large table from BIRD 2', { skip }, () => {

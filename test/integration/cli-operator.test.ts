@@ -13,8 +13,9 @@ import { openDatastore } from '../../src/datastore/open.js';
 import type { StoredResource } from '../../src/datastore/datastore.js';
 import { BLOCK_KIND } from '../../src/ipam/ipam.js';
 import { TABBY, tempDir } from '../helpers/cli.js';
-import { freePorts, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { ETCD_BIN, ETCDCTL_BIN, freePorts, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { fixture } from '../helpers/paths.js';
+import { needs } from '../helpers/require.js';
 
 interface Run {
   code: number;
@@ -45,7 +46,8 @@ const peer = (name: string, ip: string, asn = 64567) => ({ apiVersion: 'projectc
 const names = (json: string) => (JSON.parse(json) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name);
 
 function suite(kind: 'file' | 'etcd'): void {
-  describe(`CLI on a ${kind}: store`, { concurrency: false }, () => {
+  const need = kind === 'etcd' ? needs({ tools: [ETCD_BIN, ETCDCTL_BIN] }) : { skip: false as const };
+  describe(`CLI on a ${kind}: store`, { ...need, concurrency: false }, () => {
     let uri = '';
     let etcd: EtcdCluster | undefined;
     let work: { dir: string; cleanup: () => void };

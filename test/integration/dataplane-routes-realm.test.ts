@@ -3,11 +3,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RTPROT_TABBY, routeApply, routeDump } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeApply, routeDump } from '../../src/native/routes.js';
 import { RouteReconciler } from '../../src/dataplane/routes/route-reconciler.js';
-import { TestNetns, isRoot } from './netlink-netns.js';
+import { TestNetns } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
 
-describe('route realms', { skip: isRoot ? false : 'needs root' }, () => {
+const NEEDS = needs({ root: true, tools: ['ip'] });
+
+describe('route realms', NEEDS, () => {
   let ns: TestNetns;
 
   before(() => {
@@ -30,7 +34,7 @@ describe('route realms', { skip: isRoot ? false : 'needs root' }, () => {
         { gateway: '10.0.0.2', dev: 'v0', onlink: true, realm: 3 },
         { gateway: '10.0.0.3', dev: 'v0', onlink: true, realm: 65535 },
       ] } },
-    ], { netns: ns.name });
+    ], { netns: ns.name, protocol: RTPROT_TABBY });
     assert.deepStrictEqual(out.results, [{ ok: true }, { ok: true }]);
     const routes = await routeDump({ netns: ns.name, protocol: RTPROT_TABBY });
     const single = routes.find((r) => r.dst === '10.70.0.0/24');

@@ -18,15 +18,18 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { RouteIntent } from '../../src/calc/routes.js';
-import { RTPROT_TABBY, routeDump } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeDump } from '../../src/native/routes.js';
 import { Dataplane, DataplaneError, type DataplaneConfig, type DesiredDataplane } from '../../src/dataplane/dataplane.js';
 import type { DataplaneMode } from '../../src/dataplane/dataplane-plan.js';
 import { vtepMac } from '../../src/dataplane/encap/vtep-mac.js';
 import { addWorkload, createNetns, deleteNetns, type LabHost } from '../../src/lab/topology.js';
 import { capture, run, tcpTransfer, type CapturedPacket } from './encap-topology.js';
 import { TestNetns, waitFor } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'iptables', 'sysctl', 'tcpdump', 'tshark'] });
+
 type Wire = 'none' | 'ipip' | 'vxlan';
 
 interface Host {
@@ -188,7 +191,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'eBPF VXLAN (h1, h3) beside kernel VXLAN (h2)', modes: ['bpf', 'iptables', 'bpf'], wire: () => 'vxlan' },
 ];
 
-describe('Dataplane on three hosts', { skip: isRoot ? false : 'needs root' }, () => {
+describe('Dataplane on three hosts', NEEDS, () => {
   let t: Topo;
   let planes: Dataplane[] = [];
 
@@ -356,7 +359,7 @@ describe('Dataplane on three hosts', { skip: isRoot ? false : 'needs root' }, ()
   });
 });
 
-describe('Dataplane: a 100k-route batch', { skip: isRoot ? false : 'needs root' }, () => {
+describe('Dataplane: a 100k-route batch', NEEDS, () => {
   let ns: TestNetns;
   before(() => {
     ns = new TestNetns('tbt-dp100k');

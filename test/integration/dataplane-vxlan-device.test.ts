@@ -5,9 +5,13 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fdbList, linkList, neighList } from '../../src/native/addon.js';
+import { linkList } from '../../src/native/links.js';
+import { fdbList, neighList } from '../../src/native/neighbours.js';
 import { VxlanDevice } from '../../src/dataplane/links/vxlan-device.js';
-import { TestNetns, isRoot, run } from './netlink-netns.js';
+import { TestNetns, run } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip'] });
 
 const peers = [
   { node: 'b', nodeIP: '10.0.0.2', tunnelIP: '10.244.2.1', mac: '66:00:00:00:00:02' },
@@ -15,7 +19,7 @@ const peers = [
 ];
 const local = { tunnelIP: '10.244.1.1', mac: '66:00:00:00:00:01' };
 
-describe('VxlanDevice', { skip: isRoot ? false : 'needs root' }, () => {
+describe('VxlanDevice', NEEDS, () => {
   let ns: TestNetns;
   let dev: VxlanDevice;
 

@@ -6,9 +6,12 @@ import { openDatastore } from '../../src/datastore/open.js';
 import type { EtcdWatch } from '../../src/datastore/etcd-watch.js';
 import type { WatchEvent } from '../../src/datastore/datastore.js';
 import { brief, res, waitFor } from '../unit/datastore/contract.js';
-import { startEtcdCluster } from '../helpers/etcd.js';
+import { ETCD_BIN, ETCDCTL_BIN, startEtcdCluster } from '../helpers/etcd.js';
+import { needs } from '../helpers/require.js';
 
-test('etcd cluster: each member in turn killed: reads, writes and watches keep working', { timeout: 90_000 }, async () => {
+const NEEDS = needs({ tools: [ETCD_BIN, ETCDCTL_BIN] });
+
+test('etcd cluster: each member in turn killed: reads, writes and watches keep working', { ...NEEDS, timeout: 90_000 }, async () => {
   const cluster = await startEtcdCluster(3);
   const ds = await openDatastore(cluster.uri);
   try {

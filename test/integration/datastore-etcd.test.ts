@@ -15,7 +15,10 @@ import type { EtcdWatch } from '../../src/datastore/etcd-watch.js';
 import type { StoredResource, WatchEvent } from '../../src/datastore/datastore.js';
 import { brief, collect, res, runDatastoreContract, waitFor } from '../unit/datastore/contract.js';
 import { etcdOptionsFromEnv } from '../../src/datastore/etcd-options.js';
-import { EtcdCluster, TcpProxy, startEtcd, stopProcess } from '../helpers/etcd.js';
+import { ETCD_BIN, ETCDCTL_BIN, EtcdCluster, TcpProxy, startEtcd, stopProcess } from '../helpers/etcd.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ tools: [ETCD_BIN, ETCDCTL_BIN, 'openssl'] });
 
 const WRITER = fileURLToPath(new URL('../fixtures/datastore-writer.js', import.meta.url));
 const RACER = fileURLToPath(new URL('../fixtures/datastore-racer.js', import.meta.url));
@@ -23,7 +26,7 @@ const RACER = fileURLToPath(new URL('../fixtures/datastore-racer.js', import.met
 // One etcd for the contract and the multi-process tests: each store gets its own prefix.
 let shared: EtcdCluster | undefined;
 before(async () => {
-  shared = await startEtcd();
+  if (!NEEDS.skip) shared = await startEtcd();
 });
 after(async () => {
   await shared?.stop();
@@ -31,9 +34,9 @@ after(async () => {
 
 const prefix = () => `/test-${randomUUID()}/tabby/v3/`;
 
-runDatastoreContract('etcd', () => EtcdDatastore.open({ endpoints: shared!.endpoints, prefix: prefix() }));
+if (!NEEDS.skip) runDatastoreContract('etcd', () => EtcdDatastore.open({ endpoints: shared!.endpoints, prefix: prefix() }));
 
-test('etcd: openDatastore and TABBY_DATASTORE open the etcd backend; bad options fail clearly', async () => {
+test('etcd: openDatastore and TABBY_DATASTORE open the etcd backend; bad options fail clearly', NEEDS, async () => {
   const ds = await openDatastore(shared!.uri);
   try {
     assert.ok(ds instanceof EtcdDatastore);
@@ -64,7 +67,7 @@ test('etcd: openDatastore and TABBY_DATASTORE open the etcd backend; bad options
   assert.ok(Date.now() - t0 < 3000);
 });
 
-test('etcd: values are stored as JSON under /tabby/v3/<Kind>/<name>, versioned by mod_revision', async () => {
+test('etcd: values are stored as JSON under /tabby/v3/<Kind>/<name>, versioned by mod_revision', NEEDS, async () => {
   const ds = await EtcdDatastore.open({ endpoints: shared!.endpoints });
   const raw = await EtcdDatastore.open({ endpoints: shared!.endpoints, prefix: '/' });
   try {
@@ -108,7 +111,7 @@ function runChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}, m
   });
 }
 
-test('etcd: two processes, contended read-modify-write: no lost update', { timeout: 60_000 }, async () => {
+test('etcd: two processes, contended read-modify-write: no lost update', { ...NEEDS, timeout: 60_000 }, async () => {
   const uri = shared!.uri;
   const tag = randomUUID().slice(0, 8);
   const startAt = String(Date.now() + 700);
@@ -159,7 +162,7 @@ class Racer {
   }
 }
 
-test('etcd: two processes update the same revision at once: exactly one wins each round', { timeout: 60_000 }, async () => {
+test('etcd: two processes update the same revision at once: exactly one wins each round', { ...NEEDS, timeout: 60_000 }, async () => {
   const uri = shared!.uri;
   const name = `race-${randomUUID()}`;
   const racers = [new Racer(uri, name, 'x'), new Racer(uri, name, 'y')];
@@ -203,7 +206,7 @@ function assertInOrderOnce(events: WatchEvent[]): void {
   for (let i = 1; i < events.length; i++) assert.ok(events[i]!.revision > events[i - 1]!.revision, `out of order or duplicated: ${events.slice(i - 1, i + 1).map(brief)}`);
 }
 
-test('etcd: a watcher keeps receiving across etcd restarts (SIGTERM and SIGKILL), nothing lost or duplicated', { timeout: 60_000 }, async () => {
+test('etcd: a watcher keeps receiving across etcd restarts (SIGTERM and SIGKILL), nothing lost or duplicated', { ...NEEDS, timeout: 60_000 }, async () => {
   const etcd = await startEtcd();
   const opened: EtcdDatastore[] = [];
   try {
@@ -242,7 +245,7 @@ test('etcd: a watcher keeps receiving across etcd restarts (SIGTERM and SIGKILL)
   }
 });
 
-test('etcd: broken connection (etcd stays up), then compaction: resume, re-list, deliver the difference', { timeout: 60_000 }, async () => {
+test('etcd: broken connection (etcd stays up), then compaction: resume, re-list, deliver the difference', { ...NEEDS, timeout: 60_000 }, async () => {
   const etcd = await startEtcd();
   const proxy = await TcpProxy.start(etcd.endpoints[0]!);
   const opened: EtcdDatastore[] = [];
@@ -349,7 +352,7 @@ test('etcd: broken connection (etcd stays up), then compaction: resume, re-list,
   }
 });
 
-test('etcd: fromRevision ahead of the store: nothing up to it is delivered', async () => {
+test('etcd: fromRevision ahead of the store: nothing up to it is delivered', NEEDS, async () => {
   const ds = await EtcdDatastore.open({ endpoints: shared!.endpoints, prefix: prefix() });
   try {
     const now = (await ds.list()).revision;
@@ -366,7 +369,7 @@ test('etcd: fromRevision ahead of the store: nothing up to it is delivered', asy
   }
 });
 
-test('etcd: a write whose answer is lost is retried safely: applied once, reported as done', async () => {
+test('etcd: a write whose answer is lost is retried safely: applied once, reported as done', NEEDS, async () => {
   const ds = await EtcdDatastore.open({ endpoints: shared!.endpoints, prefix: prefix() });
   try {
     const kv = (ds as unknown as { conn: { client: { kv: { txn: (req: { compare?: unknown[] }) => Promise<unknown> } } } }).conn.client.kv;
@@ -408,7 +411,7 @@ test('etcd: a write whose answer is lost is retried safely: applied once, report
   }
 });
 
-test('etcd: list reads large sets page by page', async () => {
+test('etcd: list reads large sets page by page', NEEDS, async () => {
   const ds = await EtcdDatastore.open({ endpoints: shared!.endpoints, prefix: prefix(), pageSize: 3 });
   try {
     await ds.txn(Array.from({ length: 10 }, (_, i) => ({ op: 'create' as const, resource: res('Node', `n${String(i).padStart(2, '0')}`) })));
@@ -449,7 +452,7 @@ async function roundTrip(ds: Awaited<ReturnType<typeof openDatastore>>, name: st
   assert.deepEqual(e.resource, created);
 }
 
-test('etcd: TLS with a client certificate from TABBY_ETCD_CA/CERT/KEY', { timeout: 30_000 }, async () => {
+test('etcd: TLS with a client certificate from TABBY_ETCD_CA/CERT/KEY', { ...NEEDS, timeout: 30_000 }, async () => {
   const etcd = await startEtcd({ tls: true });
   try {
     const pki = etcd.pki!;
@@ -472,7 +475,7 @@ test('etcd: TLS with a client certificate from TABBY_ETCD_CA/CERT/KEY', { timeou
   }
 });
 
-test('etcd: user and password from TABBY_ETCD_USERNAME/PASSWORD', { timeout: 30_000 }, async () => {
+test('etcd: user and password from TABBY_ETCD_USERNAME/PASSWORD', { ...NEEDS, timeout: 30_000 }, async () => {
   const etcd = await startEtcd();
   try {
     for (const args of [

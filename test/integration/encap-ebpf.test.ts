@@ -5,14 +5,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../../src/errors.js';
+import { HostProgram } from '../../src/dataplane/bpf/host-program.js';
 import { BpfEncap } from '../../src/dataplane/encap/bpf-encap.js';
 import {
   DROP_REASONS, ENCAP_COUNTERS, type DropReason, type EncapCounterName, type EncapEntry,
 } from '../../src/dataplane/encap/encap-map-codec.js';
 import { destroyTopology, ebpfIpip, SIDES, VNI, VXLAN_PORT, type Side, type Topology, type TunnelHandle } from '../../src/bench/encap-topology.js';
 import { buildTopology, capture, ping, run, sendFrames } from './encap-topology.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'tcpdump', 'tshark', 'bpftool', 'python3'] });
+
 
 // ---- frames ----
 
@@ -92,7 +95,7 @@ function eth(dst: string, src: string, type: number, payload: Buffer): Buffer {
 /** The counters a frame must change, and no others: `drop:REASON` or `counter:NAME`. */
 type Outcome = Array<`drop:${DropReason}` | `counter:${EncapCounterName}`>;
 
-describe('eBPF encap: run-time map changes and what decapsulation refuses', { skip: isRoot ? false : 'needs root' }, () => {
+describe('eBPF encap: run-time map changes and what decapsulation refuses', NEEDS, () => {
   let t: Topology;
   const tunnels: Partial<Record<Side, TunnelHandle>> = {};
   const bpfA = (): BpfEncap => tunnels.a!.bpf!;
@@ -135,7 +138,7 @@ describe('eBPF encap: run-time map changes and what decapsulation refuses', { sk
     const { a, b } = t.hosts;
     // Find the live encap_routes map through the attached program, and delete B's block.
     const filters = run('tc', '-n', a.ns, 'filter', 'show', 'dev', 'eth0', 'egress');
-    const progId = /tabby_encap_egr.* id (\d+)/.exec(filters)?.[1];
+    const progId = /tabby_to_dev.* id (\d+)/.exec(filters)?.[1];
     assert.ok(progId, filters);
     const prog = JSON.parse(run('bpftool', '-j', 'prog', 'show', 'id', progId)) as { map_ids: number[] };
     const mapId = prog.map_ids.find((id) =>
@@ -231,19 +234,19 @@ describe('eBPF encap: run-time map changes and what decapsulation refuses', { sk
   test('a wrong ifindex is refused at load and leaves nothing attached', async () => {
     const { a } = t.hosts;
     const before = run('tc', '-n', a.ns, 'filter', 'show', 'dev', 'eth0', 'ingress');
-    const extra = new BpfEncap();
-    await assert.rejects(extra.load({ ifname: 'eth0', netns: a.ns, nodeIP: a.underlayIP, ifindex: a.ifindex + 100 }), ValidationError);
+    const extra = new HostProgram({ ifname: 'eth0', netns: a.ns, ifindex: a.ifindex + 100 });
+    await assert.rejects(extra.load([new BpfEncap(extra, { nodeIP: a.underlayIP })]), ValidationError);
     assert.equal(extra.loaded, false);
     assert.equal(run('tc', '-n', a.ns, 'filter', 'show', 'dev', 'eth0', 'ingress'), before);
   });
 
   test('close() detaches both programs and is idempotent', async () => {
     const { a } = t.hosts;
-    await bpfA().close();
+    await tunnels.a!.host!.close();
     for (const dir of ['ingress', 'egress']) {
-      assert.doesNotMatch(run('tc', '-n', a.ns, 'filter', 'show', 'dev', 'eth0', dir), /tabby_encap/);
+      assert.doesNotMatch(run('tc', '-n', a.ns, 'filter', 'show', 'dev', 'eth0', dir), /tabby_/);
     }
     await assert.rejects(bpfA().counters(), ValidationError);
-    await bpfA().close();
+    await tunnels.a!.host!.close();
   });
 });

@@ -5,15 +5,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Counter } from '../../src/native/counters.js';
+import type { Counter } from '../../src/dataplane/bpf/counters.js';
 import { tunnelMtu } from '../../src/dataplane/encap/encap-mtu.js';
 import {
   destroyTopology, ebpfIpip, ebpfVxlan, kernelVxlan, other, SIDES, VNI, VXLAN_PORT, type Side, type Topology,
   type TunnelHandle, type TunnelImpl,
 } from '../../src/bench/encap-topology.js';
-import { buildTopology, capture, disableOffloads, haveEthtool, ping, tcpTransfer } from './encap-topology.js';
+import { buildTopology, capture, disableOffloads, ping, tcpTransfer } from './encap-topology.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
 
 // offloadsOff: the underlay cannot segment tunnel packets nor checksum them, and the
 // workload side has no TSO, so GSO packets are cut in software, after encapsulation
@@ -39,7 +39,7 @@ for (const pair of PAIRS) {
   const encapKey = wire === 'ipip' ? 'encapIpip' : 'encapVxlan';
   const decapKey = wire === 'ipip' ? 'decapIpip' : 'decapVxlan';
 
-  const skip = !isRoot ? 'needs root' : pair.offloadsOff && !haveEthtool() ? 'needs ethtool' : false;
+  const { skip } = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'tcpdump', 'tshark', ...(pair.offloadsOff ? ['ethtool'] : [])] });
   const title = `encap: ${pair.a.name} (A) ↔ ${pair.b.name} (B)${pair.offloadsOff ? ', offloads off' : ''}`;
 
   describe(title, { skip }, () => {

@@ -30,11 +30,6 @@ export function buildTopology(prefix: string): Promise<Topology> {
   });
 }
 
-/** Whether ethtool is installed (the offload variants need it). */
-export function haveEthtool(): boolean {
-  return spawnSync('ethtool', ['--version'], { timeout: 5_000 }).status === 0;
-}
-
 /**
  * Turns off what a plain NIC may lack: tunnel segmentation and checksum offload on
  * the underlay, TSO on the workload side. The kernel then segments the tunnel's GSO

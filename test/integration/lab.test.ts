@@ -17,6 +17,9 @@ import type { PeerStatusJson } from '../../src/agent/status.js';
 import { TABBY } from '../helpers/cli.js';
 import { httpGet } from '../helpers/netns-http.js';
 import { alive } from '../helpers/daemon.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'iptables', 'sysctl', 'python3', 'bird', 'birdc', 'etcd'] });
 
 /** Run the CLI against the lab's store (from the etcd namespace when the lab runs on etcd). */
 async function tabbyIn(s: LabState, args: string[], input?: string): Promise<void> {
@@ -65,7 +68,7 @@ function processesMentioning(text: string): number[] {
 
 const datastoreReady = async (s: LabState) => (await Promise.all(s.nodes.map(nodeStatus))).map((st) => st?.datastoreReady);
 
-describe('tabby lab', { concurrency: false }, () => {
+describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
   for (const [encap, dataplane] of [['ipip', 'bpf'], ['vxlan', 'bpf'], ['none', 'bpf'], ['vxlan', 'iptables']] as const) {
     test(`${encap} over the ${dataplane} dataplane: full connectivity, sessions up, ToR has every block`, { timeout: 240_000 }, async () => {
       await withLab({ encap, dataplane }, async (s) => {

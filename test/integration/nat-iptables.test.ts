@@ -8,8 +8,10 @@ import { IptablesNat } from '../../src/dataplane/nat/iptables-nat.js';
 import { NAT_CHAINS, parseNatTable } from '../../src/dataplane/nat/iptables-nat-rules.js';
 import { createNetns, deleteNetns } from '../../src/lab/topology.js';
 import { run, waitFor } from '../../src/util/exec.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'ipset'] });
+
 const POOLS = [
   { cidr: '10.66.0.0/16', natOutgoing: true },
   { cidr: '10.67.0.0/16', natOutgoing: false },
@@ -32,7 +34,7 @@ function withoutTabby(save: string): string[] {
   return save.split('\n').filter((l) => !l.startsWith('#') && !/tabby/.test(l));
 }
 
-describe('natOutgoing (iptables) in a namespace shared with other rules', { skip: isRoot ? false : 'needs root', timeout: 60_000 }, () => {
+describe('natOutgoing (iptables) in a namespace shared with other rules', { ...NEEDS, timeout: 60_000 }, () => {
   const netns = `tbn-ipt-${randomBytes(3).toString('hex')}`;
   const sh = (argv: string[], input?: string) => run(argv, input === undefined ? { netns } : { netns, input });
 

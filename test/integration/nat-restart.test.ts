@@ -1,6 +1,7 @@
-// Lossless restart of eBPF SNAT: a second BpfSnat finds the program at Tabby's fixed
-// tc slot, copies its configuration, pools and conntrack into a fresh object and
-// replaces the filters in place while flows run through the translation every 10 ms:
+// Lossless restart of eBPF SNAT: a second HostProgram with the SNAT step finds the
+// program at Tabby's fixed tc slot, copies its configuration, pools and conntrack into
+// a fresh object and replaces the filters in place while flows run through the
+// translation every 10 ms:
 // nothing lost, translated flows keep their NAT port, a flow opened from outside stays
 // untranslated, and there is never a second filter. release() leaves the programs
 // working (agent shutdown); close() of a superseded instance leaves its successor.
@@ -12,12 +13,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BpfSnat, SNAT_TC_HANDLE, SNAT_TC_PRIORITY, type BpfSnatLoadOptions } from '../../src/dataplane/nat/bpf-snat.js';
-import { buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology } from '../../src/dataplane/nat/nat-topology.js';
+import { HOST_TC_HANDLE, HOST_TC_PRIORITY, HostProgram } from '../../src/dataplane/bpf/host-program.js';
+import { BpfSnat, type BpfSnatOptions } from '../../src/dataplane/nat/bpf-snat.js';
+import { buildNatTopology, destroyNatTopology, NAT_POOL, type NatTopology } from '../../src/bench/nat-topology.js';
 import { ip, run, stopPid } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'ipset', 'python3'] });
+
 const PORT = 7788;
 const RANGE = { min: 62000, max: 62999 };
 
@@ -45,6 +49,7 @@ while True:
 // answer from the wrong address counts as lost. Prints {local, sent, received, peers}.
 const CLIENT = String.raw`
 import json, socket, sys, threading, time
+
 proto, dst, port, count, interval = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
 if proto == 'udp':
@@ -116,16 +121,23 @@ async function startServer(netns: string, address: string, dir: string): Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip: isRoot ? false : 'needs root', timeout: 180_000 }, () => {
+describe('eBPF SNAT: takeover by a new instance without losing a packet', { ...NEEDS, timeout: 180_000 }, () => {
   let t: NatTopology;
   const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-rst-'));
   const pids: number[] = [];
-  const all: BpfSnat[] = [];
-  let current: BpfSnat;
+  const all: HostProgram[] = [];
+  let current: { host: HostProgram; snat: BpfSnat };
   let firstSeed = 0;
 
   // What a restarted agent knows: the interface and the node address, nothing more.
-  const agentOpts = (): BpfSnatLoadOptions => ({ netns: t.nodeA.netns, ifname: 'eth0', nodeIP: t.nodeA.address });
+  const target = () => ({ netns: t.nodeA.netns, ifname: 'eth0' });
+  const start = async (opts: BpfSnatOptions = {}): Promise<{ host: HostProgram; snat: BpfSnat }> => {
+    const host = new HostProgram(target());
+    all.push(host);
+    const snat = new BpfSnat(host, { nodeIP: t.nodeA.address, ...opts });
+    await host.load([snat]);
+    return { host, snat };
+  };
 
   before(async () => {
     t = await buildNatTopology({ natWorkloads: 2, subnet: 3 });
@@ -133,16 +145,14 @@ describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip
     pids.push(await startServer(t.natWorkloads[1]!.netns, t.natWorkloads[1]!.address, dir));
     // The ToR's route: the external host reaches the natOutgoing pool through node A.
     await ip(['route', 'add', NAT_POOL, 'via', t.nodeA.address], t.external.netns);
-    current = new BpfSnat();
-    all.push(current);
-    await current.load({ ...agentOpts(), nodeIP6: t.nodeA.address6!, portRange: RANGE, timeouts: { udp: 30 } });
-    current.setPools(t.pools);
-    await current.apply();
-    firstSeed = current.hashSeed;
+    current = await start({ nodeIP6: t.nodeA.address6!, portRange: RANGE, timeouts: { udp: 30 } });
+    current.snat.setPools(t.pools);
+    await current.snat.apply();
+    firstSeed = current.snat.hashSeed;
   });
 
   after(async () => {
-    for (const s of all) await s.close().catch(() => undefined);
+    for (const h of all) await h.close().catch(() => undefined);
     for (const pid of pids) await stopPid(pid);
     if (t) await destroyNatTopology(t);
     rmSync(dir, { recursive: true, force: true });
@@ -151,9 +161,9 @@ describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip
   test("one filter per hook at Tabby's priority and handle", async () => {
     for (const dir of ['ingress', 'egress'] as const) {
       const f = await filters(t.nodeA.netns, dir);
-      assert.deepEqual(f, [[SNAT_TC_PRIORITY, SNAT_TC_HANDLE, current.attached[dir]!.progId]], dir);
+      assert.deepEqual(f, [[HOST_TC_PRIORITY, HOST_TC_HANDLE, current.host.attached[dir]!.progId]], dir);
     }
-    assert.equal(current.adopted, undefined, 'nothing to take over at first');
+    assert.equal(current.snat.adopted, undefined, 'nothing to take over at first');
   });
 
   test('flows through SNAT and from outside lose nothing while new instances take over three times', async () => {
@@ -172,13 +182,11 @@ describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip
     await sleep(600);
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const next = new BpfSnat();
-      all.push(next);
-      await next.load(agentOpts());
+      const next = await start();
       // The old agent's process would just exit; here it lets go of its handle.
-      await current.release();
+      await current.host.release();
       current = next;
-      ids.push(next.attached.egress!.progId);
+      ids.push(next.host.attached.egress!.progId);
       await sleep(800);
     }
     const [ping, udpOut, tcpOut, udpIn, tcpIn] = await running;
@@ -197,35 +205,33 @@ describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip
 
     assert.equal(new Set(ids).size, 3, 'each takeover attached a new program');
     for (const dir of ['ingress', 'egress'] as const) {
-      assert.deepEqual(await filters(t.nodeA.netns, dir), [[SNAT_TC_PRIORITY, SNAT_TC_HANDLE, current.attached[dir]!.progId]], dir);
+      assert.deepEqual(await filters(t.nodeA.netns, dir), [[HOST_TC_PRIORITY, HOST_TC_HANDLE, current.host.attached[dir]!.progId]], dir);
     }
-    const a = current.adopted;
+    const a = current.snat.adopted;
     assert.ok(a && a.config && a.pools === 6 && a.ct >= 8, `taken over: ${JSON.stringify(a)}`);
-    assert.equal(current.hashSeed, firstSeed, 'the hash seed is kept');
-    assert.deepEqual(current.portRange, RANGE);
+    assert.equal(current.snat.hashSeed, firstSeed, 'the hash seed is kept');
+    assert.deepEqual(current.snat.portRange, RANGE);
 
     // The successor's own conntrack has the flows, and its counters moved.
     const natPort = Number(udpOut.peers[0]!.split(' ')[1]);
-    const ct = await current.lookupFlow({ proto: 'udp', src: w0.address, sport: udpOut.local, dst: ext, dport: PORT });
+    const ct = await current.snat.lookupFlow({ proto: 'udp', src: w0.address, sport: udpOut.local, dst: ext, dport: PORT });
     assert.deepEqual([ct.orig?.address, ct.orig?.port], [t.nodeA.address, natPort], 'the NAT port survived');
     assert.deepEqual([ct.reply?.address, ct.reply?.port], [w0.address, udpOut.local]);
-    assert.ok(await current.lookupInbound({ proto: 'udp', src: ext, sport: udpIn.local, dst: w1.address, dport: PORT }), 'PASS entry');
-    const c = await current.counters();
+    assert.ok(await current.snat.lookupInbound({ proto: 'udp', src: ext, sport: udpIn.local, dst: w1.address, dport: PORT }), 'PASS entry');
+    const c = await current.snat.counters();
     assert.ok(c.snatUdp.packets > 0n && c.snatIcmp.packets > 0n && c.inboundPass.packets > 0n, JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
     assert.equal(c.newFlow.packets, 0n, 'no flow needed a new NAT port');
 
     // Declared again as the agent would: nothing to change, config included.
-    current.setPools(t.pools);
-    assert.equal((await current.apply()).changes, 0);
+    current.snat.setPools(t.pools);
+    assert.equal((await current.snat.apply()).changes, 0);
   });
 
   test('until setPools(), apply() keeps the pools taken over', async () => {
-    const next = new BpfSnat();
-    all.push(next);
-    await next.load(agentOpts());
-    await current.release();
+    const next = await start();
+    await current.host.release();
     current = next;
-    assert.equal((await current.apply()).changes, 0);
+    assert.equal((await current.snat.apply()).changes, 0);
     const r = await stream(t.natWorkloads[0]!.netns, 'udp', t.external.address, 3);
     assert.equal(r.received, 3);
     assert.equal(r.peers[0]?.split(' ')[0], t.nodeA.address, 'still translated');
@@ -233,30 +239,26 @@ describe('eBPF SNAT: takeover by a new instance without losing a packet', { skip
 
   test('close() of a superseded instance leaves its successor; release() leaves programs working', async () => {
     const w = t.natWorkloads[0]!;
-    const stale = new BpfSnat();
-    all.push(stale);
-    await stale.load(agentOpts());
-    await current.release();
-    const successor = new BpfSnat();
-    all.push(successor);
-    await successor.load(agentOpts());
+    const stale = await start();
+    await current.host.release();
+    const successor = await start();
     current = successor;
-    await stale.close();
-    assert.deepEqual((await filters(t.nodeA.netns, 'egress')).map((f) => f[2]), [successor.attached.egress!.progId], 'still the successor');
+    await stale.host.close();
+    assert.deepEqual((await filters(t.nodeA.netns, 'egress')).map((f) => f[2]), [successor.host.attached.egress!.progId], 'still the successor');
     assert.equal((await stream(w.netns, 'udp', t.external.address, 3)).received, 3);
 
     // Agent shutdown: handles go, programs and maps stay and keep translating.
-    await successor.release();
-    assert.equal(successor.loaded, false);
+    await successor.host.release();
+    assert.equal(successor.host.loaded, false);
     const r = await stream(w.netns, 'udp', t.external.address, 3);
     assert.equal(r.received, 3);
     assert.equal(r.peers[0]?.split(' ')[0], t.nodeA.address);
-    assert.equal((await BpfSnat.previous({ netns: t.nodeA.netns, ifname: 'eth0' }))?.config?.nodeIP, t.nodeA.address);
+    assert.equal((await BpfSnat.previous(target()))?.config?.nodeIP, t.nodeA.address);
 
     // Cleanup by someone who never attached it: the slot is emptied on both hooks.
-    assert.equal(await BpfSnat.detach({ netns: t.nodeA.netns, ifname: 'eth0' }), 2);
+    assert.equal(await HostProgram.detach(target()), 2);
     assert.deepEqual([await filters(t.nodeA.netns, 'ingress'), await filters(t.nodeA.netns, 'egress')], [[], []]);
-    assert.equal(await BpfSnat.previous({ netns: t.nodeA.netns, ifname: 'eth0' }), null);
-    assert.equal(await BpfSnat.detach({ netns: t.nodeA.netns, ifname: 'eth0' }), 0, 'idempotent');
+    assert.equal(await BpfSnat.previous(target()), null);
+    assert.equal(await HostProgram.detach(target()), 0, 'idempotent');
   });
 });

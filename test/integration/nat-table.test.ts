@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HOST_PROGRAMS, HOST_TC_PRIORITY, HostProgram } from '../../src/dataplane/bpf/host-program.js';
 import { BpfEncap } from '../../src/dataplane/encap/bpf-encap.js';
-import { BpfSnat, SNAT_PROGRAMS, SNAT_TC_PRIORITY } from '../../src/dataplane/nat/bpf-snat.js';
+import { BpfSnat, type BpfSnatOptions } from '../../src/dataplane/nat/bpf-snat.js';
 import { IptablesNat } from '../../src/dataplane/nat/iptables-nat.js';
 import { NAT_CHAINS, parseNatTable } from '../../src/dataplane/nat/iptables-nat-rules.js';
 import type { NatDataplane, NatMode } from '../../src/dataplane/nat/nat-dataplane.js';
@@ -18,12 +19,14 @@ import type { NatPool } from '../../src/dataplane/nat/nat-pools.js';
 import { encodeLpmKey, portCandidates, SNAT_MAPS, type SnatFlow } from '../../src/dataplane/nat/snat-codec.js';
 import {
   buildNatTopology, destroyNatTopology, NAT_POOL, NAT_POOL6, type NatTopology,
-} from '../../src/dataplane/nat/nat-topology.js';
+} from '../../src/bench/nat-topology.js';
 import { ip, run, stopPid, waitFor } from '../../src/util/exec.js';
 import { echoSocketsPy, startPyServer } from '../helpers/echo-server.js';
 import { capture } from './encap-topology.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'sysctl', 'iptables', 'iptables-save', 'ipset', 'bpftool', 'python3', 'tcpdump', 'tshark'] });
+
 const PORT = 7777;
 const FLOWS_PER_WORKLOAD = 250;
 
@@ -115,6 +118,7 @@ print(json.dumps({'local': [s.getsockname()[1] for s in socks], 'replies': got, 
 // Prints {local, ip, port, payload, match} where match says the echo was intact.
 const TCP_CLIENT = String.raw`
 import json, os, socket, sys
+
 dst, port, token, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 body = token + (' ' + os.urandom(size).hex() if size else '')
 s = socket.create_connection((dst, port), timeout=10)
@@ -261,8 +265,9 @@ const bpfMode: NatModeImpl = {
   mode: 'bpf',
   async setup(t) {
     const netns = t.nodeA.netns;
-    const dp = new BpfSnat();
-    await dp.load({ netns, ifname: 'eth0', nodeIP: t.nodeA.address, nodeIP6: t.nodeA.address6! });
+    const host = new HostProgram({ netns, ifname: 'eth0' });
+    const dp = new BpfSnat(host, { nodeIP: t.nodeA.address, nodeIP6: t.nodeA.address6! });
+    await host.load([dp]);
     // What the kernel holds for us, to check it is all gone after close().
     const progs = [...await tcProgIds(netns, 'egress'), ...await tcProgIds(netns, 'ingress')];
     const maps = new Map<number, string>();
@@ -284,7 +289,7 @@ const bpfMode: NatModeImpl = {
         const dump = JSON.parse((await run(['bpftool', 'map', 'dump', 'id', String(id), '-j'])).stdout) as unknown[];
         assert.deepEqual(dump, [], 'snat_masq4 is empty');
       },
-      remove: () => dp.close(),
+      remove: () => host.close(),
       async leftovers() {
         const now = async () => {
           const out: string[] = [];
@@ -554,7 +559,7 @@ const CASES: NatCase[] = [
 ];
 
 for (const impl of [iptablesMode, bpfMode]) {
-  describe(`natOutgoing (${impl.mode})`, { skip: isRoot ? false : 'needs root', timeout: 300_000 }, () => {
+  describe(`natOutgoing (${impl.mode})`, { ...NEEDS, timeout: 300_000 }, () => {
     let t: NatTopology | undefined;
     let ctx: Ctx | undefined;
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
@@ -588,30 +593,37 @@ for (const impl of [iptablesMode, bpfMode]) {
   });
 }
 
-describe('natOutgoing (bpf) next to eBPF encap on the same hooks', { skip: isRoot ? false : 'needs root', timeout: 120_000 }, () => {
-  test('SNAT runs first and passes on to encap.bpf.o, which comes after it', async () => {
+/** The host programs on node A with only the SNAT step, to load(). */
+function snatOnly(t: NatTopology, opts: BpfSnatOptions = {}): { host: HostProgram; snat: BpfSnat } {
+  const host = new HostProgram({ netns: t.nodeA.netns, ifname: 'eth0' });
+  return { host, snat: new BpfSnat(host, { nodeIP: t.nodeA.address, ...opts }) };
+}
+
+describe('natOutgoing (bpf) and eBPF encap as steps of one program', { ...NEEDS, timeout: 120_000 }, () => {
+  test('one filter per hook runs SNAT, then encapsulation', async () => {
     const t = await buildNatTopology({ natWorkloads: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
-    const snat = new BpfSnat();
-    const encap = new BpfEncap();
+    const host = new HostProgram({ netns: t.nodeA.netns, ifname: 'eth0' });
+    const encap = new BpfEncap(host, { nodeIP: t.nodeA.address, entries: [] });
+    const snat = new BpfSnat(host, { nodeIP: t.nodeA.address });
     let server: Server | undefined;
     try {
       server = await startServer(t.external.netns, t.external.address, dir);
-      await snat.load({ netns: t.nodeA.netns, ifname: 'eth0', nodeIP: t.nodeA.address });
+      await host.load([encap, snat]);
       snat.setPools(t.pools);
       await snat.apply();
-      // Attached second, with a larger priority number: it runs after SNAT.
-      await encap.load({ netns: t.nodeA.netns, ifname: 'eth0', nodeIP: t.nodeA.address, priority: SNAT_TC_PRIORITY + 10 });
       const r = await udpFlows(t.natWorkloads[0]!.netns, t.external.address, 1, 'both-1');
       assert.equal(r.replies['0']?.[0], t.nodeA.address);
       assert.ok(await ping(t.natWorkloads[0]!.netns, t.remoteWorkload.address), 'pool-to-pool traffic still passes');
-      const egress = JSON.parse((await run(['tc', '-j', 'filter', 'show', 'dev', 'eth0', 'egress'], { netns: t.nodeA.netns })).stdout) as Array<{ pref: number; options?: { bpf_name?: string } }>;
-      const order = egress.filter((f) => f.options?.bpf_name).map((f) => [f.pref, f.options!.bpf_name]);
-      assert.deepEqual(order.map((o) => o[0]), [SNAT_TC_PRIORITY, SNAT_TC_PRIORITY + 10]);
-      assert.ok(String(order[0]![1]).startsWith(SNAT_PROGRAMS.egress.slice(0, 15)));
+      for (const dir of ['egress', 'ingress'] as const) {
+        const filters = JSON.parse((await run(['tc', '-j', 'filter', 'show', 'dev', 'eth0', dir], { netns: t.nodeA.netns })).stdout) as Array<{ pref: number; options?: { bpf_name?: string } }>;
+        // tc names the program as NAME:[ID].
+        const progs = filters.filter((f) => f.options?.bpf_name).map((f) => [f.pref, f.options!.bpf_name!.replace(/:\[\d+\]$/, '')]);
+        assert.deepEqual(progs, [[HOST_TC_PRIORITY, HOST_PROGRAMS[dir]]], dir);
+      }
+      assert.ok((await snat.counters()).snatUdp.packets > 0n, 'the SNAT step ran');
     } finally {
-      await encap.close().catch(() => undefined);
-      await snat.close().catch(() => undefined);
+      await host.close().catch(() => undefined);
       if (server) await stopPid(server.pid);
       await destroyNatTopology(t);
       rmSync(dir, { recursive: true, force: true });
@@ -619,16 +631,15 @@ describe('natOutgoing (bpf) next to eBPF encap on the same hooks', { skip: isRoo
   });
 });
 
-describe('natOutgoing (bpf): NAT ports run out, then come back after the idle timeout', { skip: isRoot ? false : 'needs root', timeout: 120_000 }, () => {
+describe('natOutgoing (bpf): NAT ports run out, then come back after the idle timeout', { ...NEEDS, timeout: 120_000 }, () => {
   test('two ports, three flows: the third is dropped until an idle flow expires, then takes its port', async () => {
     const t = await buildNatTopology({ natWorkloads: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
-    const snat = new BpfSnat();
+    const { host, snat } = snatOnly(t, { portRange: { min: 61000, max: 61001 }, timeouts: { udp: 2 } });
     let server: Server | undefined;
     try {
       server = await startServer(t.external.netns, t.external.address, dir);
-      const range = { min: 61000, max: 61001 };
-      await snat.load({ netns: t.nodeA.netns, ifname: 'eth0', nodeIP: t.nodeA.address, portRange: range, timeouts: { udp: 2 } });
+      await host.load([snat]);
       snat.setPools(t.pools);
       await snat.apply();
       const w = t.natWorkloads[0]!;
@@ -648,7 +659,7 @@ describe('natOutgoing (bpf): NAT ports run out, then come back after the idle ti
       assert.equal(later.replies['0']?.[0], t.nodeA.address);
       assert.ok((await snat.counters()).portReused.packets >= 1n, 'an expired flow\'s port was reused');
     } finally {
-      await snat.close().catch(() => undefined);
+      await host.close().catch(() => undefined);
       if (server) await stopPid(server.pid);
       await destroyNatTopology(t);
       rmSync(dir, { recursive: true, force: true });
@@ -656,15 +667,15 @@ describe('natOutgoing (bpf): NAT ports run out, then come back after the idle ti
   });
 });
 
-describe('natOutgoing (bpf): configuration changes at run time', { skip: isRoot ? false : 'needs root', timeout: 120_000 }, () => {
+describe('natOutgoing (bpf): configuration changes at run time', { ...NEEDS, timeout: 120_000 }, () => {
   test('a new node address in the config map applies to the next packet, without a reload', async () => {
     const t = await buildNatTopology({ natWorkloads: 1, ipv6: false });
     const dir = mkdtempSync(join(tmpdir(), 'tabby-nat-'));
-    const snat = new BpfSnat();
+    const { host, snat } = snatOnly(t);
     let server: Server | undefined;
     try {
       server = await startServer(t.external.netns, t.external.address, dir);
-      await snat.load({ netns: t.nodeA.netns, ifname: 'eth0', nodeIP: t.nodeA.address });
+      await host.load([snat]);
       snat.setPools(t.pools);
       await snat.apply();
       const w = t.natWorkloads[0]!;
@@ -680,7 +691,7 @@ describe('natOutgoing (bpf): configuration changes at run time', { skip: isRoot 
       assert.equal((await snat.apply()).changes, 0, 'apply() keeps the new configuration');
       await assert.rejects(snat.setConfig({ portRange: { min: 40000, max: 41000 } }), /ip_local_port_range/);
     } finally {
-      await snat.close().catch(() => undefined);
+      await host.close().catch(() => undefined);
       if (server) await stopPid(server.pid);
       await destroyNatTopology(t);
       rmSync(dir, { recursive: true, force: true });

@@ -4,8 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { bpfObjectPath } from '../../src/native/addon.js';
-import { BPF_LAYOUTS } from '../../src/native/bpf-layouts.js';
+import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
+import { BPF_LAYOUTS } from '../../src/dataplane/bpf/layouts.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ tools: ['bpftool'] });
 
 interface BtfType {
   id: number;
@@ -37,7 +40,7 @@ function sizeOf(types: Map<number, BtfType>, id: number): number {
 }
 
 for (const [name, layout] of Object.entries(BPF_LAYOUTS)) {
-  test(`struct ${name} in ${layout.object}.bpf.o matches BPF_LAYOUTS`, () => {
+  test(`struct ${name} in ${layout.object}.bpf.o matches BPF_LAYOUTS`, NEEDS, () => {
     const types = btfTypes(layout.object);
     const structs = [...types.values()].filter((t) => t.kind === 'STRUCT' && t.name === name);
     assert.equal(structs.length, 1, `struct ${name} not found once in the BTF of ${layout.object}.bpf.o`);

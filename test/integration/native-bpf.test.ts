@@ -1,5 +1,7 @@
-// counter.bpf.o on a veth pair between two namespaces of its own: real packets must
-// be counted while the program is attached and not after it is detached.
+// The addon's BPF calls with a fixture of their own, test/fixtures/bpf/counter.bpf.c
+// (compiled here, never shipped), on a veth pair between two namespaces of its own:
+// real packets must be counted while the program is attached and not after it is
+// detached.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,23 +11,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfLoadError, NetlinkError } from '../../src/errors.js';
-import {
-  bpfObjectClose,
-  bpfObjectLoad,
-  bpfObjectPath,
-  mapDelete,
-  mapLookup,
-  mapUpdate,
-  packageRoot,
-  tcAttach,
-  tcDetach,
-  tcHookDestroy,
-  type BpfObjectHandle,
-  type TcFilter,
-} from '../../src/native/addon.js';
-import { readCounters, type Counter } from '../../src/native/counters.js';
+import { mapDelete, mapLookup, mapUpdate } from '../../src/native/bpf-maps.js';
+import { bpfObjectClose, type BpfObjectHandle, bpfObjectLoad } from '../../src/native/bpf-objects.js';
+import { tcAttach, tcDetach, type TcFilter, tcHookDestroy } from '../../src/native/tc.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { type Counter, readCounters } from '../../src/dataplane/bpf/counters.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip', 'ping', 'clang'] });
+
 const INGRESS = 0;
 const EGRESS = 1;
 
@@ -47,7 +41,7 @@ async function counter(handle: BpfObjectHandle, index: number): Promise<Counter>
   return c;
 }
 
-describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
+describe('counter.bpf.o on tc', NEEDS, () => {
   const tag = randomBytes(3).toString('hex');
   const nsA = `tbt-bpfa-${tag}`;
   const nsB = `tbt-bpfb-${tag}`;
@@ -55,8 +49,12 @@ describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
   const addrA = `10.251.${x}.1`;
   const addrB = `10.251.${x}.2`;
   const handles: BpfObjectHandle[] = [];
+  const build = mkdtempSync(join(tmpdir(), 'tabby-bpf-fixture-'));
+  const COUNTER = join(build, 'counter.bpf.o');
 
   before(() => {
+    run('clang', '-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', join(packageRoot, 'bpf', 'build'), '-I', join(packageRoot, 'bpf', 'lib'),
+      '-c', join(packageRoot, 'test', 'fixtures', 'bpf', 'counter.bpf.c'), '-o', COUNTER);
     run('ip', 'netns', 'add', nsA);
     run('ip', 'netns', 'add', nsB);
     run('ip', '-n', nsA, 'link', 'add', 'veth-a', 'type', 'veth', 'peer', 'name', 'veth-b', 'netns', nsB);
@@ -73,12 +71,13 @@ describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
     for (const ns of [nsA, nsB]) {
       try { run('ip', 'netns', 'del', ns); } catch { /* not created */ }
     }
+    rmSync(build, { recursive: true, force: true });
   });
 
   test('counts pings on ingress and egress, stops after detach', async () => {
-    const ingress = await bpfObjectLoad(bpfObjectPath('counter'), { globals: { direction: INGRESS } });
+    const ingress = await bpfObjectLoad(COUNTER, { globals: { direction: INGRESS } });
     handles.push(ingress);
-    const egress = await bpfObjectLoad(bpfObjectPath('counter'), { globals: { direction: EGRESS } });
+    const egress = await bpfObjectLoad(COUNTER, { globals: { direction: EGRESS } });
     handles.push(egress);
     assert.notEqual(ingress, egress);
 
@@ -121,7 +120,7 @@ describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
   });
 
   test('map update, lookup and delete', async () => {
-    const h = await bpfObjectLoad(bpfObjectPath('counter'));
+    const h = await bpfObjectLoad(COUNTER);
     handles.push(h);
     const key = Buffer.alloc(4);
     const v = await mapLookup(h, 'counters', key);
@@ -156,15 +155,15 @@ describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
   });
 
   test('load errors carry op and errno', async () => {
-    await assert.rejects(bpfObjectLoad(bpfObjectPath('does-not-exist')), (err: unknown) => {
+    await assert.rejects(bpfObjectLoad(join(build, 'does-not-exist.bpf.o')), (err: unknown) => {
       assert.ok(err instanceof BpfLoadError);
       assert.equal(err.op, 'bpf-object-load');
       assert.equal(err.errno, constants.errno.ENOENT);
       return true;
     });
-    await assert.rejects(bpfObjectLoad(bpfObjectPath('counter'), { globals: { no_such_global: 1 } }),
+    await assert.rejects(bpfObjectLoad(COUNTER, { globals: { no_such_global: 1 } }),
       (err: unknown) => err instanceof BpfLoadError && err.errno === constants.errno.ENOENT && /no_such_global/.test(err.message));
-    await assert.rejects(bpfObjectLoad(bpfObjectPath('counter'), { globals: { direction: 2 ** 32 } }),
+    await assert.rejects(bpfObjectLoad(COUNTER, { globals: { direction: 2 ** 32 } }),
       (err: unknown) => err instanceof BpfLoadError && err.errno === constants.errno.ERANGE);
   });
 
@@ -198,7 +197,7 @@ describe('counter.bpf.o on tc', { skip: isRoot ? false : 'needs root' }, () => {
   });
 
   test('attach errors carry op and errno', async () => {
-    const h = await bpfObjectLoad(bpfObjectPath('counter'));
+    const h = await bpfObjectLoad(COUNTER);
     handles.push(h);
     await assert.rejects(tcAttach({ handle: h, program: 'count_packets', ifname: 'nope0', direction: 'ingress', netns: nsA }),
       (err: unknown) => {

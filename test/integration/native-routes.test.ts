@@ -7,9 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { constants } from 'node:os';
 import { NetlinkError } from '../../src/errors.js';
-import { routeDump, type Route } from '../../src/native/addon.js';
+import { type Route, routeDump } from '../../src/native/routes.js';
+import { needs } from '../helpers/require.js';
 
-const isRoot = process.getuid?.() === 0;
+const NEEDS = needs({ root: true, tools: ['ip'] });
+
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -19,7 +21,7 @@ function byDst(a: Route, b: Route): number {
   return a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0;
 }
 
-describe('routeDump', { skip: isRoot ? false : 'needs root' }, () => {
+describe('routeDump', NEEDS, () => {
   const ns = `tbt-rt-${randomBytes(4).toString('hex')}`;
   const x = randomInt(1, 255);
   const local = `10.251.${x}.1`;

@@ -5,10 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { NetlinkError } from '../../src/errors.js';
-import {
-  addrApply, addrList, fdbApply, fdbList, linkDelete, linkList, linkSet, neighApply, neighList, vxlanCreate,
-} from '../../src/native/addon.js';
-import { TestNetns, isRoot, run } from './netlink-netns.js';
+import { addrApply, addrList } from '../../src/native/addresses.js';
+import { linkDelete, linkList, linkSet, vxlanCreate } from '../../src/native/links.js';
+import { fdbApply, fdbList, neighApply, neighList } from '../../src/native/neighbours.js';
+import { TestNetns, run } from './netlink-netns.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip'] });
 
 interface IpLinkJson {
   ifname: string;
@@ -18,7 +21,7 @@ interface IpLinkJson {
   linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
 }
 
-describe('links, neighbours, FDB and addresses', { skip: isRoot ? false : 'needs root' }, () => {
+describe('links, neighbours, FDB and addresses', NEEDS, () => {
   let ns: TestNetns;
   const linkJson = (name: string): IpLinkJson => (JSON.parse(ns.ip('-d', '-j', 'link', 'show', name)) as IpLinkJson[])[0]!;
 

@@ -4,7 +4,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-export const isRoot = process.getuid?.() === 0;
 
 export function run(cmd: string, ...args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,9 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import { RTPROT_TABBY, routeApply, routeDump, type RouteOp } from '../../src/native/addon.js';
-import { TestNetns, isRoot } from './netlink-netns.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { routeApply, routeDump, type RouteOp } from '../../src/native/routes.js';
+import { TestNetns } from './netlink-netns.js';
 import { routingNetns } from '../helpers/netns.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip'] });
 
 const { ENETUNREACH, ESRCH, EEXIST, ENODEV, ENOBUFS } = constants.errno;
 
@@ -20,7 +24,7 @@ function hostRoutes(n: number, second: number, extra: Partial<RouteOp['route']> 
   return ops;
 }
 
-describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
+describe('routeApply', NEEDS, () => {
   let ns: TestNetns;
 
   before(() => {
@@ -33,7 +37,7 @@ describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
     const ops = hostRoutes(5000, 100);
     ops[2500] = { op: 'add', route: { dst: '10.101.0.0/24', gateway: '10.99.99.1' } }; // gateway not on any link
     const started = performance.now();
-    const out = await routeApply(ops, { netns: ns.name });
+    const out = await routeApply(ops, { netns: ns.name, protocol: RTPROT_TABBY });
     const ms = performance.now() - started;
     t.diagnostic(`5000 routes in ${ms.toFixed(1)} ms over ${out.sends} sends`);
     assert.equal(out.failed, 1);
@@ -53,20 +57,20 @@ describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
     assert.ok(!text.includes('10.101.0.0'));
 
     // Adding again is EEXIST for every one (NLM_F_EXCL), still one result each.
-    const again = await routeApply(ops.slice(0, 10), { netns: ns.name });
+    const again = await routeApply(ops.slice(0, 10), { netns: ns.name, protocol: RTPROT_TABBY });
     assert.ok(again.results.every((r) => !r.ok && r.errno === EEXIST));
   });
 
   test('replace and delete, per route', async () => {
     const replaced = hostRoutes(300, 100, { gateway: '10.0.1.2', dev: 'v1' }).map((o) => ({ ...o, op: 'replace' as const }));
-    const out = await routeApply(replaced, { netns: ns.name });
+    const out = await routeApply(replaced, { netns: ns.name, protocol: RTPROT_TABBY });
     assert.equal(out.failed, 0);
     const dumped = await routeDump({ netns: ns.name, family: 4, protocol: RTPROT_TABBY });
     assert.equal(dumped.filter((r) => r.dev === 'v1' && r.gateway === '10.0.1.2').length, 300);
 
     const deletes: RouteOp[] = hostRoutes(5000, 100).map((o) => ({ op: 'delete', route: { dst: o.route.dst } }));
     deletes.push({ op: 'delete', route: { dst: '10.102.0.0/24' } }); // not there
-    const del = await routeApply(deletes, { netns: ns.name });
+    const del = await routeApply(deletes, { netns: ns.name, protocol: RTPROT_TABBY });
     assert.equal(del.failed, 2); // 10.100.9.196 was never added (the bad one took its place) and the extra
     assert.ok(del.results.filter((r) => !r.ok).every((r) => !r.ok && r.errno === ESRCH));
     assert.equal((await routeDump({ netns: ns.name, family: 4, protocol: RTPROT_TABBY })).length, 0);
@@ -82,7 +86,7 @@ describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
       ] } },
       { op: 'add', route: { dst: '10.63.0.0/24', dev: 'v1', table: 1000, prefsrc: '10.0.1.1' } },
       { op: 'add', route: { dst: '10.64.0.0/24', dev: 'nosuchdev' } },
-    ], { netns: ns.name });
+    ], { netns: ns.name, protocol: RTPROT_TABBY });
     assert.deepStrictEqual(out.results.slice(0, 4).map((r) => r.ok), [true, true, true, true]);
     assert.ok(!out.results[4]!.ok && out.results[4]!.errno === ENODEV);
 
@@ -110,7 +114,7 @@ describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
         { gateway: '2001:db8:a::2', dev: 'v0' },
         { gateway: '2001:db8:b::2', dev: 'v1', weight: 2 },
       ] } },
-    ], { netns: ns.name });
+    ], { netns: ns.name, protocol: RTPROT_TABBY });
     assert.equal(out.failed, 0, JSON.stringify(out.results));
     const v6 = new Map((await routeDump({ netns: ns.name, family: 6, protocol: RTPROT_TABBY })).map((r) => [r.dst, r]));
     assert.equal(v6.get('2001:db8:100::/64')?.dev, 'v0');
@@ -124,27 +128,42 @@ describe('routeApply', { skip: isRoot ? false : 'needs root' }, () => {
     const text = ns.ip('-6', '-d', 'route', 'show', 'proto', String(RTPROT_TABBY));
     assert.match(text, /2001:db8:102::\/64 .*\n\s+nexthop via 2001:db8:a::2 dev v0 weight 1 \n\s+nexthop via 2001:db8:b::2 dev v1 weight 2/m);
 
-    const del = await routeApply([{ op: 'delete', route: { dst: '2001:db8:102::/64' } }], { netns: ns.name });
+    const del = await routeApply([{ op: 'delete', route: { dst: '2001:db8:102::/64' } }], { netns: ns.name, protocol: RTPROT_TABBY });
     assert.equal(del.failed, 0);
     assert.ok(!(await routeDump({ netns: ns.name, family: 6, protocol: RTPROT_TABBY })).some((r) => r.dst === '2001:db8:102::/64'));
   });
 
   test('a delete under Tabby\'s protocol never removes another owner\'s route', async () => {
     ns.ip('route', 'add', '10.70.0.0/24', 'via', '10.0.0.2', 'proto', 'static');
-    const out = await routeApply([{ op: 'delete', route: { dst: '10.70.0.0/24' } }], { netns: ns.name });
+    const out = await routeApply([{ op: 'delete', route: { dst: '10.70.0.0/24' } }], { netns: ns.name, protocol: RTPROT_TABBY });
     assert.ok(!out.results[0]!.ok && out.results[0]!.errno === ESRCH);
     assert.match(ns.ip('route', 'show', '10.70.0.0/24'), /proto static/);
   });
 
+  // iproute2's ip/iproute.c iproute_modify(): rtm_protocol = RTPROT_BOOT unless the
+  // command is a delete, which then matches a route of any owner.
+  test('without a protocol, routes are written as `ip route` writes them: boot, deleted by any owner', async () => {
+    const out = await routeApply([{ op: 'add', route: { dst: '10.71.0.0/24', gateway: '10.0.0.2' } }], { netns: ns.name });
+    assert.equal(out.failed, 0);
+    assert.match(ns.ip('route', 'show', '10.71.0.0/24'), /^10\.71\.0\.0\/24 via 10\.0\.0\.2 dev v0 \n?$/);
+    assert.equal((await routeDump({ netns: ns.name, protocol: 3 })).filter((r) => r.dst === '10.71.0.0/24').length, 1);
+    ns.ip('route', 'add', '10.72.0.0/24', 'via', '10.0.0.2', 'proto', 'static');
+    const del = await routeApply([
+      { op: 'delete', route: { dst: '10.71.0.0/24' } },
+      { op: 'delete', route: { dst: '10.72.0.0/24' } },
+    ], { netns: ns.name });
+    assert.deepEqual(del.results, [{ ok: true }, { ok: true }]);
+  });
+
   test('acks lost to a tiny receive buffer are reported as ENOBUFS, not as success', async () => {
     const ops = hostRoutes(512, 110);
-    const out = await routeApply(ops, { netns: ns.name, rcvbuf: 1 });
+    const out = await routeApply(ops, { netns: ns.name, protocol: RTPROT_TABBY, rcvbuf: 1 });
     const lost = out.results.filter((r) => !r.ok);
     assert.ok(lost.length > 0, 'expected some acknowledgements to be dropped');
     assert.ok(lost.every((r) => !r.ok && r.errno === ENOBUFS && /acknowledgement lost/.test(r.message)));
     // The kernel still processed every request; only the answers were lost.
     assert.equal((await routeDump({ netns: ns.name, family: 4, protocol: RTPROT_TABBY })).filter((r) => r.dst.startsWith('10.110.')).length, 512);
-    const one = await routeApply(ops.slice(0, 3).map((o) => ({ op: 'delete' as const, route: { dst: o.route.dst } })), { netns: ns.name, batchSize: 1 });
+    const one = await routeApply(ops.slice(0, 3).map((o) => ({ op: 'delete' as const, route: { dst: o.route.dst } })), { netns: ns.name, protocol: RTPROT_TABBY, batchSize: 1 });
     assert.equal(one.sends, 3);
     assert.equal(one.failed, 0);
   });

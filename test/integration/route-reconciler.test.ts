@@ -5,11 +5,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import { RTPROT_TABBY, routeDump, type Route } from '../../src/native/addon.js';
+import { RTPROT_TABBY } from '../../src/dataplane/routes/route-protocol.js';
+import { type Route, routeDump } from '../../src/native/routes.js';
 import type { DesiredRoute } from '../../src/dataplane/routes/desired-route.js';
 import { RouteReconciler } from '../../src/dataplane/routes/route-reconciler.js';
-import { TestNetns, isRoot, waitFor } from './netlink-netns.js';
+import { TestNetns, waitFor } from './netlink-netns.js';
 import { routingNetns } from '../helpers/netns.js';
+import { needs } from '../helpers/require.js';
+
+const NEEDS = needs({ root: true, tools: ['ip'] });
 
 const hosts: DesiredRoute[] = Array.from({ length: 500 }, (_, i) => ({
   dst: `10.66.${i >> 8}.${i & 255}/32`, gateway: '10.0.0.2', device: 'v0',
@@ -29,7 +33,7 @@ const desired: DesiredRoute[] = [
   ...hosts,
 ];
 
-describe('RouteReconciler', { skip: isRoot ? false : 'needs root' }, () => {
+describe('RouteReconciler', NEEDS, () => {
   let ns: TestNetns;
   const ours = async (): Promise<Route[]> => routeDump({ netns: ns.name, protocol: RTPROT_TABBY });
   const find = async (dst: string): Promise<Route | undefined> => (await ours()).find((r) => r.dst === dst);

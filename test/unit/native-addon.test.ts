@@ -7,25 +7,21 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { endianness } from 'node:os';
 import { ValidationError } from '../../src/errors.js';
-import {
-  bpfObjectClose,
-  bpfObjectLoad,
-  bpfObjectPath,
-  mapLookup,
-  mapUpdate,
-  packageRoot,
-  perCpuValues,
-  routeDump,
-  tcAttach,
-  tcDetach,
-  type MapValue,
-} from '../../src/native/addon.js';
-import { sumCounters } from '../../src/native/counters.js';
-import { BPF_LAYOUTS } from '../../src/native/bpf-layouts.js';
+import { bpfObjectPath } from '../../src/dataplane/bpf/object-path.js';
+import { mapLookup, mapUpdate, type MapValue, perCpuValues } from '../../src/native/bpf-maps.js';
+import { bpfObjectClose, bpfObjectLoad } from '../../src/native/bpf-objects.js';
+import { addrApply } from '../../src/native/addresses.js';
+import { vxlanCreate } from '../../src/native/links.js';
+import { fdbApply, neighApply } from '../../src/native/neighbours.js';
+import { routeApply, routeDump } from '../../src/native/routes.js';
+import { tcAttach, tcDetach } from '../../src/native/tc.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { sumCounters } from '../../src/dataplane/bpf/counters.js';
+import { BPF_LAYOUTS } from '../../src/dataplane/bpf/layouts.js';
 
 test('bpfObjectPath resolves under the package root', () => {
-  assert.equal(bpfObjectPath('counter'), join(packageRoot, 'bpf', 'build', 'counter.bpf.o'));
-  assert.throws(() => bpfObjectPath('../counter'), ValidationError);
+  assert.equal(bpfObjectPath('host'), join(packageRoot, 'bpf', 'build', 'host.bpf.o'));
+  assert.throws(() => bpfObjectPath('../host'), ValidationError);
   assert.throws(() => bpfObjectPath(''), ValidationError);
 });
 
@@ -42,6 +38,12 @@ const rejected: Array<[string, () => Promise<unknown>, string]> = [
   ['tcAttach priority', () => tcAttach({ handle: 1, program: 'p', ifname: 'eth0', direction: 'ingress', priority: 70000 }), 'priority'],
   ['tcDetach without handle', () => tcDetach({ ifname: 'eth0', direction: 'egress', priority: 1, handle: 0 }), 'handle'],
   ['mapLookup key not bytes', () => mapLookup(1, 'm', 'abc' as unknown as Buffer), 'key'],
+  ['routeApply protocol > 255', () => routeApply([], { protocol: 300 }), 'protocol'],
+  ['vxlanCreate vni in external mode', () => vxlanCreate({ name: 'vx0', external: true, vni: 1 }), 'vni'],
+  ['vxlanCreate bad parent', () => vxlanCreate({ name: 'vx0', vni: 1, parent: 'a/b' }), 'parent'],
+  ['neighApply add without a MAC', () => neighApply([{ op: 'add', ifname: 'eth0', ip: '10.0.0.1' }]), 'ops[0].mac'],
+  ['fdbApply bad dst', () => fdbApply([{ op: 'add', ifname: 'vx0', mac: '66:0a:0b:0c:0d:0e', dst: '10.0.0' }]), 'ops[0].dst'],
+  ['addrApply without a prefix length', () => addrApply([{ op: 'add', ifname: 'eth0', cidr: '10.0.0.1' }]), 'ops[0].cidr'],
   ['mapUpdate flag', () => mapUpdate(1, 'm', Buffer.alloc(4), Buffer.alloc(4), 'maybe' as 'any'), 'flag'],
 ];
 

@@ -2,6 +2,7 @@
 // BIRD functions Calico generates: rules in order, first match decides; when nothing
 // matches, import accepts and export falls through to the default export rules.
 
+import { ValidationError } from '../../errors.js';
 import type { Family } from '../wire/index.js';
 import { parsePrefix, prefixWithin, samePrefix, type ParsedPrefix } from './address.js';
 import type { ExportFilter, ImportPolicy, Path, PeerDescriptor } from './types.js';
@@ -57,8 +58,8 @@ function compile(rule: BgpFilterRule, family: Family): CompiledRule {
   let cidr: ParsedPrefix | undefined;
   if (rule.cidr !== undefined) {
     cidr = parsePrefix(rule.cidr);
-    if (cidr === undefined || cidr.v6 !== (family === 'ipv6')) throw new RangeError(`BGPFilter: bad ${family} cidr ${JSON.stringify(rule.cidr)}`);
-    if (rule.matchOperator === undefined) throw new RangeError('BGPFilter: cidr without matchOperator');
+    if (cidr === undefined || cidr.v6 !== (family === 'ipv6')) throw new ValidationError('cidr', `BGPFilter: bad ${family} cidr ${JSON.stringify(rule.cidr)}`);
+    if (rule.matchOperator === undefined) throw new ValidationError('matchOperator', 'BGPFilter: cidr without matchOperator');
   }
   const floor = cidr?.length ?? 0;
   return {

@@ -18,8 +18,6 @@ export {
   type SessionCounters,
   type SessionStatus,
 } from './status.js';
-export { IdleBackoff, systemClock, Timers, type Clock, type TimerName } from './timers.js';
+export { IdleBackoff, Timers, type TimerName } from './timers.js';
+export { systemClock, type Clock } from '../../util/clock.js';
 export type { Connection, DialTarget, Dialer } from './transport.js';
-// For tests of code built on sessions: a hand-driven clock and in-memory connections.
-export { FakeClock, settle } from './fake-clock.js';
-export { memoryPair, MemoryConnection, MemoryDialer, type DialAttempt } from './memory-transport.js';

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { parseIP } from '../../api/net.js';
 import { closeSync } from 'node:fs';
-import { bindAddress, ipMinTtlSet, ipTtlSet, tcpMd5Set, tcpSocket, type SocketFamily } from '../../native/addon.js';
+import { bindAddress, ipMinTtlSet, ipTtlSet, type SocketFamily, tcpMd5Set, tcpSocket } from '../../native/sockopts.js';
 import { BGP_PORT } from '../wire/index.js';
 import { addressFamily, applyTtlSecurity, GTSM_TTL, socketFd } from './tcp.js';
 import type { Connection } from './transport.js';

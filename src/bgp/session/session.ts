@@ -47,7 +47,8 @@ import {
   type SessionCounters,
   type SessionStatus,
 } from './status.js';
-import { IdleBackoff, systemClock, Timers, type Clock, type TimerName } from './timers.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { IdleBackoff, Timers, type TimerName } from './timers.js';
 import { TcpDialer } from './tcp.js';
 import type { Connection, Dialer } from './transport.js';
 

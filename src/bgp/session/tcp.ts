@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 import { closeSync } from 'node:fs';
-import { bindAddress, ipMinTtlSet, ipTtlSet, tcpMd5Set, tcpSocket, type SocketFamily } from '../../native/addon.js';
+import { bindAddress, ipMinTtlSet, ipTtlSet, type SocketFamily, tcpMd5Set, tcpSocket } from '../../native/sockopts.js';
 import type { Connection, DialTarget, Dialer } from './transport.js';
 
 /** GTSM (RFC 5082): send with TTL 255, accept only what arrives with at least 256 - hops. */

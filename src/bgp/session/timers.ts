@@ -3,8 +3,6 @@
 
 import type { Clock, TimerHandle } from '../../util/clock.js';
 
-export { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
-
 /** RFC 4271 §8 timers, plus the idle hold that spaces automatic restarts after errors. */
 export type TimerName = 'connectRetry' | 'hold' | 'keepalive' | 'idleHold';
 

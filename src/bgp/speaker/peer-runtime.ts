@@ -7,7 +7,7 @@
 import type { Logger } from '../../util/log.js';
 import { AdjRibOut, type BestPathChange, type Rib, type RibUpdate } from '../rib/index.js';
 import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type UpdateEvent } from '../session/index.js';
-import type { TimerHandle } from '../session/timers.js';
+import type { TimerHandle } from '../../util/clock.js';
 import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
 import { ceaseNotification, flushOnEstablish, retainOnDown } from './graceful-restart.js';
 import { exportChanged, importChanged, peerDescriptor, peerFamily, peerLocalAsn, peerType, sessionConfig, sessionKey } from './peer-config.js';

@@ -1,6 +1,8 @@
 // The codec's one error class. It decides (code, subcode, data and the RFC 7606 action);
 // the session acts on it: sends the NOTIFICATION, withdraws, or just logs.
 
+import { TabbyError } from '../../errors.js';
+
 export type ErrorAction = 'session-reset' | 'treat-as-withdraw' | 'attribute-discard';
 
 export interface NotificationFields {
@@ -11,15 +13,14 @@ export interface NotificationFields {
 
 const EMPTY = Buffer.alloc(0);
 
-export class BgpMessageError extends Error {
-  // Stays a stable code when this later extends the project's TabbyError.
-  readonly code = 'BGP_MESSAGE';
+// src/errors.ts imports nothing of the project, so extending its base keeps the codec a leaf.
+export class BgpMessageError extends TabbyError {
+  override readonly code = 'BGP_MESSAGE';
   readonly notification: NotificationFields;
   readonly action: ErrorAction;
 
   constructor(message: string, code: number, subcode: number, action: ErrorAction, data: Buffer = EMPTY, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'BgpMessageError';
     this.notification = { code, subcode, data };
     this.action = action;
   }

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import type { BenchResult } from '../../bench/report.js';
 import { TabbyError, ValidationError } from '../../errors.js';
 
-class TargetMissedError extends TabbyError {
+export class TargetMissedError extends TabbyError {
   override readonly code = 'BENCH_TARGET_MISSED';
 }
 

@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import type { Matrix } from '../../lab/lab.js';
 import { out } from '../context.js';
 import { formatTable } from '../output.js';
+import { UsageError } from '../../errors.js';
 
 function progress(): (line: string) => void {
   const tty = process.stderr.isTTY;
@@ -36,8 +37,8 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
             .option('subnets', { choices: [1, 2] as const, default: 1 as const, describe: '2 puts the last node behind the ToR on a second subnet' })
             .option('workloads', { type: 'number', default: 1, describe: 'workloads per node' })
             .check((a) => {
-              if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 20) throw new Error('--nodes must be 1 to 20');
-              if (!Number.isInteger(a.workloads) || a.workloads < 1 || a.workloads > 10) throw new Error('--workloads must be 1 to 10');
+              if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 20) throw new UsageError('--nodes must be 1 to 20');
+              if (!Number.isInteger(a.workloads) || a.workloads < 1 || a.workloads > 10) throw new UsageError('--workloads must be 1 to 10');
               return true;
             }),
         async (a) => {
@@ -74,9 +75,9 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
         'Names, addresses and namespaces of the lab',
         (c) => c.option('output', { alias: 'o', choices: ['table', 'json'] as const, default: 'table' as const }),
         async (a) => {
-          const { loadState, statusJson } = await import('../../lab/lab-state.js');
+          const { LabError, loadState, statusJson } = await import('../../lab/lab-state.js');
           const state = loadState();
-          if (!state) throw new Error('no lab is running (tabby lab up)');
+          if (!state) throw new LabError('no lab is running (tabby lab up)');
           const j = statusJson(state);
           if (a.output === 'json') return out(JSON.stringify(j, null, 2));
           const rows = [['NAME', 'NAMESPACE', 'ADDRESS', 'WORKLOADS']];

@@ -2,7 +2,7 @@
 // Address and AS parsing load with the handler, not with every `tabby` command.
 import type { Argv } from 'yargs';
 import { DEFAULTS, type BGPConfigurationSpec, type BGPPeerSpec } from '../../api/types.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, UsageError, ValidationError } from '../../errors.js';
 import { out, withClient } from '../context.js';
 import { formatTable } from '../output.js';
 
@@ -16,8 +16,8 @@ function scopeOptions<T>(y: Argv<T>) {
     .option('scope', { choices: ['global', 'node'] as const, default: 'global' as const })
     .option('node', { type: 'string', describe: 'node name (with --scope node)' })
     .check((a) => {
-      if (a.scope === 'node' && !a.node) throw new Error('--scope node needs --node NAME');
-      if (a.scope === 'global' && a.node) throw new Error('--node only goes with --scope node');
+      if (a.scope === 'node' && !a.node) throw new UsageError('--scope node needs --node NAME');
+      if (a.scope === 'global' && a.node) throw new UsageError('--node only goes with --scope node');
       return true;
     });
 }

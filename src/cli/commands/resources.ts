@@ -1,7 +1,8 @@
 // calicoctl's resource verbs: apply/create/replace, get, delete, patch, label. Options
 // only; the verbs themselves live in ../resource-verbs.ts and load when one runs.
 import type { Argv } from 'yargs';
-import type { WriteMode } from '../../api/client.js';
+import type { WriteMode } from '../../client/resource-client.js';
+import { UsageError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { parseOutputFormat } from '../output.js';
 
@@ -56,8 +57,8 @@ export function resourceCommands(yargs: Argv<GlobalArgs>): Argv<GlobalArgs> {
             .option('filename', { alias: 'f', type: 'string', describe: `delete the resources named in this ${FILE_DESCRIBE}` })
             .check((a) => {
               const named = a.kind !== undefined && (a.names?.length ?? 0) > 0;
-              if (a.filename === undefined && !named) throw new Error('give KIND NAME... or -f FILE');
-              if (a.filename !== undefined && a.kind !== undefined) throw new Error('give either KIND NAME... or -f FILE, not both');
+              if (a.filename === undefined && !named) throw new UsageError('give KIND NAME... or -f FILE');
+              if (a.filename !== undefined && a.kind !== undefined) throw new UsageError('give either KIND NAME... or -f FILE, not both');
               return true;
             }),
         ),

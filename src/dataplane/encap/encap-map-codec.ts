@@ -1,11 +1,11 @@
-// The bytes of encap.bpf.o's maps (struct layouts in src/native/bpf-layouts.ts,
+// The bytes of host.bpf.o's encap maps (struct layouts in src/dataplane/bpf/layouts.ts,
 // enums in bpf/lib/layouts.h) and the checks that turn a desired entry list into
 // them. Pure: no kernel, so it is unit-tested on its own.
 
 import { endianness } from 'node:os';
 import { ValidationError } from '../../errors.js';
 import { parseCidr, parseIP } from '../../api/net.js';
-import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../bpf/layouts.js';
 
 export type EncapKind = 'ipip' | 'vxlan';
 /** What a route realm can stand for: `none` is a plain next hop of an ECMP route. */
@@ -157,6 +157,17 @@ export const ENCAP_STATE_MAPS = [
   ['routes', 'encap_routes'],
 ] as const satisfies ReadonlyArray<readonly [keyof EncodedEncapState, EncapMapName]>;
 
+/** The remote VTEP MAC a VXLAN entry needs (and no other kind may carry). */
+function remoteMac(at: string, kind: RealmKind, vtepMac: string | undefined, vxlanReady: boolean): Buffer | undefined {
+  if (kind !== 'vxlan') {
+    if (vtepMac !== undefined) throw new ValidationError(`${at}.vtepMac`, 'only applies to vxlan');
+    return undefined;
+  }
+  if (!vxlanReady) throw new ValidationError(`${at}.kind`, 'vxlan needs this node\'s vtepMac at load time');
+  if (vtepMac === undefined) throw new ValidationError(`${at}.vtepMac`, 'is required for vxlan');
+  return macBytes(`${at}.vtepMac`, vtepMac);
+}
+
 /**
  * Validates the desired entries and encodes them. A block declared twice must be
  * declared identically. `vxlanReady` says whether this node has a VTEP MAC: VXLAN
@@ -178,14 +189,7 @@ export function encodeEncapState(
     const remote = ipv4Bytes(`${at}.remoteIP`, e.remoteIP);
     const kind: unknown = e.kind;
     if (kind !== 'ipip' && kind !== 'vxlan') throw new ValidationError(`${at}.kind`, 'must be "ipip" or "vxlan"');
-    let mac: Buffer | undefined;
-    if (kind === 'vxlan') {
-      if (!vxlanReady) throw new ValidationError(`${at}.kind`, 'vxlan needs this node\'s vtepMac at load time');
-      if (e.vtepMac === undefined) throw new ValidationError(`${at}.vtepMac`, 'is required for vxlan');
-      mac = macBytes(`${at}.vtepMac`, e.vtepMac);
-    } else if (e.vtepMac !== undefined) {
-      throw new ValidationError(`${at}.vtepMac`, 'only applies to vxlan');
-    }
+    const mac = remoteMac(at, kind, e.vtepMac, vxlanReady);
     const key = encodeKey(c.prefixLength, ipv4Bytes(`${at}.block`, c.network.split('/')[0]!));
     const value = encodeEntry(remote, kind, mac);
     const hex = key.toString('hex');
@@ -203,14 +207,7 @@ export function encodeEncapState(
     const remote = ipv4Bytes(`${at}.remoteIP`, e.remoteIP);
     const kind: unknown = e.kind;
     if (kind !== 'none' && kind !== 'ipip' && kind !== 'vxlan') throw new ValidationError(`${at}.kind`, 'must be "none", "ipip" or "vxlan"');
-    let mac: Buffer | undefined;
-    if (kind === 'vxlan') {
-      if (!vxlanReady) throw new ValidationError(`${at}.kind`, 'vxlan needs this node\'s vtepMac at load time');
-      if (e.vtepMac === undefined) throw new ValidationError(`${at}.vtepMac`, 'is required for vxlan');
-      mac = macBytes(`${at}.vtepMac`, e.vtepMac);
-    } else if (e.vtepMac !== undefined) {
-      throw new ValidationError(`${at}.vtepMac`, 'only applies to vxlan');
-    }
+    const mac = remoteMac(at, kind, e.vtepMac, vxlanReady);
     const key = encodeRealmKey(e.realm);
     const value = encodeEntry(remote, kind, mac);
     const hex = key.toString('hex');

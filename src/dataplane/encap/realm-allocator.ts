@@ -5,6 +5,7 @@
 // handed out again after every other one has been (a route still carrying it for a
 // moment then never points at the wrong node).
 
+import { DataplaneError } from '../dataplane-error.js';
 import type { RealmKind } from './encap-map-codec.js';
 
 export const MIN_REALM = 1;
@@ -43,7 +44,7 @@ export class RealmAllocator {
         return this.cursor;
       }
     }
-    throw new Error('all 65535 route realms are in use');
+    throw new DataplaneError('all 65535 route realms are in use');
   }
 
   /** Frees every realm not in `keep` (call after the routes using them are gone). */

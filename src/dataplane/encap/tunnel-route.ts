@@ -1,4 +1,4 @@
-// The kernel route that goes with an eBPF tunnel entry. encap.bpf.o keeps the
+// The kernel route that goes with an eBPF tunnel entry. The eBPF encap step keeps the
 // Ethernet header the kernel built and only inserts tunnel headers after it, so the
 // route must send the inner packet out of the host interface towards the remote
 // node: then the neighbour entry the kernel resolves is the remote node's (or, for
@@ -26,7 +26,7 @@ export interface TunnelRouteInput {
   block: string;
   remoteIP: string;
   kind: EncapKind;
-  /** The host interface encap.bpf.o is attached to. */
+  /** The host interface the eBPF host programs are attached to. */
   dev: string;
   hostMtu: number;
   /** L2 next hop towards remoteIP when it is not directly reachable (a router); default remoteIP. */

@@ -6,10 +6,10 @@
 // device that is right is adopted, stale entries go, and a device whose fixed
 // attributes (VNI, port, local, parent) are wrong is recreated.
 
-import {
-  addrApply, addrList, fdbApply, fdbList, linkDelete, linkList, linkSet, neighApply, neighList, vxlanCreate,
-  type AddrOp, type BatchOutcome, type FdbOp, type Link, type NeighbourOp,
-} from '../../native/addon.js';
+import { addrApply, addrList, type AddrOp } from '../../native/addresses.js';
+import type { BatchOutcome } from '../../native/batch.js';
+import { type Link, linkDelete, linkList, linkSet, vxlanCreate } from '../../native/links.js';
+import { fdbApply, fdbList, type FdbOp, neighApply, type NeighbourOp, neighList } from '../../native/neighbours.js';
 import { VXLAN_DEVICE, type VxlanPeer } from '../dataplane-plan.js';
 
 export interface VxlanDeviceOptions {

@@ -1,22 +1,22 @@
-// natOutgoing in eBPF mode: bpf/snat.bpf.c on the host interface's tc hooks does the
-// SNAT itself (conntrack, NAT ports, reverse translation). Load it once per interface,
-// declare the pools with setPools() and apply(): the pool tries are brought to exactly
-// that set. The node address, port range, timeouts and hash seed live in a map, so
-// they change without a reload (setConfig()).
+// natOutgoing in eBPF mode: the SNAT step of bpf/host.bpf.c (lib/host_snat.h) on the
+// host interface's tc hooks does the translation itself (conntrack, NAT ports, reverse
+// translation). HostProgram owns the program and its tc slot; this feature owns the
+// SNAT maps. Declare the pools with setPools() and apply(): the pool tries are brought
+// to exactly that set. The node address, port range, timeouts and hash seed live in a
+// map, so they change without a reload (setConfig()).
 //
-// Restart without a gap: load() finds the program a previous agent left at Tabby's
-// fixed tc slot, copies its configuration, pools and conntrack into a fresh object,
-// and only then replaces the filters in place, so translated flows keep their NAT
-// ports and flows opened from outside stay untranslated. release() is what an agent
-// does on shutdown (programs stay attached), close() removes them.
+// Restart without a gap: before the fresh object is attached, fill() copies the
+// configuration, pools and conntrack of the program in the slot (a predecessor's, or
+// this host's own when it loads again), so translated flows keep their NAT ports and
+// flows opened from outside stay untranslated.
 
 import { randomInt } from 'node:crypto';
 import { ValidationError } from '../../errors.js';
-import {
-  bpfObjectClose, bpfObjectLoad, bpfObjectPath, linkList, mapDelete, mapKeys, mapLookup, mapUpdate, tcQuery, type BpfObjectHandle,
-} from '../../native/addon.js';
-import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
-import { readCounters, type Counter } from '../../native/counters.js';
+import { mapDelete, mapKeys, mapLookup, mapUpdate } from '../../native/bpf-maps.js';
+import type { BpfObjectHandle } from '../../native/bpf-objects.js';
+import { BPF_LAYOUTS } from '../bpf/layouts.js';
+import { type Counter, readCounterSlots } from '../bpf/counters.js';
+import { HostProgram, type HostFeature, type HostTarget, type SlotState } from '../bpf/host-program.js';
 import { run } from '../../util/exec.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { natSets, type NatPool } from './nat-pools.js';
@@ -26,38 +26,17 @@ import {
   passKey, POOL_VALUE, replyKey, SNAT_COUNTERS, SNAT_DROP_REASONS, SNAT_MAPS, type PortRange, type SnatConfig,
   type SnatCounterName, type SnatCtEntry, type SnatDropReason, type SnatFlow, type SnatTimeouts,
 } from './snat-codec.js';
-import {
-  attachTcSlot, checkTcSlot, detachTcFilters, detachTcSlot, nsOpt as ns, tcSlot, type TcFilters as Filters, type TcSlot, type TcSlotTarget,
-} from '../tc-slot.js';
 
-export const SNAT_OBJECT = 'snat';
-export const SNAT_PROGRAMS = { egress: 'tabby_snat_egress', ingress: 'tabby_snat_ingress' } as const;
-
-/**
- * Tabby's fixed tc slot for snat.bpf.c on both hooks: fixed so a new agent replaces
- * the old filter instead of adding a second one. tc runs filters in priority order and
- * a filter's TC_ACT_OK ends the chain, so SNAT (which returns TC_ACT_UNSPEC for what it
- * passes) must come before encap.bpf.c (which returns TC_ACT_OK): encap is at 20.
- */
-export const SNAT_TC_PRIORITY = 10;
-export const SNAT_TC_HANDLE = 0x7ac;
-
-/** The maps load() carries over from a previous program: configuration and state. */
+/** The maps a successor carries over: configuration and state. */
 const POOL_MAPS = [SNAT_MAPS.pools4, SNAT_MAPS.pools6, SNAT_MAPS.masq4, SNAT_MAPS.masq6] as const;
 const STATE_MAPS = [SNAT_MAPS.config, ...POOL_MAPS, SNAT_MAPS.ct];
 /** Conntrack entries written at once while copying (the addon's workers run them). */
 const COPY_CONCURRENCY = 32;
 
-/**
- * The host's outward interface, e.g. `eth0`, its namespace, and the tc slot of both
- * programs (default SNAT_TC_PRIORITY, SNAT_TC_HANDLE).
- */
-export type BpfSnatTarget = TcSlotTarget;
-
-export interface BpfSnatLoadOptions extends BpfSnatTarget {
+export interface BpfSnatOptions {
   /**
-   * IPv4 source address after SNAT (the node's address on `ifname`). nodeIP or nodeIP6
-   * is required, unless a previous program at the slot has one.
+   * IPv4 source address after SNAT (the node's address on the interface). nodeIP or
+   * nodeIP6 is required, unless the program in the slot has one.
    */
   nodeIP?: string;
   /** IPv6 source address after SNAT; without it IPv6 natOutgoing traffic is dropped (noNodeIp). */
@@ -71,11 +50,9 @@ export interface BpfSnatLoadOptions extends BpfSnatTarget {
    * (default true): the node's own connections could then collide with NAT ports.
    */
   checkLocalPortRange?: boolean;
-  /** When given, the programs ignore packets of other interfaces, and load() refuses another index. */
-  ifindex?: number;
   /** Seed of the NAT port hash (default: the previous program's, else random). */
   hashSeed?: number;
-  /** Take over the configuration, pools and conntrack of a program at the slot (default true). */
+  /** Take over the configuration, pools and conntrack of the program in the slot (default true). */
   adopt?: boolean;
   logger?: Logger;
 }
@@ -106,7 +83,7 @@ export interface PreviousSnat {
   ct: Array<{ key: Buffer; value: Buffer }>;
 }
 
-/** What load() took over. */
+/** What the first load took over. */
 export interface SnatAdoption {
   progId: number;
   config: boolean;
@@ -114,26 +91,22 @@ export interface SnatAdoption {
   ct: number;
 }
 
-function slot(t: BpfSnatTarget): TcSlot {
-  const s = tcSlot(t, { priority: SNAT_TC_PRIORITY, handle: SNAT_TC_HANDLE });
-  checkTcSlot(s);
-  return s;
-}
-
-export class BpfSnat implements NatDataplane {
+export class BpfSnat implements HostFeature, NatDataplane {
   readonly mode = 'bpf' as const;
-  private handle: BpfObjectHandle | undefined;
-  private filters: Filters = {};
-  private opts: BpfSnatLoadOptions | undefined;
+  readonly stateMaps = STATE_MAPS;
+  private readonly opts: BpfSnatOptions;
   private config: SnatConfigUpdate = {};
   private seed = 0;
-  private desired = encodePoolMaps(natSets([]));
+  /** Null until prepared: the first fill then takes the pools of the program it replaces. */
+  private desired: Map<string, Map<string, Buffer>> | null = null;
   private adoption: SnatAdoption | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private log: Logger = silentLogger;
+  private prepared = false;
+  private readonly log: Logger;
 
-  get loaded(): boolean {
-    return this.handle !== undefined;
+  constructor(readonly host: HostProgram, opts: BpfSnatOptions = {}) {
+    if (typeof opts !== 'object' || opts === null) throw new ValidationError('options', 'must be an object');
+    this.opts = { ...opts };
+    this.log = (opts.logger ?? silentLogger).child({ component: 'nat', mode: 'bpf', ifname: host.target.ifname });
   }
 
   /** The seed the port hash uses (for portCandidates()). */
@@ -145,67 +118,30 @@ export class BpfSnat implements NatDataplane {
     return this.config.portRange ?? DEFAULT_NAT_PORT_RANGE;
   }
 
-  /** The filters attached (priority, handle and program id per direction), for inspection. */
-  get attached(): Readonly<Filters> {
-    return { ...this.filters };
-  }
-
-  /** What load() took over from a previous program, if there was one. */
+  /** What the first load took over from a previous program, if there was one. */
   get adopted(): Readonly<SnatAdoption> | undefined {
     return this.adoption;
   }
 
   /**
-   * Reads what the program now in Tabby's egress slot holds, or null when there is
-   * none (or it is not snat.bpf.o's). `ct: false` leaves the conntrack out.
+   * Reads what the program now in Tabby's slot holds, or null when there is none.
+   * `ct: false` leaves the conntrack out.
    */
-  static async previous(target: BpfSnatTarget, opts: { ct?: boolean } = {}): Promise<PreviousSnat | null> {
+  static async previous(target: HostTarget, opts: { ct?: boolean } = {}): Promise<PreviousSnat | null> {
     const maps = opts.ct === false ? STATE_MAPS.filter((m) => m !== SNAT_MAPS.ct) : STATE_MAPS;
-    const q = await tcQuery({ ifname: target.ifname, direction: 'egress', ...ns(target.netns), ...slot(target), maps });
-    if (!q || q.progName !== SNAT_PROGRAMS.egress.slice(0, 15)) return null;
-    let config: SnatConfig | null = null;
-    const cfg = q.maps[SNAT_MAPS.config]?.[0];
-    try {
-      if (cfg) config = decodeConfig(cfg.value);
-    } catch {
-      config = null; // an older layout: the new agent's options decide
-    }
-    const pools = new Map<string, Buffer[]>();
-    for (const map of POOL_MAPS) {
-      const size = map.endsWith('4') ? BPF_LAYOUTS.snat_lpm4_key.size : BPF_LAYOUTS.snat_lpm6_key.size;
-      pools.set(map, (q.maps[map] ?? []).map((e) => e.key).filter((k) => k.length === size));
-    }
-    const ct = (q.maps[SNAT_MAPS.ct] ?? []).filter((e) => ctEntryFits(e));
-    return { progId: q.progId, config, pools, ct };
+    const q = await HostProgram.previous(target, maps);
+    return q && decodeSlot(q);
   }
 
-  /**
-   * Removes whatever program sits in Tabby's tc slot on both hooks, whoever attached it
-   * (cleanup after an agent that is gone). Returns how many filters were removed.
-   */
-  static async detach(target: BpfSnatTarget): Promise<number> {
-    return detachTcSlot(target, slot(target));
+  globals(): Record<string, number> {
+    return { enable_snat: 1 };
   }
 
-  /**
-   * Loads snat.bpf.o, fills its maps (from a previous program at the slot, if any,
-   * overridden by the options given), then attaches it to both hooks of `ifname` at
-   * Tabby's tc slot, replacing (never duplicating) a program already there.
-   */
-  async load(opts: BpfSnatLoadOptions): Promise<void> {
-    if (this.handle !== undefined) throw new ValidationError('load', 'already loaded: close() or release() first');
-    if (typeof opts !== 'object' || opts === null) throw new ValidationError('options', 'must be an object');
-    const tc = slot(opts);
-    const ifindex = opts.ifindex ?? 0;
-    if (!Number.isInteger(ifindex) || ifindex < 0 || ifindex > 0x7fffffff) throw new ValidationError('ifindex', 'must be a positive integer');
-    // Before anything is attached: a wrong interface must not displace a working program.
-    if (ifindex) {
-      const link = (await linkList(ns(opts.netns))).find((l) => l.name === opts.ifname);
-      if (link?.index !== ifindex) throw new ValidationError('ifindex', `is ${ifindex}, but ${opts.ifname} has ifindex ${link?.index ?? 'none'}`);
-    }
-    this.adoption = undefined;
-    const prev = opts.adopt === false ? null : await BpfSnat.previous(opts);
-    const base = prev?.config ?? undefined;
+  /** First load: the configuration from the options over what the program in the slot has, validated. */
+  async prepare(prev: SlotState | null): Promise<void> {
+    if (this.prepared) return;
+    const opts = this.opts;
+    const base = (opts.adopt === false || !prev ? null : decodeSlot(prev).config) ?? undefined;
     const config: SnatConfigUpdate = { portRange: checkPortRange(opts.portRange ?? base?.portRange ?? DEFAULT_NAT_PORT_RANGE) };
     const nodeIP = opts.nodeIP ?? base?.nodeIP;
     const nodeIP6 = opts.nodeIP6 ?? base?.nodeIP6;
@@ -214,30 +150,46 @@ export class BpfSnat implements NatDataplane {
     if (nodeIP6 !== undefined) config.nodeIP6 = nodeIP6;
     if (base !== undefined || opts.timeouts !== undefined) config.timeouts = { ...base?.timeouts, ...opts.timeouts };
     const seed = opts.hashSeed ?? base?.hashSeed ?? randomInt(0, 0xffffffff);
-    const configValue = encodeConfig({ ...config, hashSeed: seed }); // validates before anything is loaded
-    if (opts.checkLocalPortRange !== false) await this.checkLocalRange(opts.netns, config.portRange!);
-
-    this.log = (opts.logger ?? silentLogger).child({ component: 'nat', mode: 'bpf', ifname: opts.ifname });
-    const handle = await bpfObjectLoad(bpfObjectPath(SNAT_OBJECT), { globals: { host_ifindex: ifindex } });
-    this.handle = handle;
-    this.opts = { ...opts };
+    encodeConfig({ ...config, hashSeed: seed }); // validates
+    if (opts.checkLocalPortRange !== false) await this.checkLocalRange(config.portRange!);
     this.config = config;
     this.seed = seed;
-    try {
-      await mapUpdate(handle, SNAT_MAPS.config, configKey(), configValue);
-      if (prev) this.adoption = await this.adopt(handle, prev);
-      await attachTcSlot(handle, SNAT_PROGRAMS, opts, tc, this.filters);
-    } catch (err) {
-      // A filter already replaced runs this object with its full state: leave it.
-      await this.release().catch(() => undefined);
-      throw err;
+    this.prepared = true;
+  }
+
+  /**
+   * Fills the fresh object: the configuration; the pools (declared, or on the first
+   * load those of the program it replaces); and the conntrack of the program in the
+   * slot, twice, the second time only what changed meanwhile, so what the old program
+   * created during a long first copy is not lost. What it creates between the second
+   * read and the attach is: such a flow's next outgoing packet re-creates it, on the
+   * same port as the seed is kept.
+   */
+  async fill(handle: BpfObjectHandle, prev: SlotState | null): Promise<void> {
+    await mapUpdate(handle, SNAT_MAPS.config, configKey(), encodeConfig({ ...this.config, hashSeed: this.seed }));
+    const first = this.desired === null;
+    const adopt = prev !== null && (!first || this.opts.adopt !== false);
+    const old = adopt ? decodeSlot(prev) : null;
+    if (first) {
+      const desired = new Map<string, Map<string, Buffer>>();
+      for (const map of POOL_MAPS) desired.set(map, new Map((old?.pools.get(map) ?? []).map((k) => [k.toString('hex'), k])));
+      this.desired = desired;
     }
-    this.log.info({ priority: tc.priority, portRange: config.portRange, adopted: this.adoption }, 'snat loaded');
+    let pools = 0;
+    for (const map of POOL_MAPS) {
+      for (const key of this.desired!.get(map)?.values() ?? []) {
+        await mapUpdate(handle, map, key, POOL_VALUE);
+        pools++;
+      }
+    }
+    const ct = old ? await this.copyCt(handle, old) : 0;
+    if (first && old) this.adoption = { progId: old.progId, config: old.config !== null, pools, ct };
+    this.log.info({ portRange: this.portRange, adopted: old ? { progId: old.progId, pools, ct } : null }, 'snat loaded');
   }
 
   /** Declares the complete set of pools; apply() writes the difference. */
   setPools(pools: readonly NatPool[]): void {
-    this.requireLoaded();
+    this.host.requireObject();
     this.desired = encodePoolMaps(natSets(pools));
   }
 
@@ -247,15 +199,15 @@ export class BpfSnat implements NatDataplane {
    * next packet; their replies to the old address no longer match.
    */
   async setConfig(update: SnatConfigUpdate): Promise<void> {
-    const opts = this.requireLoaded();
+    this.host.requireObject();
     const next: SnatConfigUpdate = { ...this.config, ...update };
     if (next.portRange) {
       next.portRange = checkPortRange(next.portRange);
-      if (update.portRange && opts.checkLocalPortRange !== false) await this.checkLocalRange(opts.netns, next.portRange);
+      if (update.portRange && this.opts.checkLocalPortRange !== false) await this.checkLocalRange(next.portRange);
     }
     const value = encodeConfig({ ...next, hashSeed: this.seed });
-    await this.serial(async () => {
-      await mapUpdate(this.handle!, SNAT_MAPS.config, configKey(), value);
+    await this.host.serial(async () => {
+      await mapUpdate(this.host.requireObject(), SNAT_MAPS.config, configKey(), value);
       this.config = next;
     });
   }
@@ -263,14 +215,13 @@ export class BpfSnat implements NatDataplane {
   /**
    * Brings the pool tries (and the config entry) to the declared state, comparing with
    * the keys the kernel's tries hold (mapKeys): missing keys are written, undeclared
-   * ones deleted. Until setPools(), the declared pools are those load() took over.
-   * Safe to call periodically as a resync.
+   * ones deleted. Until setPools(), the declared pools are those the first load took
+   * over. Safe to call periodically as a resync.
    */
   apply(): Promise<BpfSnatApplyResult> {
-    this.requireLoaded();
-    return this.serial(async () => {
-      const handle = this.handle;
-      if (handle === undefined) throw new ValidationError('load', 'closed while applying');
+    this.host.requireObject();
+    return this.host.serial(async () => {
+      const handle = this.host.requireObject();
       let added = 0;
       let removed = 0;
       let configWritten = false;
@@ -287,14 +238,14 @@ export class BpfSnat implements NatDataplane {
       for (const map of POOL_MAPS) {
         const have = present.get(map)!;
         // The programs only ask whether a key is there, so presence is all that counts.
-        for (const [hex, key] of this.desired.get(map) ?? []) {
+        for (const [hex, key] of this.desired?.get(map) ?? []) {
           if (have.has(hex)) continue;
           await mapUpdate(handle, map, key, POOL_VALUE);
           added++;
         }
       }
       for (const map of [...POOL_MAPS].reverse()) {
-        const want = this.desired.get(map) ?? new Map<string, Buffer>();
+        const want = this.desired?.get(map) ?? new Map<string, Buffer>();
         for (const hex of present.get(map)!) {
           if (want.has(hex)) continue;
           if (await mapDelete(handle, map, Buffer.from(hex, 'hex'))) removed++;
@@ -307,12 +258,12 @@ export class BpfSnat implements NatDataplane {
 
   /** Translated/reverse-translated packets and new flows, summed over CPUs. */
   async counters(): Promise<Record<SnatCounterName, Counter>> {
-    return this.readSlots(SNAT_MAPS.counters, SNAT_COUNTERS);
+    return readCounterSlots(this.host.requireObject(), SNAT_MAPS.counters, SNAT_COUNTERS);
   }
 
   /** Dropped packets by reason, summed over CPUs. */
   async drops(): Promise<Record<SnatDropReason, Counter>> {
-    return this.readSlots(SNAT_MAPS.drops, SNAT_DROP_REASONS);
+    return readCounterSlots(this.host.requireObject(), SNAT_MAPS.drops, SNAT_DROP_REASONS);
   }
 
   /**
@@ -320,8 +271,7 @@ export class BpfSnat implements NatDataplane {
    * the REPLY entry holding its NAT port.
    */
   async lookupFlow(flow: SnatFlow): Promise<{ orig: SnatCtEntry | null; reply: SnatCtEntry | null }> {
-    const handle = this.handle;
-    if (handle === undefined) throw new ValidationError('load', 'not loaded');
+    const handle = this.host.requireObject();
     const family = flow.src.includes(':') ? 6 : 4;
     const o = await mapLookup(handle, SNAT_MAPS.ct, origKey(flow));
     const orig = o ? decodeCtEntry(o.value, family) : null;
@@ -332,70 +282,17 @@ export class BpfSnat implements NatDataplane {
 
   /** The PASS entry of a flow opened from outside (given as the remote sends it), or null. */
   async lookupInbound(flow: SnatFlow): Promise<SnatCtEntry | null> {
-    const handle = this.handle;
-    if (handle === undefined) throw new ValidationError('load', 'not loaded');
-    const v = await mapLookup(handle, SNAT_MAPS.ct, passKey(flow));
+    const v = await mapLookup(this.host.requireObject(), SNAT_MAPS.ct, passKey(flow));
     return v ? decodeCtEntry(v.value, flow.src.includes(':') ? 6 : 4) : null;
   }
 
-  /**
-   * Frees this process's handle on the object and leaves the programs attached with
-   * their maps: what an agent does on shutdown, so packets keep being translated until
-   * its successor takes over. Idempotent.
-   */
-  async release(): Promise<void> {
-    await this.queue.catch(() => undefined);
-    const h = this.handle;
-    this.handle = undefined;
-    this.filters = {};
-    this.opts = undefined;
-    this.desired = encodePoolMaps(natSets([]));
-    if (h !== undefined) await bpfObjectClose(h);
-  }
-
-  /**
-   * Detaches both programs (unless a successor has replaced them: its filters stay)
-   * and frees the object with its maps. Idempotent.
-   */
-  async close(): Promise<void> {
-    const opts = this.opts;
-    const errors: unknown[] = [];
-    await this.queue.catch(() => undefined);
-    // The clsact qdisc stays: encap may share it, and it is harmless empty.
-    await detachTcFilters(opts, this.filters, errors);
-    const wasLoaded = this.handle !== undefined;
-    await this.release().catch((err: unknown) => errors.push(err));
-    if (errors.length > 0) throw errors[0];
-    if (wasLoaded) this.log.info('snat closed');
-  }
-
-  /**
-   * Fills the fresh object's maps from the previous program's: pools (also the
-   * declared set until setPools()), then conntrack twice, the second time only what
-   * changed meanwhile, so what the old program created during a long first copy is
-   * not lost. What it creates between the second read and the attach is: such a
-   * flow's next outgoing packet re-creates it, on the same port as the seed is kept.
-   */
-  private async adopt(handle: BpfObjectHandle, prev: PreviousSnat): Promise<SnatAdoption> {
-    const opts = this.opts!;
-    let pools = 0;
-    const desired = new Map<string, Map<string, Buffer>>();
-    for (const map of POOL_MAPS) {
-      const keys = new Map<string, Buffer>();
-      for (const key of prev.pools.get(map) ?? []) {
-        await mapUpdate(handle, map, key, POOL_VALUE);
-        keys.set(key.toString('hex'), key);
-        pools++;
-      }
-      desired.set(map, keys);
-    }
-    this.desired = desired;
+  private async copyCt(handle: BpfObjectHandle, prev: PreviousSnat): Promise<number> {
     const copied = new Map<string, Buffer>();
     await eachLimit(prev.ct, COPY_CONCURRENCY, async ({ key, value }) => {
       await mapUpdate(handle, SNAT_MAPS.ct, key, value);
       copied.set(key.toString('hex'), value);
     });
-    const again = await tcQuery({ ifname: opts.ifname, direction: 'egress', ...ns(opts.netns), ...slot(opts), maps: [SNAT_MAPS.ct] });
+    const again = await HostProgram.previous(this.host.target, [SNAT_MAPS.ct]);
     let ct = copied.size;
     if (again && again.progId === prev.progId) {
       const now = new Set<string>();
@@ -415,10 +312,11 @@ export class BpfSnat implements NatDataplane {
         ct--;
       });
     }
-    return { progId: prev.progId, config: prev.config !== null, pools, ct };
+    return ct;
   }
 
-  private async checkLocalRange(netns: string | undefined, range: PortRange): Promise<void> {
+  private async checkLocalRange(range: PortRange): Promise<void> {
+    const netns = this.host.target.netns;
     const o: Parameters<typeof run>[1] = { allowFail: true, timeoutMs: 10_000 };
     if (netns !== undefined) o.netns = netns;
     const r = await run(['cat', '/proc/sys/net/ipv4/ip_local_port_range'], o);
@@ -428,25 +326,24 @@ export class BpfSnat implements NatDataplane {
       throw new ValidationError('portRange', `${range.min}-${range.max} overlaps the node's ip_local_port_range ${local.min}-${local.max}`);
     }
   }
+}
 
-  private requireLoaded(): BpfSnatLoadOptions {
-    if (this.handle === undefined || this.opts === undefined) throw new ValidationError('load', 'not loaded');
-    return this.opts;
+/** The configuration, pools and conntrack a program's maps hold, as far as they decode. */
+function decodeSlot(q: SlotState): PreviousSnat {
+  let config: SnatConfig | null = null;
+  const cfg = q.maps[SNAT_MAPS.config]?.[0];
+  try {
+    if (cfg) config = decodeConfig(cfg.value);
+  } catch {
+    config = null; // an older layout: the new agent's options decide
   }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+  const pools = new Map<string, Buffer[]>();
+  for (const map of POOL_MAPS) {
+    const size = map.endsWith('4') ? BPF_LAYOUTS.snat_lpm4_key.size : BPF_LAYOUTS.snat_lpm6_key.size;
+    pools.set(map, (q.maps[map] ?? []).map((e) => e.key).filter((k) => k.length === size));
   }
-
-  private async readSlots<N extends string>(map: string, names: readonly N[]): Promise<Record<N, Counter>> {
-    const handle = this.handle;
-    if (handle === undefined) throw new ValidationError('load', 'not loaded');
-    const out = {} as Record<N, Counter>;
-    for (const [i, name] of names.entries()) out[name] = (await readCounters(handle, map, i)) ?? { packets: 0n, bytes: 0n };
-    return out;
-  }
+  const ct = (q.maps[SNAT_MAPS.ct] ?? []).filter((e) => ctEntryFits(e));
+  return { progId: q.progId, config, pools, ct };
 }
 
 function configKey(): Buffer {

@@ -105,8 +105,6 @@ export function desiredChains(row: NatFamilyRow, masquerade: boolean, randomFull
   ]);
 }
 
-export const JUMP_RULE = `-A POSTROUTING -j ${NAT_CHAINS.postrouting}`;
-
 /** Tabby's part of `iptables-save -t nat` output. */
 export interface NatTableState {
   /** Tabby's chains that exist, with their rules. */

@@ -1,11 +1,11 @@
-// The bytes of snat.bpf.o's maps (struct layouts in src/native/bpf-layouts.ts, enums
-// in bpf/lib/layouts.h), the NAT port range and timeouts, and a model of the
+// The bytes of host.bpf.o's SNAT maps (struct layouts in src/dataplane/bpf/layouts.ts,
+// enums in bpf/lib/layouts.h), the NAT port range and timeouts, and a model of the
 // program's port choice (same hash as bpf/lib/nat_ct.h). Pure: unit-tested alone.
 
 import { endianness } from 'node:os';
 import { ValidationError } from '../../errors.js';
 import { parseIP, type Family } from '../../api/net.js';
-import { BPF_LAYOUTS } from '../../native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../bpf/layouts.js';
 import { addressBytes, cidrBytes, type NatSets } from './nat-pools.js';
 
 /** enum tabby_snat_counter, in slot order (checked against the object's BTF). */
@@ -37,9 +37,8 @@ export const SNAT_DROP_REASONS = [
 ] as const;
 export type SnatDropReason = (typeof SNAT_DROP_REASONS)[number];
 
-/** enum snat_ct_dir and enum snat_ct_flag. */
+/** enum snat_ct_dir. */
 export const SNAT_DIR = { orig: 0, reply: 1, pass: 2 } as const;
-export const SNAT_CT_FLAG = { seenReply: 1, finOrig: 2, finReply: 4, rst: 8 } as const;
 
 /** The names the maps have in the object (and in `bpftool map show`, cut to 15 characters). */
 export const SNAT_MAPS = {

@@ -3,6 +3,7 @@
 // fills them, so a converged route never looks different and is never re-sent.
 
 import { parseCidr, parseIP } from '../../api/net.js';
+import { ValidationError } from '../../errors.js';
 import { ipv4ToU32, type RouteSpecType } from '../../native/route-records.js';
 
 export interface DesiredNexthop {
@@ -123,7 +124,7 @@ export function canonicalAddress(text: string, family: 4 | 6): string | undefine
 }
 
 function fail(message: string): never {
-  throw new Error(message);
+  throw new ValidationError('', message);
 }
 
 function optInt(name: string, v: unknown, min: number, max: number): number | undefined {

@@ -1,7 +1,7 @@
 // The difference between the desired routes and what the kernel holds under Tabby's
 // protocol, as route operations. Pure: no I/O, so it is tested with plain data.
 
-import type { Route, RouteNexthop, RouteOp, RouteSpec } from '../../native/addon.js';
+import type { Route, RouteNexthop, RouteOp, RouteSpec } from '../../native/routes.js';
 import {
   canonicalAddress, canonicalNetwork, compareNexthops, defaultMetric, parseRouteKey, routeKey,
   type NormalNexthop, type NormalRoute, type RouteShape,

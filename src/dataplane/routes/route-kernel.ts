@@ -1,7 +1,8 @@
 // The reconciler's view of the kernel: dump the routes of one protocol, apply a batch
 // of operations. The netlink implementation is the real one; tests may pass a model.
 
-import { routeApply, routeApplyEncoded, routeDump, RouteRecordBatch, type NetlinkResult, type Route, type RouteOp } from '../../native/addon.js';
+import type { NetlinkResult } from '../../native/batch.js';
+import { type Route, routeApply, routeApplyEncoded, routeDump, RouteRecordBatch, type RouteOp } from '../../native/routes.js';
 
 export interface RouteKernel {
   /** Every route of the protocol, all tables, both families. */
@@ -17,7 +18,7 @@ export function netlinkRouteKernel(opts: { protocol: number; netns?: string }): 
   const ns = opts.netns === undefined ? {} : { netns: opts.netns };
   return {
     dump: () => routeDump({ ...ns, protocol: opts.protocol }),
-    apply: async (ops) => (await routeApply(ops, ns)).results,
+    apply: async (ops) => (await routeApply(ops, { ...ns, protocol: opts.protocol })).results,
     batch: (capacity) => new RouteRecordBatch(opts.protocol, capacity),
     applyBatch: async (b) => (await routeApplyEncoded(b.finish(), ns)).results,
   };

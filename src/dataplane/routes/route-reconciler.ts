@@ -12,7 +12,10 @@
 // per next-hop list). What the kernel holds is only tracked for routes not yet in step.
 
 import { performance } from 'node:perf_hooks';
-import { RTPROT_TABBY, type NetlinkResult, type RouteOp } from '../../native/addon.js';
+import { ValidationError } from '../../errors.js';
+import type { NetlinkResult } from '../../native/batch.js';
+import type { RouteOp } from '../../native/routes.js';
+import { RTPROT_TABBY } from './route-protocol.js';
 import { normaliseDesiredRoute, parseRouteKey, routeKey, ShapeInterner, type DesiredRoute, type RouteShape } from './desired-route.js';
 import { kernelState, routeOp } from './route-diff.js';
 import { netlinkRouteKernel, type RouteKernel } from './route-kernel.js';
@@ -198,7 +201,7 @@ export class RouteReconciler {
       const dst = typeof r?.dst === 'string' ? r.dst : `routes[${i}]`;
       try {
         const { key, shape } = this.normalise(r);
-        if (desired.has(key)) throw new Error(`duplicate route (table ${shape.table}, metric ${shape.metric})`);
+        if (desired.has(key)) throw new ValidationError('', `duplicate route (table ${shape.table}, metric ${shape.metric})`);
         desired.set(key, shape);
       } catch (err) {
         invalid.push({ dst, op: 'invalid', errno: 0, message: (err as Error).message });

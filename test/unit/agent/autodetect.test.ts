@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseAddress, parseMethod } from '../../../src/agent/autodetect.js';
-import type { Address, Link } from '../../../src/native/addon.js';
+import type { Address } from '../../../src/native/addresses.js';
+import type { Link } from '../../../src/native/links.js';
 
 const link = (index: number, name: string, up = true): Link => ({ index, name, type: 'ether', mtu: 1500, up, lowerUp: up });
 const addr = (ifindex: number, cidr: string, scope = 0): Address => {

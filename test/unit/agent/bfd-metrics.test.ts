@@ -8,7 +8,7 @@ test('BFD metrics are read from the sessions at scrape time', async () => {
   const s: BfdPeerStatus = {
     id: 'Global_10_0_0_2', address: '10.0.0.2', local: '10.0.0.1', state: 'Up', remoteState: 'Up', diag: 'No Diagnostic', remoteDiag: 'No Diagnostic',
     localDiscriminator: 1, remoteDiscriminator: 2, txIntervalMs: 100, detectionTimeMs: 300, remoteMinRxMs: 100, remoteMinTxMs: 100, remoteDetectMult: 3,
-    since: new Date(0), everUp: true, counters: { packetsIn: 40, packetsOut: 41, discarded: 2, downs: 1 },
+    since: new Date(0), everUp: true, remoteRestarted: false, counters: { packetsIn: 40, packetsOut: 41, discarded: 2, downs: 1 },
   };
   const registry = new Registry();
   registerBfdMetrics(registry, { sessions: () => [s], dropped: () => ({ 'no-session': 3 }) });

@@ -5,11 +5,11 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/bgp/session/fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { connectedSource, PeerBfd, type BfdWanted } from '../../../src/agent/peer-bfd.js';
 import { BfdManager, type BfdPeer } from '../../../src/bfd/bfd-manager.js';
 import type { Speaker } from '../../../src/bgp/speaker.js';
-import type { Address } from '../../../src/native/addon.js';
+import type { Address } from '../../../src/native/addresses.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { Net } from '../bfd/memory-net.js';
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ResourceClient } from '../../../src/api/client.js';
+import { ResourceClient } from '../../../src/client/resource-client.js';
 import { readResources } from '../../../src/api/documents.js';
 import { REFUSALS, UnsupportedFieldError, refusalsOf } from '../../../src/api/refusals.js';
 import type { Resource } from '../../../src/api/types.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAsn } from '../../../src/api/asn.js';
-import { mergePatch } from '../../../src/api/client.js';
+import { mergePatch } from '../../../src/client/resource-client.js';
 import { readResources } from '../../../src/api/documents.js';
 import { cidrContains, parseCidr, parsePeerIP } from '../../../src/api/net.js';
 import { convertV1BgpPeer } from '../../../src/api/v1.js';

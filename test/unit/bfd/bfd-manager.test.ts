@@ -5,7 +5,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/bgp/session/fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { BfdManager, type BfdChange, type BfdPeer } from '../../../src/bfd/bfd-manager.js';
 import { decodeControl, encodeControl } from '../../../src/bfd/codec.js';
 import { BfdState } from '../../../src/bfd/constants.js';

@@ -1,7 +1,7 @@
 // An in-memory network for BFD managers: hosts by address, datagrams delivered on the
 // next fake-clock tick, and a switch to cut everything.
 
-import type { FakeClock } from '../../../src/bgp/session/fake-clock.js';
+import type { FakeClock } from '../../helpers/fake-clock.js';
 import type { BfdSender, BfdTransport } from '../../../src/bfd/udp-transport.js';
 
 /** Hosts by address; a packet sent from `local` to `peer` reaches the peer's listener next tick. */

@@ -4,7 +4,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/bgp/session/fake-clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { decodeControl, type BfdControl } from '../../../src/bfd/codec.js';
 import { BfdState } from '../../../src/bfd/constants.js';
 import type { StateChange } from '../../../src/bfd/fsm.js';
@@ -139,5 +139,33 @@ describe('BFD session timers (RFC 5880 §6.8.3, §6.8.4, §6.8.7)', () => {
     await t.clock.advance(1);
     assert.equal(t.log.a.at(-1)!.p.state, BfdState.AdminDown);
     assert.deepEqual(t.changes.b.at(-1), { from: BfdState.Up, to: BfdState.Down, diag: 3 });
+  });
+
+  test('a Down from a new remote session (another discriminator) marks a remote restart, not a failed path', async () => {
+    // FRR's bfdd replaces its session when bgpd re-registers the peer with a source address
+    // (FRRouting/frr issue #17337); the new one starts Down with its own discriminator.
+    const t = pair();
+    t.a.start();
+    t.b.start();
+    await t.clock.advance(1000);
+    t.b.stop();
+    const fresh = { ...t.log.b.at(-1)!.p, state: BfdState.Down, myDiscriminator: 0xc, yourDiscriminator: 0, poll: false, final: false };
+    t.a.receive(fresh);
+    assert.deepEqual(t.changes.a.at(-1), { from: BfdState.Up, to: BfdState.Down, diag: 3 });
+    assert.equal(t.a.status().remoteRestarted, true);
+    // Silence after that is a failed path after all (§6.8.4).
+    await t.clock.advance(5000);
+    assert.equal(t.a.status().remoteRestarted, false);
+  });
+
+  test('a Down from the same remote session is the neighbour signalling a failure (§6.8.6)', async () => {
+    const t = pair();
+    t.a.start();
+    t.b.start();
+    await t.clock.advance(1000);
+    t.b.stop();
+    t.a.receive({ ...t.log.b.at(-1)!.p, state: BfdState.Down, diag: 1, poll: false, final: false });
+    assert.equal(t.a.state, BfdState.Down);
+    assert.equal(t.a.status().remoteRestarted, false);
   });
 });

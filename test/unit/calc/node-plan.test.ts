@@ -68,12 +68,11 @@ describe('node plan', () => {
     assert.deepEqual(plan.speaker.listen, { addresses: ['10.0.0.1', 'fd00::1'], port: 179 });
   });
 
-  test('an IPv6-only node: router ID from the node name (confd HashToIPv4), listener on ::', () => {
+  test('an IPv6-only node: the router ID it is given (agent/router-id.ts), listener on ::; none without one', () => {
     const nodes = [node('node-1', 'fd00::1/64', { bgp: { ipv6Address: 'fd00::1/64' } })];
-    const plan = nodePlan(resources({ nodes }), { name: 'node-1', cidrs: ['fd00::1/64'] })!;
+    const plan = nodePlan(resources({ nodes }), { name: 'node-1', cidrs: ['fd00::1/64'], routerId: '53.151.27.230' })!;
     assert.deepEqual(plan.speaker, { routerId: '53.151.27.230', asn: 64512, listen: { address: '::', port: 179 } });
-    const set = nodePlan(resources({ nodes }), { name: 'node-1', cidrs: ['fd00::1/64'], routerId: '10.255.0.1' })!;
-    assert.equal(set.speaker.routerId, '10.255.0.1', 'CALICO_ROUTER_ID');
+    assert.equal(nodePlan(resources({ nodes }), { name: 'node-1', cidrs: ['fd00::1/64'] }), undefined);
   });
 
   test('the same resources give an equal route-context key (learned routes are not re-judged), a pool change a new one', () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteIntent, RemoteVtep } from '../../../src/calc/routes.js';
-import type { Route } from '../../../src/native/addon.js';
+import type { Route } from '../../../src/native/routes.js';
 import {
   IPIP_UNSUPPORTED, planDataplane, underlayResolver, type DataplaneMode, type PlanInput,
 } from '../../../src/dataplane/dataplane-plan.js';

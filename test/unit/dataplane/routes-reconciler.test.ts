@@ -6,7 +6,8 @@
 
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NetlinkResult, Route, RouteOp, RouteSpec } from '../../../src/native/addon.js';
+import type { NetlinkResult } from '../../../src/native/batch.js';
+import type { Route, RouteOp, RouteSpec } from '../../../src/native/routes.js';
 import { RouteReconciler } from '../../../src/dataplane/routes/route-reconciler.js';
 import type { RouteKernel } from '../../../src/dataplane/routes/route-kernel.js';
 import { routeDiff, sameRoute } from '../../../src/dataplane/routes/route-diff.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../../../src/errors.js';
-import { routeApply } from '../../../src/native/addon.js';
+import { routeApply } from '../../../src/native/routes.js';
 import { encodeRouteOps, ipv4ToU32, NEXTHOP_REC_SIZE, ROUTE_REC_SIZE } from '../../../src/native/route-records.js';
 
 test('ipv4ToU32 accepts only strict dotted quads', () => {

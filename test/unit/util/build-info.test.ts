@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildInfo, formatBuildInfo, gitCommit, packageRoot } from '../../../src/util/build-info.js';
+import { buildInfo, formatBuildInfo, gitCommit } from '../../../src/util/build-info.js';
+import { packageRoot } from '../../../src/util/package-root.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tabby-build-info-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -41,7 +42,7 @@ test('commit from a worktree: .git is a file, refs live in the common dir', () =
 });
 
 test('this build: package version, Node, digests of the addon and eBPF objects', () => {
-  const info = buildInfo(packageRoot());
+  const info = buildInfo(packageRoot);
   assert.match(info.version, /^\d+\.\d+\.\d+/);
   assert.equal(info.node, process.version);
   assert.match(info.commit, /^[0-9a-f]{40}$|^unknown$/);

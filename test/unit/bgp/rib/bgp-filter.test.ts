@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ValidationError } from '../../../../src/errors.js';
 import { BgpFilter, bgpFilterExportFilter, bgpFilterImportPolicy, type BgpFilterRule, type ExportFilter, type FilterVerdict, type RouteFacts } from '../../../../src/bgp/rib/index.js';
 import { LOCAL, announce, attrs, ebgpPeer, path, peer, ribWith } from './helpers.js';
 
@@ -46,7 +47,7 @@ test('BGPFilter: IPv6 rules', () => {
   assert.equal(f.verdict('import', 'ipv6', learned('fd00:10:5::/48')), 'reject');
   assert.equal(f.verdict('import', 'ipv6', learned('fd00:10:5::1/128')), undefined);
   assert.equal(f.verdict('import', 'ipv6', learned('fd00:11::/48')), undefined);
-  assert.throws(() => new BgpFilter({ importV6: [{ cidr: '10.0.0.0/8', matchOperator: 'In', action: 'Reject' }] }), RangeError);
+  assert.throws(() => new BgpFilter({ importV6: [{ cidr: '10.0.0.0/8', matchOperator: 'In', action: 'Reject' }] }), ValidationError);
 });
 
 test('BGPFilter: first match wins, across rules and across filters', () => {

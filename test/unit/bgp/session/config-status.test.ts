@@ -4,7 +4,7 @@ import { ValidationError } from '../../../../src/errors.js';
 import { resolveConfig } from '../../../../src/bgp/session/config.js';
 import { notificationName, receivedError, socketError } from '../../../../src/bgp/session/status.js';
 import { canonicalAddress } from '../../../../src/bgp/session/listener.js';
-import { bindAddress, ipMinTtlSet, ipTtlSet, tcpMd5Set, tcpSocket } from '../../../../src/native/addon.js';
+import { bindAddress, ipMinTtlSet, ipTtlSet, tcpMd5Set, tcpSocket } from '../../../../src/native/sockopts.js';
 
 const BASE = { localAs: 64512, remoteAs: 64512, routerId: '10.0.0.1', remoteAddress: '10.0.0.2' };
 

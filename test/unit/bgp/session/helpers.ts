@@ -1,8 +1,8 @@
 // A session under test: fake clock, in-memory dialer, recorded events, and a raw peer
 // that speaks BGP messages through the codec.
 
-import { FakeClock, settle } from '../../../../src/bgp/session/fake-clock.js';
-import { memoryPair, MemoryDialer, type MemoryConnection } from '../../../../src/bgp/session/memory-transport.js';
+import { FakeClock, settle } from '../../../helpers/fake-clock.js';
+import { memoryPair, MemoryDialer, type MemoryConnection } from '../../../helpers/memory-transport.js';
 import { BgpSession, type DownEvent, type SessionOptions, type State, type UpdateEvent } from '../../../../src/bgp/session/index.js';
 import type { NegotiatedInfo } from '../../../../src/bgp/session/status.js';
 import {

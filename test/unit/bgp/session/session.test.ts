@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memoryPair } from '../../../../src/bgp/session/memory-transport.js';
+import { memoryPair } from '../../../helpers/memory-transport.js';
 import {
   CeaseSubcode,
   encodeMessage,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../../src/bgp/session/fake-clock.js';
+import { FakeClock } from '../../../helpers/fake-clock.js';
 import { IdleBackoff, Timers, type TimerName } from '../../../../src/bgp/session/timers.js';
 
 test('back-off starts at the initial wait, doubles, and caps', () => {

@@ -1,8 +1,8 @@
 // Speakers on an in-memory network with one fake clock: a dial to an address reaches the
 // speaker registered there (its accept()), or a raw peer the test drives by hand.
 
-import { FakeClock, settle } from '../../../../src/bgp/session/fake-clock.js';
-import { MemoryDialer } from '../../../../src/bgp/session/memory-transport.js';
+import { FakeClock, settle } from '../../../helpers/fake-clock.js';
+import { MemoryDialer } from '../../../helpers/memory-transport.js';
 import { Speaker, type BestPath, type SpeakerOptions } from '../../../../src/bgp/speaker.js';
 import type { Capability, Family } from '../../../../src/bgp/wire/index.js';
 import { RawPeer } from '../session/helpers.js';

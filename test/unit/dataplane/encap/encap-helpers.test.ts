@@ -1,5 +1,5 @@
 // Tunnel MTUs, Calico's VTEP MACs, the route that goes with an eBPF tunnel entry,
-// and the load-time globals of encap.bpf.o.
+// and the load-time globals of host.bpf.o's encap step.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,15 +38,14 @@ test('tunnel route: block via the remote node out of the host interface, on-link
 });
 
 test('encap globals: network-order node address, defaults VNI 4096 and port 4789', () => {
-  assert.deepEqual(encapGlobals({ ifname: 'eth0', nodeIP: '192.168.0.2' }), {
-    node_ip: Buffer.from([192, 168, 0, 2]), host_ifindex: 0, vxlan_vni: 4096, vxlan_port: 4789, check_peers: 1,
+  assert.deepEqual(encapGlobals({ nodeIP: '192.168.0.2' }), {
+    node_ip: Buffer.from([192, 168, 0, 2]), vxlan_vni: 4096, vxlan_port: 4789, check_peers: 1,
   });
-  const g = encapGlobals({ ifname: 'eth0', nodeIP: '192.168.0.2', vtepMac: '66:07:02:c1:cc:60', ifindex: 3, checkPeers: false });
+  const g = encapGlobals({ nodeIP: '192.168.0.2', vtepMac: '66:07:02:c1:cc:60', checkPeers: false });
   assert.deepEqual(g.vtep_mac, Buffer.from([0x66, 0x07, 0x02, 0xc1, 0xcc, 0x60]));
   assert.equal(g.vxlan_enabled, 1);
   assert.equal(g.check_peers, 0);
-  assert.equal(g.host_ifindex, 3);
   for (const bad of [{ nodeIP: '0.0.0.0' }, { nodeIP: 'fd00::1' }, { vxlanVNI: 1 << 24 }, { vxlanPort: 0 }, { vtepMac: 'ff:ff:ff:ff:ff:ff' }]) {
-    assert.throws(() => encapGlobals({ ifname: 'eth0', nodeIP: '192.168.0.2', ...bad }), ValidationError, JSON.stringify(bad));
+    assert.throws(() => encapGlobals({ nodeIP: '192.168.0.2', ...bad }), ValidationError, JSON.stringify(bad));
   }
 });

@@ -1,4 +1,4 @@
-// The bytes written into encap.bpf.o's maps, and the checks on a desired entry list.
+// The bytes written into host.bpf.o's encap maps, and the checks on a desired entry list.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import {
   decodeEntry, decodeKey, decodeRealmKey, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
   type RealmEntry,
 } from '../../../../src/dataplane/encap/encap-map-codec.js';
-import { BPF_LAYOUTS } from '../../../../src/native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../../../../src/dataplane/bpf/layouts.js';
 
 const LE = endianness() === 'LE';
 

@@ -1,4 +1,4 @@
-// The bytes of snat.bpf.o's maps and the model of its NAT port choice.
+// The bytes of host.bpf.o's SNAT maps and the model of its NAT port choice.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import {
   checkPortRange, decodeConfig, decodeCtEntry, DEFAULT_NAT_PORT_RANGE, DEFAULT_SNAT_TIMEOUTS, encodeConfig, encodeLpmKey,
   encodePoolMaps, IPPROTO, origKey, overlapsLocalRange, passKey, portCandidates, replyKey, SNAT_DIR, SNAT_MAPS, snatFlowHash,
 } from '../../../../src/dataplane/nat/snat-codec.js';
-import { BPF_LAYOUTS } from '../../../../src/native/bpf-layouts.js';
+import { BPF_LAYOUTS } from '../../../../src/dataplane/bpf/layouts.js';
 
 const LE = endianness() === 'LE';
 const u32 = (b: Buffer, o: number) => (LE ? b.readUInt32LE(o) : b.readUInt32BE(o));

@@ -1,9 +1,10 @@
 // Reads the per-CPU packet/byte counters that bpf/lib/counters.h maintains.
 
 import { endianness } from 'node:os';
-import { ValidationError } from '../errors.js';
-import { mapLookup, perCpuValues, type BpfObjectHandle, type MapValue } from './addon.js';
-import { BPF_LAYOUTS } from './bpf-layouts.js';
+import { ValidationError } from '../../errors.js';
+import { mapLookup, perCpuValues, type MapValue } from '../../native/bpf-maps.js';
+import type { BpfObjectHandle } from '../../native/bpf-objects.js';
+import { BPF_LAYOUTS } from './layouts.js';
 
 export interface Counter {
   packets: bigint;
@@ -42,4 +43,11 @@ export async function readCounters(handle: BpfObjectHandle, map: string, index: 
   else key.writeUInt32BE(index);
   const v = await mapLookup(handle, map, key);
   return v === null ? null : sumCounters(v);
+}
+
+/** Every slot of a per-CPU counter map, by the names of its enum (slot order), summed over CPUs. */
+export async function readCounterSlots<N extends string>(handle: BpfObjectHandle, map: string, names: readonly N[]): Promise<Record<N, Counter>> {
+  const out = {} as Record<N, Counter>;
+  for (const [i, name] of names.entries()) out[name] = (await readCounters(handle, map, i)) ?? { packets: 0n, bytes: 0n };
+  return out;
 }

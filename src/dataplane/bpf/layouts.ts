@@ -15,18 +15,18 @@ export interface BpfStructLayout {
 }
 
 export const BPF_LAYOUTS = {
-  /** Per-CPU counter slot of counter.bpf.c's `counters` map. */
+  /** Per-CPU counter slot of every counter map (bpf/lib/counters.h). */
   counter_value: {
-    object: 'counter',
+    object: 'host',
     size: 16,
     fields: {
       packets: { offset: 0, size: 8 },
       bytes: { offset: 8, size: 8 },
     },
   },
-  /** Key of encap.bpf.c's `encap_routes` LPM trie (addr in network byte order). */
+  /** Key of host.bpf.o's `encap_routes` LPM trie (addr in network byte order). */
   encap_key: {
-    object: 'encap',
+    object: 'host',
     size: 8,
     fields: {
       prefixlen: { offset: 0, size: 4 },
@@ -35,7 +35,7 @@ export const BPF_LAYOUTS = {
   },
   /** Value of `encap_routes`: the remote node a block is tunnelled to. */
   encap_entry: {
-    object: 'encap',
+    object: 'host',
     size: 12,
     fields: {
       remote_ip: { offset: 0, size: 4 },
@@ -44,9 +44,9 @@ export const BPF_LAYOUTS = {
       vtep_mac: { offset: 6, size: 6 },
     },
   },
-  /** Key of snat.bpf.c's IPv4 pool tries `snat_masq4` / `snat_pools4`. */
+  /** Key of host.bpf.o's IPv4 pool tries `snat_masq4` / `snat_pools4`. */
   snat_lpm4_key: {
-    object: 'snat',
+    object: 'host',
     size: 8,
     fields: {
       prefixlen: { offset: 0, size: 4 },
@@ -55,7 +55,7 @@ export const BPF_LAYOUTS = {
   },
   /** Key of the IPv6 pool tries `snat_masq6` / `snat_pools6`. */
   snat_lpm6_key: {
-    object: 'snat',
+    object: 'host',
     size: 20,
     fields: {
       prefixlen: { offset: 0, size: 4 },
@@ -64,7 +64,7 @@ export const BPF_LAYOUTS = {
   },
   /** The one value of `snat_config`: node addresses, NAT port range, timeouts (s), hash seed. */
   snat_config: {
-    object: 'snat',
+    object: 'host',
     size: 48,
     fields: {
       node_ip: { offset: 0, size: 4 },
@@ -81,7 +81,7 @@ export const BPF_LAYOUTS = {
   },
   /** Key of the `snat_ct` LRU hash (addresses and ports in network byte order). */
   snat_ct_key: {
-    object: 'snat',
+    object: 'host',
     size: 40,
     fields: {
       saddr: { offset: 0, size: 16 },
@@ -96,7 +96,7 @@ export const BPF_LAYOUTS = {
   },
   /** Value of `snat_ct`: the translation (ORIG) or the way back (REPLY). */
   snat_ct_entry: {
-    object: 'snat',
+    object: 'host',
     size: 40,
     fields: {
       last_seen: { offset: 0, size: 8 },

@@ -15,9 +15,11 @@
 // Everything lives in namespaces named `${prefix}-…`; destroy() deletes them all.
 
 import { randomBytes } from 'node:crypto';
-import { addWorkload, deleteNetns, Fabric, listNetns, type LabHost, type LabWorkload } from '../../lab/topology.js';
-import { ip, run } from '../../util/exec.js';
-import type { NatPool } from './nat-pools.js';
+import { addWorkload, deleteNetns, Fabric, listNetns, type LabHost, type LabWorkload } from '../lab/topology.js';
+import { ip, run } from '../util/exec.js';
+import type { NatPool } from '../dataplane/nat/nat-pools.js';
+import { UsageError } from '../errors.js';
+import { BenchError } from './common.js';
 
 export const NAT_POOL = '10.66.0.0/16';
 export const PLAIN_POOL = '10.67.0.0/16';
@@ -66,7 +68,7 @@ export async function buildNatTopology(opts: NatTopologyOptions = {}): Promise<N
   const prefix = opts.prefix ?? `tbn-${randomBytes(3).toString('hex')}`;
   const n = opts.subnet ?? 1;
   const count = opts.natWorkloads ?? 4;
-  if (!Number.isInteger(count) || count < 1 || count > 200) throw new RangeError('natWorkloads must be 1..200');
+  if (!Number.isInteger(count) || count < 1 || count > 200) throw new UsageError('natWorkloads must be 1..200');
   const fabric = new Fabric(prefix);
   const namespaces: string[] = [];
   const t: Partial<NatTopology> = { prefix, fabric, namespaces, natWorkloads: [] };
@@ -137,5 +139,5 @@ export async function destroyNatTopology(t: Partial<NatTopology>): Promise<void>
   if (!t.prefix) return;
   for (const ns of await listNetns(`${t.prefix}-`)) await deleteNetns(ns);
   const left = await listNetns(`${t.prefix}-`);
-  if (left.length > 0) throw new Error(`namespaces left behind: ${left.join(', ')}`);
+  if (left.length > 0) throw new BenchError(`namespaces left behind: ${left.join(', ')}`);
 }

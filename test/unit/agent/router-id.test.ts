@@ -4,7 +4,7 @@
 // digests' first octets from `printf %s NAME | sha256sum`: node-1 35971be6, node-18 f5c28be3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashRouterId, routerIdFor } from '../../../src/calc/router-id.js';
+import { hashRouterId, routerIdFor } from '../../../src/agent/router-id.js';
 
 test('hash: the first four octets of SHA-256(node name), never above 223', () => {
   assert.equal(hashRouterId('node-1'), '53.151.27.230');

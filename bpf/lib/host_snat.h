@@ -1,25 +1,23 @@
-/* natOutgoing SNAT in tc on the host's outward interface, with its own conntrack.
+/* The natOutgoing step of the host programs (host.bpf.c): SNAT with its own conntrack.
  *
- * egress:  a packet whose source is in a natOutgoing pool (snat_masq4/6) and whose
- *          destination is in no pool (snat_pools4/6) leaves with the node address as
- *          source and a NAT port (ICMP echo: identifier) from the configured range,
- *          unless it answers a flow opened from outside (a PASS entry).
- * ingress: a packet to the node address whose tuple is a known reply goes back to
- *          the workload's address and port; a packet from outside the pools opening
- *          a flow to a pool address gets a PASS entry, as conntrack would remember it.
+ * to-netdev:   a packet whose source is in a natOutgoing pool (snat_masq4/6) and whose
+ *              destination is in no pool (snat_pools4/6) leaves with the node address as
+ *              source and a NAT port (ICMP echo: identifier) from the configured range,
+ *              unless it answers a flow opened from outside (a PASS entry).
+ * from-netdev: a packet to the node address whose tuple is a known reply goes back to
+ *              the workload's address and port; a packet from outside the pools opening
+ *              a flow to a pool address gets a PASS entry, as conntrack would remember it.
  *
- * Both programs return TC_ACT_UNSPEC for what they let through, so filters after
- * them on the same hook (encap.bpf.c) still run. Pools, the node address and the
- * hash seed are map entries written from TypeScript, which a new agent copies over
- * when it takes over; only the interface is fixed at load. */
+ * Both steps return TC_ACT_OK (go on) or TC_ACT_SHOT (dropped, counted in `snat_drops`).
+ * Pools, the node address and the hash seed are map entries written from TypeScript
+ * (src/dataplane/nat/), which a new agent copies over when it takes over. */
+#pragma once
+
 #include "common.h"
 #include "layouts.h"
 #include "counters.h"
 #include "nat.h"
 #include "nat_ct.h"
-
-/* 0: act on any interface the programs are attached to. */
-const volatile __u32 host_ifindex = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -84,7 +82,7 @@ struct {
 	__type(value, struct counter_value);
 } snat_drops SEC(".maps");
 
-static __always_inline int drop(struct __sk_buff *skb, int reason)
+static __always_inline int snat_drop(struct __sk_buff *skb, int reason)
 {
 	counter_add(&snat_drops, (__u32)reason, skb->len);
 	return TC_ACT_SHOT;
@@ -138,8 +136,8 @@ static __always_inline bool config_ok(const struct snat_config *cfg)
 	return cfg->port_min != 0 && cfg->port_min <= cfg->port_max;
 }
 
-SEC("tc")
-int tabby_snat_egress(struct __sk_buff *skb)
+/* to-netdev: translate what leaves a natOutgoing pool for outside every pool. */
+static __always_inline int snat_to_netdev(struct __sk_buff *skb)
 {
 	struct nat_pkt p = {};
 	struct nat_params np;
@@ -150,37 +148,35 @@ int tabby_snat_egress(struct __sk_buff *skb)
 	bool created, reused;
 	int ret;
 
-	if (host_ifindex && skb->ifindex != host_ifindex)
-		return TC_ACT_UNSPEC;
 	if (parse_l3(skb, &p) != NAT_OK)
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	/* The cheap test first: most packets on a host interface are not from a pool. */
 	if (!in_pools(&p, true, true))
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	if (in_pools(&p, false, false)) {
 		counter_add(&snat_counters, TABBY_SNAT_CTR_DST_IN_POOL, skb->len);
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	}
 	if (p.fragment)
-		return drop(skb, TABBY_SNAT_DROP_FRAGMENT);
+		return snat_drop(skb, TABBY_SNAT_DROP_FRAGMENT);
 	ret = nat_parse_l4(skb, &p);
 	if (ret != NAT_OK)
-		return drop(skb, ret == NAT_PASS ? TABBY_SNAT_DROP_UNSUPPORTED_PROTO : ret);
+		return snat_drop(skb, ret == NAT_PASS ? TABBY_SNAT_DROP_UNSUPPORTED_PROTO : ret);
 	cfg = bpf_map_lookup_elem(&snat_config, &zero);
 	np.now = bpf_ktime_get_ns();
 	/* Before the node address checks: an answer to the outside needs none. */
 	if (ct_pass_egress(&snat_ct, &p, cfg, np.now)) {
 		counter_add(&snat_counters, TABBY_SNAT_CTR_INBOUND_PASS, skb->len);
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	}
 	/* An echo reply not answering a tracked request has no flow to translate by. */
 	if (nat_is_echo_reply(&p))
-		return drop(skb, TABBY_SNAT_DROP_UNSUPPORTED_PROTO);
+		return snat_drop(skb, TABBY_SNAT_DROP_UNSUPPORTED_PROTO);
 	if (!cfg || !config_ok(cfg))
-		return drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
+		return snat_drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
 	node_addr(cfg, p.family, &nat_addr);
 	if (nat_addr_zero(&nat_addr))
-		return drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
+		return snat_drop(skb, TABBY_SNAT_DROP_NO_NODE_IP);
 
 	np.seed = cfg->hash_seed;
 	np.port_min = cfg->port_min;
@@ -188,16 +184,16 @@ int tabby_snat_egress(struct __sk_buff *skb)
 	np.cfg = cfg;
 	ret = ct_egress(&snat_ct, &p, &nat_addr, &np, &nat_port, &created, &reused);
 	if (ret != NAT_OK)
-		return drop(skb, ret);
+		return snat_drop(skb, ret);
 	if (created)
 		counter_add(&snat_counters, TABBY_SNAT_CTR_NEW_FLOW, skb->len);
 	if (reused)
 		counter_add(&snat_counters, TABBY_SNAT_CTR_PORT_REUSED, skb->len);
 	ret = nat_rewrite(skb, &p, true, &nat_addr, nat_port);
 	if (ret != NAT_OK)
-		return drop(skb, ret);
+		return snat_drop(skb, ret);
 	counter_add(&snat_counters, proto_slot(&p, TABBY_SNAT_CTR_SNAT_TCP), skb->len);
-	return TC_ACT_UNSPEC;
+	return TC_ACT_OK;
 }
 
 /* A reply to a translated flow: back to the workload's address and port. */
@@ -211,24 +207,24 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p,
 	int ret;
 
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && !nat_is_icmp(p))
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	if (p->fragment) {
 		/* Only the first fragment has ports; without reassembly none can be mapped. */
 		counter_add(&snat_counters, TABBY_SNAT_CTR_INGRESS_FRAGMENT, skb->len);
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	}
 	/* Malformed or not an echo reply: the host's own business. */
 	if (nat_parse_l4(skb, p) != NAT_OK || (nat_is_icmp(p) && !nat_is_echo_reply(p)))
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	/* The host's own connections use ports outside the NAT range. */
 	port = bpf_ntohs(p->dport);
 	if (port < cfg->port_min || port > cfg->port_max)
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 
 	ct_packet_reply_key(&k, p);
 	re = bpf_map_lookup_elem(&snat_ct, &k);
 	if (!re)
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	re->last_seen = bpf_ktime_get_ns();
 	ct_track_reply(re, p);
 	/* Copies: the entry may change under us once the packet is written. */
@@ -236,9 +232,9 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p,
 	to_port = re->port;
 	ret = nat_rewrite(skb, p, false, &to_addr, to_port);
 	if (ret != NAT_OK)
-		return drop(skb, ret);
+		return snat_drop(skb, ret);
 	counter_add(&snat_counters, proto_slot(p, TABBY_SNAT_CTR_RNAT_TCP), skb->len);
-	return TC_ACT_UNSPEC;
+	return TC_ACT_OK;
 }
 
 /* From outside the pools to a pool address: remember the flow, so the workload's
@@ -246,32 +242,30 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p,
 static __always_inline int track_inbound(struct __sk_buff *skb, struct nat_pkt *p)
 {
 	if (p->fragment)
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && !nat_is_icmp(p))
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	/* Any pool, not only natOutgoing ones: turning natOutgoing on later must not
 	 * start translating flows already running. */
 	if (!in_pools(p, false, false) || in_pools(p, false, true))
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	if (nat_parse_l4(skb, p) != NAT_OK)
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	if (ct_pass_ingress(&snat_ct, p, bpf_ktime_get_ns()))
 		counter_add(&snat_counters, TABBY_SNAT_CTR_INBOUND_FLOW, skb->len);
-	return TC_ACT_UNSPEC;
+	return TC_ACT_OK;
 }
 
-SEC("tc")
-int tabby_snat_ingress(struct __sk_buff *skb)
+/* from-netdev: translate replies back; remember flows opened from outside. */
+static __always_inline int snat_from_netdev(struct __sk_buff *skb)
 {
 	struct nat_pkt p = {};
 	struct snat_config *cfg;
 	union snat_addr mine;
 	__u32 zero = 0;
 
-	if (host_ifindex && skb->ifindex != host_ifindex)
-		return TC_ACT_UNSPEC;
 	if (parse_l3(skb, &p) != NAT_OK)
-		return TC_ACT_UNSPEC;
+		return TC_ACT_OK;
 	cfg = bpf_map_lookup_elem(&snat_config, &zero);
 	if (cfg && config_ok(cfg)) {
 		node_addr(cfg, p.family, &mine);
@@ -280,5 +274,3 @@ int tabby_snat_ingress(struct __sk_buff *skb)
 	}
 	return track_inbound(skb, &p);
 }
-
-char LICENSE[] SEC("license") = "GPL";

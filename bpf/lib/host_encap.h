@@ -1,14 +1,18 @@
-/* IPIP and VXLAN tunnels in tc on the host interface, with no tunnel device.
+/* The encapsulation step of the host programs (host.bpf.c): IPIP and VXLAN in tc
+ * on the host interface, with no tunnel device.
  *
- * egress:  IPv4 packets whose route carries a realm get the tunnel headers of that
- *          realm's `encap_realms` entry (none, IPIP or VXLAN), so each next hop of an
- *          ECMP route is encapsulated its own way. Routes without a realm fall back
- *          to the `encap_routes` LPM trie: destination in a remote block -> its entry.
- * ingress: IPIP and VXLAN packets addressed to this node from a known peer lose
- *          their tunnel headers and go on up the stack as the inner packet.
+ * to-netdev:   IPv4 packets whose route carries a realm get the tunnel headers of that
+ *              realm's `encap_realms` entry (none, IPIP or VXLAN), so each next hop of an
+ *              ECMP route is encapsulated its own way. Routes without a realm fall back
+ *              to the `encap_routes` LPM trie: destination in a remote block -> its entry.
+ * from-netdev: IPIP and VXLAN packets addressed to this node from a known peer lose
+ *              their tunnel headers and go on up the stack as the inner packet.
  *
- * One object per host interface; per-node values are globals set at load time,
- * per-remote values are map entries written from TypeScript at run time. */
+ * Both steps return TC_ACT_OK (go on) or TC_ACT_SHOT (dropped, counted in `drops`).
+ * Per-node values are load-time globals, per-remote values map entries written from
+ * TypeScript (src/dataplane/encap/). */
+#pragma once
+
 #include "common.h"
 #include "layouts.h"
 #include "counters.h"
@@ -16,8 +20,6 @@
 
 /* Network byte order, as the packet carries it. */
 const volatile __be32 node_ip = 0;
-/* 0: act on any interface the program is attached to. */
-const volatile __u32 host_ifindex = 0;
 const volatile __u32 vxlan_vni = 4096;
 const volatile __u16 vxlan_port = 4789;
 /* This node's VTEP MAC: inner source on send, required inner destination on receive. */
@@ -69,7 +71,7 @@ struct {
 	__type(value, struct counter_value);
 } drops SEC(".maps");
 
-static __always_inline int drop(struct __sk_buff *skb, int reason)
+static __always_inline int encap_drop(struct __sk_buff *skb, int reason)
 {
 	counter_add(&drops, (__u32)reason, skb->len);
 	return TC_ACT_SHOT;
@@ -105,8 +107,8 @@ static __always_inline bool peer_allowed(__be32 saddr, __u8 kind)
 	return kinds && (*kinds & (1 << kind));
 }
 
-SEC("tc")
-int tabby_encap_egress(struct __sk_buff *skb)
+/* to-netdev: tunnel what the route (realm) or the destination block says. */
+static __always_inline int encap_to_netdev(struct __sk_buff *skb)
 {
 	struct encap_key key = { .prefixlen = 32 };
 	struct inner_ipv4 in;
@@ -117,8 +119,6 @@ int tabby_encap_egress(struct __sk_buff *skb)
 	__u32 realm;
 	int ret;
 
-	if (host_ifindex && skb->ifindex != host_ifindex)
-		return TC_ACT_OK;
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	/* Only the "to" half: the "from" half may hold the reverse path's realm. */
@@ -136,7 +136,7 @@ int tabby_encap_egress(struct __sk_buff *skb)
 		found = bpf_map_lookup_elem(&encap_realms, &realm);
 		/* A tunnel route whose entry is missing: sending it plain would be wrong. */
 		if (!found)
-			return drop(skb, TABBY_DROP_NO_REALM);
+			return encap_drop(skb, TABBY_DROP_NO_REALM);
 		if (found->kind == TABBY_ENCAP_NONE) {
 			counter_add(&counters, TABBY_CTR_PLAIN, skb->len);
 			return TC_ACT_OK;
@@ -148,7 +148,7 @@ int tabby_encap_egress(struct __sk_buff *skb)
 			return TC_ACT_OK;
 	}
 	if (ip->version != 4 || ip->ihl < 5)
-		return drop(skb, TABBY_DROP_MALFORMED_IP);
+		return encap_drop(skb, TABBY_DROP_MALFORMED_IP);
 	/* Copies: the packet and the entry may change under us once headers move. */
 	e = *found;
 	in.tos = ip->tos;
@@ -158,7 +158,7 @@ int tabby_encap_egress(struct __sk_buff *skb)
 	if (e.kind == TABBY_ENCAP_IPIP) {
 		ret = encap_ipip(skb, &in, node_ip, e.remote_ip);
 		if (ret != ENCAP_OK)
-			return drop(skb, ret);
+			return encap_drop(skb, ret);
 		counter_add(&counters, TABBY_CTR_ENCAP_IPIP, skb->len);
 		return TC_ACT_OK;
 	}
@@ -168,11 +168,11 @@ int tabby_encap_egress(struct __sk_buff *skb)
 		load_vtep_mac(&p.src_mac);
 		ret = encap_vxlan(skb, &in, &p, &e);
 		if (ret != ENCAP_OK)
-			return drop(skb, ret);
+			return encap_drop(skb, ret);
 		counter_add(&counters, TABBY_CTR_ENCAP_VXLAN, skb->len);
 		return TC_ACT_OK;
 	}
-	return drop(skb, TABBY_DROP_BAD_ENTRY);
+	return encap_drop(skb, TABBY_DROP_BAD_ENTRY);
 }
 
 static __always_inline int ingress_ipip(struct __sk_buff *skb, __u32 hlen)
@@ -185,24 +185,24 @@ static __always_inline int ingress_ipip(struct __sk_buff *skb, __u32 hlen)
 
 	ret = check_outer_ipv4(skb, hlen);
 	if (ret != ENCAP_OK)
-		return drop(skb, ret);
+		return encap_drop(skb, ret);
 	if (!ensure_linear(skb, ETH_HLEN + hlen + IPV4_HLEN))
-		return drop(skb, TABBY_DROP_INNER_MALFORMED);
+		return encap_drop(skb, TABBY_DROP_INNER_MALFORMED);
 	data = skb_data(skb);
 	data_end = skb_data_end(skb);
 	ip = data + ETH_HLEN;
 	if ((void *)(ip + 1) > data_end)
-		return drop(skb, TABBY_DROP_MALFORMED_IP);
+		return encap_drop(skb, TABBY_DROP_MALFORMED_IP);
 	saddr = ip->saddr;
 	tos = ip->tos;
 	if (!peer_allowed(saddr, TABBY_ENCAP_IPIP))
-		return drop(skb, TABBY_DROP_UNKNOWN_PEER);
+		return encap_drop(skb, TABBY_DROP_UNKNOWN_PEER);
 	ret = check_inner_ipv4(skb, ETH_HLEN + hlen, tos);
 	if (ret != ENCAP_OK)
-		return drop(skb, ret);
+		return encap_drop(skb, ret);
 	ret = decap(skb, hlen);
 	if (ret != ENCAP_OK)
-		return drop(skb, ret);
+		return encap_drop(skb, ret);
 	counter_add(&counters, TABBY_CTR_DECAP_IPIP, skb->len);
 	return TC_ACT_OK;
 }
@@ -220,55 +220,53 @@ static __always_inline int ingress_vxlan(struct __sk_buff *skb, __u32 hlen)
 
 	ret = check_outer_ipv4(skb, hlen);
 	if (ret != ENCAP_OK)
-		return drop(skb, ret);
+		return encap_drop(skb, ret);
 	if (hlen > 60 || !ensure_linear(skb, inner_eth + ETH_HLEN))
-		return drop(skb, TABBY_DROP_VXLAN_MALFORMED);
+		return encap_drop(skb, TABBY_DROP_VXLAN_MALFORMED);
 	data = skb_data(skb);
 	data_end = skb_data_end(skb);
 	ip = data + ETH_HLEN;
 	if ((void *)(ip + 1) > data_end)
-		return drop(skb, TABBY_DROP_MALFORMED_IP);
+		return encap_drop(skb, TABBY_DROP_MALFORMED_IP);
 	saddr = ip->saddr;
 	tos = ip->tos;
 	/* One pointer for both headers: the verifier tracks bounds per pointer. */
 	t = data + ETH_HLEN + hlen + UDP_HLEN;
 	if ((void *)(t + 1) > data_end)
-		return drop(skb, TABBY_DROP_VXLAN_MALFORMED);
+		return encap_drop(skb, TABBY_DROP_VXLAN_MALFORMED);
 	if (!(t->vx.flags & VXLAN_FLAG_I))
-		return drop(skb, TABBY_DROP_VXLAN_MALFORMED);
+		return encap_drop(skb, TABBY_DROP_VXLAN_MALFORMED);
 	if (bpf_ntohl(t->vx.vni) >> 8 != vxlan_vni) {
 		counter_add(&counters, TABBY_CTR_VXLAN_OTHER_VNI, skb->len);
 		return TC_ACT_OK;
 	}
 	load_vtep_mac(&mine);
 	if (!mac_equal(t->eth.h_dest, mine.addr))
-		return drop(skb, TABBY_DROP_VXLAN_INNER_MAC);
+		return encap_drop(skb, TABBY_DROP_VXLAN_INNER_MAC);
 	if (t->eth.h_proto != bpf_htons(ETH_P_IP))
-		return drop(skb, TABBY_DROP_VXLAN_INNER_PROTO);
+		return encap_drop(skb, TABBY_DROP_VXLAN_INNER_PROTO);
 	if (!peer_allowed(saddr, TABBY_ENCAP_VXLAN))
-		return drop(skb, TABBY_DROP_UNKNOWN_PEER);
+		return encap_drop(skb, TABBY_DROP_UNKNOWN_PEER);
 	ret = check_inner_ipv4(skb, inner_eth + ETH_HLEN, tos);
 	if (ret != ENCAP_OK)
-		return drop(skb, ret);
+		return encap_drop(skb, ret);
 	/* Removes outer IPv4, UDP, VXLAN and the inner Ethernet header; the outer
 	 * Ethernet header, addressed to this host, stays in front of the inner packet. */
 	ret = decap(skb, inner_eth); /* hlen + UDP + VXLAN + inner Ethernet */
 	if (ret != ENCAP_OK)
-		return drop(skb, ret);
+		return encap_drop(skb, ret);
 	counter_add(&counters, TABBY_CTR_DECAP_VXLAN, skb->len);
 	return TC_ACT_OK;
 }
 
-SEC("tc")
-int tabby_encap_ingress(struct __sk_buff *skb)
+/* from-netdev: decapsulate tunnel packets addressed to this node. */
+static __always_inline int encap_from_netdev(struct __sk_buff *skb)
 {
 	struct iphdr *ip;
 	struct udphdr *udp;
 	void *data, *data_end;
 	__u32 hlen;
 
-	if (host_ifindex && skb->ifindex != host_ifindex)
-		return TC_ACT_OK;
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (!ensure_linear(skb, ETH_HLEN + IPV4_HLEN))
@@ -308,5 +306,3 @@ int tabby_encap_ingress(struct __sk_buff *skb)
 	}
 	return ingress_vxlan(skb, hlen);
 }
-
-char LICENSE[] SEC("license") = "GPL";

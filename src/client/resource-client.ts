@@ -1,12 +1,14 @@
-// Validated resource access over any Datastore: what the CLI and the agent use to read
-// and write Calico resources. Multi-resource writes are one all-or-nothing transaction.
+// Validated resource access over any Datastore (Calico's clientv3 on its backend): what
+// the CLI, the agent and the lab use to read and write Calico resources. It joins src/api
+// (validation) and src/datastore (storage), which know nothing of each other.
+// Multi-resource writes are one all-or-nothing transaction.
 import type { Datastore, StoredResource, TxnOp } from '../datastore/datastore.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { requireKind } from './kinds/index.js';
-import { poolOverlaps } from './kinds/ip-pool.js';
-import { refuseUnsupported } from './refusals.js';
-import type { IPPool, Resource } from './types.js';
-import { validateResource, validateUpdate } from './validate.js';
+import { requireKind } from '../api/kinds/index.js';
+import { poolOverlaps } from '../api/kinds/ip-pool.js';
+import { refuseUnsupported } from '../api/refusals.js';
+import type { IPPool, Resource } from '../api/types.js';
+import { validateResource, validateUpdate } from '../api/validate.js';
 
 export type WriteMode = 'apply' | 'create' | 'replace';
 

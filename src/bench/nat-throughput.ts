@@ -6,11 +6,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, startDaemon, stopPid, waitFor } from '../../util/exec.js';
-import { BpfSnat } from './bpf-snat.js';
-import { IptablesNat } from './iptables-nat.js';
-import type { NatMode } from './nat-dataplane.js';
+import { run, startDaemon, stopPid, waitFor } from '../util/exec.js';
+import { HostProgram } from '../dataplane/bpf/host-program.js';
+import { BpfSnat } from '../dataplane/nat/bpf-snat.js';
+import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
+import type { NatMode } from '../dataplane/nat/nat-dataplane.js';
 import { buildNatTopology, destroyNatTopology, type NatTopology } from './nat-topology.js';
+import { UsageError } from '../errors.js';
+import { BenchError } from './common.js';
 
 export interface NatBenchOptions {
   /** Seconds per iperf3 run (default 5). */
@@ -54,7 +57,7 @@ export async function benchNatThroughput(opts: NatBenchOptions = {}): Promise<Na
   const rounds = opts.rounds ?? 3;
   const streams = opts.streams ?? 1;
   for (const [k, v, max] of [['seconds', seconds, 600], ['rounds', rounds, 100], ['streams', streams, 128]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${k} must be an integer from 1 to ${max}`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`${k} must be an integer from 1 to ${max}`);
   }
   const offloads = opts.offloads ?? true;
   const t = await buildNatTopology({ natWorkloads: 1, ipv6: false });
@@ -92,14 +95,15 @@ export async function benchNatThroughput(opts: NatBenchOptions = {}): Promise<Na
 async function withMode<T>(t: NatTopology, mode: NatMode, fn: () => Promise<T>): Promise<T> {
   const netns = t.nodeA.netns;
   if (mode === 'bpf') {
-    const snat = new BpfSnat();
+    const host = new HostProgram({ netns, ifname: t.nodeA.ifname });
+    const snat = new BpfSnat(host, { nodeIP: t.nodeA.address });
     try {
-      await snat.load({ netns, ifname: t.nodeA.ifname, nodeIP: t.nodeA.address });
+      await host.load([snat]);
       snat.setPools(t.pools);
       await snat.apply();
       return await fn();
     } finally {
-      await snat.close();
+      await host.close();
     }
   }
   const nat = new IptablesNat({ netns, families: [4] });
@@ -122,13 +126,13 @@ async function iperf(t: NatTopology, dir: string, seconds: number, streams: numb
     // iperf3 buffers its log when it is not a terminal: look for the socket instead.
     await waitFor('iperf3 server', async () => {
       const ss = await run(['ss', '-Hltn', `sport = :${IPERF_PORT}`], { netns: t.external.netns, allowFail: true });
-      return ss.stdout.trim() !== '' || (server.exitCode !== null && Promise.reject(new Error(readFileSync(log, 'utf8'))));
+      return ss.stdout.trim() !== '' || (server.exitCode !== null && Promise.reject(new BenchError(readFileSync(log, 'utf8'))));
     }, 10_000);
     const args = ['iperf3', '-c', t.external.address, '-p', String(IPERF_PORT), '-t', String(seconds), '-P', String(streams), '-J'];
     if (mss !== undefined) args.push('-M', String(mss));
     const r = await run(args, { netns: t.natWorkloads[0]!.netns, timeoutMs: (seconds + 30) * 1000 });
     const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } }; error?: string };
-    if (j.error || !j.end?.sum_received) throw new Error(`iperf3: ${j.error ?? 'no result'}`);
+    if (j.error || !j.end?.sum_received) throw new BenchError(`iperf3: ${j.error ?? 'no result'}`);
     return { bitsPerSecond: j.end.sum_received.bits_per_second ?? 0, retransmits: j.end.sum_sent?.retransmits ?? 0 };
   } finally {
     if (server.pid) await stopPid(server.pid);

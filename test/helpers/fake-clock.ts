@@ -1,7 +1,7 @@
 // A Clock for tests: time moves only when the test calls advance(), and timers fire
 // in due order with the microtasks they cause run in between.
 
-import type { Clock, TimerHandle } from './timers.js';
+import type { Clock, TimerHandle } from '../../src/util/clock.js';
 
 interface Pending {
   id: number;

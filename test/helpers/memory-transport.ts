@@ -2,7 +2,7 @@
 // receives on a later microtask, with write() backpressure and 'drain' like a socket.
 
 import { EventEmitter } from 'node:events';
-import type { Connection, DialTarget, Dialer } from './transport.js';
+import type { Connection, DialTarget, Dialer } from '../../src/bgp/session/transport.js';
 
 export interface Endpoint {
   address: string;
