@@ -350,6 +350,7 @@ export class Agent {
       ...(id.clusterId ? { clusterId: id.clusterId } : {}),
     });
     speaker.onBestPaths((changes) => this.onBestPaths(changes));
+    speaker.onPeerEstablished((id) => void this.bfd.established(id));
     await speaker.start();
     this.speaker = speaker;
     this.speakerKey = key;

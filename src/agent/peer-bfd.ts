@@ -60,6 +60,9 @@ export class PeerBfd {
   private indirect = new Set<string>();
   /** The liveness last told to the speaker, per peer. */
   private readonly told = new Map<string, boolean>();
+  /** Peers whose BGP session has been Established: only they get a BFD session. */
+  private readonly bgpUp = new Set<string>();
+  private peers: readonly BfdWanted[] = [];
 
   constructor(opts: PeerBfdOptions) {
     this.log = opts.logger.child({ component: 'bfd' });
@@ -68,10 +71,25 @@ export class PeerBfd {
     this.manager.onChange((c) => this.changed(c));
   }
 
+  /**
+   * A peer's BGP session reached Established: its BFD session may start. Starting
+   * before would race FRR, whose bgpd resets an Up BFD session when BGP comes up
+   * (FRRouting/frr#5992) and so would take the new BGP session straight down again.
+   */
+  async established(id: string): Promise<void> {
+    if (this.bgpUp.has(id)) return;
+    this.bgpUp.add(id);
+    const speaker = this.speaker;
+    if (speaker && this.peers.some((p) => p.id === id && p.bfd)) await this.sync(this.peers, speaker);
+  }
+
   /** After speaker.setPeers(): the BFD sessions these peers need, and every peer's liveness. */
   async sync(peers: readonly BfdWanted[], speaker: Speaker): Promise<void> {
     this.speaker = speaker;
-    const wanted = peers.filter((p) => p.bfd);
+    this.peers = peers;
+    const ids = new Set(peers.map((p) => p.id));
+    for (const id of this.bgpUp) if (!ids.has(id)) this.bgpUp.delete(id);
+    const wanted = peers.filter((p) => p.bfd && this.bgpUp.has(p.id));
     try {
       const addresses = wanted.length > 0 ? await this.addresses() : [];
       const indirect = new Set<string>();
@@ -111,7 +129,7 @@ export class PeerBfd {
     if (!peer?.bfd) return undefined;
     if (this.indirect.has(peer.id)) return { state: 'Inactive', info: 'not directly connected' };
     const s = this.manager.peer(peer.id);
-    if (!s) return { state: 'Inactive', info: 'starting' };
+    if (!s) return { state: 'Inactive', info: this.bgpUp.has(peer.id) ? 'starting' : 'waiting for BGP to be Established' };
     const j: PeerBfdJson = { state: s.state, remoteState: s.remoteState, diag: s.diag, remoteDiag: s.remoteDiag, since: formatSince(s.since) };
     if (s.error) j.info = s.error;
     if (s.local) j.localAddress = s.local;

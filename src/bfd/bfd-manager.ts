@@ -270,7 +270,10 @@ export class BfdManager {
   private changed(e: Entry, from: BfdStateName, to: BfdStateName, diag: number): void {
     const c: BfdChange = { id: e.peer.id, from, to, diag: diagName(diag) };
     const fields = { peer: e.peer.id, address: e.peer.address, from, to, diag: c.diag };
-    if (from === 'Up') this.log.warn(fields, 'BFD session down');
+    if (from === 'Up') {
+      const st = e.session.status();
+      this.log.warn({ ...fields, remoteDiscriminator: st.remoteDiscriminator, remoteRestarted: st.remoteRestarted }, 'BFD session down');
+    }
     else this.log.info(fields, 'BFD state change');
     if (this.entries.get(e.peer.id) !== e) return;
     for (const cb of this.listeners) {

@@ -29,6 +29,7 @@ export class Speaker {
   private readonly rib: Rib;
   private readonly peers = new Map<string, PeerRuntime>();
   private readonly listeners: Array<(changes: BestPath[]) => void> = [];
+  private readonly establishedListeners: Array<(id: string) => void> = [];
   private readonly host: PeerHost;
   private listeners_: BgpListener[] = [];
   private started = false;
@@ -58,6 +59,9 @@ export class Speaker {
       changed: (changes) => this.changed(changes),
       resyncOthers: (except) => {
         for (const p of this.peers.values()) if (p !== except) p.resync();
+      },
+      established: (id) => {
+        for (const cb of this.establishedListeners) cb(id);
       },
       register: (s) => {
         for (const l of this.listeners_) l.addPeer(s);
@@ -165,6 +169,11 @@ export class Speaker {
   /** Learned best-path changes (ECMP next hops included); locally originated prefixes are not in this view. */
   onBestPaths(cb: (changes: BestPath[]) => void): void {
     this.listeners.push(cb);
+  }
+
+  /** A peer's session reached Established (called with the peer's id). */
+  onPeerEstablished(cb: (id: string) => void): void {
+    this.establishedListeners.push(cb);
   }
 
   /** The whole learned table, for a full resync. */

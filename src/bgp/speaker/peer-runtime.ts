@@ -39,6 +39,8 @@ export interface PeerHost {
   resyncOthers(except: PeerRuntime): void;
   register(session: BgpSession): void;
   unregister(session: BgpSession): void;
+  /** A session of this peer reached Established. */
+  established(id: string): void;
 }
 
 export class PeerRuntime {
@@ -296,6 +298,7 @@ export class PeerRuntime {
   }
 
   private established(session: BgpSession, n: NegotiatedInfo): void {
+    this.host.established(this.id);
     this.epoch++;
     this.negotiated = n;
     this.adminError = undefined;

@@ -42,6 +42,12 @@ describe('agent BFD wiring', () => {
     const peers = [desired('tor', '10.0.0.2'), desired('far', '10.9.0.2'), desired('mesh', '10.0.0.3', false)];
 
     await bfd.sync(peers, speaker);
+    // No BFD session before the peer's BGP session has been Established (FRRouting/frr#5992).
+    assert.deepEqual(manager.status(), []);
+    assert.deepEqual(bfd.json(peers[0]), { state: 'Inactive', info: 'waiting for BGP to be Established' });
+    for (const p of peers) await bfd.established(p.id);
+    calls.length = 0;
+    await bfd.sync(peers, speaker);
     assert.deepEqual(manager.status().map((s) => [s.id, s.address, s.local]), [['tor', '10.0.0.2', '10.0.0.1']]);
     assert.deepEqual(calls, ['tor true BFD session up', 'far true BFD session up', 'mesh true BFD session up'], 'never Up: nothing held back');
     assert.deepEqual(bfd.json(peers[1]), { state: 'Inactive', info: 'not directly connected' });
