@@ -28,7 +28,10 @@ COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/build-info.json ./dist/
 COPY --from=build /src/addon/build/Release/tabby_native.node ./addon/build/Release/
 COPY --from=build /src/bpf/build/encap.bpf.o /src/bpf/build/snat.bpf.o ./bpf/build/
-RUN ln -s /opt/tabby/dist/src/cli/main.js /usr/local/bin/tabby && chmod +x dist/src/cli/main.js
+# The DaemonSet's init container puts tabby-cni on the host with this (as Calico's install-cni).
+COPY --from=build /src/scripts/install-cni.sh ./scripts/
+RUN ln -s /opt/tabby/dist/src/cli/main.js /usr/local/bin/tabby && ln -s /opt/tabby/dist/src/cni/main.js /usr/local/bin/tabby-cni \
+    && chmod +x dist/src/cli/main.js dist/src/cni/main.js scripts/install-cni.sh
 # Configured by environment, as calico-node is (docs/configuration.md).
 ENTRYPOINT ["tabby"]
 CMD ["node", "run"]

@@ -16,7 +16,8 @@
         "src/bpf_objects.cc",
         "src/bpf_tc.cc",
         "src/bpf_maps.cc",
-        "src/sockopts.cc"
+        "src/sockopts.cc",
+        "src/sysctl.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

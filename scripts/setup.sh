@@ -10,8 +10,11 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 PACKAGES=(
   clang llvm libbpf-dev bpftool libmnl-dev pkg-config make g++ python3
   iproute2 iptables ipset nftables
-  bird2 gobgpd frr exabgp etcd-server etcd-client prometheus
+  bird2 gobgpd frr exabgp etcd-server etcd-client prometheus   # the BGP interop tests run all four daemons
   iperf3 tcpdump tshark iputils-ping procps ethtool python3
+  # A container runtime on tabby-cni: podman with its CNI backend, runc (crun refuses this
+  # kind of hybrid cgroup layout), nsenter, and busybox-static for an image built locally.
+  podman runc containernetworking-plugins busybox-static util-linux
 )
 
 install_packages() {
@@ -33,6 +36,7 @@ install_packages() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No recommends: podman would bring crun and its own CNI/netavark defaults.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [[ $made_policy -eq 1 ]] && rm -f "$policy"; exit 1; }
   [[ $made_policy -eq 1 ]] && rm -f "$policy"
   return 0
@@ -71,18 +75,44 @@ build_bpf() {
 
 build_ts() {
   npx --no-install tsc -b
-  chmod +x dist/src/cli/main.js
+  chmod +x dist/src/cli/main.js dist/src/cni/main.js
 }
 
-# Put `tabby` on PATH; never replace a file that is not our own link.
-link_cli() {
-  local link=/usr/local/bin/tabby target=$PWD/dist/src/cli/main.js
-  [[ $(id -u) -eq 0 ]] || return 0
+# Link $2 at $1; never replace a file that is not our own link.
+link_to() {
+  local link=$1 target=$2
+  mkdir -p "$(dirname "$link")"
   if [[ -L $link || ! -e $link ]]; then
     [[ $(readlink "$link" 2>/dev/null) == "$target" ]] || ln -sfn "$target" "$link"
   else
     log "$link exists and is not a link; leaving it alone (use node $target)"
   fi
+}
+
+# `tabby` and `tabby-cni` on PATH, and the plugin where CNI runtimes look (/opt/cni/bin).
+link_cli() {
+  [[ $(id -u) -eq 0 ]] || return 0
+  link_to /usr/local/bin/tabby "$PWD/dist/src/cli/main.js"
+  link_to /usr/local/bin/tabby-cni "$PWD/dist/src/cni/main.js"
+  link_to /opt/cni/bin/tabby-cni "$PWD/dist/src/cni/main.js"
+}
+
+# podman on Tabby's network: its CNI backend (netavark is not installed) and a network
+# "tabby" whose one plugin is tabby-cni, with the agent's defaults ($TABBY_DATASTORE or
+# file:/var/lib/tabby, the hostname). Written once; an existing file is the admin's and stays.
+podman_config() {
+  [[ $(id -u) -eq 0 ]] || return 0
+  write_once /etc/containers/containers.conf.d/50-tabby.conf '[network]
+network_backend = "cni"'
+  write_once /etc/cni/net.d/tabby.conflist '{"cniVersion": "1.0.0", "name": "tabby", "plugins": [{"type": "tabby-cni"}]}'
+}
+
+# Write $2 to $1 unless $1 exists (through a temporary name, so no reader sees half a file).
+write_once() {
+  [[ -e $1 ]] && return 0
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n' "$2" > "$1.tmp.$$" && mv "$1.tmp.$$" "$1"
+  log "wrote $1"
 }
 
 install_packages
@@ -91,4 +121,5 @@ build_addon
 build_bpf
 build_ts
 link_cli
+podman_config
 log "ready"

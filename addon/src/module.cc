@@ -11,6 +11,7 @@
 #include "netlink_route_batch.h"
 #include "netlink_routes.h"
 #include "sockopts.h"
+#include "sysctl.h"
 
 namespace {
 
@@ -20,6 +21,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("routeApply", Napi::Function::New(env, tabby::RouteApply, "routeApply"));
   exports.Set("linkList", Napi::Function::New(env, tabby::LinkList, "linkList"));
   exports.Set("vxlanCreate", Napi::Function::New(env, tabby::VxlanCreate, "vxlanCreate"));
+  exports.Set("vethCreate", Napi::Function::New(env, tabby::VethCreate, "vethCreate"));
+  exports.Set("sysctlWrite", Napi::Function::New(env, tabby::SysctlWrite, "sysctlWrite"));
   exports.Set("linkDelete", Napi::Function::New(env, tabby::LinkDelete, "linkDelete"));
   exports.Set("linkSet", Napi::Function::New(env, tabby::LinkSet, "linkSet"));
   exports.Set("neighApply", Napi::Function::New(env, tabby::NeighApply, "neighApply"));
@@ -44,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpMd5Set", Napi::Function::New(env, tabby::TcpMd5Set, "tcpMd5Set"));
   exports.Set("ipMinTtlSet", Napi::Function::New(env, tabby::IpMinTtlSet, "ipMinTtlSet"));
   exports.Set("ipTtlSet", Napi::Function::New(env, tabby::IpTtlSet, "ipTtlSet"));
+  exports.Set("socketFilterSet", Napi::Function::New(env, tabby::SocketFilterSet, "socketFilterSet"));
   exports.Set("udpMinTtlFilter", Napi::Function::New(env, tabby::UdpMinTtlFilter, "udpMinTtlFilter"));
   return exports;
 }

@@ -3,16 +3,20 @@
 #include <linux/if.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
+#include <linux/veth.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <optional>
 
 #include "args.h"
 #include "netlink_attr.h"
 #include "netlink_worker.h"
+#include "netns.h"
 #include "sys_error.h"
 
 namespace tabby {
@@ -247,6 +251,61 @@ Napi::Value VxlanCreate(const Napi::CallbackInfo& info) {
     nlmsghdr* nlh = sock->NewRequest(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     PutVxlan(nlh, a, parent);
     sock->Transact("RTM_NEWLINK " + a.name);
+  }, nullptr);
+}
+
+Napi::Value VethCreate(const Napi::CallbackInfo& info) {
+  Napi::Object o = ArgObject(info, 0);
+  struct Args {
+    std::string name, peer, peer_netns;
+    std::optional<uint32_t> mtu;
+    bool has_mac = false, has_peer_mac = false;
+    uint8_t mac[6] = {0}, peer_mac[6] = {0};
+  } a;
+  a.name = ReqString(o, "name");
+  a.peer = ReqString(o, "peerName");
+  a.peer_netns = OptString(o, "peerNetns");
+  a.mtu = OptU32(o, "mtu");
+  if (!OptString(o, "mac").empty()) {
+    ReqMac(o, "mac", a.mac);
+    a.has_mac = true;
+  }
+  if (!OptString(o, "peerMac").empty()) {
+    ReqMac(o, "peerMac", a.peer_mac);
+    a.has_peer_mac = true;
+  }
+  return NlWorker::Start(info.Env(), "veth-create", OptString(o, "netns"), [a](NlSocket* sock) {
+    // The peer is born in its namespace: one request, nothing to move afterwards.
+    int peer_fd = a.peer_netns.empty() ? -1 : OpenNetns(a.peer_netns);
+    try {
+      nlmsghdr* nlh = sock->NewRequest(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+      auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+      ifm->ifi_family = AF_UNSPEC;
+      mnl_attr_put_strz(nlh, IFLA_IFNAME, a.name.c_str());
+      if (a.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *a.mtu);
+      if (a.has_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, a.mac);
+      nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+      mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+      nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+      nlattr* peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+      // VETH_INFO_PEER carries an ifinfomsg followed by the peer's own attributes.
+      auto* pifm = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload_tail(nlh));
+      std::memset(pifm, 0, sizeof(*pifm));
+      pifm->ifi_family = AF_UNSPEC;
+      nlh->nlmsg_len += MNL_ALIGN(sizeof(ifinfomsg));
+      mnl_attr_put_strz(nlh, IFLA_IFNAME, a.peer.c_str());
+      if (a.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *a.mtu);
+      if (a.has_peer_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, a.peer_mac);
+      if (peer_fd >= 0) mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_fd));
+      mnl_attr_nest_end(nlh, peer);
+      mnl_attr_nest_end(nlh, data);
+      mnl_attr_nest_end(nlh, linkinfo);
+      sock->Transact("RTM_NEWLINK veth " + a.name);
+    } catch (...) {
+      if (peer_fd >= 0) close(peer_fd);
+      throw;
+    }
+    if (peer_fd >= 0) close(peer_fd);
   }, nullptr);
 }
 

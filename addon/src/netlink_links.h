@@ -20,6 +20,9 @@ std::map<uint32_t, std::string> LinkNamesByIndex(NlSocket* sock);
 Napi::Value LinkList(const Napi::CallbackInfo& info);
 // vxlanCreate({name, vni?, port?, local?, parent?, learning?, external?, mtu?, mac?, up?, netns?})
 Napi::Value VxlanCreate(const Napi::CallbackInfo& info);
+// vethCreate({name, peerName, peerNetns?, mtu?, mac?, peerMac?, netns?}): the peer is
+// created directly in peerNetns (a name under /var/run/netns or an absolute path).
+Napi::Value VethCreate(const Napi::CallbackInfo& info);
 // linkDelete({name, netns?})
 Napi::Value LinkDelete(const Napi::CallbackInfo& info);
 // linkSet({name, up?, mtu?, mac?, netns?})

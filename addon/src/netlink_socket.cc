@@ -117,10 +117,34 @@ void NlSocket::Dump(const std::function<void(const nlmsghdr*)>& on_msg, const st
     ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
     if (n < 0) ThrowSys(errno, what + ": recv");
     int ret = mnl_cb_run(buf_.data(), static_cast<size_t>(n), seq, portid_, DataCb, &ctx);
+    if (ret < 0 && errno == EINTR) {
+      // libmnl stops at the first NLM_F_DUMP_INTR message; the rest of this dump is still
+      // coming and would meet the retry's request as replies with a stale sequence number.
+      DrainDump(seq, static_cast<size_t>(n), what);
+      ctx.interrupted = true;
+      break;
+    }
     if (ret < 0) ThrowSys(errno, what);
     if (ret == MNL_CB_STOP) break;
   }
   if (ctx.interrupted) ThrowSys(EINTR, what + ": dump interrupted");
+}
+
+void NlSocket::DrainDump(unsigned seq, size_t have, const std::string& what) {
+  auto done_in = [&](size_t n) {
+    auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data());
+    int len = static_cast<int>(n);
+    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (nlh->nlmsg_seq == seq && (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)) return true;
+    }
+    return false;
+  };
+  if (done_in(have)) return;
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
+    if (n < 0) ThrowSys(errno, what + ": recv");
+    if (done_in(static_cast<size_t>(n))) return;
+  }
 }
 
 }  // namespace tabby

@@ -66,6 +66,9 @@ class NlSocket {
   unsigned portid() const { return portid_; }
 
  private:
+  // Reads the rest of dump `seq` up to its NLMSG_DONE; `have` bytes of it are in buf_.
+  void DrainDump(unsigned seq, size_t have, const std::string& what);
+
   mnl_socket* nl_ = nullptr;
   unsigned portid_ = 0;
   unsigned seq_ = 0;

@@ -14,8 +14,18 @@
 namespace tabby {
 
 bool ValidNetnsName(const std::string& name) {
-  return !name.empty() && name.size() < 256 && name != "." && name != ".." &&
-         name.find('/') == std::string::npos;
+  if (name.empty() || name.size() >= 4096) return false;
+  // An absolute path (CNI_NETNS, /proc/PID/ns/net) is taken as it is.
+  if (name[0] == '/') return name.find("/../") == std::string::npos;
+  return name.size() < 256 && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+int OpenNetns(const std::string& name) {
+  if (!ValidNetnsName(name)) ThrowSys(EINVAL, "netns " + name);
+  std::string path = name[0] == '/' ? name : "/var/run/netns/" + name;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) ThrowSys(errno, "netns " + name);
+  return fd;
 }
 
 NetnsGuard::NetnsGuard(const std::string& name) {
@@ -24,13 +34,13 @@ NetnsGuard::NetnsGuard(const std::string& name) {
   // The way back is opened first, so there is always one once we have left.
   orig_fd_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (orig_fd_ < 0) ThrowSys(errno, "open /proc/thread-self/ns/net");
-  std::string path = "/var/run/netns/" + name;
-  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int err = errno;
+  int target;
+  try {
+    target = OpenNetns(name);
+  } catch (...) {
     close(orig_fd_);
     orig_fd_ = -1;
-    ThrowSys(err, "netns " + name);
+    throw;
   }
   if (setns(target, CLONE_NEWNET) < 0) {
     int err = errno;

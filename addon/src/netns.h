@@ -1,4 +1,5 @@
-// Enters a named network namespace (/var/run/netns/NAME) on the calling thread and
+// Enters a network namespace (a name under /var/run/netns, or an absolute path such as
+// a runtime's CNI_NETNS or /proc/PID/ns/net) on the calling thread and
 // returns to the thread's original one when the guard goes out of scope.
 //
 // libuv reuses threadpool threads, so a thread must never be left in another netns.
@@ -22,7 +23,10 @@ class NetnsGuard {
   int orig_fd_ = -1;
 };
 
-// Rejects names that would escape /var/run/netns.
+// A bare name must not escape /var/run/netns; an absolute path must not climb.
 bool ValidNetnsName(const std::string& name);
+
+// An O_RDONLY descriptor of the namespace (name or absolute path); the caller closes it.
+int OpenNetns(const std::string& name);
 
 }  // namespace tabby

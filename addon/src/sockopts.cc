@@ -136,6 +136,28 @@ Napi::Value IpTtlSet(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SocketFilterSet(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  std::vector<uint8_t> prog = ArgBytes(info, 1);
+  if (prog.empty()) {
+    int unused = 0;
+    // Detaching where nothing is attached is not an error for the caller.
+    if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused)) < 0 && errno != ENOENT)
+      ThrowErrno(info.Env(), errno, "socketFilterSet", "SO_DETACH_FILTER");
+    return info.Env().Undefined();
+  }
+  if (prog.size() % sizeof(sock_filter) != 0 || prog.size() / sizeof(sock_filter) > BPF_MAXINSNS)
+    throw Napi::TypeError::New(info.Env(), "program must be 1 to 4096 instructions of 8 octets");
+  std::vector<sock_filter> insns(prog.size() / sizeof(sock_filter));
+  std::memcpy(insns.data(), prog.data(), prog.size());
+  sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(insns.size());
+  fprog.filter = insns.data();
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
+    ThrowErrno(info.Env(), errno, "socketFilterSet", "SO_ATTACH_FILTER");
+  return info.Env().Undefined();
+}
+
 Napi::Value UdpMinTtlFilter(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int domain = ArgFamily(info, 1);

@@ -20,6 +20,9 @@ Napi::Value TcpMd5Set(const Napi::CallbackInfo& info);
 Napi::Value IpMinTtlSet(const Napi::CallbackInfo& info);
 // ipTtlSet(fd, family, ttl) — IP_TTL / IPV6_UNICAST_HOPS
 Napi::Value IpTtlSet(const Napi::CallbackInfo& info);
+// socketFilterSet(fd, program: Buffer) — SO_ATTACH_FILTER of classic BPF instructions
+// (struct sock_filter, host byte order); an empty program detaches
+Napi::Value SocketFilterSet(const Napi::CallbackInfo& info);
 // udpMinTtlFilter(fd, family, minTtl) — a classic BPF socket filter (SO_ATTACH_FILTER)
 // that drops datagrams whose IP TTL / hop limit is below minTtl. Linux applies
 // IP_MINTTL to TCP only, so UDP (BFD, RFC 5881 §5) needs this instead.

@@ -8,12 +8,10 @@
 
 import { hostname } from 'node:os';
 import { parseCidr } from '../api/net.js';
-import type { BGPConfiguration, BGPPeer, IPPool, Node } from '../api/types.js';
+import type { BGPConfiguration, BGPFilter, BGPPeer, CalicoNodeStatus, IPPool, Node } from '../api/types.js';
 import { ResourceClient } from '../client/resource-client.js';
 import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
-import type { ExportFilter } from '../bgp/rib/index.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
-import { exportPolicyKey, ExportRule, type ExportPolicy } from '../calc/export-policy.js';
 import { localBlocks, needsVxlan, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
 import { RestartHold } from '../calc/restart-hold.js';
 import type { LearnedNexthop, RouteContext } from '../calc/routes.js';
@@ -37,6 +35,10 @@ import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
 import { buildInfo } from '../util/build-info.js';
 import { PeerBfd, type PeerBfdJson } from './peer-bfd.js';
+import { BgpLogLevel } from './bgp-log-level.js';
+import type { NodeStatusFacts } from './node-status-report.js';
+import { NodeStatusWriter } from './node-status-writer.js';
+import { PeerPolicies, speakerPeerOf, type PeerFunctions } from './peer-policy.js';
 import { ResourceCache } from './resource-cache.js';
 import { readSecret } from './secrets.js';
 import { StatusServer } from './status-server.js';
@@ -72,6 +74,7 @@ export class Agent {
   private readonly ipam: Ipam;
   private readonly replan: Debounce;
   private speaker?: Speaker;
+  private speakerId: SpeakerIdentity | undefined;
   private speakerKey = '';
   private dataplane?: Dataplane;
   private nat?: NatDataplane;
@@ -85,7 +88,10 @@ export class Agent {
   private plan?: NodePlan;
   /** The context learned routes are judged in: replaced only when the plan's key changes. */
   private routeContext?: RouteContext;
-  private readonly exportFilters = new Map<string, ExportFilter>();
+  private readonly policies = new PeerPolicies();
+  private readonly bgpLog: BgpLogLevel;
+  private nodeStatus_?: NodeStatusWriter;
+  private readonly bootTime = new Date();
   /** Routes learned by a replaced speaker, kept until the new one relearns them or time runs out. */
   private stale = new Map<string, readonly string[]>();
   private staleTimer?: NodeJS.Timeout;
@@ -101,7 +107,8 @@ export class Agent {
     this.client = new ResourceClient(opts.store);
     this.ipam = new Ipam(opts.store);
     this.replan = new Debounce({ quietMs: opts.debounceMs ?? 100, maxWaitMs: opts.maxWaitMs ?? 1000 }, () => this.planPass());
-    this.cache = new ResourceCache(opts.store, () => this.replan.poke(), this.log);
+    // CalicoNodeStatus is the agent's own output: writing it never calls for a new plan.
+    this.cache = new ResourceCache(opts.store, (kind) => kind !== 'CalicoNodeStatus' && this.replan.poke(), this.log);
     this.metrics = new AgentMetrics({
       peers: () =>
         this.sessions().map(({ s, p }) => ({
@@ -118,6 +125,7 @@ export class Agent {
       datastoreEvents: () => this.cache.events,
       datastoreReady: () => this.cache.ready,
     }, buildInfo());
+    this.bgpLog = new BgpLogLevel(opts.logger);
     this.bfd = new PeerBfd({ logger: opts.logger });
     registerBfdMetrics(this.metrics.registry, this.bfd);
   }
@@ -150,6 +158,14 @@ export class Agent {
       this.log.info(at, 'health and metrics listening');
     }
     await this.reconcile();
+    this.nodeStatus_ = new NodeStatusWriter({
+      node: this.name,
+      client: this.client,
+      list: () => this.cache.list<CalicoNodeStatus>('CalicoNodeStatus'),
+      facts: () => this.statusFacts(),
+      log: this.log,
+    });
+    this.nodeStatus_.start();
     this.log.info({ addresses: this.nodeCidrs, dataplane: this.opts.dataplane, restarting }, 'agent started');
   }
 
@@ -194,6 +210,7 @@ export class Agent {
       pools: this.cache.list<IPPool>('IPPool'),
       blocks: this.cache.list<IpamBlock>(BLOCK_KIND),
       peers: this.cache.list<BGPPeer>('BGPPeer'),
+      filters: this.cache.list<BGPFilter>('BGPFilter'),
     };
   }
 
@@ -223,9 +240,13 @@ export class Agent {
     // The cache answers whether anything is missing, so a plan normally does no store I/O.
     if (this.cache.ready && !plan.ipam.satisfied && (await this.ensureIpam(plan))) return;
     this.plan = plan;
+    this.bgpLog.set(plan.bgpLogSeverity);
     await this.ensureSpeaker(plan.speaker);
     const speaker = this.speaker!;
-    speaker.setPeers(plan.peers.flatMap((p) => this.speakerPeer(p)));
+    const filterErrors = new Map<string, string>();
+    const fns = this.policies.forPeers(plan.peers, filterErrors);
+    for (const [peer, error] of filterErrors) this.log.error({ peer, error }, 'BGPFilter cannot be applied: the peer sends and takes nothing until it is fixed');
+    speaker.setPeers(plan.peers.map((p) => this.speakerPeer(p, fns.get(p.id)!)));
     await this.bfd.sync(plan.peers, speaker);
     speaker.setLocalRoutes(
       plan.originations.map((o) => ({
@@ -284,7 +305,7 @@ export class Agent {
   /** The restart hold, evaluated now; looks again on a timer while it holds. */
   private checkHold(): boolean {
     const established = new Set(this.sessions().filter(({ s }) => s.state === 'Established').map(({ s }) => s.id));
-    const st = this.hold.update({ now: Date.now(), desired: this.plan?.peers.map((p) => p.id) ?? [], established, lastChange: this.lastBestPathChange });
+    const st = this.hold.update({ now: Date.now(), desired: this.plan?.peers.map((p) => p.id) ?? [], established, lastChange: this.lastBestPathChange, recovering: this.speaker?.recovering === true });
     clearTimeout(this.holdTimer);
     if (st.holding && !this.stopped) {
       this.holdTimer = setTimeout(() => {
@@ -343,10 +364,16 @@ export class Agent {
       this.keepStale(old);
       await old.stop({ graceful: true });
     }
-    // Routes we hold in the kernel at start mean we are restarting with forwarding preserved.
-    const restarting = !old && this.hold.holding;
+    // Routes we hold in the kernel at start mean we are restarting with forwarding
+    // preserved; a speaker replaced for a new router ID or listener restarts with them
+    // too (keepStale). A new cluster ID does not: it makes the node a reflector, and a
+    // deferral would keep its clients without reflected routes until every peer's
+    // End-of-RIB, while the operator already turns the mesh off.
+    const prev = this.speakerId;
+    const newIdentity = prev !== undefined && (prev.routerId !== id.routerId || prev.listen.address !== id.listen.address || prev.listen.port !== id.listen.port);
+    const restarting = newIdentity || this.hold.holding;
     const speaker = new Speaker({
-      routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.opts.logger,
+      routerId: id.routerId, localAsn: id.asn, listen: id.listen, gracefulRestart: { restartTime: 120, restarting }, logger: this.bgpLog.logger,
       ...(id.clusterId ? { clusterId: id.clusterId } : {}),
     });
     speaker.onBestPaths((changes) => this.onBestPaths(changes));
@@ -354,6 +381,7 @@ export class Agent {
     await speaker.start();
     this.speaker = speaker;
     this.speakerKey = key;
+    this.speakerId = id;
   }
 
   /** Keep what the old speaker learned until the new one relearns it (no flap), then sweep. */
@@ -368,31 +396,31 @@ export class Agent {
     this.staleTimer.unref();
   }
 
-  /** One function per distinct export policy, so an unchanged policy never re-syncs a peer. */
-  private exportFilter(policy: ExportPolicy): ExportFilter {
-    const key = exportPolicyKey(policy);
-    let f = this.exportFilters.get(key);
-    if (!f) {
-      const rule = new ExportRule(policy);
-      f = (prefix, path, target) => rule.exports(prefix, path.peer.type === 'local', target.type === 'ebgp');
-      this.exportFilters.clear();
-      this.exportFilters.set(key, f);
-    }
-    return f;
-  }
-
-  private speakerPeer(p: PlannedPeer): SpeakerPeer[] {
+  private speakerPeer(p: PlannedPeer, fns: PeerFunctions): SpeakerPeer {
     let md5Key: string | undefined;
     if (p.password) {
       try {
         md5Key = readSecret(this.opts.secretsDir, p.password);
       } catch (err) {
-        this.log.error({ peer: p.id, err }, 'peer skipped: its password cannot be read');
-        return [];
+        // Never a session without the password asked for: the peer is reported Idle with why.
+        return { ...speakerPeerOf(p, fns), configError: `password cannot be read: ${(err as Error).message}` };
       }
     }
-    const { type: _t, filters: _f, password: _p, export: policy, bfd: _b, ...peer } = p;
-    return [{ ...peer, ...(md5Key !== undefined ? { md5Key } : {}), exportFilter: this.exportFilter(policy) }];
+    return speakerPeerOf(p, fns, md5Key);
+  }
+
+  /** What a CalicoNodeStatus report is made of, once there is a plan and a speaker. */
+  private statusFacts(): NodeStatusFacts | undefined {
+    if (!this.plan || !this.speaker) return undefined;
+    return {
+      routerId: this.plan.speaker.routerId,
+      version: buildInfo().version,
+      bootTime: this.bootTime,
+      now: new Date(),
+      sessions: this.sessions().map(({ s, p }) => ({ s, type: p?.type ?? 'global' })),
+      routes: this.speaker.bestPaths(),
+      ifname: this.hostIfname,
+    };
   }
 
   /** Each session's status with the planned peer it belongs to. */
@@ -435,6 +463,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.replan.stop();
+    await this.nodeStatus_?.stop();
     clearTimeout(this.staleTimer);
     clearTimeout(this.holdTimer);
     await this.passing?.catch(() => undefined);

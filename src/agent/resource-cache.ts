@@ -22,7 +22,8 @@ export class ResourceCache {
 
   constructor(
     private readonly store: Datastore,
-    private readonly onChange: () => void,
+    /** Something changed: `kind` names it for a watch event (absent: the whole view). */
+    private readonly onChange: (kind?: string) => void,
     private readonly log: Logger,
   ) {}
 
@@ -94,7 +95,7 @@ export class ResourceCache {
         const key = `${e.kind}/${e.name}`;
         if (e.type === 'put') this.items.set(key, e.resource);
         else this.items.delete(key);
-        this.onChange();
+        this.onChange(e.kind);
       },
       // Only the current watch counts: a late error from a replaced one must not start a second.
       onError: (err) => {

@@ -39,8 +39,31 @@ export const REFUSALS: readonly Refusal[] = [
   { kind: 'BGPConfiguration', path: 'spec.localWorkloadPeeringIPV4', why: 'Tabby has no BGP peering with local workloads' },
   { kind: 'BGPConfiguration', path: 'spec.localWorkloadPeeringIPV6', why: 'Tabby has no BGP peering with local workloads' },
   { kind: 'BGPConfiguration', path: 'spec.nodeMeshPassword.secretKeyRef.optional', why: UNREADABLE_SECRET },
+  {
+    kind: 'BGPConfiguration',
+    path: 'spec.ignoredInterfaces',
+    why: "Tabby takes no interface routes into BGP (calico-node's BIRD protocol direct), so there is no interface to leave out",
+  },
   // BGPPeer
   { kind: 'BGPPeer', path: 'spec.password.secretKeyRef.optional', why: UNREADABLE_SECRET },
+  { kind: 'BGPPeer', path: 'spec.reachableBy', why: 'Tabby installs no static route towards a peer; the host must already reach it' },
+  { kind: 'BGPPeer', path: 'spec.localWorkloadSelector', why: 'Tabby has no BGP peering with local workloads' },
+  {
+    kind: 'BGPPeer',
+    path: 'spec.birdGatewayMode',
+    why: "Tabby installs each learned route via its BGP next hop on the node's interface; there is no BIRD gateway resolution to choose",
+  },
+  // BGPFilter: Tabby's export decision is a yes or no, so nothing is matched on attributes or changed.
+  ...(['exportV4', 'importV4', 'exportV6', 'importV6'] as const).flatMap((list) =>
+    (
+      [
+        ['communities', "Tabby's BGPFilter does not match on communities"],
+        ['asPathPrefix', "Tabby's BGPFilter does not match on the AS path"],
+        ['priority', "Tabby's BGPFilter does not match on route priority"],
+        ['operations', "Tabby's BGPFilter does not change routes (addCommunity, prependASPath, setPriority)"],
+      ] as const
+    ).map(([field, why]): Refusal => ({ kind: 'BGPFilter', path: `spec.${list}[].${field}`, why })),
+  ),
   // IPPool
   { kind: 'IPPool', path: 'spec.namespaceSelector', why: "Tabby's IPAM has no namespaces; pools are chosen by nodeSelector" },
   {
@@ -64,6 +87,13 @@ export const REFUSALS: readonly Refusal[] = [
   { kind: 'Node', path: 'status.wireguardPublicKey', why: 'Tabby has no WireGuard encryption' },
   { kind: 'Node', path: 'status.wireguardPublicKeyV6', why: 'Tabby has no WireGuard encryption' },
   { kind: 'Node', path: 'status.podCIDRs', why: 'Tabby allocates from IPAM blocks, not Kubernetes pod CIDRs' },
+  // WorkloadEndpoint (written by tabby-cni; policy and 1:1 NAT are not Tabby's)
+  { kind: 'WorkloadEndpoint', path: 'spec.serviceAccountName', why: 'Tabby has no network policy to select service accounts' },
+  { kind: 'WorkloadEndpoint', path: 'spec.ipNATs', why: 'Tabby has no 1:1 NAT (floating IPs) for workloads' },
+  { kind: 'WorkloadEndpoint', path: 'spec.ipv4Gateway', why: "tabby-cni's IPv4 gateway is always 169.254.1.1, answered by proxy ARP" },
+  { kind: 'WorkloadEndpoint', path: 'spec.ipv6Gateway', why: "tabby-cni's IPv6 gateway is always the host side's link-local address" },
+  { kind: 'WorkloadEndpoint', path: 'spec.ports', why: 'Tabby has no network policy to refer to named ports' },
+  { kind: 'WorkloadEndpoint', path: 'spec.allowSpoofedSourcePrefixes', why: 'Tabby does not filter workload source addresses' },
 ];
 
 /** Every concrete occurrence of a schema path in a value: [concrete path, value]. */

@@ -36,9 +36,7 @@ const annotations: Check<Record<string, string>> = (v, p) => {
 const metadata = object(
   {
     name: resourceName,
-    namespace: (v, p) => {
-      throw new ValidationError(p, 'Calico resources handled here are cluster-scoped; remove metadata.namespace');
-    },
+    namespace: resourceName,
     labels,
     annotations,
     resourceVersion: str,
@@ -60,6 +58,10 @@ export function validateResource(raw: unknown): Resource {
     if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(key)) throw new ValidationError(key, 'unknown top-level field');
   }
   const meta = metadata(raw.metadata, 'metadata') as unknown as Resource['metadata'];
+  if (meta.namespace !== undefined && !def.namespaced) {
+    throw new ValidationError('metadata.namespace', `${def.kind} is cluster-scoped; remove metadata.namespace`);
+  }
+  if (def.namespaced) meta.namespace ??= 'default';
   def.name?.(meta.name);
   const spec = checkSpec(def, raw.spec, meta.name);
   def.metadata?.(meta, spec);

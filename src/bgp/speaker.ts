@@ -11,7 +11,8 @@ import type { TimerHandle } from '../util/clock.js';
 import { BGP_PORT, type Family } from './wire/index.js';
 import { bestPathOf, learnedChanges } from './speaker/best-paths.js';
 import { localTables } from './speaker/local-routes.js';
-import { checkPeers } from './speaker/peer-config.js';
+import { listenerOwners, peerProblem, rejectedStatus } from './speaker/peer-config.js';
+import { DEFAULT_SELECTION_DEFERRAL, SelectionDeferral } from './speaker/graceful-restart.js';
 import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
 import { StateError } from '../errors.js';
@@ -36,7 +37,14 @@ export class Speaker {
   private stopped = false;
   private localReady = false;
   private localWait: TimerHandle | undefined;
+  /** After our own restart: RFC 4724 §4.1 selection deferral, until start() creates it. */
+  private deferral: SelectionDeferral | undefined;
+  private deferralTimer: TimerHandle | undefined;
   private readonly pending = new Set<Promise<void>>();
+  /** Peers left out by the last setPeers(), with the reason. */
+  private rejected = new Map<string, { peer: SpeakerPeer; error: string; since: Date }>();
+  /** Remote address → the peer id that takes incoming connections from it. */
+  private listenerOwners = new Map<string, string>();
 
   constructor(opts: SpeakerOptions) {
     this.opts = { ...opts };
@@ -53,9 +61,14 @@ export class Speaker {
       get running() {
         return self.started && !self.stopped;
       },
-      get localRoutesReady() {
-        return self.localReady;
+      get initialTableReady() {
+        return self.localReady && !self.recovering;
       },
+      get restarting() {
+        return self.recovering;
+      },
+      peerEstablished: (id, n) => this.deferral?.established(id, n),
+      peerEndOfRib: (id, f) => this.deferral?.endOfRib(id, f),
       changed: (changes) => this.changed(changes),
       resyncOthers: (except) => {
         for (const p of this.peers.values()) if (p !== except) p.resync();
@@ -64,7 +77,7 @@ export class Speaker {
         for (const cb of this.establishedListeners) cb(id);
       },
       register: (s) => {
-        for (const l of this.listeners_) l.addPeer(s);
+        if (this.listenerOwners.get(canonicalAddress(s.remoteAddress)) === s.name) for (const l of this.listeners_) l.addPeer(s);
       },
       unregister: (s) => {
         for (const l of this.listeners_) l.removePeer(s);
@@ -81,7 +94,7 @@ export class Speaker {
       const addresses = l?.addresses?.length ? l.addresses : [l?.address ?? '::'];
       for (const address of addresses) {
         const listener = new BgpListener({ address, port: l?.port ?? BGP_PORT, logger: this.host.rootLog });
-        for (const p of this.peers.values()) listener.addPeer(p.session);
+        for (const p of this.peers.values()) if (this.owns(p.cfg)) listener.addPeer(p.session);
         try {
           await listener.listen();
         } catch (err) {
@@ -93,6 +106,7 @@ export class Speaker {
       }
     }
     this.started = true;
+    if (this.opts.gracefulRestart?.restarting) this.deferSelection();
     if (!this.localReady) {
       const secs = this.opts.timers?.localRoutesWait ?? DEFAULT_LOCAL_ROUTES_WAIT;
       this.localWait = this.clock.setTimeout(() => {
@@ -104,6 +118,15 @@ export class Speaker {
     }
     for (const p of this.peers.values()) p.start();
     this.log.info({ routerId: this.opts.routerId, asn: this.opts.localAsn, clusterId: this.opts.clusterId, peers: this.peers.size }, 'BGP speaker started');
+  }
+
+  /**
+   * True while we recover from our own restart (RFC 4724 §4.1): learned best paths are
+   * held back from onBestPaths and from peers until every peer sent End-of-RIB or the
+   * deferral timer ran out; the kernel should keep its routes meanwhile.
+   */
+  get recovering(): boolean {
+    return this.opts.gracefulRestart?.restarting === true && !this.stopped && (this.deferral === undefined || this.deferral.active);
   }
 
   /** The (first) bound listener address, once started (port 0 picks a free one). */
@@ -120,31 +143,59 @@ export class Speaker {
    * The desired peers. New ones are added, missing ones removed (Cease/Peer
    * De-configured); a changed one gets a new session only when a field of the OPEN or
    * the socket changed. Every other session is left alone. Sessions run from start() on.
+   * A peer that cannot run (a setting the session refuses, a repeated id) is left out and
+   * shown in status() as Idle with the reason; the other peers are not affected.
    */
   setPeers(peers: SpeakerPeer[]): void {
     if (this.stopped) return;
-    checkPeers(peers);
-    const want = new Map(peers.map((p) => [p.id, p]));
+    const rejected = new Map<string, { peer: SpeakerPeer; error: string; since: Date }>();
+    const want = new Map<string, SpeakerPeer>();
+    for (const p of peers) {
+      const problem = want.has(p.id) ? `id ${JSON.stringify(p.id)} is used by another peer` : peerProblem(p, this.opts)?.message;
+      if (problem === undefined) want.set(p.id, p);
+      else if (!rejected.has(p.id) && !want.has(p.id)) rejected.set(p.id, { peer: p, error: problem, since: this.rejectedSince(p.id, problem) });
+      else this.log.error({ peer: p.id, address: p.address, error: problem }, 'peer not configured');
+    }
+    for (const [id, r] of rejected) {
+      if (this.rejected.get(id)?.error !== r.error) this.log.error({ peer: id, address: r.peer.address, error: r.error }, 'peer not configured');
+    }
+    this.rejected = rejected;
     for (const [id, rt] of this.peers) {
       if (want.has(id)) continue;
       this.peers.delete(id);
       this.log.info({ peer: id }, 'peer removed');
       this.track(rt.remove());
+      this.deferral?.remove(id);
     }
-    const restarting = this.opts.gracefulRestart?.restarting === true;
-    for (const p of peers) {
-      const cfg = { ...p };
+    this.listenerOwners = listenerOwners(want.values());
+    for (const p of want.values()) {
+      const cfg = this.owns(p) || !p.passive ? { ...p } : { ...p, passive: false };
       const rt = this.peers.get(p.id);
       if (rt) {
         rt.reconfigure(cfg);
         continue;
       }
-      const added = new PeerRuntime(this.host, cfg, restarting);
+      const added = new PeerRuntime(this.host, cfg);
+      this.deferral?.add(p.id);
       this.peers.set(p.id, added);
-      for (const l of this.listeners_) l.addPeer(added.session);
+      this.host.register(added.session);
       this.log.info({ peer: p.id, address: p.address, remoteAsn: p.remoteAsn }, 'peer added');
       if (this.started) added.start();
     }
+  }
+
+  private rejectedSince(id: string, error: string): Date {
+    const before = this.rejected.get(id);
+    return before?.error === error ? before.since : new Date(this.clock.now());
+  }
+
+  /**
+   * Incoming connections are matched by the remote address alone, so of peers sharing an
+   * address (different ports) the first takes them; the others only dial (as BIRD, whose
+   * incoming connection goes to the first protocol with that neighbor address).
+   */
+  private owns(p: SpeakerPeer): boolean {
+    return this.listenerOwners.get(canonicalAddress(p.address)) === p.id;
   }
 
   /**
@@ -188,8 +239,9 @@ export class Speaker {
     return out;
   }
 
+  /** Every configured peer, the ones left out by setPeers() included (Idle, with the reason). */
   status(): SpeakerPeerStatus[] {
-    return [...this.peers.values()].map((p) => p.status());
+    return [...[...this.peers.values()].map((p) => p.status()), ...[...this.rejected.values()].map((r) => rejectedStatus(r.peer, r.error, r.since, this.opts))];
   }
 
   /**
@@ -204,6 +256,7 @@ export class Speaker {
     }
     this.stopped = true;
     if (this.localWait !== undefined) this.clock.clearTimeout(this.localWait);
+    if (this.deferralTimer !== undefined) this.clock.clearTimeout(this.deferralTimer);
     const graceful = opts.graceful === true;
     this.log.info({ graceful }, 'BGP speaker stopping');
     const listeners = this.listeners_;
@@ -242,14 +295,43 @@ export class Speaker {
     this.localReady = true;
     if (this.localWait !== undefined) this.clock.clearTimeout(this.localWait);
     this.localWait = undefined;
-    for (const p of this.peers.values()) p.localRoutesReady();
+    if (this.recovering) return;
+    for (const p of this.peers.values()) p.sendInitialTable();
+  }
+
+  /** We restarted: wait for the peers' End-of-RIB (or the timer) before selecting and sending. */
+  private deferSelection(): void {
+    const secs = this.opts.timers?.selectionDeferral ?? DEFAULT_SELECTION_DEFERRAL;
+    this.deferral = new SelectionDeferral(this.peers.keys(), (reason) => this.recovered(reason));
+    this.log.info({ seconds: secs, peers: this.deferral.pending() }, 'restarted: route selection deferred until End-of-RIB from the peers (RFC 4724 §4.1)');
+    this.deferralTimer = this.clock.setTimeout(() => {
+      this.deferralTimer = undefined;
+      const late = this.deferral?.pending() ?? [];
+      if (late.length > 0) this.log.warn({ peers: late }, 'selection deferral timer expired before these peers sent End-of-RIB');
+      this.deferral?.expire();
+    }, secs * 1000);
+  }
+
+  /** Deferral over: OPENs lose the R and F bits, the tables go out, the dataplane gets the whole table. */
+  private recovered(reason: string): void {
+    if (this.deferralTimer !== undefined) this.clock.clearTimeout(this.deferralTimer);
+    this.deferralTimer = undefined;
+    if (this.stopped) return;
+    this.log.info({ reason, prefixes: { ipv4: this.rib.prefixCount('ipv4'), ipv6: this.rib.prefixCount('ipv6') } }, 'restart recovery over: best paths selected, initial tables go out');
+    for (const p of this.peers.values()) p.recovered();
+    if (this.localReady) for (const p of this.peers.values()) p.sendInitialTable();
+    this.notify(this.bestPaths());
   }
 
   private changed(changes: readonly BestPathChange[]): void {
     if (changes.length === 0 || this.stopped) return;
     for (const p of this.peers.values()) p.advertise(changes);
-    if (this.listeners.length === 0) return;
-    const learned = learnedChanges(changes);
+    // Deferred selection: recovered() hands over the whole table at once.
+    if (this.listeners.length === 0 || this.recovering) return;
+    this.notify(learnedChanges(changes));
+  }
+
+  private notify(learned: BestPath[]): void {
     if (learned.length === 0) return;
     for (const cb of this.listeners) {
       try {

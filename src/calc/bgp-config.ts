@@ -22,6 +22,20 @@ export function durationSeconds(text: string | undefined, fallback: number): num
   return total;
 }
 
+/**
+ * Graceful-restart time as whole seconds (Calico rounds: int(math.Round(d.Seconds()))),
+ * at most 4095, the largest the OPEN's 12-bit Restart Time carries (RFC 4724 §3).
+ */
+export function restartSeconds(text: string | undefined): number {
+  return Math.min(4095, Math.round(durationSeconds(text, DEFAULTS.maxRestartTime)));
+}
+
+/** Keepalive as whole seconds, 1 to 21845 (a third of the largest hold time); unset or 0: derived from the hold time. */
+export function keepaliveSeconds(text: string | undefined): number | undefined {
+  const s = Math.round(durationSeconds(text, 0));
+  return s > 0 ? Math.min(s, 21845) : undefined;
+}
+
 export function effectiveBgpConfig(configs: BGPConfiguration[], nodeName: string): EffectiveBgpConfig {
   const global = configs.find((c) => c.metadata.name === 'default')?.spec ?? {};
   const own = configs.find((c) => c.metadata.name === `node.${nodeName}`)?.spec ?? {};
@@ -33,7 +47,7 @@ export function effectiveBgpConfig(configs: BGPConfiguration[], nodeName: string
     bindMode: spec.bindMode ?? 'None',
     logSeverity: logSeverity(spec.logSeverityScreen),
     meshPassword: passwordRef(global.nodeMeshPassword),
-    meshMaxRestartTime: durationSeconds(global.nodeMeshMaxRestartTime, DEFAULTS.maxRestartTime),
+    meshMaxRestartTime: restartSeconds(global.nodeMeshMaxRestartTime),
     spec,
   };
 }

@@ -1,8 +1,9 @@
-// Calico's export rule as plain data, and the decision it makes per prefix. Only pool
-// space (not disableBGPExport) and the service CIDRs leave the node; towards eBGP peers
-// (the ToR) only what this node originates itself, so the router learns each block from
-// its owner alone; iBGP reflection is the RIB's own rule. A per-peer policy (BGPFilter)
-// is meant to be added here, next to this one.
+// Calico's export rule as plain data, and the decision it makes per prefix: its
+// calico_export_to_bgp_peers (confd bird_ipam.cfg.template, bgp_processor.go) rejects
+// disableBGPExport pools, then accepts every route inside an enabled pool or a service
+// CIDR — the node's own blocks and, towards eBGP peers, blocks learned over the mesh too —
+// and rejects the rest. iBGP reflection is the RIB's own rule; BGPFilters decide before
+// this rule (src/calc/bgp-filters.ts).
 
 import type { BGPConfiguration, IPPool } from '../api/types.js';
 import { effectiveBgpConfig } from './bgp-config.js';
@@ -48,8 +49,8 @@ export class ExportRule {
     return !this.deny.contains(prefix) && this.advertise.contains(prefix);
   }
 
-  /** To this peer? `originated`: the path is this node's own; `toEbgp`: the peer is eBGP. */
-  exports(prefix: string, originated: boolean, toEbgp: boolean): boolean {
-    return (originated || !toEbgp) && this.allows(prefix);
+  /** To any peer: learned or originated, what the pools allow (the RIB adds iBGP's split horizon). */
+  exports(prefix: string): boolean {
+    return this.allows(prefix);
   }
 }

@@ -4,18 +4,26 @@
 // the context learned routes are judged in, the local VTEP, NAT pools). Pure: the
 // agent carries the plan out; best-path changes never come through here.
 
+import type { BfdTimers } from '../api/bfd-annotations.js';
 import { cidrContains, parseCidr } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
-import type { BfdTimers } from '../api/bfd-annotations.js';
-import type { BGPConfiguration, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
+import type { BGPConfiguration, BGPFilter, BGPFilterSpec, BGPPeer, IPPool, Node, SecretKeyRef } from '../api/types.js';
 import { effectiveBgpConfig, nodeAsNumber } from './bgp-config.js';
 import { exportPolicy, ExportRule, serviceCidrs, type ExportPolicy } from './export-policy.js';
 import { desiredPeers, type DesiredPeer, type PeerType } from './peers.js';
 import { RouteContext, type RemoteVtep } from './routes.js';
+import { blockAdvertisements } from './block-advertisements.js';
 
 /** What calc needs of an IPAM block (Calico's IPAMBlock fields). */
 export interface AffineBlock {
-  spec: { cidr: string; affinity?: string | null; pool?: string };
+  spec: {
+    cidr: string;
+    affinity?: string | null;
+    pool?: string;
+    /** Address → handle; with `attributes[address].node`, which node holds a borrowed address. */
+    allocations?: Record<string, string>;
+    attributes?: Record<string, { node?: string }>;
+  };
 }
 
 export interface NodeResources {
@@ -24,6 +32,8 @@ export interface NodeResources {
   pools: IPPool[];
   blocks: AffineBlock[];
   peers: BGPPeer[];
+  /** BGPFilter resources (absent: none). */
+  filters?: BGPFilter[];
 }
 
 export interface NodeFacts {
@@ -59,9 +69,15 @@ export interface PlannedPeer {
   keepaliveTime?: number;
   gracefulRestartTime: number;
   allowLocalAs: number;
+  /** The BGPPeer's prefix limit (tabby.io/max-prefixes) and what happens past it. */
+  maxPrefixes?: number;
+  maxPrefixesAction?: 'reset' | 'reject';
   password?: SecretKeyRef;
-  /** BGPFilter names (applied once filters are wired). */
-  filters: string[];
+  /**
+   * The peer's BGPFilters in its order, specs resolved. A name with no BGPFilter is left out,
+   * as confd's buildImportFilter/buildExportFilter skip a filter they cannot read.
+   */
+  filters: { name: string; spec: BGPFilterSpec }[];
   export: ExportPolicy;
   /** BFD timers when the peer asked for BFDIfDirectlyConnected. */
   bfd?: BfdTimers;
@@ -85,6 +101,8 @@ export interface IpamNeeds {
 export interface NodePlan {
   node: string;
   speaker: SpeakerIdentity;
+  /** logSeverityScreen when a BGPConfiguration sets it (node.<name> over default): the BGP log level. */
+  bgpLogSeverity?: string;
   peers: PlannedPeer[];
   originations: Origination[];
   ipam: IpamNeeds;
@@ -120,14 +138,16 @@ export function ipamNeeds(me: Node, res: Pick<NodeResources, 'blocks' | 'pools'>
 }
 
 /**
- * The node's own advertisements: each affine block (not from a disableBGPExport pool) and the
- * service CIDRs, with communities from prefixAdvertisements (by name or literal value).
+ * The node's own advertisements: each affine block and each borrowed address (not from a
+ * disableBGPExport pool) and the service CIDRs, with communities from prefixAdvertisements
+ * (by name or literal value).
  */
 export function originations(node: string, res: Pick<NodeResources, 'blocks' | 'pools' | 'configs'>): Origination[] {
   const spec = effectiveBgpConfig(res.configs, node).spec;
   const named = new Map((spec.communities ?? []).map((c) => [c.name, c.value]));
   const rule = new ExportRule(exportPolicy(res.pools, res.configs, node));
-  const prefixes = [...localBlocks(node, res).filter((p) => rule.allows(p)), ...serviceCidrs(res.configs, node)];
+  const { blocks, borrowed } = blockAdvertisements(node, res.blocks, res.pools.map((p) => p.spec.cidr));
+  const prefixes = [...[...blocks, ...borrowed].filter((p) => rule.allows(p)), ...serviceCidrs(res.configs, node)];
   return [...new Set(prefixes)].map((prefix) => ({
     prefix,
     communities: (spec.prefixAdvertisements ?? [])
@@ -137,19 +157,22 @@ export function originations(node: string, res: Pick<NodeResources, 'blocks' | '
 }
 
 /** Remote VTEPs: every other node with a VXLAN tunnel address, MAC and blocks. */
-export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'blocks'>): RemoteVtep[] {
+export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'blocks' | 'pools'>): RemoteVtep[] {
   const out: RemoteVtep[] = [];
   for (const n of res.nodes) {
     const nodeIP = n.spec.bgp?.ipv4Address ? parseCidr(n.spec.bgp.ipv4Address)?.address : undefined;
     if (n.metadata.name === node || !nodeIP || !n.spec.ipv4VXLANTunnelAddr || !n.spec.vxlanTunnelMACAddr) continue;
-    const blocks = res.blocks.filter((b) => affine(b, n.metadata.name) && parseCidr(b.spec.cidr)?.family === 4).map((b) => b.spec.cidr);
+    // Its blocks and the addresses it borrowed: VXLAN routes come from IPAM, not from BGP.
+    const adv = blockAdvertisements(n.metadata.name, res.blocks, res.pools.map((p) => p.spec.cidr));
+    const blocks = [...adv.blocks, ...adv.borrowed].filter((c) => parseCidr(c)?.family === 4);
     out.push({ node: n.metadata.name, nodeIP, tunnelIP: n.spec.ipv4VXLANTunnelAddr, mac: n.spec.vxlanTunnelMACAddr, blocks });
   }
   return out;
 }
 
 /** A DesiredPeer in the speaker's terms, with the export policy it gets. */
-export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
+export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: readonly BGPFilter[] = []): PlannedPeer {
+  const byName = new Map(filters.map((f) => [f.metadata.name, f.spec]));
   const out: PlannedPeer = {
     id: p.name,
     type: p.type,
@@ -162,7 +185,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
     nextHopMode: p.nextHopMode,
     gracefulRestartTime: p.maxRestartTime,
     allowLocalAs: p.allowLocalAs,
-    filters: p.filters,
+    filters: p.filters.flatMap((name) => (byName.has(name) ? [{ name, spec: byName.get(name)! }] : [])),
     export: policy,
   };
   if (p.localAddress !== undefined) out.localAddress = p.localAddress;
@@ -170,6 +193,10 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy): PlannedPeer {
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;
   if (p.bfd !== undefined) out.bfd = p.bfd;
+  if (p.maxPrefixes !== undefined) {
+    out.maxPrefixes = p.maxPrefixes;
+    out.maxPrefixesAction = p.maxPrefixesAction === 'Reject' ? 'reject' : 'reset';
+  }
   return out;
 }
 
@@ -195,7 +222,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     ...(clusterId ? { clusterId } : {}),
   };
   const policy = exportPolicy(res.pools, res.configs, name);
-  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy));
+  const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy, res.filters));
   const routes = new RouteContext({ nodeCidrs: facts.cidrs, pools: res.pools, localBlocks: localBlocks(name, res), vteps: remoteVteps(name, res) });
   const plan: NodePlan = {
     node: name,
@@ -206,6 +233,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     routes,
     natPools: res.pools.map((p) => ({ cidr: p.spec.cidr, natOutgoing: p.spec.natOutgoing, disabled: p.spec.disabled })),
   };
+  if (conf.spec.logSeverityScreen) plan.bgpLogSeverity = conf.logSeverity;
   if (me.spec.ipv4VXLANTunnelAddr && me.spec.vxlanTunnelMACAddr) plan.localVtep = { tunnelIP: me.spec.ipv4VXLANTunnelAddr, mac: me.spec.vxlanTunnelMACAddr };
   return plan;
 }

@@ -5,7 +5,8 @@ import { parseCidr, parsePeerIP, type Family } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, Node, NextHopMode, SecretKeyRef } from '../api/types.js';
 import { DEFAULTS } from '../api/types.js';
-import { durationSeconds, effectiveBgpConfig, nodeAsNumber, passwordRef } from './bgp-config.js';
+import { effectiveBgpConfig, keepaliveSeconds, nodeAsNumber, passwordRef, restartSeconds } from './bgp-config.js';
+import { peerLimits, type MaxPrefixesAction } from '../api/peer-annotations.js';
 
 export type PeerType = 'node-to-node mesh' | 'global' | 'node specific';
 
@@ -34,6 +35,9 @@ export interface DesiredPeer {
   allowLocalAs: number;
   filters: string[];
   reachableBy?: string;
+  /** From the BGPPeer's tabby.io/max-prefixes annotations (api/peer-annotations.ts). */
+  maxPrefixes?: number;
+  maxPrefixesAction?: MaxPrefixesAction;
   /** The BGPPeer resource this came from (absent for mesh sessions). */
   source?: string;
   /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers when the peer is on a connected subnet. */
@@ -47,6 +51,15 @@ function bfdOf(peer: BGPPeer): { bfd?: BfdTimers } {
     return { bfd: bfdTimers(peer.metadata.annotations) };
   } catch {
     return { bfd: { ...BFD_DEFAULT_TIMERS } };
+  }
+}
+
+/** The annotations were checked on apply; one written around that check counts as absent. */
+function limitsOf(peer: BGPPeer): ReturnType<typeof peerLimits> {
+  try {
+    return peerLimits(peer.metadata.annotations);
+  } catch {
+    return {};
   }
 }
 
@@ -144,20 +157,24 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
       port,
       asn,
       localAsn,
-      localAddress: me.addr[family],
+      // bgp_processor.go buildPeerFromData: `source address` only with UseNodeIP (the default).
+      localAddress: peer.spec.sourceAddress === 'None' ? undefined : me.addr[family],
       passive: opts.passive ?? false,
       // bgp_processor.go: an iBGP peer is a route reflector client unless it carries this
       // node's cluster id; only peers that are Calico nodes by selector carry one.
       rrClient: me.clusterId !== '' && asn === localAsn && (opts.remoteClusterId ?? '') !== me.clusterId,
       remoteNode: opts.remote?.name,
       password: passwordRef(peer.spec.password),
-      ttlSecurity: peer.spec.ttlSecurity,
-      nextHopMode: peer.spec.nextHopMode ?? (peer.spec.keepOriginalNextHop ? 'Keep' : 'Auto'),
-      maxRestartTime: durationSeconds(peer.spec.maxRestartTime, DEFAULTS.maxRestartTime),
-      keepaliveTime: peer.spec.keepaliveTime ? durationSeconds(peer.spec.keepaliveTime, DEFAULTS.keepaliveTime) : undefined,
+      // bgp_processor.go: TTLSecurity > 0 is `ttl security on; multihop N`, 0 is off.
+      ttlSecurity: peer.spec.ttlSecurity ? peer.spec.ttlSecurity : undefined,
+      // bgp_processor.go: the legacy keepOriginalNextHop is `next hop keep` for eBGP peers only.
+      nextHopMode: peer.spec.nextHopMode ?? (peer.spec.keepOriginalNextHop && asn !== localAsn ? 'Keep' : 'Auto'),
+      maxRestartTime: restartSeconds(peer.spec.maxRestartTime),
+      keepaliveTime: keepaliveSeconds(peer.spec.keepaliveTime),
       allowLocalAs: Math.max(0, peer.spec.numAllowedLocalASNumbers ?? 0),
       filters: peer.spec.filters ?? [],
       reachableBy: peer.spec.reachableBy,
+      ...limitsOf(peer),
       source: peer.metadata.name,
       ...bfdOf(peer),
     };

@@ -23,6 +23,11 @@ export interface HoldInput {
   established: ReadonlySet<string>;
   /** When a best path last changed. */
   lastChange: number;
+  /**
+   * The speaker still defers route selection after its own restart (RFC 4724 §4.1): no
+   * best paths have come yet, so nothing is quiet. Its deferral timer bounds this.
+   */
+  recovering?: boolean;
 }
 
 export interface HoldState {
@@ -48,6 +53,7 @@ export class RestartHold {
 
   update(s: HoldInput): HoldState {
     if (!this.held) return { holding: false };
+    if (s.recovering) return { holding: true, recheckMs: 1000 };
     const sinceStart = s.now - this.opts.startedAt;
     const quietFor = s.now - s.lastChange;
     const allUp = s.desired.every((id) => s.established.has(id));

@@ -75,6 +75,16 @@ const COLUMNS: Record<string, Column[]> = {
     ['SELECTOR', (r) => spec(r).nodeSelector],
   ],
   BGPFilter: [['NAME', (r) => r.metadata.name]],
+  // calicoctl/calicoctl/resourcemgr/workloadendpoint.go: table and wide headings.
+  WorkloadEndpoint: [
+    ['NAME', (r) => r.metadata.name, true],
+    ['WORKLOAD', (r) => spec(r).workload || spec(r).pod],
+    ['NODE', (r) => spec(r).node],
+    ['NETWORKS', (r) => (spec(r).ipNetworks ?? []).join(',')],
+    ['INTERFACE', (r) => spec(r).interfaceName],
+    ['PROFILES', (r) => (spec(r).profiles ?? []).join(','), true],
+    ['NATS', (r) => (spec(r).ipNATs ?? []).map((n: { internalIP: string; externalIP: string }) => `${n.internalIP}:${n.externalIP}`).join(','), true],
+  ],
   CalicoNodeStatus: [
     ['NAME', (r) => r.metadata.name],
     ['NODE', (r) => spec(r).node],

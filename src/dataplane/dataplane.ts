@@ -99,6 +99,19 @@ export interface DataplaneStats {
   routeOps: number;
 }
 
+/** Route operations per second above which a periodic resync waits (a table is moving). */
+const BUSY_OPS = 1000;
+/** How many resync periods it waits at most. */
+const BUSY_PERIODS = 10;
+
+/**
+ * Does a periodic resync wait, after `ops` route operations since the last look, with
+ * routes being sent right now (`busy`), and `waitedMs` of waiting already?
+ */
+export function resyncWaits(ops: number, busy: boolean, waitedMs: number, periodMs: number): boolean {
+  return (busy || ops >= BUSY_OPS) && waitedMs < periodMs * BUSY_PERIODS;
+}
+
 /** Calico's default MTU interface pattern: physical-looking names only. */
 const MTU_IFACE = /^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)$/;
 
@@ -197,12 +210,24 @@ export class Dataplane {
   // A full resync every interval, ±10 % so a fleet of agents does not dump in step.
   private scheduleResync(): void {
     const every = this.cfg.resyncIntervalMs ?? 30_000;
-    this.timer = setTimeout(() => {
-      this.resyncDue = true;
-      this.debounce.flush();
-      this.scheduleResync();
-    }, every * (0.9 + Math.random() * 0.2));
+    this.timer = setTimeout(() => this.periodicResync(every, Date.now(), this.routes.work), every * (0.9 + Math.random() * 0.2));
     this.timer.unref();
+  }
+
+  // A resync dumps every route of ours: at a million routes that is seconds of CPU in one
+  // turn of the loop and hundreds of MiB at once. So it waits while a table is arriving
+  // or leaving (routes being sent, or BUSY_OPS route operations in the last second), at
+  // most BUSY_PERIODS periods.
+  private periodicResync(every: number, since: number, work: number): void {
+    const now = this.routes.work;
+    if (resyncWaits(now - work, this.routes.busy, Date.now() - since, every)) {
+      this.timer = setTimeout(() => this.periodicResync(every, since, now), 1000);
+      this.timer.unref();
+      return;
+    }
+    this.resyncDue = true;
+    this.debounce.flush();
+    this.scheduleResync();
   }
 
   /**

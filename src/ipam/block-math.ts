@@ -51,3 +51,21 @@ export function startIndex(nodeName: string, count: bigint): bigint {
   for (const c of nodeName) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
   return BigInt(h) % count;
 }
+
+/** Addresses looked at per block when searching for a free one (IPv6 blocks may be huge). */
+const SCAN_LIMIT = 4096n;
+
+/**
+ * The first address of the block not in `taken`. Every address of a block is assignable,
+ * network and broadcast included: workloads get /32s and blocks are not subnets
+ * (Calico's libcalico-go/lib/ipam/ipam_block.go newBlock puts ordinals 0…n-1 in Unallocated).
+ */
+export function freeAddress(blockCidr: string, taken: Record<string, unknown>): string | undefined {
+  const size = blockAddresses(blockCidr);
+  const limit = size < SCAN_LIMIT ? size : SCAN_LIMIT;
+  for (let n = 0n; n < limit; n++) {
+    const addr = addressAt(blockCidr, n);
+    if (!(addr in taken)) return addr;
+  }
+  return undefined;
+}

@@ -31,7 +31,9 @@ export interface LabState {
   datastore: string;
   dataplane: string;
   encap: string;
-  nodes: { name: string; namespace: string; address: string; cidr: string; stateDir: string; pid?: number; workloads: { namespace: string; address: string }[] }[];
+  /** How workloads were made: namespaces wired by tabby-cni, or podman containers on it. */
+  runtime?: 'netns' | 'podman';
+  nodes: { name: string; namespace: string; address: string; cidr: string; stateDir: string; pid?: number; workloads: { namespace: string; address: string; containerID?: string; container?: string }[] }[];
   tor: { namespace: string; address: string; asn: number; pid?: number; socket?: string } | null;
   external: { namespace: string; address: string } | null;
   fabrics: string[];
@@ -61,7 +63,7 @@ export function removeStateDir(dir = LAB_DIR): void {
 /** DESIGN.md's `tabby lab status -o json` form. */
 export function statusJson(s: LabState) {
   return {
-    nodes: s.nodes.map((n) => ({ name: n.name, namespace: n.namespace, address: n.address, workloads: n.workloads })),
+    nodes: s.nodes.map((n) => ({ name: n.name, namespace: n.namespace, address: n.address, workloads: n.workloads.map((w) => ({ namespace: w.namespace, address: w.address, ...(w.container ? { container: w.container } : {}) })) })),
     tor: s.tor ? { namespace: s.tor.namespace, address: s.tor.address, asn: s.tor.asn } : null,
     external: s.external,
   };

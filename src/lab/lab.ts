@@ -10,12 +10,13 @@ import { validateResource } from '../api/validate.js';
 import type { NodeStatusJson } from '../agent/status.js';
 import { askAgent } from '../agent/status-server.js';
 import { packageRoot } from '../util/package-root.js';
-import { BLOCK_KIND, Ipam } from '../ipam/ipam.js';
+import { BLOCK_KIND } from '../ipam/ipam.js';
 import { ip, run, startDaemon, stopPid, waitFor } from '../util/exec.js';
 import { labEtcdConfig, openLabDatastore, startLabEtcd } from './etcd.js';
 import { birdEstablished, startBird, torBirdConfig } from './bird.js';
 import { LAB_DIR, LAB_PREFIX, loadState, removeStateDir, saveState, type LabState } from './lab-state.js';
-import { Fabric, addWorkload, createNetns, deleteNetns, link, listNetns, routerSysctls } from './topology.js';
+import { Fabric, createNetns, deleteNetns, link, listNetns, routerSysctls } from './topology.js';
+import { addNetnsWorkload, addPodmanWorkload, podmanSetup, podmanTeardown, type LabRuntime } from './lab-workloads.js';
 import { UsageError } from '../errors.js';
 
 export interface LabOptions {
@@ -28,6 +29,10 @@ export interface LabOptions {
   subnets: 1 | 2;
   crossSubnet?: boolean;
   workloads: number;
+  /** netns: namespaces wired by tabby-cni; podman: containers on a tabby-cni network. */
+  runtime?: LabRuntime;
+  /** Name prefix of every namespace (default "tabby"); a test gives its own to run beside a lab. */
+  prefix?: string;
   dir?: string;
   progress?: (line: string) => void;
 }
@@ -53,7 +58,9 @@ function resources(o: LabOptions, torAddress?: string): unknown[] {
     },
   ];
   // The seeds' "hosts on their own layer 2 segment with a router": a global peer to the router.
-  if (torAddress) docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: torAddress, asNumber: TOR_ASN } });
+  // Every node exports every pool route to it (Calico's calico_export_to_bgp_peers), its mesh-
+  // learned blocks too; keepOriginalNextHop makes the router reach each block at its owner.
+  if (torAddress) docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: torAddress, asNumber: TOR_ASN, keepOriginalNextHop: true } });
   return docs;
 }
 
@@ -92,17 +99,18 @@ export async function nodeStatus(node: LabState['nodes'][number]): Promise<NodeS
 export async function labUp(o: LabOptions): Promise<LabState> {
   const say = o.progress ?? (() => undefined);
   const dir = o.dir ?? LAB_DIR;
-  await labDown(dir);
+  const prefix = o.prefix ?? LAB_PREFIX;
+  await labDown(dir, prefix);
   if (o.subnets === 2 && o.tor === 'none') throw new UsageError('a second subnet needs the ToR router: use --tor bird');
   mkdirSync(dir, { recursive: true });
   const storeDir = join(dir, 'datastore');
-  const etcd = o.datastore === 'etcd' ? labEtcdConfig(dir, `${LAB_PREFIX}-etcd`, ETCD_ADDRESS) : undefined;
-  const state: LabState = { prefix: LAB_PREFIX, dir, datastore: etcd ? `etcd:${etcd.clientUrl}` : `file:${storeDir}`, etcd, dataplane: o.dataplane, encap: o.encap, nodes: [], tor: null, external: null, fabrics: [], pids: [] };
+  const etcd = o.datastore === 'etcd' ? labEtcdConfig(dir, `${prefix}-etcd`, ETCD_ADDRESS) : undefined;
+  const state: LabState = { prefix, dir, datastore: etcd ? `etcd:${etcd.clientUrl}` : `file:${storeDir}`, etcd, dataplane: o.dataplane, encap: o.encap, runtime: o.runtime ?? 'netns', nodes: [], tor: null, external: null, fabrics: [], pids: [] };
   saveState(state);
   try {
     say('building namespaces');
-    const fabrics = [new Fabric(LAB_PREFIX)];
-    if (o.subnets === 2) fabrics.push(new Fabric(`${LAB_PREFIX}-b`));
+    const fabrics = [new Fabric(prefix)];
+    if (o.subnets === 2) fabrics.push(new Fabric(`${prefix}-b`));
     for (const f of fabrics) {
       await f.create();
       state.fabrics.push(f.netns);
@@ -111,12 +119,12 @@ export async function labUp(o: LabOptions): Promise<LabState> {
 
     let torAddress: string | undefined;
     if (o.tor === 'bird') {
-      const netns = `${LAB_PREFIX}-tor`;
+      const netns = `${prefix}-tor`;
       await createNetns(netns);
       await routerSysctls(netns);
       for (const [i, f] of fabrics.entries()) await f.attach('tor', netns, `eth${i}`, `${subnet(i)}.1/24`);
       torAddress = `${subnet(0)}.1`;
-      const ext = `${LAB_PREFIX}-ext`;
+      const ext = `${prefix}-ext`;
       await createNetns(ext);
       await link({ netns, ifname: 'ext0', cidr: EXT.tor }, { netns: ext, ifname: 'eth0', cidr: EXT.ext });
       await ip(['route', 'add', 'default', 'via', EXT.tor.split('/')[0]!], ext);
@@ -128,11 +136,15 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     for (let i = 1; i <= o.nodes; i++) {
       const sub = o.subnets === 2 && i === o.nodes ? 1 : 0;
       const cidr = `${subnet(sub)}.${10 + i}/24`;
-      const host = await fabrics[sub]!.addHost(`node${i}`, cidr, { netns: `${LAB_PREFIX}-node${i}` });
+      const host = await fabrics[sub]!.addHost(`node${i}`, cidr, { netns: `${prefix}-node${i}` });
       // Proxy ARP answers for the workloads' 169.254.1.1 gateway only when the host has a
-      // route for it: the ToR default, or an unreachable default when there is no ToR.
+      // unicast route for it (arp_process wants RTN_UNICAST): the ToR default, or without a
+      // ToR a route for the gateway alone beside an unreachable default.
       if (state.tor) await ip(['route', 'add', 'default', 'via', `${subnet(sub)}.1`], host.netns);
-      else await ip(['route', 'add', 'unreachable', 'default'], host.netns);
+      else {
+        await ip(['route', 'add', 'unreachable', 'default'], host.netns);
+        await ip(['route', 'add', '169.254.1.1/32', 'dev', 'eth0'], host.netns);
+      }
       state.nodes.push({ name: `node${i}`, namespace: host.netns, address: host.address, cidr, stateDir: join(dir, `node${i}`), workloads: [] });
     }
     saveState(state);
@@ -182,23 +194,21 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     say('waiting for IPAM blocks');
     const store2 = await openLabDatastore(state);
     try {
-      const ipam = new Ipam(store2);
       await waitFor('every node to claim a block', async () => {
         const blocks = (await store2.list(BLOCK_KIND)).items as { spec: { affinity: string } }[];
         return state.nodes.every((n) => blocks.some((b) => b.spec.affinity === `host:${n.name}`));
       }, 30_000, 200);
-      say('creating workloads');
-      for (const n of state.nodes) {
-        for (let w = 1; w <= o.workloads; w++) {
-          const netns = `${n.namespace}-w${w}`;
-          const address = await ipam.assign(n.name, netns, 4);
-          await addWorkload({ name: n.name, netns: n.namespace, cidr: n.cidr, address: n.address, ifname: 'eth0' }, netns, address);
-          n.workloads.push({ namespace: netns, address });
-          saveState(state);
-        }
-      }
     } finally {
       await store2.close();
+    }
+    // Workloads through tabby-cni, as a container runtime on each node would make them.
+    say(`creating workloads (${state.runtime})`);
+    if (state.runtime === 'podman') await podmanSetup(state);
+    for (const n of state.nodes) {
+      for (let w = 1; w <= o.workloads; w++) {
+        n.workloads.push(await (state.runtime === 'podman' ? addPodmanWorkload : addNetnsWorkload)(state, n, w));
+        saveState(state);
+      }
     }
 
     await waitConverged(state, say);
@@ -228,12 +238,14 @@ export async function waitConverged(state: LabState, say: (line: string) => void
   await waitFor('routes to every workload', async () => (await connectivity({ ...state, external: null })).ok, 30_000, 500);
 }
 
-/** Remove everything a lab made: processes by PID, namespaces by prefix, state files. */
-export async function labDown(dir = LAB_DIR): Promise<void> {
+/** Remove everything a lab made: containers, processes by PID, namespaces by prefix, state files. */
+export async function labDown(dir = LAB_DIR, prefix?: string): Promise<void> {
   const state = loadState(dir);
+  // Containers first, while the datastore and the nodes are still there for the plugin's DEL.
+  if (state?.runtime === 'podman') await podmanTeardown(state);
   for (const pid of state?.pids ?? []) await stopPid(pid, 3000);
   // After a crash the state may be gone: processes inside our namespaces are ours.
-  const namespaces = await listNetns(`${LAB_PREFIX}-`);
+  const namespaces = await listNetns(`${state?.prefix ?? prefix ?? LAB_PREFIX}-`);
   for (const ns of namespaces) {
     const { stdout } = await ip(['netns', 'pids', ns], undefined, { allowFail: true });
     for (const pid of stdout.split('\n').map(Number).filter((n) => n > 0)) await stopPid(pid, 2000);

@@ -12,7 +12,7 @@ import type { Address } from './addresses.js';
 import type { RawBatch, RawBatchOptions } from './batch.js';
 import type { BpfGlobalValue } from './bpf-objects.js';
 import type { MapValue } from './bpf-maps.js';
-import type { Link, LinkSetOptions, VxlanCreateOptions } from './links.js';
+import type { Link, LinkSetOptions, VethCreateOptions, VxlanCreateOptions } from './links.js';
 import type { FdbEntry, FdbOp, Neighbour, NeighbourOp } from './neighbours.js';
 import type { Route } from './routes.js';
 import type { TcAttachOptions, TcDetachOptions, TcFilter, TcQueryOptions, TcQueryResult } from './tc.js';
@@ -23,6 +23,8 @@ export interface NativeBinding {
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
+  vethCreate(opts: VethCreateOptions): Promise<void>;
+  sysctlWrite(opts: { netns?: string; entries: [string, string][] }): Promise<void>;
   linkDelete(opts: { name: string; netns?: string }): Promise<void>;
   linkSet(opts: LinkSetOptions): Promise<void>;
   neighApply(ops: NeighbourOp[], opts: { netns?: string }): Promise<RawBatch>;
@@ -48,6 +50,7 @@ export interface NativeBinding {
   ipMinTtlSet(fd: number, family: number, minTtl: number): void;
   ipTtlSet(fd: number, family: number, ttl: number): void;
   udpMinTtlFilter(fd: number, family: number, minTtl: number): void;
+  socketFilterSet(fd: number, program: Buffer): void;
 }
 
 // node-gyp puts the addon under the package root, which works from src/ and dist/src/.

@@ -25,11 +25,14 @@ export function optU32(path: string, v: number | undefined, max: number): number
   return v;
 }
 
-export function checkNetns(v: unknown): void {
+/** An absolute path to a namespace file, as a runtime's CNI_NETNS or /proc/PID/ns/net. */
+const NETNS_PATH = /^\/[^\0]{1,4094}$/;
+
+/** A namespace by name (under /var/run/netns) or by absolute path. */
+export function checkNetns(v: unknown, path = 'netns'): void {
   if (v === undefined) return;
-  if (typeof v !== 'string' || !NETNS_NAME.test(v) || v === '.' || v === '..') {
-    throw new ValidationError('netns', 'must be the name of a namespace under /var/run/netns');
-  }
+  const ok = typeof v === 'string' && (NETNS_PATH.test(v) ? !v.split('/').includes('..') : NETNS_NAME.test(v) && v !== '.' && v !== '..');
+  if (!ok) throw new ValidationError(path, 'must be the name of a namespace under /var/run/netns or an absolute path to one');
 }
 
 /** `{netns}` when given (checked), `{}` otherwise: the addon reads absence as "this namespace". */

@@ -2,7 +2,7 @@
 
 import { NetlinkError, ValidationError } from '../errors.js';
 import { call } from './binding.js';
-import { checkIfname, checkIp, checkMac, checkU32, netnsArg, optU32 } from './checks.js';
+import { checkIfname, checkIp, checkMac, checkNetns, checkU32, netnsArg, optU32 } from './checks.js';
 
 export interface VxlanInfo {
   vni?: number;
@@ -77,6 +77,30 @@ export async function vxlanCreate(opts: VxlanCreateOptions): Promise<void> {
   if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
   if (opts.up !== undefined) args.up = opts.up === true;
   return call(NetlinkError, (n) => n.vxlanCreate(args));
+}
+
+export interface VethCreateOptions {
+  name: string;
+  peerName: string;
+  /** Where the peer is created (a namespace name or path); default: beside `name`. */
+  peerNetns?: string;
+  mtu?: number;
+  mac?: string;
+  peerMac?: string;
+  netns?: string;
+}
+
+/** A veth pair whose peer is created directly in `peerNetns`; both ends start down. */
+export async function vethCreate(opts: VethCreateOptions): Promise<void> {
+  checkIfname(opts.name);
+  checkIfname(opts.peerName, 'peerName');
+  checkNetns(opts.peerNetns, 'peerNetns');
+  const args: VethCreateOptions = { name: opts.name, peerName: opts.peerName, ...netnsArg(opts.netns) };
+  if (opts.peerNetns !== undefined) args.peerNetns = opts.peerNetns;
+  args.mtu = optU32('mtu', opts.mtu, 65535);
+  if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
+  if (opts.peerMac !== undefined) args.peerMac = checkMac('peerMac', opts.peerMac);
+  return call(NetlinkError, (n) => n.vethCreate(args));
 }
 
 export async function linkDelete(opts: { name: string; netns?: string }): Promise<void> {

@@ -75,12 +75,29 @@ export interface EncodedRoutes {
 const RTPROT_BOOT = 3;
 
 /** IPv4 dotted quad to a u32, or -1. Strict (no leading zeros), and ~50× faster than ip-address. */
-export function ipv4ToU32(text: string): number {
+/** "a.b.c.d/len" read in place (no substrings): address × 64 + len, or -1. */
+export function ipv4CidrValue(text: string): number {
+  const slash = text.indexOf('/');
+  if (slash < 7) return -1;
+  let len = 0;
+  const digits = text.length - slash - 1;
+  if (digits < 1 || digits > 2) return -1;
+  for (let i = slash + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    len = len * 10 + (c - 48);
+  }
+  if (len > 32 || (digits === 2 && len < 10)) return -1;
+  const v = ipv4ToU32(text, slash);
+  return v < 0 ? -1 : v * 64 + len;
+}
+
+export function ipv4ToU32(text: string, end = text.length): number {
   let value = 0;
   let octet = -1;
   let digits = 0;
   let dots = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       if (digits > 0 && octet === 0) return -1;
@@ -287,10 +304,15 @@ export class RouteRecordBatch {
     this.buf = Buffer.alloc(capacity * ROUTE_REC_SIZE);
   }
 
-  /** Appends one operation; `make` builds it in full only when `template` is new. Throws ValidationError as encodeRouteOps does. */
-  add(dst: string, template: object, make: () => RouteOp): void {
+  /**
+   * Appends one operation; `make` builds it in full only when `template` is new. Without
+   * `make`, a new template appends nothing and returns false (the caller then passes one:
+   * no closure per route). Throws ValidationError as encodeRouteOps does.
+   */
+  add(dst: string, template: object, make?: () => RouteOp): boolean {
     let t = this.templates.get(template);
     if (t === undefined) {
+      if (make === undefined) return false;
       const op = make();
       const one = Buffer.alloc(ROUTE_REC_SIZE + (Array.isArray(op.route?.nexthops) ? op.route.nexthops.length : 0) * NEXTHOP_REC_SIZE);
       writeRoute(`ops[${this.count}]`, op, this.defaultProtocol, this.names, one, 0);
@@ -300,16 +322,24 @@ export class RouteRecordBatch {
     this.buf.set(t, this.off);
     const family = t[1] === 6 ? 6 : 4;
     // The prefix: same family as the template, written over its own (IPv4 uses 4 of the 16 octets).
-    if (family === 6) this.buf.fill(0, this.off + 32, this.off + 48);
-    const slash = dst.indexOf('/');
-    const len = slash > 0 ? Number(dst.slice(slash + 1)) : -1;
-    const addr = slash > 0 ? dst.slice(0, slash) : '';
-    if (!(len >= 0 && len <= (family === 4 ? 32 : 128) && Number.isInteger(len) && writeAddress(addr, family, this.buf, this.off + 32))) {
-      throw new ValidationError(`ops[${this.count}].route.dst`, `must be an IPv${family} CIDR like the other routes of its kind`);
+    let len = -1;
+    if (family === 4) {
+      const v = ipv4CidrValue(dst);
+      if (v >= 0) {
+        len = v % 64;
+        this.buf.writeUInt32BE((v - len) / 64, this.off + 32);
+      }
+    } else {
+      this.buf.fill(0, this.off + 32, this.off + 48);
+      const slash = dst.indexOf('/');
+      const l = slash > 0 ? Number(dst.slice(slash + 1)) : -1;
+      if (l >= 0 && l <= 128 && Number.isInteger(l) && writeAddress(dst.slice(0, slash), 6, this.buf, this.off + 32)) len = l;
     }
+    if (len < 0) throw new ValidationError(`ops[${this.count}].route.dst`, `must be an IPv${family} CIDR like the other routes of its kind`);
     this.buf[this.off + 2] = len;
     this.off += t.length;
     this.count++;
+    return true;
   }
 
   finish(): EncodedRoutes {

@@ -80,3 +80,15 @@ export function udpMinTtlFilter(fd: number, family: SocketFamily, minTtl: number
   checkU32('minTtl', minTtl, 255);
   callSync((n) => n.udpMinTtlFilter(fd, family, minTtl));
 }
+
+/**
+ * Attaches a classic BPF socket filter (8-octet struct sock_filter instructions in host
+ * byte order), or detaches it with an empty program. On a listening TCP socket it sees
+ * the SYN and the handshake's last ACK, and accepted sockets inherit it.
+ */
+export function socketFilterSet(fd: number, program: Buffer): void {
+  checkU32('fd', fd, 0x7fffffff);
+  const p = toBuffer('program', program);
+  if (p.length % 8 !== 0 || p.length > 4096 * 8) throw new ValidationError('program', 'must be up to 4096 instructions of 8 octets');
+  callSync((n) => n.socketFilterSet(fd, p));
+}

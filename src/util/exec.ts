@@ -18,6 +18,8 @@ export interface RunOptions {
   input?: string;
   /** Resolve instead of throwing on a non-zero exit. */
   allowFail?: boolean;
+  /** Environment of the command (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunResult {
@@ -33,7 +35,7 @@ export function inNetns(netns: string | undefined, argv: string[]): string[] {
 export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const full = inNetns(opts.netns, argv);
   return new Promise((resolve, reject) => {
-    const child = execFile(full[0]!, full.slice(1), { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(full[0]!, full.slice(1), { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 << 20, env: opts.env ?? process.env }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
       if (code !== 0 && !opts.allowFail) reject(new CommandError(full, code, stderr || String(err?.message ?? '')));
       else resolve({ code, stdout, stderr });

@@ -1,4 +1,4 @@
-// Processes the integration tests start: routing daemons (BIRD, GoBGP) with a config
+// Processes the integration tests start: routing daemons (BIRD, GoBGP, ExaBGP) with a config
 // file and a log in the test's directory, and killing a child by PID.
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -71,9 +71,9 @@ export abstract class TestDaemon {
    * Writes the config, starts `argv` in the namespace and waits (10 s) until `ready`
    * says so; throws with the log's tail if the daemon exits first.
    */
-  protected async launch(config: string, argv: string[], what: string, ready: () => Promise<boolean>): Promise<void> {
+  protected async launch(config: string, argv: string[], what: string, ready: () => Promise<boolean>, env?: NodeJS.ProcessEnv): Promise<void> {
     writeFileSync(this.conf, config);
-    const child = startDaemon(argv, { netns: this.netns, logFile: this.logFile });
+    const child = startDaemon(argv, { netns: this.netns, logFile: this.logFile, ...(env ? { env } : {}) });
     this.child = child;
     let exited = false;
     child.once('exit', () => (exited = true));

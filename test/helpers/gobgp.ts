@@ -2,8 +2,11 @@
 // inside a namespace (killed by PID), and the gobgp CLI run in the same namespace (its
 // gRPC API listens on that namespace's loopback).
 
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { run, stopPid } from '../../src/util/exec.js';
-import { TestDaemon } from './daemon.js';
+import { killAndWait, TestDaemon } from './daemon.js';
 
 export const GOBGPD = '/usr/bin/gobgpd';
 export const GOBGP = '/usr/bin/gobgp';
@@ -57,8 +60,9 @@ export class GoBgp extends TestDaemon {
     super(netns, dir, name, 'toml');
   }
 
-  async start(config: string): Promise<void> {
-    const argv = [GOBGPD, '-f', this.conf, '-t', 'toml', '--api-hosts', `127.0.0.1:${this.apiPort}`, '--pprof-disable', '-p'];
+  /** `restarting`: gobgpd -r, graceful-restart recovery (R and F bits, selection deferral). */
+  async start(config: string, opts: { restarting?: boolean } = {}): Promise<void> {
+    const argv = [GOBGPD, '-f', this.conf, '-t', 'toml', '--api-hosts', `127.0.0.1:${this.apiPort}`, '--pprof-disable', '-p', ...(opts.restarting ? ['-r'] : [])];
     await this.launch(config, argv, 'gobgpd', async () => (await this.cli('global')).includes('AS'));
   }
 
@@ -90,6 +94,24 @@ export class GoBgp extends TestDaemon {
     return rib[prefix] ?? [];
   }
 
+  /** `gobgp monitor global rib -a FAMILY -j` in the namespace: each line's paths to `on`, until stop(). */
+  monitor(family: 'ipv4' | 'ipv6', on: (paths: Array<Record<string, unknown>>) => void): { stop(): Promise<void> } {
+    const child = spawn('ip', ['netns', 'exec', this.netns, GOBGP, '-u', '127.0.0.1', '-p', String(this.apiPort), 'monitor', 'global', 'rib', '--current', '-a', family, '-j'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const v = JSON.parse(line) as unknown;
+        on(Array.isArray(v) ? (v as Array<Record<string, unknown>>) : [v as Record<string, unknown>]);
+      } catch {
+        /* not a path line */
+      }
+    });
+    return {
+      async stop() {
+        if (child.pid && child.exitCode === null) await killAndWait(child, child.pid, 'SIGTERM');
+      },
+    };
+  }
+
   async addRoute(family: 'ipv4' | 'ipv6', prefix: string, nextHop: string): Promise<void> {
     await this.cli('global', 'rib', '-a', family, 'add', prefix, 'nexthop', nextHop);
   }
@@ -98,9 +120,13 @@ export class GoBgp extends TestDaemon {
     await this.cli('global', 'rib', '-a', family, 'del', prefix);
   }
 
-  async stop(): Promise<void> {
-    const pid = this.child?.pid;
-    if (pid && this.child?.exitCode === null) await stopPid(pid, 2000);
+  /** SIGTERM (or SIGKILL with `kill`: a crash) by PID. */
+  async stop(opts: { kill?: boolean } = {}): Promise<void> {
+    const child = this.child;
     this.child = undefined;
+    const pid = child?.pid;
+    if (!pid || child.exitCode !== null) return;
+    if (opts.kill) await killAndWait(child, pid, 'SIGKILL');
+    else await stopPid(pid, 2000);
   }
 }

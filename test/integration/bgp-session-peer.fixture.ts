@@ -8,6 +8,8 @@ import { BgpListener, BgpSession, TcpDialer, type SessionConfig } from '../../sr
 
 interface FixtureConfig {
   listen?: { address: string; port?: number };
+  /** More peers on the same listener (no session: their connections are counted and closed). */
+  listenFor?: Array<{ remoteAddress: string; ttlSecurity?: number }>;
   session: SessionConfig;
   /** IPv4 prefixes to announce once Established, with this next hop. */
   announce?: { prefixes: string[]; nextHop: string };
@@ -51,6 +53,15 @@ async function main(): Promise<void> {
   if (cfg.listen) {
     listener = new BgpListener({ address: cfg.listen.address, port: cfg.listen.port ?? 179, logger });
     listener.addPeer(session);
+    for (const p of cfg.listenFor ?? []) {
+      listener.addPeer({
+        ...p,
+        incoming: (conn) => {
+          emit('incoming', { remoteAddress: p.remoteAddress });
+          conn.destroy();
+        },
+      });
+    }
     await listener.listen();
   }
   session.start();

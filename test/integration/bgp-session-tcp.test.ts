@@ -5,7 +5,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nsPair, tabbyPeer, type NsProcess, type Pair, type PeerEvent } from './bgp-session-netns.js';
+import { NsProcess, nsPair, tabbyPeer, type Pair, type PeerEvent } from './bgp-session-netns.js';
 import { needs } from '../helpers/require.js';
 
 const NEEDS = needs({ root: true, tools: ['ip'] });
@@ -168,6 +168,42 @@ describe('BGP sessions over TCP between namespaces', NEEDS, () => {
       assert.notEqual((await b.status()).status.state, 'Established');
     } finally {
       await killAll(a, b);
+    }
+  });
+
+  /** A plain TCP connect (TTL 64) from `from` inside namespace A: 'connected', or 'timeout' after 2 s. */
+  async function plainConnect(from: string, to = net.addrB): Promise<string> {
+    const script = `const s=require('net').connect({host:'${to}',port:179,localAddress:'${from}'});s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});setTimeout(()=>{console.log('timeout');process.exit(0)},2000)`;
+    const p = new NsProcess(net.a, [process.execPath, '-e', script], false);
+    let out = '';
+    p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => p.child.once('exit', r));
+    return out.trim();
+  }
+
+  test('bug: GTSM was not enforced before OPEN on a listener shared with non-GTSM peers (RFC 5082 §3)', async () => {
+    // B listens for A (GTSM, one hop: TTL 255 only) and for A's second address (no GTSM),
+    // so the listener's own minimum TTL must stay 0. A TTL 64 SYN from A's address is
+    // what a remote attacker spoofing A sends: it must not even complete the handshake.
+    const b = tabbyPeer(net.b, {
+      listen: { address: '::' },
+      listenFor: [{ remoteAddress: net.addrA2 }, { remoteAddress: net.addr6A, ttlSecurity: 1 }],
+      session: { localAs: 65002, remoteAs: 65001, routerId: '10.255.0.2', remoteAddress: net.addrA, passive: true, ttlSecurity: 1, ...FAST },
+    });
+    let a: NsProcess | undefined;
+    try {
+      assert.ok(await b.waitFor((e) => e.event === 'ready', 10_000), b.stderr);
+      assert.equal(await plainConnect(net.addrA), 'timeout', 'the TTL 64 SYN from the GTSM peer\'s address is dropped');
+      assert.equal(await plainConnect(net.addr6A, net.addr6B), 'timeout', 'IPv6: hop limit 64 from a GTSM peer is dropped too');
+      assert.equal((await b.status()).listener?.accepted, 0);
+      // The non-GTSM peer on the same listener is not affected.
+      assert.equal(await plainConnect(net.addrA2), 'connected');
+      assert.ok(await b.waitFor((e) => e.event === 'incoming', 5000));
+      // And the real GTSM peer (TTL 255) establishes.
+      a = tabbyPeer(net.a, { session: { localAs: 65001, remoteAs: 65002, routerId: '10.255.0.1', remoteAddress: net.addrB, localAddress: net.addrA, ttlSecurity: 1, ...FAST } });
+      assert.ok(await a.waitFor(isEstablished, 10_000), `A: ${a.stderr}`);
+    } finally {
+      await killAll(b, ...(a ? [a] : []));
     }
   });
 

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bird, birdBase, birdBgp } from '../helpers/bird.js';
+import { run } from '../../src/util/exec.js';
 import { speakerOptions, withLab, type RunConfig } from '../fixtures/bgp-speaker-harness.js';
 import { needs } from '../helpers/require.js';
 
@@ -103,6 +104,44 @@ describe('graceful restart with BIRD 2', { skip }, () => {
         (await tabby.table()).routes.map((r) => r.prefix).sort(),
         ['198.51.100.0/24', '2001:db8:100::/48'],
       );
+      await tabby.stop();
+    });
+  });
+
+  test('BIRD vanishes without a word and comes back: its new connection is taken as its restart, not refused until the hold timer (RFC 4724 §4.2)', async () => {
+    await withLab('tbsg', 1, async (lab) => {
+      const s = lab.net.spokes[0]!;
+      const bird = new Bird(s.ns, lab.dir, 'bird');
+      lab.defer(() => bird.stop({ kill: true }));
+      const birdConfig = birdBase('10.255.0.11', { v4: ['198.51.100.0/24'] }) +
+        birdBgp({ name: 'tabby', local: s.addr4, localAs: 65010, neighbor: lab.net.hubAddr4, neighborAs: 65020, nextHop6: s.addr6, holdTime: 60, extra: ['graceful restart on;'] });
+      await bird.start(birdConfig);
+      const tabby = lab.tabby({
+        speaker: speakerOptions('10.255.0.1', 65020),
+        peers: [{ id: 'bird', address: s.addr4, remoteAsn: 65010, localAddress6: lab.net.hubAddr6, holdTime: 60 }],
+        localRoutes: [{ prefix: '203.0.113.0/24' }],
+      });
+      await tabby.established('bird');
+      await tabby.until('BIRD\'s route', () => tabby.route('198.51.100.0/24'));
+      const mark = tabby.events.length;
+      // The old connection dies without a word: BIRD's host sends no RST, not when BIRD
+      // dies and not in answer to our keepalives (the rule stays in the test's namespace).
+      await run(['iptables', '-I', 'OUTPUT', '-p', 'tcp', '--tcp-flags', 'RST', 'RST', '-d', lab.net.hubAddr4, '-j', 'DROP'], { netns: s.ns });
+      await run(['iptables', '-I', 'OUTPUT', '-p', 'tcp', '--tcp-flags', 'FIN', 'FIN', '-d', lab.net.hubAddr4, '-j', 'DROP'], { netns: s.ns });
+      await bird.stop({ kill: true });
+      assert.equal((await tabby.peer('bird')).state, 'Established', 'the old session still looks up (hold time 60 s)');
+      const t0 = Date.now();
+      await bird.start(birdConfig, { recover: true });
+      const back = await tabby.until('Tabby took the new connection', async () => {
+        const p = await tabby.peer('bird');
+        return p.state === 'Established' && p.counters.established === 2 ? p : undefined;
+      }, 20_000);
+      assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms: far less than the 60 s hold time`);
+      assert.equal(back.negotiated?.gracefulRestart?.restarting, true);
+      assert.equal(back.counters.connectionsRejected, 0, `no Cease / Connection Rejected\n${tabby.stderr.slice(-4000)}`);
+      await tabby.until('stale routes swept after End-of-RIB', async () => (await tabby.peer('bird')).gracefulRestart === undefined);
+      const withdrawn = tabby.events.slice(mark).flatMap((e) => (e.event === 'best' ? ((e.changes as Array<{ prefix: string; peerId: string | null }>) ?? []) : [])).filter((c) => c.peerId === null);
+      assert.deepEqual(withdrawn, [], 'BIRD\'s route was kept across its restart');
       await tabby.stop();
     });
   });

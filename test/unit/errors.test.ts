@@ -20,6 +20,7 @@ import { IpamExhaustedError } from '../../src/ipam/ipam.js';
 import { LabError } from '../../src/lab/lab-state.js';
 import { UnsupportedFieldError } from '../../src/api/refusals.js';
 import { CommandError } from '../../src/util/exec.js';
+import { CniError } from '../../src/cni/cni-error.js';
 import { ROOT } from '../helpers/paths.js';
 
 const TABLE: [Error & { code: string }, string, string][] = [
@@ -47,6 +48,7 @@ const TABLE: [Error & { code: string }, string, string][] = [
   [new AutodetectError('x'), 'AutodetectError', 'AUTODETECT'],
   [new LabError('x'), 'LabError', 'LAB'],
   [new BenchError('x'), 'BenchError', 'BENCH'],
+  [new CniError(7, 'invalid network name', 'name "-x"'), 'CniError', 'CNI'],
   [new TargetMissedError('x'), 'TargetMissedError', 'BENCH_TARGET_MISSED'],
   // A refused field is a validation failure to every caller: it keeps its parent's code.
   [new UnsupportedFieldError('spec.wireguard', 'no WireGuard'), 'UnsupportedFieldError', 'VALIDATION'],

@@ -5,6 +5,7 @@ import { ValidationError } from '../../errors.js';
 import { checkBfdAnnotations } from '../bfd-annotations.js';
 import { parseIP, parsePeerIP } from '../net.js';
 import { arrayOf, asn, bgpPassword, bool, duration, int, INT32, ip, object, oneOf, peerIP, resourceName, selector, str } from '../schema.js';
+import { peerLimits } from '../peer-annotations.js';
 import type { KindDef } from './kind.js';
 
 const fail = (path: string, reason: string): never => {
@@ -41,6 +42,7 @@ export const bgpPeer: KindDef = {
   }),
   metadata(meta, spec) {
     checkBfdAnnotations(meta.annotations, spec.failureDetectionMode);
+    peerLimits(meta.annotations);
   },
   rules(spec) {
     // The CRD's x-kubernetes-validations, in its order.

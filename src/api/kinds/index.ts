@@ -6,10 +6,11 @@ import { calicoNodeStatus } from './calico-node-status.js';
 import { ipPool } from './ip-pool.js';
 import type { KindDef } from './kind.js';
 import { node } from './node.js';
+import { workloadEndpoint } from './workload-endpoint.js';
 
 export type { KindDef } from './kind.js';
 
-export const KINDS: readonly KindDef[] = [bgpConfiguration, bgpPeer, node, ipPool, bgpFilter, calicoNodeStatus];
+export const KINDS: readonly KindDef[] = [bgpConfiguration, bgpPeer, node, ipPool, bgpFilter, calicoNodeStatus, workloadEndpoint];
 
 const byAlias = new Map<string, KindDef>();
 for (const def of KINDS) {

@@ -19,4 +19,6 @@ export interface KindDef {
   name?(name: string): void;
   /** A status the kind carries: checked by this schema, or kept as given when `true`. */
   status?: Check<Record<string, unknown>> | true;
+  /** metadata.namespace is allowed (default "default"), as for Calico's namespaced kinds. */
+  namespaced?: boolean;
 }

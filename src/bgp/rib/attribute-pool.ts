@@ -65,6 +65,7 @@ export function attributeKey(a: RibAttributes): string {
   k += `|${a.extendedCommunities?.length ? a.extendedCommunities.map((b) => b.toString('hex')).join(',') : '-'}`;
   k += `|${a.largeCommunities?.length ? a.largeCommunities.map((c) => c.join(':')).join(',') : '-'}`;
   k += `|${a.unknown?.length ? a.unknown.map((u) => `${u.type}.${u.flags}.${u.value.toString('hex')}`).join(',') : '-'}`;
+  k += `|${a.partial?.length ? list(a.partial) : '-'}`;
   return k;
 }
 

@@ -16,6 +16,8 @@ export interface BgpFilterRule {
   readonly source?: 'RemotePeers';
   /** Shell-style glob on the route's interface (local routes that have one). */
   readonly interface?: string;
+  /** The session's type: the peer the route came from (import) or goes to (export). */
+  readonly peerType?: 'eBGP' | 'iBGP';
   readonly action: 'Accept' | 'Reject';
 }
 
@@ -32,6 +34,7 @@ export interface RouteFacts {
   /** Learned from a BGP peer, as opposed to originated here. */
   readonly fromPeer: boolean;
   readonly interface?: string;
+  readonly peerType?: 'ibgp' | 'ebgp';
 }
 
 export type FilterVerdict = 'accept' | 'reject' | undefined;
@@ -45,6 +48,7 @@ interface CompiledRule {
   readonly hasLength: boolean;
   readonly fromPeer: boolean;
   readonly iface: RegExp | undefined;
+  readonly peerType: 'ibgp' | 'ebgp' | undefined;
   readonly verdict: 'accept' | 'reject';
 }
 
@@ -70,12 +74,14 @@ function compile(rule: BgpFilterRule, family: Family): CompiledRule {
     hasLength: rule.prefixLength !== undefined,
     fromPeer: rule.source === 'RemotePeers',
     iface: rule.interface === undefined ? undefined : glob(rule.interface),
+    peerType: rule.peerType === undefined ? undefined : rule.peerType === 'eBGP' ? 'ebgp' : 'ibgp',
     verdict: rule.action.toLowerCase() === 'reject' ? 'reject' : 'accept',
   };
 }
 
 function matches(r: CompiledRule, route: RouteFacts, prefix: () => ParsedPrefix | undefined): boolean {
   if (r.fromPeer && !route.fromPeer) return false;
+  if (r.peerType !== undefined && r.peerType !== route.peerType) return false;
   if (r.iface !== undefined && (route.interface === undefined || !r.iface.test(route.interface))) return false;
   if (r.cidr === undefined && !r.hasLength) return true;
   const p = prefix();
@@ -130,7 +136,7 @@ function verdictOf(filters: readonly BgpFilter[], direction: FilterDirection, fa
 /** Import policy for a peer with these filters (BGPPeer `filters`, in order). */
 export function bgpFilterImportPolicy(specs: readonly BgpFilterSpec[]): ImportPolicy {
   const filters = specs.map((s) => new BgpFilter(s));
-  return (prefix, _attributes, _peer: PeerDescriptor, family) => verdictOf(filters, 'import', family, { prefix, fromPeer: true }) ?? 'accept';
+  return (prefix, _attributes, peer: PeerDescriptor, family) => verdictOf(filters, 'import', family, { prefix, fromPeer: true, peerType: peer.type }) ?? 'accept';
 }
 
 /**
@@ -147,7 +153,7 @@ export function bgpFilterExportFilter(
   return (prefix, path, target, family) => {
     const fromPeer = path.peer.type !== 'local';
     const iface = interfaceOf?.(prefix, path);
-    const route: RouteFacts = iface === undefined ? { prefix, fromPeer } : { prefix, fromPeer, interface: iface };
+    const route: RouteFacts = iface === undefined ? { prefix, fromPeer, peerType: target.type } : { prefix, fromPeer, peerType: target.type, interface: iface };
     const v = verdictOf(filters, 'export', family, route);
     return v === undefined ? fallback(prefix, path, target, family) : v === 'accept';
   };

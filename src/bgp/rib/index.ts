@@ -16,7 +16,7 @@ export * from './types.js';
 export { Rib } from './rib.js';
 export { DECISION_STEPS, MULTIPATH_LAST_STEP, comparePaths, localPrefOf, neighbourAs, selectBest, type DecisionStep, type Selection } from './best-path.js';
 export { multipathSet, sameNextHops, samePath } from './multipath.js';
-export { importLoop, type ImportLoop } from './import-checks.js';
+export { badNextHop, ebgpAsPathError, importLoop, importRejection, martianNextHop, type ImportLoop, type ImportRejection } from './import-checks.js';
 export { exportAttributes, exportBlock } from './export-policy.js';
 export { AdjRibOut, announcement, withdrawal, type Outbound, type OutboundGroup } from './adj-rib-out.js';
 export {

@@ -33,18 +33,7 @@ export class LocRib {
   apply(family: Family, prefix: string, removes: readonly Path[], adds: readonly Path[]): BestPathChange | undefined {
     const table = this.tables[family];
     const cur = table.get(prefix);
-    if (!(cur instanceof Destination) && removes.length <= 1 && adds.length <= 1 && removes[0] === cur) {
-      // At most one path before and after: no selection needed.
-      const next = adds[0];
-      if (next === undefined) {
-        if (cur === undefined) return undefined;
-        table.delete(prefix);
-        return change(family, prefix, null, cur, NONE);
-      }
-      table.set(prefix, next);
-      if (samePath(cur, next)) return undefined;
-      return change(family, prefix, next, cur ?? null, next.alone ?? [next]);
-    }
+    if (!(cur instanceof Destination) && removes.length <= 1 && adds.length <= 1 && removes[0] === cur) return this.single(table, family, prefix, cur, adds[0]);
     const prevBest = cur === undefined ? null : cur instanceof Destination ? cur.best : cur;
     const prevMulti = cur === undefined ? NONE : cur instanceof Destination ? cur.multipath : [cur];
     const paths = cur === undefined ? [] : cur instanceof Destination ? cur.paths.slice() : [cur];
@@ -54,6 +43,26 @@ export class LocRib {
     }
     paths.push(...adds);
     return this.store(family, prefix, cur, paths, prevBest, prevMulti);
+  }
+
+  /** apply() of one path replacing another (either may be absent), without an array per prefix. */
+  replace(family: Family, prefix: string, old: Path | undefined, next: Path | undefined): BestPathChange | undefined {
+    const table = this.tables[family];
+    const cur = table.get(prefix);
+    if (!(cur instanceof Destination) && old === cur) return this.single(table, family, prefix, cur, next);
+    return this.apply(family, prefix, old ? [old] : NONE, next ? [next] : NONE);
+  }
+
+  // At most one path before and after: no selection needed.
+  private single(table: Map<string, Entry>, family: Family, prefix: string, cur: Path | undefined, next: Path | undefined): BestPathChange | undefined {
+    if (next === undefined) {
+      if (cur === undefined) return undefined;
+      table.delete(prefix);
+      return change(family, prefix, null, cur, NONE);
+    }
+    table.set(prefix, next);
+    if (samePath(cur, next)) return undefined;
+    return change(family, prefix, next, cur ?? null, next.alone ?? [next]);
   }
 
   /** Runs selection again (a peer's router id or type changed). */

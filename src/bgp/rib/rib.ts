@@ -6,7 +6,7 @@
 import { routeChanges, type DecodedUpdate, type Family, type PathAttributes } from '../wire/index.js';
 import { AdjRibIn, type StoredPath } from './adj-rib-in.js';
 import { AttributePool, localAttributes, ribAttributes, type PoolEntry } from './attribute-pool.js';
-import { importLoop } from './import-checks.js';
+import { importRejection, type ImportRejection } from './import-checks.js';
 import { LocRib } from './loc-rib.js';
 import {
   DEFAULT_LOCAL_PREF,
@@ -122,9 +122,10 @@ export class Rib {
 
   /**
    * One family's announcements and withdrawals from a peer. An announcement replaces the
-   * peer's path with the same path id; a rejected one (loop, import policy) withdraws it.
+   * peer's path with the same path id; a rejected one (loop, semantic error, import
+   * policy) withdraws it. `rejected` hears why import checks refused the announcements.
    */
-  update(peerId: string, change: RibUpdate): BestPathChange[] {
+  update(peerId: string, change: RibUpdate, rejected?: (reason: ImportRejection, prefixes: number) => void): BestPathChange[] {
     const st = this.state(peerId);
     const { adj } = st;
     const peer = adj.peer as PeerDescriptor;
@@ -136,7 +137,7 @@ export class Rib {
     const touch = (prefix: string, old: StoredPath | undefined, next: StoredPath | undefined): void => {
       if (old === next) return;
       if (ops === undefined) {
-        const c = this.loc.apply(family, prefix, old ? [old] : NONE, next ? [next] : NONE);
+        const c = this.loc.replace(family, prefix, old, next);
         if (c) out.push(c);
         return;
       }
@@ -171,7 +172,9 @@ export class Rib {
         delete base.originatorId;
         delete base.clusterList;
       }
-      const entry = importLoop(base, peer, this.options) === undefined ? this.pool.intern(base) : undefined;
+      const why = importRejection(base, peer, this.options);
+      if (why !== undefined) rejected?.(why, announced.length);
+      const entry = why === undefined ? this.pool.intern(base) : undefined;
       // Held for the loop so a withdrawal inside it cannot drop entries still in use.
       const held: PoolEntry[] = [];
       const hold = (e: PoolEntry): PoolEntry => {
@@ -326,6 +329,11 @@ export class Rib {
   /** Paths accepted from the peer (prefixes × path ids). */
   accepted(peerId: string, family: Family): number {
     return this.peers.get(peerId)?.adj.count(family) ?? 0;
+  }
+
+  /** The peer has an accepted path for the prefix (with this path id). */
+  holds(peerId: string, family: Family, prefix: string, pathId = 0): boolean {
+    return this.peers.get(peerId)?.adj.get(family, prefix, pathId) !== undefined;
   }
 
   /** Accepted plus rejected by import policy or loop checks. */

@@ -11,7 +11,18 @@ export interface PrefixEntry {
   pathId?: number;
 }
 
+/** One family's prefixes of an UPDATE as decoded: arrays, no object per prefix. */
+export interface FamilyPrefixes {
+  announced: readonly string[];
+  /** RFC 7911 path identifiers of `announced`, when add-path is negotiated. */
+  announcedPathIds?: readonly number[];
+  withdrawn: readonly string[];
+  withdrawnPathIds?: readonly number[];
+}
+
 export interface UpdateEvent {
+  /** The prefixes per family as arrays (what the RIB takes); `announced`/`withdrawn` are the same as entries. */
+  prefixes: Partial<Record<Family, FamilyPrefixes>>;
   announced: Partial<Record<Family, PrefixEntry[]>>;
   withdrawn: Partial<Record<Family, PrefixEntry[]>>;
   /** Next hop of the announced prefixes per family (from NEXT_HOP or MP_REACH_NLRI). */
@@ -42,7 +53,7 @@ export interface SessionHandlers {
   onStateChange(change: { from: State; to: State; reason: string }): void;
 }
 
-function entries(prefixes: string[], ids: number[] | undefined): PrefixEntry[] {
+function entries(prefixes: readonly string[], ids: readonly number[] | undefined): PrefixEntry[] {
   return prefixes.map((prefix, i) => (ids ? { prefix, pathId: ids[i]! } : { prefix }));
 }
 
@@ -55,10 +66,45 @@ export interface BuiltUpdate {
   ignored: Family[];
 }
 
+function entriesOf(prefixes: Partial<Record<Family, FamilyPrefixes>>, side: 'announced' | 'withdrawn'): Partial<Record<Family, PrefixEntry[]>> {
+  const out: Partial<Record<Family, PrefixEntry[]>> = {};
+  for (const f of Object.keys(prefixes) as Family[]) {
+    const p = prefixes[f]!;
+    const list = p[side];
+    if (list.length > 0) out[f] = entries(list, side === 'announced' ? p.announcedPathIds : p.withdrawnPathIds);
+  }
+  return out;
+}
+
+/**
+ * The event as handlers see it. The RIB reads `prefixes`; the per-prefix entries are
+ * built only when something asks for them (tests, diagnostics), not per UPDATE.
+ */
+class Event implements UpdateEvent {
+  prefixes: Partial<Record<Family, FamilyPrefixes>> = {};
+  nextHops: UpdateEvent['nextHops'] = {};
+  declare treatAsWithdraw?: string;
+  declare discarded?: string[];
+  constructor(public attributes: PathAttributes) {}
+
+  get announced(): Partial<Record<Family, PrefixEntry[]>> {
+    return entriesOf(this.prefixes, 'announced');
+  }
+
+  get withdrawn(): Partial<Record<Family, PrefixEntry[]>> {
+    return entriesOf(this.prefixes, 'withdrawn');
+  }
+
+  toJSON(): object {
+    return { ...this, announced: this.announced, withdrawn: this.withdrawn };
+  }
+}
+
 export function updateEvent(u: DecodedUpdate, families: readonly Family[]): BuiltUpdate {
-  const ev: UpdateEvent = { announced: {}, withdrawn: {}, nextHops: {}, attributes: { ...u.attributes } };
-  delete ev.attributes.mpReach;
-  delete ev.attributes.mpUnreach;
+  const attributes = { ...u.attributes };
+  delete attributes.mpReach;
+  delete attributes.mpUnreach;
+  const ev = new Event(attributes);
   if (u.treatAsWithdraw) ev.treatAsWithdraw = u.treatAsWithdraw.message;
   if (u.discarded.length > 0) ev.discarded = u.discarded.map((e) => e.message);
   const out: BuiltUpdate = { event: undefined, announced: 0, withdrawn: 0, ignored: [] };
@@ -67,17 +113,20 @@ export function updateEvent(u: DecodedUpdate, families: readonly Family[]): Buil
       out.ignored.push(c.family);
       continue;
     }
+    if (c.announced.length === 0 && c.withdrawn.length === 0) continue;
+    const p: FamilyPrefixes = { announced: c.announced, withdrawn: c.withdrawn };
     if (c.announced.length > 0) {
-      ev.announced[c.family] = entries(c.announced, c.announcedPathIds);
+      if (c.announcedPathIds) p.announcedPathIds = c.announcedPathIds;
       out.announced += c.announced.length;
       if (c.nextHop !== undefined) {
         ev.nextHops[c.family] = c.linkLocalNextHop ? { nextHop: c.nextHop, linkLocalNextHop: c.linkLocalNextHop } : { nextHop: c.nextHop };
       }
     }
     if (c.withdrawn.length > 0) {
-      ev.withdrawn[c.family] = entries(c.withdrawn, c.withdrawnPathIds);
+      if (c.withdrawnPathIds) p.withdrawnPathIds = c.withdrawnPathIds;
       out.withdrawn += c.withdrawn.length;
     }
+    ev.prefixes[c.family] = p;
   }
   if (out.announced + out.withdrawn > 0) out.event = ev;
   return out;

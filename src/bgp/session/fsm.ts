@@ -20,7 +20,7 @@ import {
 import { collisionSurvivor } from './collision.js';
 import type { ResolvedConfig } from './config.js';
 import { checkPeerOpen, negotiate, type Negotiated } from './negotiate.js';
-import { receivedError, SOCKET_TIMED_OUT, sentError } from './status.js';
+import { PEER_RESTARTED, receivedError, SOCKET_TIMED_OUT, sentError } from './status.js';
 import type { TimerName } from './timers.js';
 
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -43,6 +43,8 @@ export type FsmEvent =
   | { type: 'TcpIncoming' }
   /** The dial failed, or the connection closed or broke; `error` is the BIRD-style text. */
   | { type: 'TcpFails'; error: string }
+  /** Established, a graceful-restart peer connected again: it restarted (RFC 4724 §4.2). */
+  | { type: 'PeerRestarted' }
   | { type: 'Open'; open: DecodedOpen }
   | { type: 'Keepalive' }
   | { type: 'Update'; update: DecodedUpdate }
@@ -188,6 +190,10 @@ export function idle(ctx: FsmContext, ev: FsmEvent): Transition {
       return begin(ctx, 'start');
     case 'IdleHoldTimerExpires':
       return begin(ctx, 'idle hold over');
+    case 'TcpIncoming':
+      // Only what the session took while its automatic start was due (collision.ts:
+      // `restarted`, `resume`); anything else it refuses before the FSM sees it.
+      return connected(ctx, 'incoming connection');
     case 'Stop':
       return stay('Idle', 'stopped', [{ kind: 'stopTimer', timer: 'idleHold' }]);
     default:
@@ -272,7 +278,7 @@ export function openSent(ctx: FsmContext, ev: FsmEvent): Transition {
       const other = ctx.other;
       // The peer's OPEN gives its identifier, so a collision can be settled now.
       if (other && (other.state === 'OpenSent' || other.state === 'OpenConfirm')) {
-        const survivor = collisionSurvivor(ctx.cfg.routerId, ev.open.bgpId);
+        const survivor = collisionSurvivor(ctx.cfg.routerId, ev.open.bgpId, ctx.cfg.localAs, ev.open.asn);
         if ((survivor === 'outgoing') !== ctx.outgoing) {
           const cease: Notification = { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION, data: Buffer.alloc(0) };
           return { next: 'Idle', reason: `connection collision: the ${survivor} connection stays`, actions: [{ kind: 'notify', notification: cease }, ...STOP_CONNECTION_TIMERS, { kind: 'yield' }] };
@@ -317,6 +323,10 @@ export function established(ctx: FsmContext, ev: FsmEvent): Transition {
       return stay('Established', 'route refresh', [...restartHold(ctx), { kind: 'routeRefresh', routeRefresh: ev.routeRefresh }]);
     case 'KeepaliveTimerExpires':
       return stay('Established', 'keepalive', [{ kind: 'send', message: KEEPALIVE }, { kind: 'startTimer', timer: 'keepalive', ms: keepaliveMs(ctx.negotiated!) }]);
+    case 'PeerRestarted':
+      // Down without a NOTIFICATION (there is no one to read it) and without a back-off:
+      // the new connection is already waiting to be taken.
+      return { next: 'Idle', reason: 'the peer connected again: it restarted', error: PEER_RESTARTED, actions: [{ kind: 'close' }, ...STOP_CONNECTION_TIMERS] };
     default:
       return failNotify(`${ev.type} in Established`, fsmError(FsmError.UNEXPECTED_MESSAGE_IN_ESTABLISHED));
   }

@@ -10,6 +10,7 @@ export { STATE_FUNCTIONS, STATES, type Action, type FsmContext, type FsmEvent, t
 export { collisionSurvivor, incomingDecision, type IncomingDecision } from './collision.js';
 export { checkPeerOpen, localOpen, negotiate, type Negotiated } from './negotiate.js';
 export {
+  emptyCounters,
   notificationName,
   socketError,
   type GracefulRestartInfo,

@@ -1,14 +1,16 @@
 // Accepts BGP connections on one address/port and hands each to the session
 // configured for the remote address. Anything else is closed at once, counted and
 // logged. MD5 keys are set per peer address on the listening socket (accepted sockets
-// inherit them); GTSM is applied to each accepted socket.
+// inherit them); GTSM is checked per peer by a socket filter from the first SYN on,
+// and applied to each accepted socket as well.
 
 import net from 'node:net';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { parseIP } from '../../api/net.js';
 import { closeSync } from 'node:fs';
-import { bindAddress, ipMinTtlSet, ipTtlSet, type SocketFamily, tcpMd5Set, tcpSocket } from '../../native/sockopts.js';
+import { bindAddress, ipMinTtlSet, ipTtlSet, socketFilterSet, type SocketFamily, tcpMd5Set, tcpSocket } from '../../native/sockopts.js';
 import { BGP_PORT } from '../wire/index.js';
+import { encodeFilter, gtsmFilterProgram } from './gtsm-filter.js';
 import { addressFamily, applyTtlSecurity, GTSM_TTL, socketFd } from './tcp.js';
 import type { Connection } from './transport.js';
 
@@ -55,6 +57,8 @@ export class BgpListener {
   private readonly log: Logger;
   private ttl = 0;
   private minTtl = 0;
+  /** The GTSM filter attached to the listening socket, as a comparable key ('' = none). */
+  private filterKey = '';
 
   constructor(private readonly opts: ListenerOptions = {}) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'bgp', listener: `${opts.address ?? '::'}:${opts.port ?? BGP_PORT}` });
@@ -106,6 +110,7 @@ export class BgpListener {
     this.keyed.clear();
     this.ttl = 0;
     this.minTtl = 0;
+    this.filterKey = '';
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -146,8 +151,9 @@ export class BgpListener {
   /**
    * GTSM on the listening socket. The SYN-ACK leaves from it, so it must carry TTL 255
    * for any GTSM peer. A minimum TTL there is shared by all peers, so it is set only
-   * while every peer uses GTSM; otherwise accepted sockets get it, which leaves the
-   * handshake and the first segments unchecked.
+   * while every peer uses GTSM; the per-peer check is a socket filter (gtsm-filter.ts),
+   * which also covers the handshake and what arrives before accept() returns when the
+   * listener is shared with peers that do not use GTSM.
    */
   private applyTtl(): void {
     const fd = this.fd;
@@ -165,6 +171,15 @@ export class BgpListener {
       this.minTtl = minTtl;
     } catch (err) {
       this.log.error({ err }, 'cannot set TTL options on the listening socket');
+    }
+    const gtsmPeers = peers.filter((p) => p.ttlSecurity).map((p) => ({ address: canonicalAddress(p.remoteAddress), minTtl: GTSM_TTL + 1 - p.ttlSecurity! }));
+    const key = gtsmPeers.length > 0 ? JSON.stringify(gtsmPeers) : '';
+    if (key === this.filterKey) return;
+    try {
+      socketFilterSet(fd, key ? encodeFilter(gtsmFilterProgram(gtsmPeers)) : Buffer.alloc(0));
+      this.filterKey = key;
+    } catch (err) {
+      this.log.error({ err, peers: gtsmPeers.length }, 'cannot attach the GTSM filter to the listening socket: the handshake is checked only after accept');
     }
   }
 

@@ -33,7 +33,7 @@ import {
 import { silentLogger, type Logger } from '../../util/log.js';
 import { incomingDecision } from './collision.js';
 import { updateEvent, type DownEvent, type SessionHandlers } from './delivery.js';
-import { resolveConfig, type ResolvedConfig, type SessionConfig } from './config.js';
+import { resolveConfig, type GracefulRestartOptions, type ResolvedConfig, type SessionConfig } from './config.js';
 import { STATE_FUNCTIONS, type Action, type FsmContext, type FsmEvent, type State, type Transition } from './fsm.js';
 import { localOpen, negotiatedInfo, type Negotiated } from './negotiate.js';
 import {
@@ -48,7 +48,7 @@ import {
   type SessionStatus,
 } from './status.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { IdleBackoff, Timers, type TimerName } from './timers.js';
+import { IdleBackoff, jitter, JITTERED, Timers, type TimerName } from './timers.js';
 import { TcpDialer } from './tcp.js';
 import type { Connection, Dialer } from './transport.js';
 
@@ -58,6 +58,8 @@ export interface SessionOptions extends SessionConfig {
   clock?: Clock;
   /** How outgoing connections are made (default: TcpDialer, real TCP). */
   dialer?: Dialer;
+  /** Uniform in [0, 1) for timer jitter (RFC 4271 §10); default Math.random. */
+  random?: () => number;
   handlers?: Partial<SessionHandlers>;
 }
 
@@ -118,7 +120,8 @@ export class BgpSession {
   private readonly clock: Clock;
   private readonly dialer: Dialer;
   private handlers: Partial<SessionHandlers>;
-  private readonly open: Open;
+  private open: Open;
+  private readonly random: () => number;
   private primary: Slot;
   private secondary: Slot | undefined;
   private enabled = false;
@@ -129,6 +132,8 @@ export class BgpSession {
   /** The NOTIFICATION of the transition being applied, for onDown. */
   private transitionNotification: LastNotification | undefined;
   private idleHoldUntil: number | undefined;
+  /** The idle hold follows a connection lost without a NOTIFICATION: the peer's own connection is taken. */
+  private holdAfterLoss = false;
   private dispatchFrom: State = 'Idle';
   private readonly work: Array<() => void> = [];
   private running = false;
@@ -141,6 +146,7 @@ export class BgpSession {
     this.dialer = opts.dialer ?? new TcpDialer();
     this.handlers = opts.handlers ?? {};
     this.log = (opts.logger ?? silentLogger).child({ component: 'bgp', peer: this.config.name });
+    this.random = opts.random ?? Math.random;
     this.open = localOpen(this.config);
     this.backoff = new IdleBackoff(this.config.idleHold);
     this.primary = this.newSlot('Idle');
@@ -178,6 +184,15 @@ export class BgpSession {
 
   setHandlers(handlers: Partial<SessionHandlers>): void {
     this.handlers = handlers;
+  }
+
+  /**
+   * New graceful-restart flags for the OPENs from now on (the R and F bits end with the
+   * speaker's restart, RFC 4724 §4.1); the running connection keeps what it negotiated.
+   */
+  setGracefulRestart(gr: GracefulRestartOptions): void {
+    this.config.gracefulRestart = gr;
+    this.open = localOpen(this.config);
   }
 
   // ---- control ----
@@ -406,9 +421,11 @@ export class BgpSession {
         return this.send(slot, a.message);
       case 'notify':
         return this.notify(slot, a.notification);
-      case 'startTimer':
-        if (a.timer === 'idleHold') this.idleHoldUntil = this.clock.now() + a.ms;
-        return slot.timers.start(a.timer, a.ms);
+      case 'startTimer': {
+        const ms = JITTERED.has(a.timer) ? jitter(a.ms, this.random) : a.ms;
+        if (a.timer === 'idleHold') this.idleHoldUntil = this.clock.now() + ms;
+        return slot.timers.start(a.timer, ms);
+      }
       case 'stopTimer':
         return slot.timers.stop(a.timer);
       case 'negotiated':
@@ -547,7 +564,10 @@ export class BgpSession {
 
   private accept(conn: Connection): void {
     const p = this.primary;
-    const decision = this.enabled ? incomingDecision(p.state, { outgoing: p.outgoing, hasSecond: this.secondary !== undefined }) : 'refuse';
+    // BIRD's gr_ready: both sides offered graceful restart on the Established session.
+    const gracefulRestart = this.config.gracefulRestart !== undefined && p.negotiated?.gracefulRestart !== undefined;
+    const holdAfterLoss = this.holdAfterLoss && p.timers.isRunning('idleHold');
+    const decision = this.enabled ? incomingDecision(p.state, { outgoing: p.outgoing, hasSecond: this.secondary !== undefined, gracefulRestart, holdAfterLoss }) : 'refuse';
     const from = { remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, state: p.state };
     switch (decision) {
       case 'refuse':
@@ -560,11 +580,24 @@ export class BgpSession {
         this.release(slot, decision === 'reject');
         return;
       }
+      case 'restarted':
+        this.log.info(from, 'the peer connected again while Established: it restarted (RFC 4724 §4.2)');
+        this.dispatch(p, { type: 'PeerRestarted' });
+        // onDown ran; the owner may have stopped or replaced us meanwhile.
+        if (!this.enabled || this.primary !== p || p.state !== 'Idle') {
+          conn.destroy();
+          return;
+        }
+        this.adopt(p, conn);
+        return;
+      case 'resume':
+        this.log.info(from, 'the peer connected again during our idle hold after the lost connection: taken');
+        p.timers.stop('idleHold');
+        this.holdAfterLoss = false;
+        this.adopt(p, conn);
+        return;
       case 'adopt':
-        this.release(p, false);
-        p.outgoing = false;
-        this.attach(p, conn);
-        this.dispatch(p, { type: 'TcpIncoming' });
+        this.adopt(p, conn);
         return;
       case 'second': {
         this.log.info(from, 'incoming connection while our own is opening: both run until the OPENs settle it');
@@ -575,6 +608,13 @@ export class BgpSession {
         return;
       }
     }
+  }
+
+  private adopt(p: Slot, conn: Connection): void {
+    this.release(p, false);
+    p.outgoing = false;
+    this.attach(p, conn);
+    this.dispatch(p, { type: 'TcpIncoming' });
   }
 
   /** The other connection lost: Cease/Connection Collision Resolution on it, then it goes. */
@@ -619,7 +659,9 @@ export class BgpSession {
     const down: DownEvent = { reason: t.reason, wasEstablished };
     if (t.error) down.error = t.error;
     if (this.transitionNotification) down.notification = this.transitionNotification;
+    this.holdAfterLoss = false;
     if (backoff && this.enabled) {
+      this.holdAfterLoss = this.transitionNotification === undefined;
       const now = this.clock.now();
       const wait = this.backoff.next(now, wasEstablished && establishedAt !== undefined ? now - establishedAt : 0);
       this.idleHoldUntil = now + wait;

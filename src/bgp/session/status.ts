@@ -86,6 +86,8 @@ const STRERROR: Readonly<Record<string, string>> = {
 
 export const SOCKET_CLOSED = 'Socket: Connection closed';
 export const SOCKET_TIMED_OUT = 'Socket: Connection timed out';
+/** BIRD's text when a graceful-restart peer reconnects while its old session is Established. */
+export const PEER_RESTARTED = 'Graceful restart';
 /** BIRD's BEM_INVALID_MD5: the kernel would not take the key. */
 export const MD5_FAILED = 'Error: Kernel MD5 auth failed';
 

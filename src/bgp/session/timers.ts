@@ -6,6 +6,16 @@ import type { Clock, TimerHandle } from '../../util/clock.js';
 /** RFC 4271 §8 timers, plus the idle hold that spaces automatic restarts after errors. */
 export type TimerName = 'connectRetry' | 'hold' | 'keepalive' | 'idleHold';
 
+/**
+ * RFC 4271 §10: ConnectRetry and KeepAlive (the two of these we run) are jittered by a
+ * factor uniform in [0.75, 1.0], so speakers that restarted together drift apart.
+ */
+export const JITTERED: ReadonlySet<TimerName> = new Set<TimerName>(['connectRetry', 'keepalive']);
+
+export function jitter(ms: number, random: () => number): number {
+  return Math.round(ms * (0.75 + 0.25 * random()));
+}
+
 /** Named one-shot timers: starting a running timer restarts it. */
 export class Timers {
   private readonly running = new Map<TimerName, TimerHandle>();

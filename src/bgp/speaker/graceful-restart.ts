@@ -1,6 +1,7 @@
-// Graceful restart (RFC 4724) as the receiving speaker, and RFC 8538 for sessions that
-// end with a NOTIFICATION: which of a peer's families we keep, marked stale, when its
-// session goes, and which stale families go at once when it comes back.
+// Graceful restart (RFC 4724) in both roles. As the receiving speaker (helper), with
+// RFC 8538 for sessions that end with a NOTIFICATION: which of a peer's families we keep,
+// marked stale, when its session goes, and which stale families go at once when it
+// comes back. As the restarting speaker: selection deferral until End-of-RIB.
 
 import type { DownEvent, NegotiatedInfo } from '../session/index.js';
 import { CeaseSubcode, ErrorCode, type Family, type Notification } from '../wire/index.js';
@@ -51,4 +52,80 @@ export function flushOnEstablish(stale: readonly Family[], n: NegotiatedInfo): F
     const fam = gr.families.find((x) => x.family === f);
     return fam === undefined || !fam.forwarding;
   });
+}
+
+/** RFC 4724 §4.1 leaves the value to us; long enough for every peer's table, well inside helpers' stale timers (FRR 360 s). */
+export const DEFAULT_SELECTION_DEFERRAL = 120;
+
+/**
+ * The restarting speaker's side of RFC 4724 §4.1: route selection (and so the initial
+ * tables and End-of-RIB we send, and what goes to the dataplane) waits until every
+ * peer that can send End-of-RIB has sent it for each of its families, or the
+ * Selection_Deferral_Timer runs out. Peers that do not offer graceful restart, or that
+ * are restarting themselves (R bit), are not waited for — as BIRD's gr_recovery locks.
+ * Configured peers that are not up yet are waited for until the timer.
+ */
+export class SelectionDeferral {
+  /** Peer id → families still owing End-of-RIB; an empty set: not Established yet. */
+  private readonly waiting = new Map<string, Set<Family>>();
+  private done = false;
+
+  constructor(
+    peers: Iterable<string>,
+    private readonly onDone: (reason: string) => void,
+  ) {
+    for (const id of peers) this.waiting.set(id, new Set());
+  }
+
+  get active(): boolean {
+    return !this.done;
+  }
+
+  /** The peers still waited for, for logs and status. */
+  pending(): string[] {
+    return [...this.waiting.keys()];
+  }
+
+  /** A peer configured while we are still deferring. */
+  add(peerId: string): void {
+    if (!this.done && !this.waiting.has(peerId)) this.waiting.set(peerId, new Set());
+  }
+
+  remove(peerId: string): void {
+    if (this.waiting.delete(peerId)) this.check('peer removed');
+  }
+
+  established(peerId: string, n: NegotiatedInfo): void {
+    if (this.done || !this.waiting.has(peerId)) return;
+    const gr = n.gracefulRestart;
+    if (!gr || gr.restarting || n.families.length === 0) {
+      this.waiting.delete(peerId);
+      this.check(gr ? 'peer restarting too' : 'peer without graceful restart');
+      return;
+    }
+    this.waiting.set(peerId, new Set(n.families));
+  }
+
+  endOfRib(peerId: string, family: Family): void {
+    const fams = this.waiting.get(peerId);
+    if (this.done || !fams || !fams.delete(family) || fams.size > 0) return;
+    this.waiting.delete(peerId);
+    this.check('End-of-RIB from every peer');
+  }
+
+  /** The Selection_Deferral_Timer ran out. */
+  expire(): void {
+    if (this.done) return;
+    this.waiting.clear();
+    this.finish('selection deferral timer expired');
+  }
+
+  private check(reason: string): void {
+    if (!this.done && this.waiting.size === 0) this.finish(reason);
+  }
+
+  private finish(reason: string): void {
+    this.done = true;
+    this.onDone(reason);
+  }
 }

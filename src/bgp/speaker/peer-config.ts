@@ -4,9 +4,9 @@
 import { ValidationError } from '../../errors.js';
 import { parseIP } from '../../api/net.js';
 import type { PeerDescriptor } from '../rib/index.js';
-import type { SessionOptions } from '../session/index.js';
+import { canonicalAddress, emptyCounters, resolveConfig, type SessionOptions } from '../session/index.js';
 import type { Family } from '../wire/index.js';
-import type { SpeakerOptions, SpeakerPeer } from './types.js';
+import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js';
 
 export const DEFAULT_RESTART_TIME = 120;
 export const DEFAULT_FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
@@ -28,33 +28,69 @@ export function peerFamilies(peer: SpeakerPeer): Family[] {
   return DEFAULT_FAMILIES.filter((x) => f.includes(x));
 }
 
-/** Throws ValidationError for what would fail later, less visibly. */
-export function checkPeers(peers: readonly SpeakerPeer[]): void {
-  const ids = new Set<string>();
-  const addresses = new Map<string, string>();
-  peers.forEach((p, i) => {
-    if (!p.id) throw new ValidationError(`peers[${i}].id`, 'is required');
-    if (p.id === 'local') throw new ValidationError(`peers[${i}].id`, '"local" is reserved');
-    if (ids.has(p.id)) throw new ValidationError(`peers[${i}].id`, `duplicate id ${JSON.stringify(p.id)}`);
-    ids.add(p.id);
+/**
+ * What is wrong with one peer, as a ValidationError (undefined: it can run). Checked
+ * before a session is built, so one bad peer never stops the others.
+ */
+export function peerProblem(p: SpeakerPeer, opts: SpeakerOptions): ValidationError | undefined {
+  try {
+    if (p.configError !== undefined) throw new ValidationError('', p.configError);
+    if (!p.id) throw new ValidationError('id', 'is required');
+    if (p.id === 'local') throw new ValidationError('id', '"local" is reserved');
     const ip = parseIP(p.address);
-    if (!ip) throw new ValidationError(`peers[${i}].address`, 'must be an IPv4 or IPv6 address');
-    // The listener finds a session by the remote address alone.
-    const other = addresses.get(ip.address);
-    if (other !== undefined) throw new ValidationError(`peers[${i}].address`, `${ip.address} is also peer ${JSON.stringify(other)}`);
-    addresses.set(ip.address, p.id);
+    if (!ip) throw new ValidationError('address', 'must be an IPv4 or IPv6 address');
     if (p.localAddress !== undefined && parseIP(p.localAddress)?.family !== ip.family) {
-      throw new ValidationError(`peers[${i}].localAddress`, 'must be of the same family as address');
+      throw new ValidationError('localAddress', 'must be of the same family as address');
     }
     for (const [field, fam] of [['localAddress4', 4], ['localAddress6', 6], ['localLinkLocal6', 6]] as const) {
       const v = p[field];
-      if (v !== undefined && parseIP(v)?.family !== fam) throw new ValidationError(`peers[${i}].${field}`, `must be an IPv${fam} address`);
+      if (v !== undefined && parseIP(v)?.family !== fam) throw new ValidationError(field, `must be an IPv${fam} address`);
     }
     if (p.maxPrefixes !== undefined && !(Number.isInteger(p.maxPrefixes) && p.maxPrefixes > 0)) {
-      throw new ValidationError(`peers[${i}].maxPrefixes`, 'must be a positive integer');
+      throw new ValidationError('maxPrefixes', 'must be a positive integer');
     }
-    if (p.families !== undefined && peerFamilies(p).length === 0) throw new ValidationError(`peers[${i}].families`, 'must name ipv4 or ipv6');
-  });
+    if (p.maxPrefixesAction !== undefined && p.maxPrefixesAction !== 'reset' && p.maxPrefixesAction !== 'reject') {
+      throw new ValidationError('maxPrefixesAction', 'must be "reset" or "reject"');
+    }
+    if (p.families !== undefined && peerFamilies(p).length === 0) throw new ValidationError('families', 'must name ipv4 or ipv6');
+    // Everything the session itself would refuse (timers, AS numbers, TTL, MD5 key length).
+    resolveConfig(sessionConfig(p, opts, false));
+    return undefined;
+  } catch (err) {
+    if (err instanceof ValidationError) return err;
+    throw err;
+  }
+}
+
+/** Remote address → the first peer with it (the one the listener hands incoming connections). */
+export function listenerOwners(peers: Iterable<SpeakerPeer>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of peers) {
+    const key = canonicalAddress(p.address);
+    if (!out.has(key)) out.set(key, p.id);
+  }
+  return out;
+}
+
+/** The status of a peer that could not be configured: Idle, with the reason as its last error. */
+export function rejectedStatus(p: SpeakerPeer, error: string, since: Date, opts: SpeakerOptions): SpeakerPeerStatus {
+  return {
+    id: p.id,
+    address: parseIP(p.address)?.address ?? p.address,
+    port: p.port ?? 179,
+    family: peerFamily(p),
+    remoteAsn: p.remoteAsn,
+    localAsn: peerLocalAsn(p, opts),
+    type: peerType(p, opts),
+    passive: p.passive === true,
+    rrClient: p.rrClient === true,
+    state: 'Idle',
+    since,
+    info: `Idle Error: ${error}`,
+    lastError: error,
+    prefixes: { received: 0, accepted: 0, advertised: 0 },
+    counters: emptyCounters(),
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
 // change). RIB changes go to the speaker (the host), which fans them out.
 
 import type { Logger } from '../../util/log.js';
-import { AdjRibOut, type BestPathChange, type Rib, type RibUpdate } from '../rib/index.js';
+import { AdjRibOut, type BestPathChange, type ImportRejection, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
 import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type UpdateEvent } from '../session/index.js';
 import type { TimerHandle } from '../../util/clock.js';
 import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
@@ -15,6 +15,7 @@ import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js'
 import { packOutbound } from './update-packer.js';
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+const LOOPS: ReadonlySet<ImportRejection> = new Set<ImportRejection>(['as-path', 'originator-id', 'cluster-list']);
 export const DEFAULT_STALE_TIME = 360;
 /** Prefixes taken from the Adj-RIB-Out per round of UPDATEs (only the last message of a round may be partly full). */
 const TAKE = 16384;
@@ -31,8 +32,16 @@ export interface PeerHost {
   readonly options: SpeakerOptions;
   /** Sessions may run (start() was called, stop() was not). */
   readonly running: boolean;
-  /** setLocalRoutes() was called (or we gave up waiting): the initial table is complete. */
-  readonly localRoutesReady: boolean;
+  /**
+   * The initial table is complete: setLocalRoutes() was called (or we gave up waiting)
+   * and, after our own restart, selection deferral is over (RFC 4724 §4.1).
+   */
+  readonly initialTableReady: boolean;
+  /** We restarted with forwarding state kept and are still recovering: R and F bits in our OPENs. */
+  readonly restarting: boolean;
+  /** For selection deferral: the peer is up, it sent End-of-RIB. */
+  peerEstablished(peerId: string, negotiated: NegotiatedInfo): void;
+  peerEndOfRib(peerId: string, family: Family): void;
   /** RIB changes: to every peer's Adj-RIB-Out and to the best-path listeners. */
   changed(changes: readonly BestPathChange[]): void;
   /** Every other peer's Adj-RIB-Out must be brought in line (reflection rules changed). */
@@ -46,8 +55,6 @@ export interface PeerHost {
 export class PeerRuntime {
   session: BgpSession;
   private readonly log: Logger;
-  /** The session was built with the R bit (first session after our restart). */
-  private restarting: boolean;
   /** Bumped whenever the session goes up or down: queued UPDATEs of an older epoch are dropped. */
   private epoch = 0;
   private out: AdjRibOut | undefined;
@@ -73,14 +80,25 @@ export class PeerRuntime {
   private initialSent = 0;
   /** The forwarding path is usable as far as anything outside BGP (BFD) knows. */
   private live = true;
+  /** New prefixes ignored for being over maxPrefixes with the 'reject' action. */
+  private overLimit = 0;
+  /** Announcements refused by the import checks, per reason (RFC 7606 treat-as-withdraw). */
+  private readonly rejected: Partial<Record<ImportRejection, number>> = {};
+  private readonly onRejected = (reason: ImportRejection, prefixes: number): void => {
+    const before = this.rejected[reason] ?? 0;
+    this.rejected[reason] = before + prefixes;
+    // RFC 4271 §6.3 / RFC 7606: log it. The first of each kind as a warning, the flood at
+    // debug; loops are routine (a reflector sends a client its own routes back).
+    const fields = { reason, prefixes, total: before + prefixes };
+    if (before === 0 && !LOOPS.has(reason)) this.log.warn(fields, 'UPDATE refused by import checks: treated as withdrawn');
+    else this.log.debug(fields, 'UPDATE refused by import checks: treated as withdrawn');
+  };
 
   constructor(
     private readonly host: PeerHost,
     public cfg: SpeakerPeer,
-    restarting: boolean,
   ) {
     this.log = host.log.child({ peer: cfg.id });
-    this.restarting = restarting;
     this.session = this.build();
   }
 
@@ -146,7 +164,7 @@ export class PeerRuntime {
         }
       }
     }
-    if (next.maxPrefixes !== old.maxPrefixes) this.checkLimit();
+    if (next.maxPrefixes !== old.maxPrefixes || next.maxPrefixesAction !== old.maxPrefixesAction) this.checkLimit();
   }
 
   /** The peer is no longer configured: Cease/Peer De-configured, its routes go. */
@@ -182,9 +200,15 @@ export class PeerRuntime {
     this.kick();
   }
 
-  /** Local routes are known now: the table can go out. */
-  localRoutesReady(): void {
+  /** Local routes are known and selection deferral is over: the table can go out. */
+  sendInitialTable(): void {
     if (this.pendingInitial) this.initialTable();
+  }
+
+  /** Our restart is over: OPENs from now on carry neither the R nor the F bits (RFC 4724 §3). */
+  recovered(): void {
+    const gr = sessionConfig(this.cfg, this.host.options, false).gracefulRestart;
+    if (gr) this.session.setGracefulRestart(gr);
   }
 
   /** Re-computes everything advertised to the peer (export rules changed). */
@@ -262,12 +286,13 @@ export class PeerRuntime {
 
   private build(): BgpSession {
     const opts = this.host.options;
-    const cfg = sessionConfig(this.cfg, opts, this.restarting);
+    const cfg = sessionConfig(this.cfg, opts, this.host.restarting);
     const session = new BgpSession({
       ...cfg,
       logger: this.host.rootLog,
       clock: this.host.clock,
       ...(opts.dialer ? { dialer: opts.dialer } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
     });
     session.setHandlers({
       onEstablished: (n) => this.established(session, n),
@@ -334,7 +359,11 @@ export class PeerRuntime {
     this.initialLeft.clear();
     this.initialSent = 0;
     this.pendingInitial = true;
-    if (this.host.localRoutesReady) this.initialTable();
+    // May end selection deferral, which sends every pending initial table, ours too.
+    this.host.peerEstablished(this.id, n);
+    if (!this.pendingInitial) return;
+    if (this.host.initialTableReady) this.initialTable();
+    else if (this.host.restarting) this.log.info('Established: the initial table waits for End-of-RIB from the other peers (selection deferral)');
     else this.log.info('Established: the initial table waits for the local routes');
   }
 
@@ -343,23 +372,18 @@ export class PeerRuntime {
     const rib = this.host.rib;
     const changes: BestPathChange[] = [];
     for (const family of FAMILIES) {
-      const a = ev.announced[family];
-      const w = ev.withdrawn[family];
-      if (!a && !w) continue;
+      const p = ev.prefixes[family];
+      if (!p) continue;
       const nh = ev.nextHops[family];
-      const u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] } = {
-        family,
-        announced: a ? a.map((e) => e.prefix) : [],
-        withdrawn: w ? w.map((e) => e.prefix) : [],
-        attributes: ev.attributes,
-      };
-      if (a && a.length > 0 && a[0]!.pathId !== undefined) u.announcedPathIds = a.map((e) => e.pathId ?? 0);
-      if (w && w.length > 0 && w[0]!.pathId !== undefined) u.withdrawnPathIds = w.map((e) => e.pathId ?? 0);
+      const u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] } = { family, announced: p.announced, withdrawn: p.withdrawn, attributes: ev.attributes };
+      if (p.announcedPathIds) u.announcedPathIds = p.announcedPathIds;
+      if (p.announced.length > 0 && this.rejectsOverLimit()) this.keepWithinLimit(u);
+      if (p.withdrawnPathIds) u.withdrawnPathIds = p.withdrawnPathIds;
       if (nh) {
         u.nextHop = nh.nextHop;
         if (nh.linkLocalNextHop !== undefined) u.linkLocalNextHop = nh.linkLocalNextHop;
       }
-      for (const c of rib.update(this.id, u)) changes.push(c);
+      for (const c of rib.update(this.id, u, this.onRejected)) changes.push(c);
     }
     this.host.changed(changes);
     this.checkLimit();
@@ -367,6 +391,11 @@ export class PeerRuntime {
 
   private endOfRib(family: Family): void {
     this.log.info({ family }, 'End-of-RIB received');
+    this.sweepAfterEndOfRib(family);
+    this.host.peerEndOfRib(this.id, family);
+  }
+
+  private sweepAfterEndOfRib(family: Family): void {
     if (!this.stale.delete(family)) return;
     const changes = this.host.rib.sweepStale(this.id, family);
     if (this.stale.size === 0 && this.staleTimer !== undefined) {
@@ -413,17 +442,6 @@ export class PeerRuntime {
         this.host.changed(changes);
       }
     }
-    // The R bit belongs to the first session after our restart only.
-    if (this.restarting && !this.deliberate) {
-      this.restarting = false;
-      const old = this.session;
-      old.setHandlers({});
-      this.host.unregister(old);
-      void old.stop();
-      this.session = this.build();
-      this.host.register(this.session);
-      this.startSession();
-    }
   }
 
   private restartExpired(): void {
@@ -442,10 +460,49 @@ export class PeerRuntime {
     this.host.changed(changes);
   }
 
+  private rejectsOverLimit(): boolean {
+    return this.cfg.maxPrefixes !== undefined && this.cfg.maxPrefixesAction === 'reject';
+  }
+
+  /**
+   * maxPrefixes with the 'reject' action: new prefixes past the limit are left out of
+   * the update (never installed); replacements and withdrawals go through.
+   */
+  private keepWithinLimit(u: { -readonly [K in keyof RibUpdate]: RibUpdate[K] }): void {
+    const max = this.cfg.maxPrefixes!;
+    const rib = this.host.rib;
+    let held = rib.accepted(this.id, 'ipv4') + rib.accepted(this.id, 'ipv6');
+    const gone = new Set(u.withdrawn);
+    held -= [...gone].filter((p) => rib.holds(this.id, u.family, p)).length;
+    const ids = u.announcedPathIds;
+    const keep: string[] = [];
+    const keepIds: number[] = [];
+    let dropped = 0;
+    u.announced.forEach((prefix, i) => {
+      const id = ids?.[i] ?? 0;
+      const known = rib.holds(this.id, u.family, prefix, id);
+      if (!known && held >= max) {
+        dropped++;
+        return;
+      }
+      if (!known) held++;
+      keep.push(prefix);
+      keepIds.push(id);
+    });
+    if (dropped === 0) return;
+    u.announced = keep;
+    if (ids) u.announcedPathIds = keepIds;
+    const first = this.overLimit === 0;
+    this.overLimit += dropped;
+    const fields = { max, ignored: dropped, total: this.overLimit };
+    if (first) this.log.warn(fields, 'maximum number of prefixes reached: further new prefixes are not accepted');
+    else this.log.debug(fields, 'maximum number of prefixes reached: prefixes not accepted');
+  }
+
   /** Maximum prefixes (RFC 4486): Cease, drop its routes, start again a while later. */
   private checkLimit(): void {
     const max = this.cfg.maxPrefixes;
-    if (max === undefined || this.deliberate || !this.out) return;
+    if (max === undefined || this.rejectsOverLimit() || this.deliberate || !this.out) return;
     const rib = this.host.rib;
     const received = rib.received(this.id, 'ipv4') + rib.received(this.id, 'ipv6');
     if (received <= max) return;
@@ -534,6 +591,8 @@ export class PeerRuntime {
     if (st.lastNotification) s.lastNotification = st.lastNotification;
     if (st.negotiated) s.negotiated = st.negotiated;
     if (this.stale.size > 0) s.gracefulRestart = { staleFamilies: [...this.stale] };
+    if (Object.keys(this.rejected).length > 0) s.importRejected = { ...this.rejected };
+    if (this.cfg.maxPrefixes !== undefined) s.prefixLimit = { max: this.cfg.maxPrefixes, action: this.cfg.maxPrefixesAction ?? 'reset', rejected: this.overLimit };
     return s;
   }
 }

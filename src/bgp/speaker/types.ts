@@ -2,7 +2,7 @@
 // what it gets back (best paths, per-peer status). Plain data only.
 
 import type { Logger } from '../../util/log.js';
-import type { ExportFilter, ImportPolicy } from '../rib/index.js';
+import type { ExportFilter, ImportPolicy, ImportRejection } from '../rib/index.js';
 import type { Clock, Dialer, LastNotification, NegotiatedInfo, SessionCounters, State } from '../session/index.js';
 import type { Family, PathAttributes } from '../wire/index.js';
 
@@ -24,6 +24,12 @@ export interface SpeakerTimers {
   localRoutesWait?: number;
   /** After a max-prefix Cease, the session starts again this much later (default 30). */
   maxPrefixRestart?: number;
+  /**
+   * After our own restart (gracefulRestart.restarting), how long route selection waits
+   * for End-of-RIB from every peer before it goes ahead anyway (RFC 4724 §4.1
+   * Selection_Deferral_Timer; default 120).
+   */
+  selectionDeferral?: number;
 }
 
 export interface SpeakerOptions {
@@ -39,8 +45,10 @@ export interface SpeakerOptions {
    */
   listen?: { address?: string; addresses?: readonly string[]; port?: number } | false;
   /**
-   * restarting: we came back with forwarding state preserved, so the first session to
-   * each peer sets the R bit and the F bits, and sends End-of-RIB after the initial table.
+   * restarting: we came back with forwarding state preserved (the kernel kept our
+   * routes), so until every peer sent End-of-RIB (or timers.selectionDeferral) our OPENs
+   * set the R and F bits, best paths are held back and no initial table goes out
+   * (RFC 4724 §4.1). Every initial table ends with End-of-RIB in any case.
    */
   gracefulRestart?: { restartTime: number; restarting: boolean };
   /** Offered hold time, default 90. */
@@ -49,6 +57,8 @@ export interface SpeakerOptions {
   clock?: Clock;
   /** How sessions dial (default real TCP); tests pass an in-memory one. */
   dialer?: Dialer;
+  /** Uniform in [0, 1) for timer jitter; tests pass a fixed one. Default Math.random. */
+  random?: () => number;
   timers?: SpeakerTimers;
 }
 
@@ -80,13 +90,23 @@ export interface SpeakerPeer {
   /** Our advertised restart time for this peer (default 120). */
   gracefulRestartTime?: number;
   allowLocalAs?: number;
+  /** Most prefixes (paths) accepted from the peer, both families together (RFC 4486). */
   maxPrefixes?: number;
+  /**
+   * What happens past maxPrefixes: 'reset' (default) sends Cease / Maximum Number of
+   * Prefixes Reached, drops the peer's routes and starts again after
+   * timers.maxPrefixRestart; 'reject' keeps the session and ignores further new
+   * prefixes (logged, counted in status) until some are withdrawn.
+   */
+  maxPrefixesAction?: 'reset' | 'reject';
   /** Default both, MP-BGP over one session. */
   families?: Family[];
   /** Compared by identity: pass the same function while the policy is unchanged. */
   importPolicy?: ImportPolicy;
   /** Compared by identity, as importPolicy. */
   exportFilter?: ExportFilter;
+  /** Set by the caller when part of the peer's configuration could not be read: no session, reported Idle with it. */
+  configError?: string;
 }
 
 export interface LocalRoute {
@@ -127,5 +147,9 @@ export interface SpeakerPeerStatus {
   prefixes: { received: number; accepted: number; advertised: number };
   /** Set while we keep the peer's routes across its restart (RFC 4724 helper). */
   gracefulRestart?: { staleFamilies: Family[] };
+  /** Prefixes announced by the peer and refused by the import checks (martian next hop, first AS, loops …), per reason. */
+  importRejected?: Partial<Record<ImportRejection, number>>;
+  /** With maxPrefixes set: the limit, its action, and new prefixes ignored for being over it ('reject'). */
+  prefixLimit?: { max: number; action: 'reset' | 'reject'; rejected: number };
   counters: SessionCounters;
 }

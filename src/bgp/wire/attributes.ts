@@ -60,13 +60,23 @@ export interface PathAttributes {
   largeCommunities?: LargeCommunity[];
   /** Unrecognised optional transitive attributes; re-encoded with the Partial bit. */
   unknown?: RawAttribute[];
+  /**
+   * Type codes of recognised optional transitive attributes that arrived with the
+   * Partial bit set, ascending: it stays set when they are passed on (RFC 4271 §5).
+   */
+  partial?: number[];
 }
 
 export interface AttributeDecodeResult {
   attributes: PathAttributes;
   /** The first error whose RFC 7606 action is treat-as-withdraw. */
   treatAsWithdraw?: BgpMessageError;
-  /** Attributes dropped (attribute-discard), for logging. */
+  /**
+   * The attribute list could not be walked to its end (RFC 7606 §4): attributes after
+   * the fault, an MP_REACH_NLRI among them, were never seen.
+   */
+  framingError?: boolean;
+  /** Attributes dropped (attribute-discard), for logging; at most one per attribute type. */
   discarded: BgpMessageError[];
 }
 
@@ -445,10 +455,19 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, opts: 
   const res: AttributeDecodeResult = { attributes: attrs, discarded: [] };
   const ctx: DecodeContext = { buf, opts, attrs };
   const seen = new Uint32Array(8);
+  /** Types already reported as repeated: a message of repeats costs no more than one error per type. */
+  const repeated = new Uint32Array(8);
   const report = (err: BgpMessageError): void => {
     if (err.action === 'session-reset') throw err;
     if (err.action === 'treat-as-withdraw') res.treatAsWithdraw ??= err;
     else res.discarded.push(err);
+  };
+  const framing = (type: number | undefined, message: string): void => {
+    // RFC 7606 §3(j), §7.11: MP_REACH/MP_UNREACH whose NLRI cannot be parsed leave
+    // nothing to treat as withdrawn, so the session goes (we have no AFI/SAFI disable).
+    const mp = type === AttrType.MP_REACH_NLRI || type === AttrType.MP_UNREACH_NLRI;
+    res.framingError = true;
+    report(updateError(message, MALFORMED_ATTRIBUTE_LIST, mp ? 'session-reset' : 'treat-as-withdraw'));
   };
   let p = start;
   while (p < end) {
@@ -456,7 +475,7 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, opts: 
     const headerLen = flags & AttrFlag.EXTENDED_LENGTH ? 4 : 3;
     if (end - p < headerLen) {
       // RFC 7606 §4: the attribute list is unusable but Total Attribute Length still finds the NLRI.
-      report(updateError('truncated attribute header', MALFORMED_ATTRIBUTE_LIST, 'treat-as-withdraw'));
+      framing(end - p >= 2 ? buf[p + 1] : undefined, 'truncated attribute header');
       break;
     }
     const type = buf[p + 1]!;
@@ -464,7 +483,7 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, opts: 
     const vs = p + headerLen;
     const ve = vs + len;
     if (ve > end) {
-      report(updateError(`${attributeName(type)} overruns the path attributes`, MALFORMED_ATTRIBUTE_LIST, 'treat-as-withdraw'));
+      framing(type, `${attributeName(type)} overruns the path attributes`);
       break;
     }
     const attrStart = p;
@@ -474,8 +493,10 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, opts: 
     const bit = 1 << (type & 31);
     if (seen[word]! & bit) {
       // RFC 7606 §3(g): MP_* twice resets the session; other repeats are dropped.
-      const action = type === AttrType.MP_REACH_NLRI || type === AttrType.MP_UNREACH_NLRI ? 'session-reset' : 'attribute-discard';
-      report(updateError(`duplicate ${attributeName(type)}`, MALFORMED_ATTRIBUTE_LIST, action, Buffer.from(buf.subarray(attrStart, ve))));
+      const mp = type === AttrType.MP_REACH_NLRI || type === AttrType.MP_UNREACH_NLRI;
+      if (!mp && repeated[word]! & bit) continue;
+      repeated[word] = repeated[word]! | bit;
+      report(updateError(`duplicate ${attributeName(type)}`, MALFORMED_ATTRIBUTE_LIST, mp ? 'session-reset' : 'attribute-discard', Buffer.from(buf.subarray(attrStart, ve))));
       continue;
     }
     seen[word] = seen[word]! | bit;
@@ -499,8 +520,11 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, opts: 
     const fault = row.decode(ctx, vs, ve);
     if (fault !== undefined) {
       report(updateError(`${row.name}: ${fault.reason}`, fault.subcode, fault.action ?? row.action, Buffer.from(buf.subarray(attrStart, ve))));
+    } else if (flags & AttrFlag.PARTIAL && row.flags === OPTIONAL_TRANSITIVE) {
+      (attrs.partial ??= []).push(type);
     }
   }
+  if (attrs.partial && attrs.partial.length > 1) attrs.partial.sort((a, b) => a - b);
   if (!opts.fourOctetAs) reconcileAs4(ctx);
   return res;
 }
@@ -554,13 +578,14 @@ function writeRaw(w: Writer, raw: RawAttribute): void {
 /** Writes the path attributes in canonical order: MP_* first, then ascending type code. */
 export function encodeAttributes(w: Writer, attrs: PathAttributes, opts: CodecOptions): void {
   const unknown = attrs.unknown ? [...attrs.unknown].sort((a, b) => a.type - b.type) : [];
+  const partial = attrs.partial;
   let u = 0;
   for (const row of ROWS) {
     if (row.type !== AttrType.MP_REACH_NLRI && row.type !== AttrType.MP_UNREACH_NLRI) {
       while (u < unknown.length && unknown[u]!.type < row.type) writeRaw(w, unknown[u++]!);
     }
     if (!row.present(attrs, opts)) continue;
-    const start = beginAttribute(w, row.flags, row.type);
+    const start = beginAttribute(w, partial?.includes(row.type) ? row.flags | AttrFlag.PARTIAL : row.flags, row.type);
     row.encode(w, attrs, opts);
     endAttribute(w, start);
   }

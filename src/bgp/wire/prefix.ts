@@ -22,6 +22,31 @@ function flat(s: string): string {
   return s;
 }
 
+// Scratch for the text of one IPv4 prefix: written as bytes and read out as one flat
+// string, so a prefix costs its string alone (no rope of seven parts to flatten and drop).
+const TEXT = Buffer.alloc(24);
+
+function writeDecimal(n: number, at: number): number {
+  if (n >= 100) TEXT[at++] = 48 + ((n / 100) | 0);
+  if (n >= 10) TEXT[at++] = 48 + (((n / 10) | 0) % 10);
+  TEXT[at++] = 48 + (n % 10);
+  return at;
+}
+
+/** "a.b.c.d/len" of an IPv4 prefix, one flat string. */
+function ipv4PrefixText(v: number, len: number): string {
+  let at = writeDecimal(v >>> 24, 0);
+  TEXT[at++] = 46;
+  at = writeDecimal((v >>> 16) & 255, at);
+  TEXT[at++] = 46;
+  at = writeDecimal((v >>> 8) & 255, at);
+  TEXT[at++] = 46;
+  at = writeDecimal(v & 255, at);
+  TEXT[at++] = 47;
+  at = writeDecimal(len, at);
+  return TEXT.toString('latin1', 0, at);
+}
+
 function dotted(v: number): string {
   return DEC[v >>> 24] + '.' + DEC[(v >>> 16) & 255] + '.' + DEC[(v >>> 8) & 255] + '.' + DEC[v & 255];
 }
@@ -212,7 +237,7 @@ export function readIpv4Prefixes(buf: Buffer, pos: number, end: number, out: str
     if (n > 2) v |= buf[pos + 2]! << 8;
     if (n > 3) v |= buf[pos + 3]!;
     if (len < 32) v &= len === 0 ? 0 : -1 << (32 - len);
-    out.push(flat(dotted(v) + SLASH[len]!));
+    out.push(ipv4PrefixText(v, len));
     pos += n;
   }
   return undefined;

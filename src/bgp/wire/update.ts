@@ -3,9 +3,9 @@
 // the session still learns which prefixes the broken UPDATE was about.
 
 import { decodeAttributes, encodeAttributes, type PathAttributes } from './attributes.js';
-import { AttrType, ErrorCode, MessageType, UpdateMessageError } from './constants.js';
+import { AttrFlag, AttrType, ErrorCode, MessageType, UpdateMessageError } from './constants.js';
 import { BgpMessageError } from './errors.js';
-import { FAMILIES, writePrefixes, type Family } from './family.js';
+import { FAMILIES, familyOf, writePrefixes, type Family } from './family.js';
 import { checkHeader, finishMessage, startMessage } from './header.js';
 import type { CodecOptions } from './options.js';
 
@@ -28,6 +28,8 @@ export interface DecodedUpdate extends Update {
   treatAsWithdraw?: BgpMessageError;
   /** Attributes that were dropped ("attribute-discard"); the rest of the UPDATE stands. */
   discarded: BgpMessageError[];
+  /** Set when the bytes are an End-of-RIB marker (RFC 4724 §2) for a family we know. */
+  endOfRib?: Family;
 }
 
 const IPV4 = FAMILIES.ipv4;
@@ -71,14 +73,21 @@ export function decodeUpdate(msg: Buffer, opts: CodecOptions): DecodedUpdate {
   let bad = IPV4.readPrefixes(msg, 21, wEnd, withdrawn, withdrawnPathIds);
   if (bad !== undefined) throw sessionReset(`withdrawn routes: ${bad}`, UpdateMessageError.INVALID_NETWORK_FIELD);
 
-  const { attributes, treatAsWithdraw, discarded } = decodeAttributes(msg, aStart, aEnd, opts);
+  const { attributes, treatAsWithdraw, discarded, framingError } = decodeAttributes(msg, aStart, aEnd, opts);
 
   const nlri: string[] = [];
   const nlriPathIds = addPath ? ([] as number[]) : undefined;
   bad = IPV4.readPrefixes(msg, aEnd, end, nlri, nlriPathIds);
   if (bad !== undefined) throw sessionReset(`NLRI: ${bad}`, UpdateMessageError.INVALID_NETWORK_FIELD);
+  // RFC 7606 §5.2 (as BIRD's attrs.c applies it): a broken attribute list may hide the
+  // MP_REACH_NLRI; with no NLRI found at all there is nothing to treat as withdrawn.
+  if (framingError && nlri.length === 0 && attributes.mpReach === undefined) {
+    throw sessionReset(`${treatAsWithdraw!.message}, and no NLRI found`, UpdateMessageError.MALFORMED_ATTRIBUTE_LIST);
+  }
 
   const out: DecodedUpdate = { withdrawn, attributes, nlri, discarded };
+  const eor = wireEndOfRib(msg, wEnd, aStart, aEnd);
+  if (eor !== undefined) out.endOfRib = eor;
   if (withdrawnPathIds) out.withdrawnPathIds = withdrawnPathIds;
   if (nlriPathIds) out.nlriPathIds = nlriPathIds;
   out.treatAsWithdraw = treatAsWithdraw ?? missingMandatory(out);
@@ -104,8 +113,30 @@ function missingMandatory(u: Update): BgpMessageError | undefined {
   );
 }
 
-/** The family an End-of-RIB marker (RFC 4724 §2) stands for, or undefined. */
-export function isEndOfRib(u: Update): Family | undefined {
+/**
+ * RFC 4724 §2, on the bytes: an UPDATE with no withdrawn routes, no attributes and no
+ * NLRI is the IPv4 marker; one whose only attribute is an MP_UNREACH_NLRI holding just
+ * an AFI/SAFI is that family's. Decoded values cannot tell: an attribute dropped as
+ * malformed leaves the same empty value behind.
+ */
+function wireEndOfRib(msg: Buffer, wEnd: number, aStart: number, aEnd: number): Family | undefined {
+  if (wEnd !== 21 || aEnd !== msg.length) return undefined;
+  if (aStart === aEnd) return 'ipv4';
+  const flags = msg[aStart]!;
+  const headerLen = flags & AttrFlag.EXTENDED_LENGTH ? 4 : 3;
+  if ((flags & (AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE)) !== AttrFlag.OPTIONAL) return undefined;
+  if (aEnd - aStart !== headerLen + 3 || msg[aStart + 1] !== AttrType.MP_UNREACH_NLRI) return undefined;
+  const len = headerLen === 4 ? msg.readUInt16BE(aStart + 2) : msg[aStart + 2]!;
+  if (len !== 3) return undefined;
+  return familyOf(msg.readUInt16BE(aStart + headerLen), msg[aStart + headerLen + 2]!);
+}
+
+/**
+ * The family an End-of-RIB marker (RFC 4724 §2) stands for, or undefined. A decoded
+ * UPDATE answers from its bytes (see wireEndOfRib); a value built to be sent, from its shape.
+ */
+export function isEndOfRib(u: Update | DecodedUpdate): Family | undefined {
+  if ('discarded' in u) return u.endOfRib;
   if (u.withdrawn.length > 0 || u.nlri.length > 0) return undefined;
   const present = Object.entries(u.attributes).filter(([, v]) => v !== undefined);
   if (present.length === 0) return 'ipv4';

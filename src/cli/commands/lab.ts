@@ -36,6 +36,7 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
             .option('datastore', { choices: ['file', 'etcd'] as const, default: 'file' as const })
             .option('subnets', { choices: [1, 2] as const, default: 1 as const, describe: '2 puts the last node behind the ToR on a second subnet' })
             .option('workloads', { type: 'number', default: 1, describe: 'workloads per node' })
+            .option('runtime', { choices: ['netns', 'podman'] as const, default: 'netns' as const, describe: 'workloads as namespaces wired by tabby-cni, or podman containers on a tabby-cni network' })
             .check((a) => {
               if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 20) throw new UsageError('--nodes must be 1 to 20');
               if (!Number.isInteger(a.workloads) || a.workloads < 1 || a.workloads > 10) throw new UsageError('--workloads must be 1 to 10');
@@ -53,6 +54,7 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
             datastore: a.datastore,
             subnets: a.subnets as 1 | 2,
             workloads: a.workloads,
+            runtime: a.runtime,
             progress: say,
           });
           say('converged');

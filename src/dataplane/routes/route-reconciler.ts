@@ -113,6 +113,10 @@ function deleteTemplate(table: number, metric: number, family: 4 | 6): object {
   return t;
 }
 
+/** Delete templates of the main table with the default metric (nearly every delete). */
+const PLAIN_DELETE4 = {};
+const PLAIN_DELETE6 = {};
+
 const ADD = 0;
 const REPLACE = 1;
 const DELETE = 2;
@@ -137,6 +141,8 @@ export class RouteReconciler {
   /** Deletes held back while holding. */
   private held: Pending[] = [];
   private wanted = 0;
+  /** Operations put into chunks so far. */
+  private opsStarted = 0;
   private pendingWanted = 0;
   private readonly failures = new Map<string, RouteError>();
   private invalid: RouteError[] = [];
@@ -293,6 +299,19 @@ export class RouteReconciler {
   /** Dump the kernel on the next apply (and repair whatever drifted). */
   requestResync(): void {
     this.resyncDue = true;
+  }
+
+  /**
+   * Route operations queued or started so far (a counter): how fast routes are moving,
+   * for deciding when a full resync (a dump of every route of ours) would be in the way.
+   */
+  get work(): number {
+    return this.opsStarted + this.queue.length;
+  }
+
+  /** Changes are queued or being sent right now. */
+  get busy(): boolean {
+    return this.inflight !== undefined || this.queue.length > 0;
   }
 
   /** Changes wait for apply(). */
@@ -482,21 +501,25 @@ export class RouteReconciler {
         c.sent.push(want === undefined ? undefined : v);
         c.kinds.push(kind);
         if (batch) {
-          const { dst } = parseRouteKey(key);
+          // The main table with the default metric: the key is the prefix (no parsing, no closure per route).
+          const plain = key.indexOf(' ') < 0;
+          const dst = plain ? key : parseRouteKey(key).dst;
           if (kind === DELETE) {
-            const k = parseRouteKey(key);
-            batch.add(dst, deleteTemplate(k.table, k.metric, dst.includes(':') ? 6 : 4), () => routeOp(key, undefined, true, this.protocol)!);
+            const k = plain ? undefined : parseRouteKey(key);
+            const t = k ? deleteTemplate(k.table, k.metric, dst.includes(':') ? 6 : 4) : dst.includes(':') ? PLAIN_DELETE6 : PLAIN_DELETE4;
+            if (!batch.add(dst, t)) batch.add(dst, t, () => routeOp(key, undefined, true, this.protocol)!);
           } else {
             const templates = this.opTemplates[kind as 0 | 1];
             let t = templates.get(want!);
             if (!t) templates.set(want!, (t = {}));
-            batch.add(dst, t, () => routeOp(key, want, kind === REPLACE, this.protocol)!);
+            if (!batch.add(dst, t)) batch.add(dst, t, () => routeOp(key, want, kind === REPLACE, this.protocol)!);
           }
         } else {
           ops.push(routeOp(key, want, kind !== ADD, this.protocol)!);
         }
       }
       if (c.entries.length === 0) return undefined;
+      this.opsStarted += c.entries.length;
       c.run = batch ? () => kernel.applyBatch!(batch) : () => kernel.apply(ops);
       return c;
     };

@@ -1,4 +1,4 @@
-// Calico's own selector and validator cases for the five kinds, each row citing its source in
+// Calico's own selector and validator cases for the six kinds, each row citing its source in
 // projectcalico/calico, decided by Tabby's parser and validator as Calico decides them.
 // Struct-level cases (a BGPPeerSpec, a BGPFilterRuleV4…) are wrapped in a resource, as the
 // struct would be inside one. Rows Calico accepts but Tabby refuses at write time are marked
@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { refusalsOf } from '../../../src/api/refusals.js';
 import { parseSelector, type Labels } from '../../../src/api/selector.js';
 import { validateResource } from '../../../src/api/validate.js';
+import { workloadEndpointName } from '../../../src/api/workload-endpoint-name.js';
 import { SelectorParseError } from '../../../src/errors.js';
 
 const PARSER = 'libcalico-go/lib/selector/parser/parser_test.go';
@@ -176,7 +177,7 @@ describe('Calico selector cases', () => {
   });
 });
 
-// ---- validator: the five kinds ----
+// ---- validator: the six kinds ----
 
 interface Row {
   source: string;
@@ -206,6 +207,21 @@ const x = (n: number) => 'x'.repeat(n);
 const netv4_3 = '1.2.3.0/26';
 const netv4_4 = '1.0.0.0/10';
 const netv6_1 = 'aabb:aabb::ffff/128';
+/**
+ * A WorkloadEndpointSpec case inside a resource: k8s identifiers around it and the name they
+ * give (a pod's name, so a containerID case stays a spec case and never reaches the name).
+ */
+const wep = (spec: Record<string, unknown>) => {
+  const full = { node: 'node1', orchestrator: 'k8s', pod: 'pod1', endpoint: 'eth0', ...spec };
+  let name = 'node1-k8s-invalid-eth0';
+  try {
+    name = workloadEndpointName(full as Record<string, string>);
+  } catch {
+    // An identifier Calico rejects: the row expects a rejection anyway.
+  }
+  return resource('WorkloadEndpoint', name, full);
+};
+const wepPort = (port: Record<string, unknown>) => wep({ interfaceName: 'eth0', ports: [port] });
 
 const VALIDATOR_ROWS: Row[] = [
   // (API) BGPConfiguration
@@ -221,7 +237,7 @@ const VALIDATOR_ROWS: Row[] = [
   row('should reject a node mesh BGP password if node to node mesh is disabled', false, conf({ nodeToNodeMeshEnabled: false, nodeMeshPassword: secret })),
   row('should accept a node mesh max restart time if node to node mesh is enabled', true, conf({ nodeToNodeMeshEnabled: true, nodeMeshMaxRestartTime: '3m20s' })),
   row('should reject a node mesh max restart time if node to node mesh is disabled', false, conf({ nodeToNodeMeshEnabled: false, nodeMeshMaxRestartTime: '3m20s' })),
-  row('should accept valid interface names', true, conf({ ignoredInterfaces: ['valid_iface*', 'interface_name'] })),
+  row('should accept valid interface names', true, conf({ ignoredInterfaces: ['valid_iface*', 'interface_name'] }), true),
   row('should reject invalid interface name', false, conf({ ignoredInterfaces: ['*'] })),
   row('should not accept community when PrefixAdvertisement is empty', false, conf({ communities: [{ name: 'community-test', value: '101:5695' }] })),
   row('should not accept communities with value and without name', false, conf({ communities: [{ value: '536:785' }], prefixAdvertisements: [{ cidr: '192.168.10.0/28', communities: ['100:100'] }] })),
@@ -373,13 +389,13 @@ const VALIDATOR_ROWS: Row[] = [
   row('should accept BGPFilterV6 rule with PrefixLength Max set', true, ruleV6({ cidr: 'ffff::/128', matchOperator: 'In', action: 'Reject', prefixLength: { max: 96 } })),
   row('should reject BGPFilterV6 rule with PrefixLength Min is negative', false, ruleV6({ cidr: 'ffff::/128', matchOperator: 'In', action: 'Reject', prefixLength: { min: -16 } })),
   row('should reject BGPFilterV6 rule with PrefixLength populated and CIDR missing', false, ruleV6({ interface: '*.calico', action: 'Reject', prefixLength: { min: 120 } })),
-  row('should accept BGPFilterOperation with AddCommunity set', true, ruleV4({ action: 'Accept', operations: [{ addCommunity: { value: '65000:100' } }] })),
-  row('should accept BGPFilterOperation with PrependASPath set', true, ruleV4({ action: 'Accept', operations: [{ prependASPath: { prefix: [65000] } }] })),
-  row('should accept BGPFilterOperation with SetPriority set', true, ruleV4({ action: 'Accept', operations: [{ setPriority: { value: 256 } }] })),
+  row('should accept BGPFilterOperation with AddCommunity set', true, ruleV4({ action: 'Accept', operations: [{ addCommunity: { value: '65000:100' } }] }), true),
+  row('should accept BGPFilterOperation with PrependASPath set', true, ruleV4({ action: 'Accept', operations: [{ prependASPath: { prefix: [65000] } }] }), true),
+  row('should accept BGPFilterOperation with SetPriority set', true, ruleV4({ action: 'Accept', operations: [{ setPriority: { value: 256 } }] }), true),
   row('should reject BGPFilterOperation with no fields set', false, ruleV4({ action: 'Accept', operations: [{}] })),
   row('should reject BGPFilterOperation with two fields set', false, ruleV4({ action: 'Accept', operations: [{ addCommunity: { value: '65000:100' }, setPriority: { value: 256 } }] })),
   row('should reject BGPFilterOperation with all fields set', false, ruleV4({ action: 'Accept', operations: [{ addCommunity: { value: '65000:100' }, prependASPath: { prefix: [65000] }, setPriority: { value: 256 } }] })),
-  row('should accept BGPFilterRuleV4 with multiple operations', true, ruleV4({ action: 'Accept', operations: [{ addCommunity: { value: '65000:100' } }, { prependASPath: { prefix: [65000] } }] })),
+  row('should accept BGPFilterRuleV4 with multiple operations', true, ruleV4({ action: 'Accept', operations: [{ addCommunity: { value: '65000:100' } }, { prependASPath: { prefix: [65000] } }] }), true),
 
   // (API) BGPPeerSpec, wrapped in a BGPPeer.
   row('should accept valid BGPPeerSpec', true, peerSpec({ peerIP: '1.2.3.4' })),
@@ -394,8 +410,8 @@ const VALIDATOR_ROWS: Row[] = [
   row('should reject BGPPeerSpec with both LocalWorkloadSelector and PeerIP', false, peerSpec({ localWorkloadSelector: 'has(labelone)', peerIP: '1.2.3.4', asNumber: 61234 })),
   row('should reject BGPPeer with ReachableBy but without PeerIP', false, peerSpec({ reachableBy: '100.200.0.0' })),
   row('should reject BGPPeer with ReachableBy (IPv6) but without PeerIP', false, peerSpec({ reachableBy: 'aabb::abcd' })),
-  row('should accept BGPPeer with ReachableBy and PeerIP', true, peerSpec({ peerIP: '9.9.9.9:4444', reachableBy: '1.2.3.4' })),
-  row('should accept BGPPeer with ReachableBy (IPv6) and PeerIP (IPv6)', true, peerSpec({ peerIP: '[aabb::ffff]:4444', reachableBy: 'aabb:aabb::ffff' })),
+  row('should accept BGPPeer with ReachableBy and PeerIP', true, peerSpec({ peerIP: '9.9.9.9:4444', reachableBy: '1.2.3.4' }), true),
+  row('should accept BGPPeer with ReachableBy (IPv6) and PeerIP (IPv6)', true, peerSpec({ peerIP: '[aabb::ffff]:4444', reachableBy: 'aabb:aabb::ffff' }), true),
   row('should reject BGPPeer with invalid ReachableBy', false, peerSpec({ peerIP: '9.9.9.9:4444', reachableBy: '999.999.999.999' })),
   row('should reject BGPPeer with invalid ReachableBy (IPv6)', false, peerSpec({ peerIP: '[aabb::ffff]:4444', reachableBy: 'xyz:::' })),
   row('should reject BGPPeer with mismatched family address of ReachableBy and PeerIP', false, peerSpec({ peerIP: '1.2.3.4', reachableBy: 'aabb:aabb::ffff' })),
@@ -430,6 +446,43 @@ const VALIDATOR_ROWS: Row[] = [
   row('should allow valid IP address on Wireguard config', true, nodeSpec({ wireguard: { interfaceIPv4Address: '1.2.3.4' } }), true),
   row('should reject invalid IP address on Wireguard config', false, nodeSpec({ wireguard: { interfaceIPv4Address: 'foo.bar' } })),
   row('should reject invalid Wireguard public-key', false, nodeSpec({}, { wireguardPublicKey: 'foobar' })),
+
+  // (API model) EndpointPorts, as a WorkloadEndpoint's one port. Named ports exist for policy,
+  // which Tabby has not: valid ones are refused at write time.
+  row('should accept EndpointPort with tcp protocol', true, wepPort({ name: 'a-valid-port', protocol: 'TCP', port: 1234 }), true),
+  row('should accept EndpointPort with udp protocol', true, wepPort({ name: 'a-valid-port', protocol: 'UDP', port: 1234 }), true),
+  row('should accept EndpointPort with sctp protocol', true, wepPort({ name: 'a-valid-port', protocol: 'SCTP', port: 1234 }), true),
+  row('should reject EndpointPort with empty name', false, wepPort({ name: '', protocol: 'UDP', port: 1234 })),
+  row('should accept EndpointPort with empty name but HostPort specified', true, wepPort({ name: '', protocol: 'UDP', port: 1234, hostPort: 2345 }), true),
+  row('should reject EndpointPort with no protocol', false, wepPort({ name: 'a-valid-port', port: 1234 })),
+  row('should reject EndpointPort with numeric protocol', false, wepPort({ name: 'a-valid-port', protocol: 123, port: 1234 })),
+  row('should reject EndpointPort with no port', false, wepPort({ name: 'a-valid-port', protocol: 'TCP' })),
+
+  // (API) WorkloadEndpointSpec, wrapped in a WorkloadEndpoint named after its identifiers. The
+  // awsElasticIPs and externalNetworkNames rows are left out: fields of later Calico releases
+  // that Tabby does not know, so they are refused as unknown fields.
+  row('should accept WorkloadEndpointSpec with a port (m)', true, wep({ interfaceName: 'eth0', ports: [{ name: 'a-valid-port', protocol: 'TCP', port: 1234 }] }), true),
+  row('should reject WorkloadEndpointSpec with an unnamed port and no host mapping (m)', false, wep({ interfaceName: 'eth0', ports: [{ protocol: 'TCP', port: 1234 }] })),
+  row('should accept WorkloadEndpointSpec with name-clashing ports (m)', true, wep({ interfaceName: 'eth0', ports: [{ name: 'a-valid-port', protocol: 'TCP', port: 1234 }, { name: 'a-valid-port', protocol: 'UDP', port: 5456 }] }), true),
+  row('should accept WorkloadEndpointSpec with an unnamed port and a host port (m)', true, wep({ interfaceName: 'eth0', ports: [{ protocol: 'TCP', port: 1234, hostPort: 2345 }] }), true),
+  row('should reject WorkloadEndpointSpec with a port with an invalid host IP (m)', false, wep({ interfaceName: 'eth0', ports: [{ protocol: 'TCP', port: 1234, hostPort: 2345, hostIP: '999.999.999.999' }] })),
+  row('should reject WorkloadEndpointSpec with an invalid source spoofing config (m)', false, wep({ interfaceName: 'eth0', allowSpoofedSourcePrefixes: ['10.abcd'] })),
+  row('should accept WorkloadEndpointSpec with an ip or prefix in the source spoofing config (m)', true, wep({ interfaceName: 'eth0', allowSpoofedSourcePrefixes: ['10.0.0.1', '192.168.0.0/16'] }), true),
+  row('should accept workload endpoint with interface only', true, wep({ interfaceName: 'cali012371237' })),
+  row('should accept workload endpoint with networks and no nats', true, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32', '1.2.0.0/32', netv6_1, 'aabb:aabb::/128'] })),
+  row('should accept workload endpoint with IPv4 NAT covered by network', true, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32'], ipNATs: [{ internalIP: '1.2.3.4', externalIP: '100.200.0.0' }] }), true),
+  row('should accept workload endpoint with IPv6 NAT covered by network', true, wep({ interfaceName: 'cali012371237', ipNetworks: [netv6_1], ipNATs: [{ internalIP: 'aabb:aabb::ffff', externalIP: 'aabb::abcd' }] }), true),
+  row('should accept workload endpoint with IPv4 and IPv6 NAT covered by network', true, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32', netv6_1], ipNATs: [{ internalIP: '1.2.3.4', externalIP: '100.200.0.0' }, { internalIP: 'aabb:aabb::ffff', externalIP: 'aabb::abcd' }] }), true),
+  row('should accept workload endpoint with mixed-case ContainerID', true, wep({ interfaceName: 'cali012371237', containerID: 'Cath01234-G' })),
+  row('should reject workload endpoint with no config', false, wep({})),
+  row('should reject workload endpoint with IPv4 networks that contain >1 address', false, wep({ interfaceName: 'cali012371237', ipNetworks: [netv4_3] })),
+  row('should reject workload endpoint with IPv6 networks that contain >1 address', false, wep({ interfaceName: 'cali012371237', ipNetworks: ['aabb:aabb::0000/122'] })),
+  row('should reject workload endpoint with nats and no networks', false, wep({ interfaceName: 'cali012371237', ipNATs: [{ internalIP: '100.200.0.0', externalIP: '1.2.3.4' }] })),
+  row('should reject workload endpoint with IPv4 NAT not covered by network', false, wep({ interfaceName: 'cali012371237', ipNetworks: ['1.2.3.4/32'], ipNATs: [{ internalIP: '100.200.0.0', externalIP: '1.2.3.4' }] })),
+  row('should reject workload endpoint with IPv6 NAT not covered by network', false, wep({ interfaceName: 'cali012371237', ipNetworks: [netv6_1], ipNATs: [{ internalIP: 'aabb::abcd', externalIP: 'aabb:aabb::ffff' }] })),
+  row('should reject workload endpoint containerID that starts with a dash', false, wep({ interfaceName: 'cali0134', containerID: '-abcdefg' })),
+  row('should reject workload endpoint containerID that ends with a dash', false, wep({ interfaceName: 'cali0134', containerID: 'abcdeSg-' })),
+  row('should reject workload endpoint containerID that contains a period', false, wep({ interfaceName: 'cali0134', containerID: 'abcde-j.g' })),
 ];
 
 const crd = (t: string, name: string, valid: boolean, r: Record<string, unknown>, refused = false): Row => ({ source: `${CRD} ${t}/${name}`, valid, resource: r, refused });
@@ -440,7 +493,7 @@ const crdFilter = (spec: unknown) => resource('BGPFilter', 'test-filter', spec);
 const CRD_ROWS: Row[] = [
   crd('TestCRDValidation_BGPPeer', 'valid nextHopMode passes', true, crdPeer({ nextHopMode: 'Auto' })),
   crd('TestCRDValidation_BGPPeer', 'invalid nextHopMode fails enum', false, crdPeer({ nextHopMode: 'Invalid' })),
-  crd('TestCRDValidation_BGPPeer_ASNumber', 'localWorkloadSelector with asNumber passes', true, crdPeer({ localWorkloadSelector: "color == 'red'", asNumber: 65401 })),
+  crd('TestCRDValidation_BGPPeer_ASNumber', 'localWorkloadSelector with asNumber passes', true, crdPeer({ localWorkloadSelector: "color == 'red'", asNumber: 65401 }), true),
   crd('TestCRDValidation_BGPPeer_ASNumber', 'localWorkloadSelector without asNumber fails', false, crdPeer({ localWorkloadSelector: "color == 'red'" })),
   crd('TestCRDValidation_BGPPeer_ASNumber', 'peerSelector with asNumber fails', false, crdPeer({ peerSelector: 'has(label)', asNumber: 65401 })),
   crd('TestCRDValidation_IPPool', 'valid ipipMode passes', true, crdPool({ cidr: '10.0.0.0/24', ipipMode: 'Always' })),
@@ -455,7 +508,7 @@ const CRD_ROWS: Row[] = [
   crd('TestCRDValidation_BGPFilter', 'V6 both CIDR and matchOperator passes', true, crdFilter({ exportV6: [{ cidr: 'fd00::/48', matchOperator: 'Equal', action: 'Accept' }] })),
   crd('TestCRDValidation_BGPFilter', 'operation with no fields set fails minProperties', false, crdFilter({ exportV4: [{ action: 'Accept', operations: [{}] }] })),
   crd('TestCRDValidation_BGPFilter', 'operation with two fields set fails maxProperties', false, crdFilter({ exportV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '65000:1' }, setPriority: { value: 100 } }] }] })),
-  crd('TestCRDValidation_BGPFilter', 'operation with single field passes', true, crdFilter({ exportV4: [{ action: 'Accept', operations: [{ setPriority: { value: 100 } }] }] })),
+  crd('TestCRDValidation_BGPFilter', 'operation with single field passes', true, crdFilter({ exportV4: [{ action: 'Accept', operations: [{ setPriority: { value: 100 } }] }] }), true),
   crd('TestCRDValidation_BGPPeer_CrossField', 'node and nodeSelector both set fails', false, crdPeer({ node: 'node1', nodeSelector: 'has(label)' })),
   crd('TestCRDValidation_BGPPeer_CrossField', 'peerIP and peerSelector both set fails', false, crdPeer({ peerIP: '10.0.0.1', peerSelector: 'has(label)' })),
   crd('TestCRDValidation_BGPPeer_CrossField', 'asNumber and peerSelector both set fails', false, crdPeer({ peerSelector: 'has(label)', asNumber: 65401 })),
@@ -463,7 +516,7 @@ const CRD_ROWS: Row[] = [
   crd('TestCRDValidation_BGPPeer_CrossField', 'localWorkloadSelector with peerSelector fails', false, crdPeer({ localWorkloadSelector: "color == 'red'", asNumber: 65401, peerSelector: 'has(label)' })),
   crd('TestCRDValidation_BGPPeer_CrossField', 'valid node and peerIP passes', true, crdPeer({ node: 'node1', peerIP: '10.0.0.1' })),
   crd('TestCRDValidation_BGPPeer_CrossField', 'reachableBy without peerIP fails', false, crdPeer({ peerSelector: 'all()', reachableBy: '10.0.0.254' })),
-  crd('TestCRDValidation_BGPPeer_CrossField', 'reachableBy with peerIP passes', true, crdPeer({ peerIP: '10.0.0.1', asNumber: 64512, reachableBy: '10.0.0.254' })),
+  crd('TestCRDValidation_BGPPeer_CrossField', 'reachableBy with peerIP passes', true, crdPeer({ peerIP: '10.0.0.1', asNumber: 64512, reachableBy: '10.0.0.254' }), true),
   crd('TestCRDValidation_BGPPeer_CrossField', 'keepOriginalNextHop with nextHopMode fails', false, crdPeer({ peerIP: '10.0.0.1', asNumber: 64512, keepOriginalNextHop: true, nextHopMode: 'Self' })),
   crd('TestCRDValidation_BGPPeer_CrossField', 'keepOriginalNextHop alone passes', true, crdPeer({ peerIP: '10.0.0.1', asNumber: 64512, keepOriginalNextHop: true })),
   crd('TestCRDValidation_BGPPeer_CrossField', 'nextHopMode alone passes', true, crdPeer({ peerIP: '10.0.0.1', asNumber: 64512, nextHopMode: 'Keep' })),
@@ -487,7 +540,7 @@ const CRD_ROWS: Row[] = [
   crd('TestCRDValidation_BGPConfiguration_Communities', 'prefixAdvertisement using inline community value passes', true, conf({ prefixAdvertisements: [{ cidr: '10.0.0.0/24', communities: ['65001:100'] }] })),
 ];
 
-describe('Calico validator cases for BGPConfiguration, BGPPeer, IPPool, Node and BGPFilter', () => {
+describe('Calico validator cases for BGPConfiguration, BGPPeer, IPPool, Node, BGPFilter and WorkloadEndpoint', () => {
   for (const r of [...VALIDATOR_ROWS, ...CRD_ROWS]) {
     test(r.source, () => {
       let err: unknown;

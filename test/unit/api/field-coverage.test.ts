@@ -40,6 +40,16 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['BGPPeer', 'spec.localASNumber', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.reversePeering', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.failureDetectionMode', 'src/calc/peers.ts'],
+  ['BGPPeer', 'spec.sourceAddress', 'src/calc/peers.ts'],
+  ['BGPPeer', 'spec.filters', 'src/calc/node-plan.ts'],
+  ['BGPConfiguration', 'spec.logSeverityScreen', 'src/calc/bgp-config.ts'],
+  ['CalicoNodeStatus', 'spec.node', 'src/agent/node-status-writer.ts'],
+  ['CalicoNodeStatus', 'spec.updatePeriodSeconds', 'src/agent/node-status-writer.ts'],
+  ['CalicoNodeStatus', 'spec.classes', 'src/agent/node-status-report.ts'],
+  // BGPFilter rules as src/agent/peer-policy.ts hands them to the RIB's filter.
+  ...['exportV4', 'importV4', 'exportV6', 'importV6'].flatMap((list) =>
+    ['cidr', 'matchOperator', 'prefixLength', 'source', 'interface', 'peerType', 'action'].map((f): [string, string, string] => ['BGPFilter', `spec.${list}[].${f}`, 'src/bgp/rib/bgp-filter.ts']),
+  ),
   ['Node', 'spec.bgp.ipv4Address', 'src/calc/peers.ts'],
   ['Node', 'spec.bgp.ipv6Address', 'src/calc/peers.ts'],
   ['Node', 'spec.bgp.asNumber', 'src/calc/bgp-config.ts'],
@@ -54,6 +64,16 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['IPPool', 'spec.disabled', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.disableBGPExport', 'src/calc/export-policy.ts'],
   ['IPPool', 'spec.nodeSelector', 'src/ipam/ipam.ts'],
+  ['WorkloadEndpoint', 'spec.orchestrator', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.node', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.workload', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.pod', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.containerID', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.endpoint', 'src/api/workload-endpoint-name.ts'],
+  ['WorkloadEndpoint', 'spec.ipNetworks', 'src/ipam/ipam-report.ts'],
+  ['WorkloadEndpoint', 'spec.profiles', 'src/cni/plugin.ts'],
+  ['WorkloadEndpoint', 'spec.interfaceName', 'src/cni/plugin.ts'],
+  ['WorkloadEndpoint', 'spec.mac', 'src/cni/plugin.ts'],
 ];
 
 /**
@@ -72,15 +92,6 @@ const NEVER_ACCEPTED: [kind: string, path: string, spec: Record<string, unknown>
 /** Accepted now, given their effect by an open issue. Reported by the test; nothing else may be here. */
 const PENDING: [kind: string, path: string, issue: string][] = [
   ['BGPPeer', 'spec.restartMode', 'issue 15 (long-lived graceful restart)'],
-  ['BGPPeer', 'spec.filters', 'issue 12 part B'],
-  ['BGPPeer', 'spec.sourceAddress', 'issue 12 part B'],
-  ['BGPPeer', 'spec.reachableBy', 'issue 12 part B'],
-  ['BGPPeer', 'spec.localWorkloadSelector', 'issue 12 part B'],
-  ['BGPPeer', 'spec.birdGatewayMode', 'issue 12 part B'],
-  ['BGPConfiguration', 'spec.ignoredInterfaces', 'issue 12 part B'],
-  ['BGPConfiguration', 'spec.logSeverityScreen', 'issue 12 part B'],
-  ['BGPFilter', 'spec', 'issue 12 part B (BGPFilter wiring)'],
-  ['CalicoNodeStatus', 'spec', 'issue 12 part B (CalicoNodeStatus)'],
 ];
 
 /** Every leaf of a schema: `spec.a.b`, with `[]` for list elements that are objects. */

@@ -17,6 +17,12 @@ import { ValidationError } from '../../../src/errors.js';
 const res = (kind: string, spec: unknown, extra: Record<string, unknown> = {}) =>
   validateResource({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: kind === 'BGPConfiguration' ? 'default' : 'x' }, spec, ...extra });
 
+const wep = (spec: Record<string, unknown>) =>
+  validateResource({
+    apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'n1-cni-c1-eth0' },
+    spec: { node: 'n1', orchestrator: 'cni', containerID: 'c1', endpoint: 'eth0', interfaceName: 'cali0123456789a', ipNetworks: ['10.244.0.5/32'], ...spec },
+  });
+
 /** One valid resource per refusal that sets the refused field (or value). */
 const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.serviceLoadBalancerAggregation': () => res('BGPConfiguration', { serviceLoadBalancerAggregation: 'Disabled' }),
@@ -25,6 +31,22 @@ const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.localWorkloadPeeringIPV6': () => res('BGPConfiguration', { localWorkloadPeeringIPV6: 'fe80::179' }),
   'BGPConfiguration spec.nodeMeshPassword.secretKeyRef.optional': () => res('BGPConfiguration', { nodeMeshPassword: { secretKeyRef: { name: 's', key: 'k', optional: false } } }),
   'BGPPeer spec.password.secretKeyRef.optional': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k', optional: true } } }),
+  'BGPConfiguration spec.ignoredInterfaces': () => res('BGPConfiguration', { ignoredInterfaces: ['docker*'] }),
+  'BGPPeer spec.reachableBy': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, reachableBy: '10.0.0.254' }),
+  'BGPPeer spec.localWorkloadSelector': () => res('BGPPeer', { asNumber: 65000, localWorkloadSelector: "app == 'router'" }),
+  'BGPPeer spec.birdGatewayMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, birdGatewayMode: 'DirectIfDirectlyConnected' }),
+  ...Object.fromEntries(
+    ['exportV4', 'importV4', 'exportV6', 'importV6'].flatMap((list) => {
+      const cidr = list.endsWith('V4') ? '10.9.0.0/16' : 'fd00:9::/64';
+      const rule = (extra: Record<string, unknown>) => () => res('BGPFilter', { [list]: [{ cidr, matchOperator: 'In', action: 'Accept', ...extra }] });
+      return [
+        [`BGPFilter spec.${list}[].communities`, rule({ communities: { values: ['65000:100'] } })],
+        [`BGPFilter spec.${list}[].asPathPrefix`, rule({ asPathPrefix: [65000] })],
+        [`BGPFilter spec.${list}[].priority`, rule({ priority: 512 })],
+        [`BGPFilter spec.${list}[].operations`, rule({ operations: [{ setPriority: { value: 256 } }] })],
+      ];
+    }),
+  ),
   'IPPool spec.namespaceSelector': () => res('IPPool', { cidr: '10.9.0.0/16', namespaceSelector: "team == 'a'" }),
   'IPPool spec.allowedUses': () => res('IPPool', { cidr: '10.9.0.0/16', allowedUses: ['LoadBalancer'] }),
   'IPPool spec.assignmentMode': () => res('IPPool', { cidr: '10.9.0.0/16', assignmentMode: 'Manual' }),
@@ -41,6 +63,12 @@ const SAMPLES: Record<string, () => Resource> = {
   'Node status.wireguardPublicKey': () => res('Node', {}, { status: { wireguardPublicKey: 'jlkVyQYooZYzI2wFfNhSZez5eWh44yfq1wKVjLvSXgY=' } }),
   'Node status.wireguardPublicKeyV6': () => res('Node', {}, { status: { wireguardPublicKeyV6: 'jlkVyQYooZYzI2wFfNhSZez5eWh44yfq1wKVjLvSXgY=' } }),
   'Node status.podCIDRs': () => res('Node', {}, { status: { podCIDRs: ['10.244.0.0/24'] } }),
+  'WorkloadEndpoint spec.serviceAccountName': () => wep({ serviceAccountName: 'sa' }),
+  'WorkloadEndpoint spec.ipNATs': () => wep({ ipNATs: [{ internalIP: '10.244.0.5', externalIP: '192.0.2.5' }] }),
+  'WorkloadEndpoint spec.ipv4Gateway': () => wep({ ipv4Gateway: '10.244.0.1' }),
+  'WorkloadEndpoint spec.ipv6Gateway': () => wep({ ipv6Gateway: 'fe80::1' }),
+  'WorkloadEndpoint spec.ports': () => wep({ ports: [{ name: 'http', protocol: 'TCP', port: 80 }] }),
+  'WorkloadEndpoint spec.allowSpoofedSourcePrefixes': () => wep({ allowSpoofedSourcePrefixes: ['10.9.0.0/16'] }),
 };
 
 let dir: string;
@@ -56,7 +84,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const snapshot = async () => JSON.stringify(await Promise.all(['BGPConfiguration', 'BGPPeer', 'IPPool', 'Node'].map((k) => client.list(k))));
+const snapshot = async () => JSON.stringify(await Promise.all(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPPool', 'Node', 'WorkloadEndpoint'].map((k) => client.list(k))));
 
 test('every refusal has a sample, and each sample is refused with one line and nothing written', async () => {
   for (const r of REFUSALS) {
@@ -64,13 +92,14 @@ test('every refusal has a sample, and each sample is refused with one line and n
     const sample = SAMPLES[key];
     assert.ok(sample, `no sample for refusal ${key}`);
     const resource = sample();
-    assert.deepEqual(refusalsOf(resource).map(([p]) => p), [r.path], key);
+    assert.deepEqual(refusalsOf(resource).map(([p]) => p.replace(/\[\d+\]/g, '[]')), [r.path], key);
     const before_ = await snapshot();
     await assert.rejects(client.write('apply', [resource]), (err: unknown) => {
       assert.ok(err instanceof UnsupportedFieldError, String(err));
       assert.equal(err.code, 'VALIDATION');
-      assert.equal(err.path, r.path);
-      assert.equal(err.message, `${r.kind} "${resource.metadata.name}": ${r.path} is not supported by Tabby: ${r.why}`);
+      const concrete = r.path.replace('[]', '[0]');
+      assert.equal(err.path, concrete);
+      assert.equal(err.message, `${r.kind} "${resource.metadata.name}": ${concrete} is not supported by Tabby: ${r.why}`);
       assert.doesNotMatch(err.message, /\n/);
       return true;
     });

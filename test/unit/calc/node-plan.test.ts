@@ -42,7 +42,7 @@ describe('node plan', () => {
   test('speaker identity, mesh peers, originations, resource routes and the learned-route context', () => {
     const plan = nodePlan(resources({ configs: [config({ asNumber: 64513, listenPort: 1179 })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
     assert.deepEqual(plan.speaker, { routerId: '10.0.0.1', asn: 64513, listen: { address: '::', port: 1179 } });
-    // The mesh peer with the greater address is passive (calc/peers.ts, after Calico's BIRD templates).
+    // Passive toward the greater IP string (confd bird.cfg.template `{{if gt $onode_ip $node_ip}} passive on`).
     assert.deepEqual(plan.peers.map((p) => [p.id, p.type, p.remoteAsn, p.passive]), [['Mesh_10_0_0_2_port_1179', 'node-to-node mesh', 64513, true]]);
     assert.deepEqual(plan.originations, [{ prefix: '10.244.1.0/26', communities: [] }]);
     assert.deepEqual(plan.routes.resourceIntents, [{ kind: 'blackhole', dst: '10.244.1.0/26' }]);
@@ -105,11 +105,18 @@ describe('node plan', () => {
   });
 
   test('explicit peers carry the export policy, password reference and filters for the agent', () => {
-    const peers = [bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } }, filters: ['f1'] })];
-    const plan = nodePlan(resources({ peers, configs: [config({ nodeToNodeMeshEnabled: false })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
+    const peers = [bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } }, filters: ['f1', 'missing', 'f2'] })];
+    const spec = (cidr: string) => ({ exportV4: [{ cidr, matchOperator: 'Equal' as const, action: 'Reject' as const }] });
+    const filters = [
+      { apiVersion: 'projectcalico.org/v3' as const, kind: 'BGPFilter' as const, metadata: { name: 'f2' }, spec: spec('10.1.0.0/16') },
+      { apiVersion: 'projectcalico.org/v3' as const, kind: 'BGPFilter' as const, metadata: { name: 'f1' }, spec: spec('10.2.0.0/16') },
+    ];
+    const plan = nodePlan(resources({ peers, filters, configs: [config({ nodeToNodeMeshEnabled: false })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
     assert.equal(plan.peers.length, 1);
     const p = plan.peers[0]!;
-    assert.deepEqual([p.id, p.type, p.remoteAsn, p.localAsn, p.gracefulRestartTime, p.filters], ['Global_10_0_0_254', 'global', 65000, 64512, 120, ['f1']]);
+    assert.deepEqual([p.id, p.type, p.remoteAsn, p.localAsn, p.gracefulRestartTime], ['Global_10_0_0_254', 'global', 65000, 64512, 120]);
+    // The peer's order; a name with no BGPFilter is skipped, as confd's buildExportFilter does.
+    assert.deepEqual(p.filters, [{ name: 'f1', spec: spec('10.2.0.0/16') }, { name: 'f2', spec: spec('10.1.0.0/16') }]);
     assert.deepEqual(p.password, { secretKeyRef: { name: 's', key: 'k' } });
     assert.deepEqual(p.export, { advertise: ['10.244.0.0/16'], deny: [] });
   });
@@ -130,10 +137,12 @@ describe('export rule', () => {
     assert.equal(rule.allows('192.168.0.0/24'), false);
   });
 
-  test('towards eBGP peers only what the node originates; towards iBGP what the RIB reflects', () => {
-    assert.equal(rule.exports('10.244.1.0/26', true, true), true);
-    assert.equal(rule.exports('10.244.1.0/26', false, true), false);
-    assert.equal(rule.exports('10.244.1.0/26', false, false), true);
+  // bird_ipam.cfg.template calico_export_to_bgp_peers: `if ( net ~ POOL ) then { accept; }`
+  // whatever the route's source; the iBGP split horizon is the RIB's (rib-export tests).
+  test('every route inside an enabled pool may leave, own or learned', () => {
+    assert.equal(rule.exports('10.244.1.0/26'), true);
+    assert.equal(rule.exports('10.244.200.0/26'), false);
+    assert.equal(rule.exports('192.168.0.0/24'), false);
   });
 
   test('equal policies have equal keys', () => {

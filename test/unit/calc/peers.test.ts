@@ -231,3 +231,14 @@ describe('explicit peers at Calico nodes', () => {
     assert.equal(p!.password, undefined);
   });
 });
+
+describe('Tabby annotations on BGPPeer', () => {
+  test('tabby.io/max-prefixes and its action reach the session; a peer without them has none', () => {
+    const limited: BGPPeer = { ...peer('tor', { peerIP: '10.0.0.254', asNumber: 65100 }), metadata: { name: 'tor', annotations: { 'tabby.io/max-prefixes': '500', 'tabby.io/max-prefixes-action': 'Reject' } } };
+    const plain = peer('tor2', { peerIP: '10.0.0.253', asNumber: 65100 });
+    const ps = desiredPeers({ nodeName: 'a', nodes: [A], peers: [limited, plain], configs: [] });
+    const by = new Map(ps.map((p) => [p.source, p]));
+    assert.deepEqual([by.get('tor')!.maxPrefixes, by.get('tor')!.maxPrefixesAction], [500, 'Reject']);
+    assert.deepEqual([by.get('tor2')!.maxPrefixes, by.get('tor2')!.maxPrefixesAction], [undefined, undefined]);
+  });
+});

@@ -42,3 +42,12 @@ test('no peers at all: released once quiet', () => {
   assert.equal(h.update({ now: 1000, desired: [], established: up(), lastChange: 0 }).holding, true);
   assert.equal(h.update({ now: 3000, desired: [], established: up(), lastChange: 0 }).holding, false);
 });
+
+test('while the speaker defers route selection (RFC 4724 §4.1) the hold stays, past the maximum too', () => {
+  // Sessions up and nothing changed for long: quiet only because best paths are held back.
+  const h = new RestartHold({ restarting: true, startedAt: 0, maxMs: 90_000 });
+  assert.deepEqual(h.update({ now: 10_000, desired: ['a'], established: up('a'), lastChange: 0, recovering: true }), { holding: true, recheckMs: 1000 });
+  assert.deepEqual(h.update({ now: 95_000, desired: ['a'], established: up('a'), lastChange: 0, recovering: true }), { holding: true, recheckMs: 1000 });
+  // Recovery over: the usual rule (here, past the maximum) releases it.
+  assert.deepEqual(h.update({ now: 96_000, desired: ['a'], established: up('a'), lastChange: 95_500 }), { holding: false });
+});

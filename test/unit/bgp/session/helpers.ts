@@ -116,6 +116,8 @@ export function harness(opts: Partial<SessionOptions> = {}): Harness {
     connectDelayTime: 0,
     clock,
     dialer,
+    // Timers at their full length (jitter's upper bound) unless a test asks otherwise.
+    random: () => 1,
     handlers: {
       onUpdate: (u) => events.updates.push(u),
       onEndOfRib: (f) => events.endOfRib.push(f),

@@ -10,9 +10,10 @@ import {
   ErrorCode,
   shutdownCommunication,
   shutdownNotification,
+  type Capability,
   type Update,
 } from '../../../../src/bgp/wire/index.js';
-import { harness, LOCAL_ADDRESS, PEER_ADDRESS, peerCapabilities, peerOpen, RawPeer, settle } from './helpers.js';
+import { harness, LOCAL_ADDRESS, PEER_ADDRESS, PEER_ID, peerCapabilities, peerOpen, RawPeer, settle } from './helpers.js';
 
 function u16(v: number): Buffer {
   const b = Buffer.alloc(2);
@@ -389,6 +390,67 @@ test('Established refuses a new connection with Cease / Connection Rejected', as
   assert.equal(h.session.status().counters.connectionsRejected, 1);
 });
 
+test('bug: a graceful-restart peer\'s new connection was refused while its old session still looked Established (RFC 4724 §4.2, as BIRD)', async () => {
+  const h = harness({ gracefulRestart: { restartTime: 120 } });
+  const gr: Capability = { kind: 'graceful-restart', restarting: false, notification: false, time: 120, families: [{ afi: 1, safi: 1, forwarding: true }] };
+  const old = await h.establish(peerOpen({ capabilities: [...peerCapabilities(), gr] }));
+  assert.equal(h.session.state, 'Established');
+  // The peer's process died and came back; its old connection never said so.
+  const inc = await h.incoming();
+  assert.equal(inc.count('notification'), 0, 'not Cease / Connection Rejected');
+  assert.equal(inc.count('open'), 1, 'the new connection gets our OPEN');
+  assert.equal(old.closed, true, 'the old connection is dropped');
+  assert.equal(old.count('notification'), 0, 'without a NOTIFICATION: the peer keeps our routes');
+  assert.equal(h.events.down.length, 1);
+  assert.equal(h.events.down[0]!.wasEstablished, true);
+  assert.equal(h.events.down[0]!.notification, undefined, 'a helper keeps its routes (no NOTIFICATION ended it)');
+  assert.equal(h.session.status().lastError, 'Graceful restart');
+  inc.send(peerOpen({ capabilities: [...peerCapabilities(), { ...gr, restarting: true }] }));
+  inc.send({ type: 'keepalive' });
+  await settle();
+  assert.equal(h.session.state, 'Established');
+  assert.equal(h.events.established.length, 2);
+  assert.equal(h.events.established[1]!.gracefulRestart?.restarting, true);
+});
+
+test('bug: equal BGP identifiers in a collision closed both connections (RFC 6286 §2.3: the larger AS keeps its own)', async () => {
+  // We are AS 65002, the peer AS 65001, both with identifier 10.0.0.1 (eBGP allows it).
+  // Before, each side kept its incoming connection: each closed the one the other kept.
+  const h = harness({ routerId: PEER_ID, localAs: 65002 });
+  const out = await h.connect();
+  const inc = await h.incoming();
+  inc.send(peerOpen({ bgpId: PEER_ID }));
+  await settle();
+  // Our AS is the larger: the connection we opened stays, the peer's goes.
+  assert.deepEqual(inc.notification(), { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION, data: Buffer.alloc(0) });
+  assert.equal(out.closed, false);
+  out.send(peerOpen({ bgpId: PEER_ID }));
+  out.send({ type: 'keepalive' });
+  await settle();
+  assert.equal(h.session.state, 'Established');
+});
+
+test('bug: no timer had jitter — keepalive and connect retry are jittered by 0.75–1.0 (RFC 4271 §10)', async () => {
+  // random() = 0: the lower bound, 0.75 of each interval.
+  const h = harness({ holdTime: 90, random: () => 0 });
+  const peer = await h.establish();
+  const before = peer.count('keepalive');
+  await h.clock.advance(22_499);
+  assert.equal(peer.count('keepalive'), before);
+  await h.clock.advance(1);
+  assert.equal(peer.count('keepalive'), before + 1, 'after 0.75 × 30 s');
+
+  const r = harness({ connectRetryTime: 4, random: () => 0.5 });
+  r.session.start();
+  await settle();
+  r.dialer.last!.refuse('ECONNREFUSED');
+  await settle();
+  await r.clock.advance(3499);
+  assert.equal(r.dialer.attempts.length, 1);
+  await r.clock.advance(1);
+  assert.equal(r.dialer.attempts.length, 2, 'after 0.875 × 4 s');
+});
+
 test('an incoming connection in Connect replaces our dial', async () => {
   const h = harness();
   h.session.start();
@@ -416,6 +478,41 @@ test('a passive session never connects, shows "Passive", and accepts the peer', 
   await settle();
   assert.equal(h.session.state, 'Established');
   assert.equal(h.dialer.attempts.length, 0);
+});
+
+test('bug: after a lost connection the idle hold refused the peer\'s new one, and two active ends backed off in step (BIRD refuses only after a protocol error)', async () => {
+  // BIRD's bgp_incoming_connection() accepts once start_state >= BSS_CONNECT, which a lost
+  // connection returns to at once; its error wait (BSS_DELAY) follows protocol errors only.
+  const h = harness();
+  const old = await h.establish();
+  old.conn.end();
+  await settle();
+  assert.equal(h.session.state, 'Idle');
+  assert.equal(h.session.status().idleHoldSeconds, 5);
+  const dials = h.dialer.attempts.length;
+  const inc = await h.incoming();
+  assert.equal(inc.closed, false, 'taken, not refused');
+  assert.equal(inc.count('open'), 1);
+  inc.send(peerOpen());
+  inc.send({ type: 'keepalive' });
+  await settle();
+  assert.equal(h.session.state, 'Established');
+  assert.equal(h.session.status().idleHoldSeconds, undefined, 'the hold is over');
+  await h.clock.advance(10_000);
+  assert.equal(h.dialer.attempts.length, dials, 'no dial of our own after it');
+  assert.equal(h.session.state, 'Established');
+});
+
+test('after a protocol error the idle hold still refuses the peer\'s connections', async () => {
+  const h = harness();
+  const peer = await h.establish();
+  peer.send({ type: 'notification', notification: shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, 'bye') });
+  await settle();
+  assert.equal(h.session.state, 'Idle');
+  const inc = await h.incoming();
+  assert.equal(inc.closed, true);
+  assert.equal(inc.count('open'), 0);
+  assert.equal(h.session.state, 'Idle');
 });
 
 test('a stopped session refuses connections', async () => {

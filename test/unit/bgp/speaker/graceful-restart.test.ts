@@ -147,7 +147,7 @@ function grCapability(raw: RawPeer) {
   return open.capabilities.find((c) => c.kind === 'graceful-restart');
 }
 
-test('restarting speaker: R and F bits on the first session only, End-of-RIB after the initial table; a graceful stop keeps the peer\'s view', async () => {
+test('restarting speaker: R and F bits until recovery is over, End-of-RIB after the initial table; a graceful stop keeps the peer\'s view', async () => {
   const net = new MemoryNet();
   const raws = net.rawAt(RAW);
   const a = net.speaker('192.0.2.1', { gracefulRestart: { restartTime: 90, restarting: true } });
@@ -173,9 +173,10 @@ test('restarting speaker: R and F bits on the first session only, End-of-RIB aft
   assert.deepEqual(updates[0]!.nlri.sort(), ['10.1.0.0/24', '10.1.1.0/24'], 'both prefixes in one UPDATE');
   assert.equal(updates[0]!.attributes.nextHop, '192.0.2.1');
   assert.deepEqual(updates[0]!.attributes.asPath, [{ type: 2, asns: [65001] }]);
-  assert.deepEqual(updates[1], { withdrawn: [], attributes: {}, nlri: [], discarded: [] }, 'End-of-RIB');
+  assert.deepEqual(updates[1], { withdrawn: [], attributes: {}, nlri: [], discarded: [], endOfRib: 'ipv4' }, 'End-of-RIB');
 
-  // The session drops; the next OPEN no longer says "restarting".
+  // Recovery ended (the peer offered no graceful restart, so there was nothing to wait
+  // for); the session drops and the next OPEN no longer says "restarting".
   r1.conn.destroy();
   await until(net, () => raws.length === 2);
   const gr2 = grCapability(raws[1]!);

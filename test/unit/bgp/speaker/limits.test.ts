@@ -46,6 +46,36 @@ test('max prefixes: Cease/Maximum Number of Prefixes, routes dropped, status sho
   await b.speaker.stop();
 });
 
+test('max prefixes, action reject: the session stays up, new prefixes past the limit are ignored and counted, room made by withdrawals is used again', async () => {
+  const net = new MemoryNet();
+  const raws = net.rawAt(RAW);
+  const b = net.speaker('192.0.2.2');
+  b.speaker.setPeers([{ id: 'R', address: RAW, remoteAsn: RAW_AS, maxPrefixes: 3, maxPrefixesAction: 'reject' }]);
+  b.speaker.setLocalRoutes([]);
+  await b.speaker.start();
+  await until(net, () => raws.length === 1);
+  const r = raws[0]!;
+  await rawEstablish(r, RAW_AS, '10.0.0.9', rawCapabilities(RAW_AS));
+  r.send(announce(['10.9.1.0/24', '10.9.2.0/24']));
+  r.send(announce(['10.9.3.0/24', '10.9.4.0/24', '10.9.5.0/24']));
+  await settle();
+  assert.equal(r.count('notification'), 0, 'no Cease');
+  assert.equal(b.speaker.status()[0]!.state, 'Established');
+  assert.deepEqual(table(b.speaker), ['10.9.1.0/24 192.0.2.9 R', '10.9.2.0/24 192.0.2.9 R', '10.9.3.0/24 192.0.2.9 R']);
+  assert.deepEqual(b.speaker.status()[0]!.prefixLimit, { max: 3, action: 'reject', rejected: 2 });
+  // A prefix already held may change (a new MED) although we are at the limit.
+  r.send({ type: 'update', update: { withdrawn: [], attributes: { origin: 0, asPath: [{ type: 2, asns: [RAW_AS] }], nextHop: RAW, med: 7 }, nlri: ['10.9.1.0/24'] } });
+  await settle();
+  assert.equal(b.speaker.bestPaths().find((p) => p.prefix === '10.9.1.0/24')?.attributes?.med, 7);
+  // A withdrawal makes room: the next new prefix gets in.
+  r.send({ type: 'update', update: { withdrawn: ['10.9.2.0/24'], attributes: {}, nlri: [] } });
+  r.send(announce(['10.9.6.0/24', '10.9.7.0/24']));
+  await settle();
+  assert.deepEqual(table(b.speaker), ['10.9.1.0/24 192.0.2.9 R', '10.9.3.0/24 192.0.2.9 R', '10.9.6.0/24 192.0.2.9 R']);
+  assert.equal(b.speaker.status()[0]!.prefixLimit?.rejected, 3);
+  await b.speaker.stop();
+});
+
 test('AS path loop: our AS in the path rejects the route, unless allowLocalAs permits it', async () => {
   for (const allowLocalAs of [undefined, 1]) {
     const net = new MemoryNet();

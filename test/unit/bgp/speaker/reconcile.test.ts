@@ -69,13 +69,65 @@ test('add, change and remove peers: only the touched session restarts', async ()
   for (const n of [a, b, c, d]) await n.speaker.stop();
 });
 
-test('setPeers rejects duplicate ids and addresses before touching anything', () => {
+// Issue 12: one peer that cannot be built never stops the others. It shows in status as
+// Idle with the reason; the rest converge.
+test('one unbuildable peer among five: the four others come up, the bad one is reported Idle with the reason', async () => {
   const net = new MemoryNet();
   const a = net.speaker('192.0.2.1');
-  assert.throws(() => a.speaker.setPeers([{ id: 'X', address: '192.0.2.2', remoteAsn: 1 }, { id: 'X', address: '192.0.2.3', remoteAsn: 1 }]), /duplicate id/);
-  assert.throws(() => a.speaker.setPeers([{ id: 'X', address: '192.0.2.2', remoteAsn: 1 }, { id: 'Y', address: '192.0.2.2', remoteAsn: 1 }]), /also peer/);
-  assert.throws(() => a.speaker.setPeers([{ id: 'X', address: '192.0.2.2', remoteAsn: 1, localAddress: 'fd00::1' }]), /same family/);
-  assert.deepEqual(a.speaker.status(), []);
+  const others = ['192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5'].map((ip) => net.speaker(ip));
+  const good: SpeakerPeer[] = others.map((n, i) => ({ id: `P${i}`, address: n.address, remoteAsn: 65002 + i }));
+  const bad: SpeakerPeer = { id: 'BAD', address: '192.0.2.6', remoteAsn: 65006, md5Key: 'x'.repeat(81) };
+  a.speaker.setPeers([good[0]!, good[1]!, bad, good[2]!, good[3]!]);
+  others.forEach((n, i) => n.speaker.setPeers([{ id: 'A', address: '192.0.2.1', remoteAsn: 65001 }]));
+  for (const n of [a, ...others]) {
+    n.speaker.setLocalRoutes([]);
+    await n.speaker.start();
+  }
+  await until(net, () => a.speaker.status().filter((s) => s.state === 'Established').length === 4);
+  const st = a.speaker.status().find((s) => s.id === 'BAD')!;
+  assert.equal(st.state, 'Idle');
+  assert.match(st.info, /^Idle Error: md5Key: must be at most 80 octets$/);
+  assert.equal(st.lastError, 'md5Key: must be at most 80 octets');
+  assert.equal(a.speaker.session('BAD'), undefined, 'no session is built for it');
+
+  // Fixing it gives it a session; the four are left alone.
+  const sessions = good.map((p) => a.speaker.session(p.id));
+  a.speaker.setPeers([...good, { ...bad, md5Key: 'short' }]);
+  assert.ok(a.speaker.session('BAD'));
+  assert.deepEqual(good.map((p) => a.speaker.session(p.id)), sessions);
+  // Breaking a running one removes its session and reports it; the others stay.
+  a.speaker.setPeers([{ ...good[0]!, holdTime: 2 }, ...good.slice(1)]);
+  await net.advance(10);
+  assert.equal(a.speaker.session('P0'), undefined);
+  assert.match(a.speaker.status().find((s) => s.id === 'P0')!.info, /^Idle Error: holdTime: must be 0 or at least 3 seconds$/);
+  assert.equal(a.speaker.status().filter((s) => s.state === 'Established').length, 3);
+  // What the caller could not read (an agent's unreadable password) is reported the same way.
+  a.speaker.setPeers([...good, { ...bad, md5Key: undefined, configError: 'password cannot be read: no such key' }]);
+  assert.equal(a.speaker.status().find((s) => s.id === 'BAD')!.info, 'Idle Error: password cannot be read: no such key');
+  for (const n of [a, ...others]) await n.speaker.stop();
+});
+
+test('two peers on one address with different ports both run; a repeated id is reported, not thrown', async () => {
+  const net = new MemoryNet();
+  const a = net.speaker('192.0.2.1');
+  const b = net.speaker('192.0.2.2');
+  // Nothing listens on 192.0.2.2:1179 (the memory network routes by address alone).
+  const dial = a.dialer.onDial!;
+  a.dialer.onDial = (attempt) => (attempt.target.remotePort === 1179 ? attempt.refuse('ECONNREFUSED') : dial(attempt));
+  a.speaker.setPeers([
+    { id: 'X', address: '192.0.2.2', remoteAsn: 65002, passive: true },
+    { id: 'Y', address: '192.0.2.2', port: 1179, remoteAsn: 65002, passive: true },
+    { id: 'X', address: '192.0.2.3', remoteAsn: 65003 },
+  ]);
+  assert.deepEqual(a.speaker.status().map((s) => [s.id, s.port, s.passive]), [['X', 179, true], ['Y', 1179, false]], 'the second only dials (incoming connections go to the first)');
+  b.speaker.setPeers([{ id: 'A', address: '192.0.2.1', remoteAsn: 65001 }]);
+  for (const n of [a, b]) {
+    n.speaker.setLocalRoutes([]);
+    await n.speaker.start();
+  }
+  await until(net, () => a.speaker.status().find((s) => s.id === 'X')!.state === 'Established');
+  assert.match(a.speaker.status().find((s) => s.id === 'Y')!.info, /Connection refused/);
+  for (const n of [a, b]) await n.speaker.stop();
 });
 
 test('a new import policy asks the peer for a ROUTE-REFRESH and applies to what it sends again', async () => {

@@ -1,0 +1,4 @@
+// The route-reflector restart (bgp-rr-restart.ts) with gobgp clients.
+import { rrRestartSuite } from './bgp-rr-restart.js';
+
+rrRestartSuite('gobgp');
