@@ -234,6 +234,10 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct nat_p
 	__u64 l4flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 	__u32 port_off;
 
+	/* IPv6: the helper must know the family for the pseudo-header (bpf.h, Linux 6.16+). */
+	if (p->family == 6)
+		l4flags |= BPF_F_IPV6;
+
 	if (icmp)
 		port_off = p->l4_off + 4;
 	else

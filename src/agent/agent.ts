@@ -27,8 +27,9 @@ import { addrList } from '../native/addresses.js';
 import { routeDump } from '../native/routes.js';
 import { Debounce } from '../util/debounce.js';
 import type { Logger } from '../util/log.js';
-import { AutodetectError, autodetectAddress } from './autodetect.js';
+import { AutodetectError, autodetectAddress, resolveNodeAddress, type AddressSetting } from './autodetect.js';
 import { registerBfdMetrics } from './bfd-metrics.js';
+import { routerIdFor } from './router-id.js';
 import { HealthServer } from './health-server.js';
 import { AgentMetrics } from './metrics.js';
 import { sessionFacts } from './peer-metrics.js';
@@ -49,9 +50,11 @@ export interface AgentOptions {
   dataplane: 'bpf' | 'iptables' | 'none';
   stateDir: string;
   secretsDir: string;
-  ipMethod?: string;
-  /** IPv6 autodetection method, or undefined for no IPv6 (Calico's default). */
-  ip6Method?: string;
+  /** IP and IP6 as calico-node reads them (default: unset, first-found). */
+  ip?: AddressSetting;
+  ip6?: AddressSetting;
+  /** CALICO_ROUTER_ID: an IPv4 address or `hash`. */
+  routerId?: string;
   health: { address: string; port: number } | false;
   logger: Logger;
   /** Resource changes: re-plan after this much quiet (ms, default 100)… */
@@ -80,6 +83,7 @@ export class Agent {
   readonly metrics: AgentMetrics;
   private readonly bfd: PeerBfd;
   private nodeCidrs: string[] = [];
+  private routerId?: string;
   private hostIfname = 'eth0';
   private plan?: NodePlan;
   /** The context learned routes are judged in: replaced only when the plan's key changes. */
@@ -133,11 +137,13 @@ export class Agent {
     const restarting = (await routeDump({ family: 0, protocol: RTPROT_TABBY })).length > 0;
     this.hold = new RestartHold({ restarting, startedAt: Date.now() });
     await this.cache.start();
+    // The underlay address: IPv4, or IPv6 on an IPv6-only node.
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
     this.dataplane = new Dataplane({
       mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger,
-      // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them.
-      ...(this.opts.dataplane === 'bpf' ? { snat: { nodeIP } } : {}),
+      // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them; the
+      // node address of each family is the SNAT source for pools of that family.
+      ...(this.opts.dataplane === 'bpf' ? { snat: this.snatSources() } : {}),
     });
     await this.dataplane.start();
     this.startNat();
@@ -163,13 +169,21 @@ export class Agent {
     this.log.info({ addresses: this.nodeCidrs, dataplane: this.opts.dataplane, restarting }, 'agent started');
   }
 
-  /** Find the node's addresses (kept as CIDRs) and the interface that holds IPv4. */
+  /**
+   * The node's addresses (kept as CIDRs, IPv4 first) as calico-node finds them: from IP/IP6
+   * and the Node's stored addresses; the interface holding the first is the host interface.
+   */
   private async detectAddresses(): Promise<void> {
-    const v4 = await autodetectAddress(this.opts.ipMethod, 4);
-    if (!v4) throw new AutodetectError(`no IPv4 address found with autodetection method ${this.opts.ipMethod ?? 'first-found'}`);
-    const v6 = this.opts.ip6Method ? await autodetectAddress(this.opts.ip6Method, 6) : undefined;
-    this.nodeCidrs = [v4, ...(v6 ? [v6] : [])];
-    const held = (await addrList({ family: 4 })).find((a) => a.cidr === v4);
+    const stored = ((await this.client.get('Node', this.name)) as Node | undefined)?.spec.bgp;
+    const unset: AddressSetting = { mode: 'unset', method: 'first-found' };
+    const find = (family: 4 | 6) => (method: string) => autodetectAddress(method, family);
+    const v4 = await resolveNodeAddress(this.opts.ip ?? unset, 4, stored?.ipv4Address, find(4));
+    const v6 = await resolveNodeAddress(this.opts.ip6 ?? unset, 6, stored?.ipv6Address, find(6));
+    this.nodeCidrs = [v4, v6].filter((c): c is string => c !== undefined);
+    this.routerId = routerIdFor(this.name, v4 ? parseCidr(v4)?.address : undefined, this.opts.routerId);
+    if (this.nodeCidrs.length === 0) throw new AutodetectError('the node has neither an IPv4 nor an IPv6 address (IP and IP6 are none, and the Node has none)');
+    const primary = this.nodeCidrs[0]!;
+    const held = (await addrList({ family: v4 ? 4 : 6 })).find((a) => a.cidr === primary);
     if (held?.ifname) this.hostIfname = held.ifname;
   }
 
@@ -178,8 +192,8 @@ export class Agent {
     const [v4, v6] = [this.nodeCidrs.find((c) => !c.includes(':')), this.nodeCidrs.find((c) => c.includes(':'))];
     await this.client.modify('Node', this.name, (stored) => {
       const node = (stored ?? { apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: this.name }, spec: {} }) as Node;
-      const bgp = { ...(node.spec.bgp ?? {}), ipv4Address: v4 };
-      if (v6) bgp.ipv6Address = v6;
+      const { ipv4Address: _4, ipv6Address: _6, ...rest } = node.spec.bgp ?? {};
+      const bgp = { ...rest, ...(v4 ? { ipv4Address: v4 } : {}), ...(v6 ? { ipv6Address: v6 } : {}) };
       return { ...node, spec: { ...node.spec, bgp } };
     });
   }
@@ -220,7 +234,7 @@ export class Agent {
 
   private async pass(): Promise<void> {
     if (this.stopped) return;
-    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs });
+    const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs, routerId: this.routerId });
     if (!plan) return;
     // IPAM writes only when the store is there; the watch brings them back as a new plan.
     // The cache answers whether anything is missing, so a plan normally does no store I/O.
@@ -306,12 +320,19 @@ export class Agent {
     return st.holding;
   }
 
+  private snatSources(): { nodeIP?: string; nodeIP6?: string } {
+    const [v4, v6] = [4, 6].map((f) => this.nodeCidrs.map((c) => parseCidr(c)!).find((c) => c.family === f)?.address);
+    return { ...(v4 ? { nodeIP: v4 } : {}), ...(v6 ? { nodeIP6: v6 } : {}) };
+  }
+
   /** natOutgoing in the dataplane's own style: eBPF SNAT, or iptables MASQUERADE. */
   private startNat(): void {
     if (this.opts.dataplane === 'bpf') {
       this.nat = this.dataplane!.snat;
     } else if (this.opts.dataplane === 'iptables') {
-      this.nat = new IptablesNat({ families: [4], logger: this.opts.logger });
+      // Each family the node has: natOutgoing IPv6 pools MASQUERADE through ip6tables.
+      const families = [...new Set(this.nodeCidrs.map((c) => (c.includes(':') ? 6 : 4) as 4 | 6))];
+      this.nat = new IptablesNat({ families, logger: this.opts.logger });
     }
   }
 

@@ -115,3 +115,28 @@ export async function autodetectAddress(methodText: string | undefined, family: 
   const src = method.kind === 'can-reach' ? await routeSource(method.dest, netns) : undefined;
   return chooseAddress(method, family, links, addrs, src);
 }
+
+/**
+ * calico-node's IP / IP6 setting with its autodetection method. `unset`: the Node's stored
+ * address; IPv4 autodetects when there is none, IPv6 never does. `autodetect`: detect, else
+ * keep the stored address. `none`: the stored address, never detect. `explicit`: `method`
+ * is the address. (node/pkg/lifecycle/startup/startup.go configureIPsAndSubnets.)
+ */
+export interface AddressSetting {
+  mode: 'unset' | 'autodetect' | 'none' | 'explicit';
+  method: string;
+}
+
+/** The node's address of `family` by the rules above; `detect` runs the method. */
+export async function resolveNodeAddress(
+  s: AddressSetting, family: 4 | 6, stored: string | undefined, detect: (method: string) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  if (s.mode === 'explicit') return detect(s.method);
+  if (s.mode === 'autodetect' || (s.mode === 'unset' && family === 4 && !stored)) {
+    const found = await detect(s.method);
+    if (found) return found;
+    if (stored) return stored;
+    throw new AutodetectError(`failed to autodetect an IPv${family} address with method ${s.method}`);
+  }
+  return stored || undefined;
+}

@@ -4,6 +4,7 @@
 // documents (a test keeps them in step) and what node-config.ts resolves. It imports
 // nothing, so the CLI can declare the options without loading the agent.
 // Sources: calico-node node/pkg/lifecycle/startup/startup.go (IP, IP6, *_AUTODETECTION_METHOD,
+// CALICO_ROUTER_ID from confd's bird.cfg template,
 // CALICO_IPV4POOL_*, NO_DEFAULT_POOLS), node/pkg/lifecycle/utils/utils.go DetermineNodeName
 // (NODENAME, then HOSTNAME lowercased, then the hostname), libcalico-go lib/apiconfig
 // (ETCD_ENDPOINTS, ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE, ETCD_USERNAME/PASSWORD).
@@ -45,10 +46,11 @@ export const ENV_TABLE: readonly EnvSetting[] = [
   { env: ['TABBY_ETCD_KEY', 'ETCD_KEY_FILE'], default: 'none', describe: 'PEM private key of that certificate' },
   { env: ['TABBY_ETCD_USERNAME', 'ETCD_USERNAME'], default: 'none', describe: 'etcd user (role-based auth), with the password' },
   { env: ['TABBY_ETCD_PASSWORD', 'ETCD_PASSWORD'], default: 'none', describe: 'etcd password' },
-  { env: ['IP'], flag: 'ip', default: 'autodetect', describe: 'IPv4 address: autodetect, or ADDRESS[/LEN] (the prefix length is read from the interface holding it)' },
+  { env: ['IP'], flag: 'ip', default: 'unset', describe: 'IPv4 address: autodetect, none, or ADDRESS[/LEN] (the prefix length is read from the interface holding it); unset: the Node\'s address, autodetected when it has none' },
   { env: ['IP_AUTODETECTION_METHOD'], flag: 'ip-autodetection-method', default: 'first-found', describe: 'first-found, can-reach=DEST, interface=REGEX, skip-interface=REGEX, cidr=CIDR[,CIDR]' },
-  { env: ['IP6'], flag: 'ip6', default: 'none', describe: 'IPv6 address: none, autodetect, or ADDRESS[/LEN]' },
+  { env: ['IP6'], flag: 'ip6', default: 'unset', describe: 'IPv6 address: autodetect, none, or ADDRESS[/LEN]; unset: the Node\'s IPv6 address if it has one' },
   { env: ['IP6_AUTODETECTION_METHOD'], flag: 'ip6-autodetection-method', default: 'first-found', describe: 'as IP_AUTODETECTION_METHOD, for IPv6' },
+  { env: ['CALICO_ROUTER_ID'], flag: 'router-id', default: 'the node IPv4 address', describe: 'BGP router ID: an IPv4 address, or hash (from the node name); a node without IPv4 uses hash' },
   { env: ['NO_DEFAULT_POOLS'], flag: 'no-default-pools', default: 'false', describe: 'true: never create a default IP pool' },
   ...poolSettings(4),
   ...poolSettings(6),

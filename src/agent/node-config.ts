@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { ValidationError } from '../errors.js';
 import { parseLogLevel } from '../util/log.js';
 import { poolSettings, type PoolSettings } from './default-pools.js';
-import { parseMethod } from './autodetect.js';
+import { parseIP } from '../api/net.js';
+import { parseMethod, type AddressSetting } from './autodetect.js';
 import { ENV_TABLE, type EnvSetting } from './env-table.js';
 
 export interface Endpoint {
@@ -15,10 +16,12 @@ export interface Endpoint {
 export interface NodeConfig {
   nodeName: string;
   datastore: string | undefined;
-  /** Autodetection method or explicit address for IPv4 (autodetect.ts parseMethod). */
-  ip: string;
-  /** The same for IPv6; undefined = no IPv6. */
-  ip6?: string;
+  /** IP with IP_AUTODETECTION_METHOD (autodetect.ts AddressSetting). */
+  ip: AddressSetting;
+  /** IP6 with IP6_AUTODETECTION_METHOD. */
+  ip6: AddressSetting;
+  /** CALICO_ROUTER_ID: an IPv4 address, `hash`, or undefined (the node's IPv4 address). */
+  routerId?: string;
   pools: PoolSettings;
   dataplane: 'bpf' | 'iptables' | 'none';
   stateDir: string;
@@ -50,19 +53,28 @@ function port(text: string, source: string): number {
   return n;
 }
 
-/** IP / IP6 with their autodetection method as one value for the agent; undefined = none. */
-function address(family: 4 | 6, flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
+/** IP / IP6 with their autodetection method, as calico-node reads them (startup.go configureIPsAndSubnets). */
+function address(family: 4 | 6, flags: Flags, env: NodeJS.ProcessEnv): AddressSetting {
   const suffix = family === 4 ? '' : '6';
   const main = settingValue(setting(`ip${suffix}`), flags, env);
-  const method = settingValue(setting(`ip${suffix}-autodetection-method`), flags, env);
-  const value = main.value ?? (family === 4 ? 'autodetect' : 'none');
-  if (value === 'none') {
-    if (family === 4) throw new ValidationError(main.source, 'IP=none (a node without IPv4) is not supported by Tabby');
-    return undefined;
-  }
-  const chosen = value === 'autodetect' ? (method.value ?? 'first-found') : value;
-  parseMethod(chosen, value === 'autodetect' ? method.source : main.source); // fail at start, naming the setting
-  return chosen;
+  const m = settingValue(setting(`ip${suffix}-autodetection-method`), flags, env);
+  const method = m.value ?? 'first-found';
+  parseMethod(method, m.source); // fail at start, naming the setting
+  if (main.value === undefined) return { mode: 'unset', method };
+  if (main.value === 'none') return { mode: 'none', method };
+  if (main.value === 'autodetect') return { mode: 'autodetect', method };
+  const parsed = parseMethod(main.value, main.source);
+  if (parsed.kind !== 'address') return { mode: 'autodetect', method: main.value }; // --ip METHOD, kept for compatibility
+  if (parseIP(parsed.address)?.family !== family) throw new ValidationError(main.source, `not an IPv${family} address: ${JSON.stringify(main.value)}`);
+  return { mode: 'explicit', method: main.value };
+}
+
+/** CALICO_ROUTER_ID: `hash` or an IPv4 address (confd's bird.cfg template takes either). */
+function routerId(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
+  const r = settingValue(setting('router-id'), flags, env);
+  if (r.value === undefined || r.value === 'hash') return r.value;
+  if (parseIP(r.value)?.family !== 4) throw new ValidationError(r.source, `must be hash or an IPv4 address, got ${JSON.stringify(r.value)}`);
+  return r.value;
 }
 
 /** Flags over environment over defaults; every value checked, errors name their source. */
@@ -83,8 +95,9 @@ export function resolveNodeConfig(flags: Flags, env: NodeJS.ProcessEnv = process
     nodeName,
     // The global --datastore; resolveDatastoreUri reads TABBY_DATASTORE and ETCD_ENDPOINTS.
     datastore: typeof flags.datastore === 'string' ? flags.datastore : undefined,
-    ip: address(4, flags, env)!,
+    ip: address(4, flags, env),
     ip6: address(6, flags, env),
+    routerId: routerId(flags, env),
     pools: poolSettings((key) => {
       // yargs reads --no-default-pools as default-pools=false (boolean negation).
       if (key === 'NO_DEFAULT_POOLS' && flags['default-pools'] === false) return { value: 'true', source: '--no-default-pools' };

@@ -81,8 +81,9 @@ export async function runNode(cfg: NodeConfig): Promise<void> {
     dataplane: cfg.dataplane,
     stateDir: cfg.stateDir,
     secretsDir: cfg.secretsDir,
-    ipMethod: cfg.ip,
-    ip6Method: cfg.ip6,
+    ip: cfg.ip,
+    ip6: cfg.ip6,
+    ...(cfg.routerId ? { routerId: cfg.routerId } : {}),
     health: false,
     logger,
   });

@@ -27,6 +27,9 @@ function parseAddress(text: string): Address4 | Address6 | undefined {
   return undefined;
 }
 
+/** In fe80::/10 (RFC 4291 §2.5.6), for a canonical (lower-case, compressed) IPv6 address. */
+export const isLinkLocal6 = (address: string): boolean => address.indexOf(':') === 4 && /^fe[89ab]/i.test(address);
+
 /** A bare IP address in canonical form, or undefined. */
 export function parseIP(text: string): { family: Family; address: string } | undefined {
   if (typeof text !== 'string' || text.includes('/')) return undefined;

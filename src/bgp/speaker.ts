@@ -32,7 +32,7 @@ export class Speaker {
   private readonly listeners: Array<(changes: BestPath[]) => void> = [];
   private readonly establishedListeners: Array<(id: string) => void> = [];
   private readonly host: PeerHost;
-  private listener: BgpListener | undefined;
+  private listeners_: BgpListener[] = [];
   private started = false;
   private stopped = false;
   private localReady = false;
@@ -77,9 +77,11 @@ export class Speaker {
         for (const cb of this.establishedListeners) cb(id);
       },
       register: (s) => {
-        if (this.listenerOwners.get(canonicalAddress(s.remoteAddress)) === s.name) this.listener?.addPeer(s);
+        if (this.listenerOwners.get(canonicalAddress(s.remoteAddress)) === s.name) for (const l of this.listeners_) l.addPeer(s);
       },
-      unregister: (s) => this.listener?.removePeer(s),
+      unregister: (s) => {
+        for (const l of this.listeners_) l.removePeer(s);
+      },
     };
   }
 
@@ -89,10 +91,19 @@ export class Speaker {
     if (this.stopped) throw new StateError('the speaker was stopped');
     const l = this.opts.listen;
     if (l !== false) {
-      const listener = new BgpListener({ address: l?.address ?? '::', port: l?.port ?? BGP_PORT, logger: this.host.rootLog });
-      for (const p of this.peers.values()) if (this.owns(p.cfg)) listener.addPeer(p.session);
-      await listener.listen();
-      this.listener = listener;
+      const addresses = l?.addresses?.length ? l.addresses : [l?.address ?? '::'];
+      for (const address of addresses) {
+        const listener = new BgpListener({ address, port: l?.port ?? BGP_PORT, logger: this.host.rootLog });
+        for (const p of this.peers.values()) if (this.owns(p.cfg)) listener.addPeer(p.session);
+        try {
+          await listener.listen();
+        } catch (err) {
+          await Promise.all(this.listeners_.map((x) => x.close()));
+          this.listeners_ = [];
+          throw err;
+        }
+        this.listeners_.push(listener);
+      }
     }
     this.started = true;
     if (this.opts.gracefulRestart?.restarting) this.deferSelection();
@@ -118,9 +129,14 @@ export class Speaker {
     return this.opts.gracefulRestart?.restarting === true && !this.stopped && (this.deferral === undefined || this.deferral.active);
   }
 
-  /** The bound listener address, once started (port 0 picks a free one). */
+  /** The (first) bound listener address, once started (port 0 picks a free one). */
   listenAddress(): { address: string; port: number } | undefined {
-    return this.listener?.address();
+    return this.listeners_[0]?.address();
+  }
+
+  /** Every bound listener address. */
+  listenAddresses(): { address: string; port: number }[] {
+    return this.listeners_.map((l) => l.address()).filter((a): a is { address: string; port: number } => a !== undefined);
   }
 
   /**
@@ -243,9 +259,9 @@ export class Speaker {
     if (this.deferralTimer !== undefined) this.clock.clearTimeout(this.deferralTimer);
     const graceful = opts.graceful === true;
     this.log.info({ graceful }, 'BGP speaker stopping');
-    const listener = this.listener;
-    this.listener = undefined;
-    await Promise.all([listener?.close(), ...[...this.peers.values()].map((p) => p.shutdown(graceful)), ...this.pending]);
+    const listeners = this.listeners_;
+    this.listeners_ = [];
+    await Promise.all([...listeners.map((l) => l.close()), ...[...this.peers.values()].map((p) => p.shutdown(graceful)), ...this.pending]);
   }
 
   /**

@@ -38,8 +38,10 @@ export interface NodeResources {
 
 export interface NodeFacts {
   name: string;
-  /** Autodetected addresses as CIDRs, IPv4 first. */
+  /** The node's addresses as CIDRs (IPv4, IPv6 or both). */
   cidrs: string[];
+  /** The router ID when it is not the IPv4 address (CALICO_ROUTER_ID, or an IPv6-only node's; see agent/router-id.ts). */
+  routerId?: string;
 }
 
 /** Settings a speaker is built with: when they change, the speaker is replaced. */
@@ -47,7 +49,8 @@ export interface SpeakerIdentity {
   routerId: string;
   asn: number;
   clusterId?: string;
-  listen: { address: string; port: number };
+  /** One listener on `address` ('::' takes both families), or one per node address (bindMode NodeIP). */
+  listen: { address?: string; addresses?: string[]; port: number };
 }
 
 /** One session as the speaker takes it (the agent adds the MD5 key and the export function). */
@@ -225,14 +228,21 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: reado
 export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undefined {
   const name = facts.name;
   const me = res.nodes.find((n) => n.metadata.name === name);
-  const v4 = facts.cidrs[0] === undefined ? undefined : parseCidr(facts.cidrs[0]);
-  if (!me || !v4) return undefined;
+  const own = facts.cidrs.map((c) => parseCidr(c)).filter((c) => c !== undefined);
+  const v4 = own.find((c) => c.family === 4);
+  const routerId = facts.routerId ?? v4?.address;
+  if (!me || own.length === 0 || !routerId) return undefined;
   const conf = effectiveBgpConfig(res.configs, name);
   const clusterId = me.spec.bgp?.routeReflectorClusterID;
+  // bindMode NodeIP: BIRD listens on the node IP of its family (confd bird.cfg and bird6.cfg
+  // templates, `listen bgp address`), so a dual-stack node listens on both.
+  const listen = conf.bindMode === 'NodeIP'
+    ? { addresses: [...own].sort((a, b) => a.family - b.family).map((c) => c.address), port: conf.listenPort }
+    : { address: '::', port: conf.listenPort };
   const speaker: SpeakerIdentity = {
-    routerId: v4.address,
+    routerId,
     asn: nodeAsNumber(me, res.configs),
-    listen: { address: conf.bindMode === 'NodeIP' ? v4.address : '::', port: conf.listenPort },
+    listen,
     ...(clusterId ? { clusterId } : {}),
   };
   const policy = exportPolicy(res.pools, res.configs, name);

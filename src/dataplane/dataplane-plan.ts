@@ -3,6 +3,8 @@
 // the underlay reaches a node, whether tunl0 exists) and the realm numbering come in
 // as arguments, so every mode's translation is tested with plain data.
 
+import { Address6 } from 'ip-address';
+import { isLinkLocal6, parseIP } from '../api/net.js';
 import type { RouteIntent } from '../calc/routes.js';
 import { ipv4ToU32 } from '../native/route-records.js';
 import type { Route } from '../native/routes.js';
@@ -171,36 +173,61 @@ export function planDataplane(input: PlanInput): Plan {
 }
 
 /**
- * How the host interface reaches underlay addresses, from the main table: the longest
- * match among routes not of `ownProtocol`. A connected route means the address itself
- * is the next hop; a gateway route, its gateway. Undefined when the best route leaves
- * through another interface, or there is none.
+ * How the host interface reaches underlay addresses, from the main table (both families):
+ * the longest match among routes not of `ownProtocol`. A connected route means the
+ * address itself is the next hop; a gateway route, its gateway. Undefined when the best
+ * route leaves through another interface, or there is none. An IPv6 link-local address
+ * is on-link on the host interface by definition (fe80::/64 exists on every link, so the
+ * table cannot say which), as BIRD resolves a link-local BGP next hop on the session's
+ * interface (proto/bgp/packets.c bgp_apply_next_hop).
  */
 export function underlayResolver(routes: readonly Route[], hostIfname: string, ownProtocol: number): (address: string) => string | undefined {
   return underlayTable(routes, hostIfname, ownProtocol).via;
 }
 
+interface UnderlayEntry {
+  family: 4 | 6;
+  net: bigint;
+  bits: number;
+  gateway: string | undefined;
+  dev: string | undefined;
+  metric: number;
+}
+
+/** An address as a number of its family's width, or undefined. */
+function addressNumber(text: string): { family: 4 | 6; n: bigint } | undefined {
+  if (!text.includes(':')) {
+    const v = ipv4ToU32(text);
+    return v < 0 ? undefined : { family: 4, n: BigInt(v) };
+  }
+  const ip = parseIP(text);
+  return ip?.family === 6 ? { family: 6, n: new Address6(ip.address).bigInt() } : undefined;
+}
+
+const width = (family: 4 | 6) => (family === 4 ? 32 : 128);
+const maskOf = (family: 4 | 6, bits: number) => (bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(width(family) - bits));
+
 /** underlayResolver with a key that is equal for equal underlay tables (no re-planning when nothing changed). */
 export function underlayTable(routes: readonly Route[], hostIfname: string, ownProtocol: number): { via: (address: string) => string | undefined; key: string } {
-  const table = routes
-    .filter((r) => r.family === 4 && r.type === 'unicast' && r.protocol !== ownProtocol)
-    .map((r) => {
-      const [net, len] = r.dst.split('/');
-      const bits = Number(len);
-      const hop = r.nexthops?.[0];
-      return {
-        net: ipv4ToU32(net!), bits, gateway: hop ? hop.gateway : r.gateway, dev: hop ? hop.dev : r.dev, metric: r.metric ?? 0,
-      };
-    })
-    .filter((r) => r.net >= 0)
-    .sort((a, b) => b.bits - a.bits || a.metric - b.metric);
-  const key = table.map((r) => `${r.net}/${r.bits} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.metric}`).join(',');
+  const table: UnderlayEntry[] = [];
+  for (const r of routes) {
+    if (r.type !== 'unicast' || r.protocol === ownProtocol) continue;
+    const [net, len] = r.dst.split('/');
+    const a = addressNumber(net!);
+    if (!a || a.family !== r.family) continue;
+    const hop = r.nexthops?.[0];
+    table.push({ family: a.family, net: a.n, bits: Number(len), gateway: hop ? hop.gateway : r.gateway, dev: hop ? hop.dev : r.dev, metric: r.metric ?? 0 });
+  }
+  table.sort((a, b) => b.bits - a.bits || a.metric - b.metric);
+  const key = table.map((r) => `${r.family}:${r.net}/${r.bits} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.metric}`).join(',');
   const via = (address: string) => {
-    const a = ipv4ToU32(address);
-    if (a < 0) return undefined;
+    if (isLinkLocal6(address)) return address;
+    const a = addressNumber(address);
+    if (!a) return undefined;
     for (const r of table) {
-      const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
-      if (((a & mask) >>> 0) !== ((r.net & mask) >>> 0)) continue;
+      if (r.family !== a.family) continue;
+      const mask = maskOf(r.family, r.bits);
+      if ((a.n & mask) !== (r.net & mask)) continue;
       if (r.dev !== hostIfname) return undefined;
       return r.gateway ?? address;
     }

@@ -40,7 +40,7 @@ export interface DataplaneConfig {
   nodeName: string;
   /** The underlay interface (tunnels leave through it). */
   hostIfname: string;
-  /** This node's underlay IPv4 address. */
+  /** This node's underlay address: IPv4, or IPv6 on an IPv6-only node (no eBPF encapsulation then). */
   nodeIP: string;
   /** Default: the smallest MTU among up interfaces named like Calico's MTU interface pattern. */
   hostMtu?: number;
@@ -400,15 +400,23 @@ export class Dataplane {
   // for packets, and keeps its realm numbers so no route has to change.
   private async startBpf(link: Link): Promise<void> {
     const host = new HostProgram({ ...this.hostTarget(), ifindex: link.index });
-    const encap = new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName)));
+    // Encapsulation tunnels over an IPv4 underlay: an IPv6-only node loads SNAT alone.
+    const v6only = this.cfg.nodeIP.includes(':');
+    const encap = v6only ? undefined : new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName)));
     const snat = this.cfg.snat ? new BpfSnat(host, { ...(this.cfg.logger ? { logger: this.cfg.logger } : {}), ...this.cfg.snat }) : undefined;
-    await host.load(snat ? [encap, snat] : [encap]);
-    for (const r of encap.declared.realms) this.realms.seed(r.kind, r.remoteIP, r.realm);
+    const features = [encap, snat].filter((f) => f !== undefined);
+    if (features.length === 0) {
+      this.log.info({ nodeIP: this.cfg.nodeIP }, 'IPv6-only underlay and no natOutgoing: no eBPF host program');
+      return;
+    }
+    await host.load(features);
+    const realms = encap?.declared.realms ?? [];
+    for (const r of realms) this.realms.seed(r.kind, r.remoteIP, r.realm);
     this.host = host;
     this.encap = encap;
     this.nat = snat;
-    this.programmedRealms = realmsKey(encap.declared.realms);
-    this.log.info({ realms: encap.declared.realms.length, snat: snat !== undefined }, 'eBPF host programs attached');
+    this.programmedRealms = realmsKey(realms);
+    this.log.info({ realms: realms.length, encap: encap !== undefined, snat: snat !== undefined }, 'eBPF host programs attached');
   }
 
   // A new VTEP MAC is a load-time value: load again and take over, as on a restart.
@@ -501,7 +509,7 @@ export class Dataplane {
         this.resourceDirty = true;
       }
       // How the underlay reaches next hops: only looked up on a resync, never per change.
-      const main = await stage('underlay routes', () => routeDump({ ...this.ns, family: 4, table: 254, excludeProtocol: RTPROT_TABBY }));
+      const main = await stage('underlay routes', () => routeDump({ ...this.ns, table: 254, excludeProtocol: RTPROT_TABBY }));
       if (main) {
         const resolver = underlayTable(main, this.cfg.hostIfname, RTPROT_TABBY);
         const key = resolver.key;
@@ -515,7 +523,7 @@ export class Dataplane {
       this.routes.requestResync();
     }
     const localVtep = this.resource.localVtep;
-    if (mode === 'bpf' && localVtep && this.encap?.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
+    if (mode === 'bpf' && localVtep && this.encap && this.encap.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
       changes += (await stage('eBPF reload', () => this.reloadBpf(localVtep.mac.toLowerCase()))) ?? 0;
       this.retranslate();
     }

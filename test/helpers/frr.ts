@@ -139,3 +139,13 @@ export class Frr {
     await this.kill('zebra', 'SIGTERM');
   }
 }
+
+/** The head of a bgpd `router bgp` block with what every test wants: no policy needed, short timers. */
+export function frrRouterBgp(asn: number, routerId: string): string {
+  return `router bgp ${asn}
+ bgp router-id ${routerId}
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ timers bgp 10 30
+`;
+}

@@ -1,5 +1,7 @@
 // Namespaces shared by the integration tests.
 
+import { randomBytes, randomInt } from 'node:crypto';
+import { ip } from '../../src/util/exec.js';
 import { TestNetns } from '../integration/netlink-netns.js';
 
 /**
@@ -21,4 +23,40 @@ export function routingNetns(prefix: string, more?: (ns: TestNetns) => void): Te
     throw err;
   }
   return ns;
+}
+
+/** Two namespaces joined by a veth pair (n0 ↔ r0), each end with IPv4 and IPv6. */
+export interface NodeRouterPair {
+  node: string;
+  router: string;
+  node4: string;
+  router4: string;
+  node6: string;
+  router6: string;
+}
+
+/** A node and a router namespace with random names and subnets; the caller deletes them. `ipv4: false`: IPv6 only. */
+export async function nodeRouterPair(prefix: string, opts: { ipv4?: boolean } = {}): Promise<NodeRouterPair> {
+  const tag = randomBytes(3).toString('hex');
+  const net = `10.${randomInt(16, 250)}.${randomInt(0, 255)}`;
+  // Canonical text (no leading zeros), as the kernel and the agent's status show it.
+  const net6 = `fd${tag.slice(0, 2)}:${parseInt(tag.slice(2), 16).toString(16)}`;
+  const p: NodeRouterPair = {
+    node: `${prefix}-${tag}-n`,
+    router: `${prefix}-${tag}-r`,
+    node4: `${net}.1`,
+    router4: `${net}.2`,
+    node6: `${net6}::1`,
+    router6: `${net6}::2`,
+  };
+  await ip(['netns', 'add', p.node]);
+  await ip(['netns', 'add', p.router]);
+  for (const ns of [p.node, p.router]) await ip(['link', 'set', 'lo', 'up'], ns);
+  await ip(['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', p.router], p.node);
+  for (const [ns, dev, a4, a6] of [[p.node, 'n0', p.node4, p.node6], [p.router, 'r0', p.router4, p.router6]] as const) {
+    if (opts.ipv4 !== false) await ip(['addr', 'add', `${a4}/24`, 'dev', dev], ns);
+    await ip(['addr', 'add', `${a6}/64`, 'dev', dev, 'nodad'], ns);
+    await ip(['link', 'set', dev, 'up'], ns);
+  }
+  return p;
 }

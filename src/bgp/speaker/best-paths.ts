@@ -2,6 +2,7 @@
 // hops, as plain data. Our own routes are not "learned": a prefix whose best path is
 // local shows as withdrawn from this view.
 
+import { isLinkLocal6 } from '../../api/net.js';
 import type { BestPathChange, Path } from '../rib/index.js';
 import type { Family } from '../wire/index.js';
 import type { BestPath } from './types.js';
@@ -12,10 +13,23 @@ const learned = (p: Path | null | undefined): p is Path => p !== null && p !== u
 const single = new WeakMap<object, readonly string[]>();
 const NONE: readonly string[] = Object.freeze([]);
 
+/**
+ * The address to route through: the global next hop, or the link-local one when the
+ * global is absent, unspecified or itself link-local — BIRD's rule (proto/bgp/packets.c
+ * bgp_decode_next_hop_ip moves a link-local first address to the second slot;
+ * bgp_apply_next_hop takes the global when non-zero, else the link-local on the
+ * session's interface). A link-local address is on-link by definition (RFC 4291 §2.5.6).
+ */
+export function forwardingNextHop(a: { nextHop?: string; linkLocalNextHop?: string }): string | undefined {
+  const g = a.nextHop;
+  if (g !== undefined && g !== '::' && !isLinkLocal6(g)) return g;
+  return a.linkLocalNextHop ?? (g === '::' ? undefined : g);
+}
+
 function nexthops(multipath: readonly Path[]): readonly string[] {
   if (multipath.length === 1) {
     const p = multipath[0]!;
-    const nh = p.attributes.nextHop;
+    const nh = forwardingNextHop(p.attributes);
     if (nh === undefined || p.peer.type === 'local') return NONE;
     let hit = single.get(p.attributes);
     if (hit === undefined) single.set(p.attributes, (hit = Object.freeze([nh])));
@@ -23,7 +37,7 @@ function nexthops(multipath: readonly Path[]): readonly string[] {
   }
   const out: string[] = [];
   for (const p of multipath) {
-    const nh = p.attributes.nextHop;
+    const nh = forwardingNextHop(p.attributes);
     if (nh !== undefined && p.peer.type !== 'local' && !out.includes(nh)) out.push(nh);
   }
   return out;

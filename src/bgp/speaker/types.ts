@@ -39,8 +39,11 @@ export interface SpeakerOptions {
   localAsn: number;
   /** Set: this speaker is a route reflector (RFC 4456). */
   clusterId?: string;
-  /** Default {address: '::', port: 179}; false = no listener. */
-  listen?: { address?: string; port?: number } | false;
+  /**
+   * Default {address: '::', port: 179}; false = no listener. `addresses`: one listener
+   * per address instead (bindMode NodeIP on a dual-stack node listens on both node IPs).
+   */
+  listen?: { address?: string; addresses?: readonly string[]; port?: number } | false;
   /**
    * restarting: we came back with forwarding state preserved (the kernel kept our
    * routes), so until every peer sent End-of-RIB (or timers.selectionDeferral) our OPENs

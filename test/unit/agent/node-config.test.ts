@@ -1,7 +1,7 @@
 // `tabby node run` settings from flags and environment, with calico-node's names and
 // parsing. Expectations follow calico-node: node/pkg/lifecycle/utils/utils.go
 // DetermineNodeName (NODENAME, then HOSTNAME lowercased), node/pkg/lifecycle/startup/
-// startup.go configureIPsAndSubnets (IP=autodetect|ADDRESS, IP6 only when asked for),
+// startup.go configureIPsAndSubnets (IP and IP6: unset, autodetect, none or ADDRESS),
 // configureIPPools/createIPPool (default-ipv4-ippool, 192.168.0.0/16, NAT_OUTGOING default
 // true, modes "", off, never / crosssubnet, cross-subnet / always, block sizes 20-32 and
 // 116-128, NO_DEFAULT_POOLS with a CIDR is an error) and evaluateENVBool.
@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { test } from 'node:test';
 import { envBool } from '../../../src/agent/default-pools.js';
 import { resolveNodeConfig } from '../../../src/agent/node-config.js';
-import { chooseAddress, parseMethod } from '../../../src/agent/autodetect.js';
+import { chooseAddress, parseMethod, resolveNodeAddress, type AddressSetting } from '../../../src/agent/autodetect.js';
 import { ValidationError } from '../../../src/errors.js';
 import { parseLogLevel } from '../../../src/util/log.js';
 
@@ -25,23 +25,55 @@ test('node name: NODENAME as given, then HOSTNAME lowercased, then the hostname 
   assert.equal(cfg({ NODENAME: 'env' }, { name: 'flag' }).nodeName, 'flag');
 });
 
-test('IP: autodetect uses IP_AUTODETECTION_METHOD (first-found by default); an address is taken as it is', () => {
-  assert.equal(cfg({}).ip, 'first-found');
-  assert.equal(cfg({ IP: 'autodetect', IP_AUTODETECTION_METHOD: 'interface=eth.*' }).ip, 'interface=eth.*');
-  assert.equal(cfg({ IP: '10.0.0.5' }).ip, '10.0.0.5');
-  assert.equal(cfg({ IP: '10.0.0.5/24' }).ip, '10.0.0.5/24');
-  assert.equal(cfg({ IP: '10.0.0.5' }, { ip: 'can-reach=10.0.0.1' }).ip, 'can-reach=10.0.0.1', 'the flag (still taking a method) wins');
-  assert.equal(cfg({}, { 'ip-autodetection-method': 'cidr=10.0.0.0/8' }).ip, 'cidr=10.0.0.0/8');
+// calico-node node/pkg/lifecycle/startup/startup.go configureIPsAndSubnets: IP and IP6 are
+// unset, autodetect, none or an address; the autodetection method comes with them.
+test('IP: unset by default; autodetect uses IP_AUTODETECTION_METHOD; an address is taken as it is; none is allowed', () => {
+  assert.deepEqual(cfg({}).ip, { mode: 'unset', method: 'first-found' });
+  assert.deepEqual(cfg({ IP: 'autodetect', IP_AUTODETECTION_METHOD: 'interface=eth.*' }).ip, { mode: 'autodetect', method: 'interface=eth.*' });
+  assert.deepEqual(cfg({ IP: '10.0.0.5' }).ip, { mode: 'explicit', method: '10.0.0.5' });
+  assert.deepEqual(cfg({ IP: '10.0.0.5/24' }).ip, { mode: 'explicit', method: '10.0.0.5/24' });
+  assert.deepEqual(cfg({ IP: '10.0.0.5' }, { ip: 'can-reach=10.0.0.1' }).ip, { mode: 'autodetect', method: 'can-reach=10.0.0.1' }, 'the flag (still taking a method) wins');
+  assert.deepEqual(cfg({}, { 'ip-autodetection-method': 'cidr=10.0.0.0/8' }).ip, { mode: 'unset', method: 'cidr=10.0.0.0/8' });
+  assert.deepEqual(cfg({ IP: 'none' }).ip, { mode: 'none', method: 'first-found' }, 'an IPv6-only node');
   fails({ IP_AUTODETECTION_METHOD: 'bogus=1' }, /IP_AUTODETECTION_METHOD: unknown autodetection method "bogus"/);
-  fails({ IP: 'none' }, /IP: IP=none .* not supported/);
+  fails({ IP: 'fd00::1' }, /IP: not an IPv4 address/);
 });
 
-test('IP6: none unless asked for; autodetect uses IP6_AUTODETECTION_METHOD', () => {
-  assert.equal(cfg({}).ip6, undefined);
-  assert.equal(cfg({ IP6: 'none' }).ip6, undefined);
-  assert.equal(cfg({ IP6: 'autodetect' }).ip6, 'first-found');
-  assert.equal(cfg({ IP6: 'autodetect', IP6_AUTODETECTION_METHOD: 'interface=eth1' }).ip6, 'interface=eth1');
-  assert.equal(cfg({ IP6: 'fd00::5/64' }).ip6, 'fd00::5/64');
+test('IP6: unset by default (the Node\'s IPv6 address if it has one); autodetect uses IP6_AUTODETECTION_METHOD', () => {
+  assert.deepEqual(cfg({}).ip6, { mode: 'unset', method: 'first-found' });
+  assert.deepEqual(cfg({ IP6: 'none' }).ip6, { mode: 'none', method: 'first-found' });
+  assert.deepEqual(cfg({ IP6: 'autodetect' }).ip6, { mode: 'autodetect', method: 'first-found' });
+  assert.deepEqual(cfg({ IP6: 'autodetect', IP6_AUTODETECTION_METHOD: 'interface=eth1' }).ip6, { mode: 'autodetect', method: 'interface=eth1' });
+  assert.deepEqual(cfg({ IP6: 'fd00::5/64' }).ip6, { mode: 'explicit', method: 'fd00::5/64' });
+  fails({ IP6: '10.0.0.5' }, /IP6: not an IPv6 address/);
+});
+
+// confd's bird.cfg template takes CALICO_ROUTER_ID as an address or `hash`.
+test('CALICO_ROUTER_ID: hash or an IPv4 address', () => {
+  assert.equal(cfg({}).routerId, undefined);
+  assert.equal(cfg({ CALICO_ROUTER_ID: 'hash' }).routerId, 'hash');
+  assert.equal(cfg({ CALICO_ROUTER_ID: '10.1.2.3' }).routerId, '10.1.2.3');
+  assert.equal(cfg({}, { 'router-id': '10.9.9.9' }).routerId, '10.9.9.9');
+  fails({ CALICO_ROUTER_ID: 'fd00::1' }, /CALICO_ROUTER_ID: must be hash or an IPv4 address/);
+});
+
+test('node address: calico-node\'s rules for unset, autodetect, none and an explicit address', async () => {
+  const found = (v: string | undefined) => async () => v;
+  const auto = (mode: AddressSetting['mode']): AddressSetting => ({ mode, method: 'first-found' });
+  // IPv4 unset: autodetect only when the Node has no address ("We only autodetect IPv4 when it has not been specified").
+  assert.equal(await resolveNodeAddress(auto('unset'), 4, undefined, found('10.0.0.5/24')), '10.0.0.5/24');
+  assert.equal(await resolveNodeAddress(auto('unset'), 4, '10.0.0.9/24', found('10.0.0.5/24')), '10.0.0.9/24');
+  // IPv6 must be asked for with autodetect; unset keeps what the Node has.
+  assert.equal(await resolveNodeAddress(auto('unset'), 6, undefined, found('fd00::5/64')), undefined);
+  assert.equal(await resolveNodeAddress(auto('unset'), 6, 'fd00::9/64', found('fd00::5/64')), 'fd00::9/64');
+  assert.equal(await resolveNodeAddress(auto('autodetect'), 6, 'fd00::9/64', found('fd00::5/64')), 'fd00::5/64');
+  // Autodetection that finds nothing keeps the stored address, or fails without one.
+  assert.equal(await resolveNodeAddress(auto('autodetect'), 6, 'fd00::9/64', found(undefined)), 'fd00::9/64');
+  await assert.rejects(resolveNodeAddress(auto('autodetect'), 6, undefined, found(undefined)), /failed to autodetect an IPv6 address/);
+  // none: "Autodetection for IPv6 disabled, keeping existing value".
+  assert.equal(await resolveNodeAddress(auto('none'), 4, undefined, found('10.0.0.5/24')), undefined);
+  assert.equal(await resolveNodeAddress(auto('none'), 6, 'fd00::9/64', found('fd00::5/64')), 'fd00::9/64');
+  assert.equal(await resolveNodeAddress({ mode: 'explicit', method: '10.0.0.7' }, 4, '10.0.0.9/24', async (m) => `${m}/24`), '10.0.0.7/24');
 });
 
 test('an explicit address takes the prefix length of the interface holding it (GetLocalCIDR)', () => {

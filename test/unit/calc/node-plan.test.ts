@@ -58,7 +58,21 @@ describe('node plan', () => {
   test('bindMode NodeIP listens on the node address; a route reflector carries its cluster id', () => {
     const nodes = [node('n1', '10.0.0.1/24', { bgp: { ipv4Address: '10.0.0.1/24', routeReflectorClusterID: '224.0.0.1' } })];
     const plan = nodePlan(resources({ nodes, configs: [config({ bindMode: 'NodeIP' })] }), { name: 'n1', cidrs: ['10.0.0.1/24'] })!;
-    assert.deepEqual(plan.speaker, { routerId: '10.0.0.1', asn: 64512, clusterId: '224.0.0.1', listen: { address: '10.0.0.1', port: 179 } });
+    assert.deepEqual(plan.speaker, { routerId: '10.0.0.1', asn: 64512, clusterId: '224.0.0.1', listen: { addresses: ['10.0.0.1'], port: 179 } });
+  });
+
+  // confd's bird.cfg and bird6.cfg templates each `listen bgp address` the node IP of their family.
+  test('bindMode NodeIP on a dual-stack node listens on both node addresses', () => {
+    const nodes = [node('n1', '10.0.0.1/24', { bgp: { ipv4Address: '10.0.0.1/24', ipv6Address: 'fd00::1/64' } })];
+    const plan = nodePlan(resources({ nodes, configs: [config({ bindMode: 'NodeIP' })] }), { name: 'n1', cidrs: ['fd00::1/64', '10.0.0.1/24'] })!;
+    assert.deepEqual(plan.speaker.listen, { addresses: ['10.0.0.1', 'fd00::1'], port: 179 });
+  });
+
+  test('an IPv6-only node: the router ID it is given (agent/router-id.ts), listener on ::; none without one', () => {
+    const nodes = [node('node-1', 'fd00::1/64', { bgp: { ipv6Address: 'fd00::1/64' } })];
+    const plan = nodePlan(resources({ nodes }), { name: 'node-1', cidrs: ['fd00::1/64'], routerId: '53.151.27.230' })!;
+    assert.deepEqual(plan.speaker, { routerId: '53.151.27.230', asn: 64512, listen: { address: '::', port: 179 } });
+    assert.equal(nodePlan(resources({ nodes }), { name: 'node-1', cidrs: ['fd00::1/64'] }), undefined);
   });
 
   test('the same resources give an equal route-context key (learned routes are not re-judged), a pool change a new one', () => {

@@ -17,6 +17,13 @@ const underlay = underlayResolver([
   { family: 4, dst: '172.16.0.0/16', table: 254, protocol: 2, scope: 253, type: 'unicast', dev: 'eth1', onlink: false },
   // Tabby's own routes never count as underlay.
   { family: 4, dst: '192.168.2.4/32', table: 254, protocol: 88, scope: 0, type: 'unicast', gateway: '192.168.1.9', dev: 'eth0', onlink: true },
+  // IPv6: fd00:1::/64 connected, fd00:2::/64 behind the router fd00:1::1, fd00:3::/64 on eth1;
+  // fe80::/64 is on every link (here eth1 first): a link-local next hop is on-link by definition.
+  { family: 6, dst: 'fd00:1::/64', table: 254, protocol: 2, scope: 0, type: 'unicast', dev: 'eth0', onlink: false, metric: 256 },
+  { family: 6, dst: 'fd00:2::/64', table: 254, protocol: 3, scope: 0, type: 'unicast', gateway: 'fd00:1::1', dev: 'eth0', onlink: false, metric: 1024 },
+  { family: 6, dst: 'fd00:3::/64', table: 254, protocol: 2, scope: 0, type: 'unicast', dev: 'eth1', onlink: false, metric: 256 },
+  { family: 6, dst: 'fe80::/64', table: 254, protocol: 2, scope: 0, type: 'unicast', dev: 'eth1', onlink: false, metric: 256 },
+  { family: 6, dst: 'fd00:2::4/128', table: 254, protocol: 88, scope: 0, type: 'unicast', gateway: 'fd00:1::9', dev: 'eth0', onlink: true, metric: 1024 },
 ] satisfies Route[], 'eth0', 88);
 
 const vtepC: RemoteVtep = { node: 'c', nodeIP: '192.168.2.4', tunnelIP: '10.244.9.0', mac: '66:aa:bb:cc:dd:04', blocks: ['10.244.2.0/26'] };
@@ -42,6 +49,33 @@ test('underlay: connected means the address itself, otherwise the gateway; other
   assert.equal(underlay('192.168.2.4'), '192.168.1.1');
   assert.equal(underlay('172.16.0.5'), undefined);
   assert.equal(underlay('8.8.8.8'), undefined);
+});
+
+test('underlay, IPv6: the same rules; a link-local next hop is itself, on the host interface', () => {
+  assert.equal(underlay('fd00:1::3'), 'fd00:1::3');
+  assert.equal(underlay('fd00:2::4'), 'fd00:1::1', 'our own /128 (protocol 88) is not underlay');
+  assert.equal(underlay('fd00:3::5'), undefined);
+  assert.equal(underlay('2001:db8::1'), undefined);
+  assert.equal(underlay('fe80::a8c1:abff:fe00:1'), 'fe80::a8c1:abff:fe00:1');
+  assert.equal(underlay('::ffff:192.168.1.3'), undefined, 'a v4-mapped address is IPv6: no IPv6 route holds it');
+});
+
+test('IPv6 learned routes: global and link-local next hops, ECMP, on-link through the host interface', () => {
+  const p = planDataplane({
+    mode: 'iptables', hostIfname: 'eth0', hostMtu: 1500, underlayVia: underlay,
+    intents: [
+      { kind: 'learned', dst: '2001:db8:1::/48', nexthops: [{ address: 'fd00:2::4', encap: 'none' }] },
+      { kind: 'learned', dst: '2001:db8:2::/48', nexthops: [{ address: 'fe80::1', encap: 'none' }] },
+      { kind: 'learned', dst: '2001:db8:3::/48', nexthops: [{ address: 'fd00:1::3', encap: 'none' }, { address: 'fe80::2', encap: 'none' }] },
+      { kind: 'learned', dst: '2001:db8:4::/48', nexthops: [{ address: 'fd00:3::5', encap: 'none' }] },
+    ],
+  });
+  assert.deepStrictEqual(p.routes, [
+    { dst: '2001:db8:1::/48', gateway: 'fd00:1::1', device: 'eth0', onlink: true },
+    { dst: '2001:db8:2::/48', gateway: 'fe80::1', device: 'eth0', onlink: true },
+    { dst: '2001:db8:3::/48', nexthops: [{ gateway: 'fd00:1::3', device: 'eth0', onlink: true }, { gateway: 'fe80::2', device: 'eth0', onlink: true }] },
+  ]);
+  assert.deepStrictEqual(p.errors, [{ dst: '2001:db8:4::/48', message: 'next hop fd00:3::5 is not reachable through eth0' }]);
 });
 
 test('bpf: tunnel routes carry realms per next hop; a mixed ECMP set gives its plain hop a realm of kind none', () => {
