@@ -147,7 +147,7 @@ export function ipamNeeds(me: Node, res: Pick<NodeResources, 'blocks' | 'pools'>
 export function originations(node: string, res: Pick<NodeResources, 'blocks' | 'pools' | 'configs'>): Origination[] {
   const spec = effectiveBgpConfig(res.configs, node).spec;
   const named = new Map((spec.communities ?? []).map((c) => [c.name, c.value]));
-  const rule = new ExportRule(exportPolicy(res.pools, res.configs, node));
+  const rule = new ExportRule(exportPolicy(res.pools, res.configs, node, res.blocks));
   const { blocks, borrowed } = blockAdvertisements(node, res.blocks, res.pools.map((p) => p.spec.cidr));
   const prefixes = [...[...blocks, ...borrowed].filter((p) => rule.allows(p)), ...serviceCidrs(res.configs, node)];
   return [...new Set(prefixes)].map((prefix) => ({
@@ -245,7 +245,7 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
     listen,
     ...(clusterId ? { clusterId } : {}),
   };
-  const policy = exportPolicy(res.pools, res.configs, name);
+  const policy = exportPolicy(res.pools, res.configs, name, res.blocks);
   const peers = desiredPeers({ nodeName: name, nodes: res.nodes, peers: res.peers, configs: res.configs }).map((p) => plannedPeer(p, policy, res.filters));
   const routes = new RouteContext({ nodeCidrs: facts.cidrs, pools: res.pools, localBlocks: localBlocks(name, res), vteps: remoteVteps(name, res) });
   const plan: NodePlan = {

@@ -2,7 +2,8 @@
 // from Calico's confd: calico_export_to_bgp_peers (bird_ipam.cfg.template and
 // bgp_processor.go processIPPool) accepts every route inside an enabled pool, so an edge
 // node passes blocks it learned over the mesh on to its eBGP ToR, never a disableBGPExport
-// pool and nothing outside the pools; `next hop keep` for keepOriginalNextHop on eBGP
+// pool and nothing outside the pools, and (calico_aggr, bird_aggr.cfg.template) nothing
+// beneath one of its own blocks, such as a /32 another node borrowed; `next hop keep` for keepOriginalNextHop on eBGP
 // peers (buildPeerFromData); buildExportFilter/buildImportFilter run the peer's BGPFilters
 // first, in its order, then the default (export) or accept (import).
 
@@ -14,10 +15,12 @@ import type { SpeakerPeer } from '../../../src/bgp/speaker.js';
 import type { NextHopMode } from '../../../src/bgp/rib/types.js';
 import { MemoryNet, table, until } from '../bgp/speaker/helpers.js';
 
-const EXPORT = { advertise: ['10.244.0.0/16', '10.96.0.0/16'], deny: ['10.96.0.0/16'] };
+const POOLS = { advertise: ['10.244.0.0/16', '10.96.0.0/16'], deny: ['10.96.0.0/16'] };
+/** n1's policy: it owns 10.244.1.0/26; n2 owns 10.244.2.0/26. */
+const EXPORT = { ...POOLS, blocks: ['10.244.1.0/26'] };
 
 /** n1 (edge node) meshes with n2 and peers with an eBGP ToR; returns the ToR's table. */
-async function torTable(opts: { nextHopMode?: NextHopMode; torFilters?: { name: string; spec: BGPFilterSpec }[]; meshFilters?: { name: string; spec: BGPFilterSpec }[] }) {
+async function torTable(opts: { n2Borrowed?: string[]; nextHopMode?: NextHopMode; torFilters?: { name: string; spec: BGPFilterSpec }[]; meshFilters?: { name: string; spec: BGPFilterSpec }[] }) {
   const net = new MemoryNet();
   const n1 = net.speaker('10.0.0.1', { localAsn: 64512 });
   const n2 = net.speaker('10.0.0.2', { localAsn: 64512 });
@@ -29,13 +32,13 @@ async function torTable(opts: { nextHopMode?: NextHopMode; torFilters?: { name: 
   ];
   const fns = policies.forPeers(planned);
   n1.speaker.setPeers(planned.map(({ export: _e, filters: _f, ...p }) => ({ ...p, localAddress: '10.0.0.1', ...fns.get(p.id)! }) as SpeakerPeer));
-  const fromN2 = policies.forPeers([{ id: 'Mesh_10_0_0_1', export: EXPORT, filters: [] }]).get('Mesh_10_0_0_1')!;
+  const fromN2 = policies.forPeers([{ id: 'Mesh_10_0_0_1', export: { ...POOLS, blocks: ['10.244.2.0/26'] }, filters: [] }]).get('Mesh_10_0_0_1')!;
   n2.speaker.setPeers([{ id: 'Mesh_10_0_0_1', address: '10.0.0.1', remoteAsn: 64512, localAddress: '10.0.0.2', ...fromN2 }]);
   tor.speaker.setPeers([{ id: 'n1', address: '10.0.0.1', remoteAsn: 64512, localAddress: '10.0.0.9' }]);
   // Its block, and a route outside every pool (only a BGPFilter can let that out).
   n1.speaker.setLocalRoutes([{ prefix: '10.244.1.0/26' }, { prefix: '192.168.60.0/24' }]);
   // A block, a disableBGPExport pool's block, and a route outside every pool.
-  n2.speaker.setLocalRoutes([{ prefix: '10.244.2.0/26' }, { prefix: '10.96.2.0/26' }, { prefix: '192.168.50.0/24' }]);
+  n2.speaker.setLocalRoutes([{ prefix: '10.244.2.0/26' }, { prefix: '10.96.2.0/26' }, { prefix: '192.168.50.0/24' }, ...(opts.n2Borrowed ?? []).map((prefix) => ({ prefix }))]);
   tor.speaker.setLocalRoutes([{ prefix: '10.99.0.0/16' }, { prefix: '10.98.0.0/16' }]);
   for (const n of [n1, n2, tor]) await n.speaker.start();
   await until(net, () => n1.speaker.status().every((s) => s.state === 'Established') && n1.speaker.bestPaths().length > 0);
@@ -47,6 +50,12 @@ async function torTable(opts: { nextHopMode?: NextHopMode; torFilters?: { name: 
 
 test('an eBGP peer gets every enabled-pool route, the mesh-learned block included, with next hop self', async () => {
   const { tor } = await torTable({});
+  assert.deepEqual(tor, ['10.244.1.0/26 10.0.0.1 n1', '10.244.2.0/26 10.0.0.1 n1']);
+});
+
+test('a /32 n2 borrowed from n1\'s block reaches n1 but n1 does not pass it on: beneath its own block', async () => {
+  const { tor, n1 } = await torTable({ n2Borrowed: ['10.244.1.7/32'] });
+  assert.ok(n1.includes('10.244.1.7/32 10.0.0.2 Mesh_10_0_0_2'), 'n1 learns it over the mesh');
   assert.deepEqual(tor, ['10.244.1.0/26 10.0.0.1 n1', '10.244.2.0/26 10.0.0.1 n1']);
 });
 

@@ -118,7 +118,7 @@ describe('node plan', () => {
     // The peer's order; a name with no BGPFilter is skipped, as confd's buildExportFilter does.
     assert.deepEqual(p.filters, [{ name: 'f1', spec: spec('10.2.0.0/16') }, { name: 'f2', spec: spec('10.1.0.0/16') }]);
     assert.deepEqual(p.password, { secretKeyRef: { name: 's', key: 'k' } });
-    assert.deepEqual(p.export, { advertise: ['10.244.0.0/16'], deny: [] });
+    assert.deepEqual(p.export, { advertise: ['10.244.0.0/16'], deny: [], blocks: ['10.244.1.0/26'] });
   });
 });
 
@@ -127,7 +127,8 @@ describe('export rule', () => {
   // disableBGPExport; everything else is rejected by the caller's `reject;`.
   const pools = [pool('a', '10.244.0.0/16'), pool('quiet', '10.244.128.0/17', { disableBGPExport: true }), pool('b', '10.96.0.0/16')];
   const configs = [config({ serviceClusterIPs: [{ cidr: '10.101.0.0/16' }] })];
-  const rule = new ExportRule(exportPolicy(pools, configs, 'n1'));
+  const blocks = [block('10.244.1.0/26', 'n1', 'a'), block('10.244.2.0/26', 'n2', 'a')];
+  const rule = new ExportRule(exportPolicy(pools, configs, 'n1', blocks));
 
   test('pool space and service CIDRs may leave; a disableBGPExport pool never, even inside an allowed one', () => {
     assert.equal(rule.allows('10.244.1.0/26'), true);
@@ -145,9 +146,22 @@ describe('export rule', () => {
     assert.equal(rule.exports('192.168.0.0/24'), false);
   });
 
+  // calico_export_to_bgp_peers calls calico_aggr() (bird_aggr.cfg.template: per block of the
+  // host, `if ( net = BLOCK ) then { accept; }  if ( net ~ BLOCK ) then { reject; }`) before
+  // the pools: a /32 another node borrowed from n1's block, learned over the mesh, is not
+  // passed on by n1 (its borrower advertises it); one from n2's block is.
+  test('nothing beneath one of the node\'s own blocks leaves, the block itself does', () => {
+    assert.equal(rule.exports('10.244.1.0/26'), true);
+    assert.equal(rule.exports('10.244.1.7/32'), false);
+    assert.equal(rule.exports('10.244.1.0/27'), false);
+    assert.equal(rule.exports('10.244.2.7/32'), true);
+    assert.equal(rule.exports('10.244.0.0/16'), true, 'a route holding the block is not beneath it');
+  });
+
   test('equal policies have equal keys', () => {
-    assert.equal(exportPolicyKey(exportPolicy(pools, configs, 'n1')), exportPolicyKey(exportPolicy([...pools], configs, 'n1')));
-    assert.notEqual(exportPolicyKey(exportPolicy(pools, configs, 'n1')), exportPolicyKey(exportPolicy(pools.slice(1), configs, 'n1')));
+    assert.equal(exportPolicyKey(exportPolicy(pools, configs, 'n1', blocks)), exportPolicyKey(exportPolicy([...pools], configs, 'n1', [...blocks])));
+    assert.notEqual(exportPolicyKey(exportPolicy(pools, configs, 'n1', blocks)), exportPolicyKey(exportPolicy(pools.slice(1), configs, 'n1', blocks)));
+    assert.notEqual(exportPolicyKey(exportPolicy(pools, configs, 'n1', blocks)), exportPolicyKey(exportPolicy(pools, configs, 'n1', blocks.slice(1))), 'a claimed block changes the policy');
   });
 
   test('originations: affine blocks in exportable pools and service CIDRs, with communities by name or value', () => {
