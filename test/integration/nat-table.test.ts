@@ -122,7 +122,8 @@ import json, os, socket, sys
 
 dst, port, token, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 body = token + (' ' + os.urandom(size).hex() if size else '')
-s = socket.create_connection((dst, port), timeout=10)
+# 30 s without a byte: the echo server reads all 4 MiB before it answers, slowly on a loaded machine.
+s = socket.create_connection((dst, port), timeout=30)
 local = s.getsockname()[1]
 s.sendall(body.encode())
 s.shutdown(socket.SHUT_WR)

@@ -34,6 +34,7 @@ const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.ignoredInterfaces': () => res('BGPConfiguration', { ignoredInterfaces: ['docker*'] }),
   'BGPPeer spec.reachableBy': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, reachableBy: '10.0.0.254' }),
   'BGPPeer spec.localWorkloadSelector': () => res('BGPPeer', { asNumber: 65000, localWorkloadSelector: "app == 'router'" }),
+  'BGPPeer spec.restartMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, restartMode: 'LongLivedGracefulRestart' }),
   'BGPPeer spec.birdGatewayMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, birdGatewayMode: 'DirectIfDirectlyConnected' }),
   ...Object.fromEntries(
     ['exportV4', 'importV4', 'exportV6', 'importV6'].flatMap((list) => {
