@@ -139,13 +139,16 @@ export class Agent {
     await this.cache.start();
     // The underlay address: IPv4, or IPv6 on an IPv6-only node.
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
-    this.dataplane = new Dataplane({
+    const dataplane = new Dataplane({
       mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger,
       // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them; the
       // node address of each family is the SNAT source for pools of that family.
       ...(this.opts.dataplane === 'bpf' ? { snat: this.snatSources() } : {}),
     });
-    await this.dataplane.start();
+    await dataplane.start();
+    // Only a started dataplane is planned for: a watch event during the eBPF takeover
+    // waits for the reconcile() below.
+    this.dataplane = dataplane;
     this.startNat();
     this.status = new StatusServer(this.opts.stateDir, (req) => {
       if (req.cmd === 'status') return this.nodeStatus();
@@ -233,7 +236,7 @@ export class Agent {
   }
 
   private async pass(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.dataplane) return;
     const plan = nodePlan(this.resources(), { name: this.name, cidrs: this.nodeCidrs, routerId: this.routerId });
     if (!plan) return;
     // IPAM writes only when the store is there; the watch brings them back as a new plan.

@@ -150,6 +150,8 @@ export class Dataplane {
   private readonly shadowed = new Map<string, LearnedSource>();
   /** Realms the translations so far use (bpf mode), by realm. */
   private learnedRealms = new Map<number, RealmEntry>();
+  /** Sources not translated yet: translated before the eBPF maps are written, so their realms are there first. */
+  private untranslated: LearnedSource[] = [];
   private underlayVia: ((address: string) => string | undefined) | undefined;
   private underlayKey = '';
   private resyncDue = true;
@@ -310,7 +312,10 @@ export class Dataplane {
 
   private sourceOf(hops: readonly LearnedNexthop[]): LearnedSource {
     let src = this.sources.get(hops);
-    if (!src) this.sources.set(hops, (src = { routeSource: true, hops }));
+    if (!src) {
+      this.sources.set(hops, (src = { routeSource: true, hops }));
+      this.untranslated.push(src);
+    }
     return src;
   }
 
@@ -479,6 +484,7 @@ export class Dataplane {
   /** Every learned route is translated afresh (the underlay or the VTEP changed). */
   private retranslate(): void {
     this.sources = new WeakMap();
+    this.untranslated = [];
     this.learnedRealms = new Map();
     const moved: [string, readonly LearnedNexthop[]][] = [];
     for (const [dst, src] of this.routes.sources()) moved.push([dst, (src as LearnedSource).hops]);
@@ -536,7 +542,9 @@ export class Dataplane {
     }
 
     // Encapsulation state first (added, not yet pruned), so no route ever names a
-    // realm or a neighbour that is not there yet.
+    // realm or a neighbour that is not there yet: every new next-hop list is translated
+    // (its realms allocated) now, not lazily while the routes are sent.
+    for (const src of this.untranslated.splice(0)) this.translate(src);
     const realms = this.realmsInUse();
     const realmKey = realmsKey(realms);
     const encap = this.encap;
@@ -559,9 +567,14 @@ export class Dataplane {
       // Prune what no route uses any more (only on a resync: realms are few and cheap to keep).
       const r = await stage('eBPF maps', () => encap.apply());
       changes += r ? r.removed : 0;
-      // Realms stay allocated while a route may still carry them.
-      this.realms.retain(new Set(realms.map((x) => x.realm)));
+      // Realms stay allocated while a route may still carry them, those of next-hop
+      // lists that arrived while this run was sending too.
+      this.realms.retain(new Set(this.realmsInUse().map((x) => x.realm)));
     }
+    // A next-hop list that arrived during this run was translated as its route was
+    // sent: its realm goes into the maps on the next run, right away (a failed map
+    // write waits for the resync instead).
+    if (encap && realmKey === this.programmedRealms && realmsKey(this.realmsInUse()) !== realmKey) this.debounce.poke();
     return this.finish(started, errors, changes);
   }
 
