@@ -62,7 +62,9 @@ async function bench(name: string, args: string[], timeoutMs: number): Promise<{
     const ratios = Object.entries(j.ratios ?? {});
     assert.ok(ratios.length > 0, 'ratios');
     for (const [k, v] of ratios) {
-      assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `ratio ${k} = ${String(v)}`);
+      // CPU time comes in 10 ms ticks: at these tiny sizes an anchor may use none (ratio 0).
+      const floor = /CPU/i.test(k) ? 0 : Number.MIN_VALUE;
+      assert.ok(typeof v === 'number' && Number.isFinite(v) && v >= floor, `ratio ${k} = ${String(v)}`);
       const st = j.ratioStats[k];
       assert.ok(st && st.min <= v && v <= st.max && Array.isArray(st.reps), `ratio ${k}: median within min/max of its per-rep values`);
     }
