@@ -296,7 +296,10 @@ export function interopSuite(kind: DaemonKind): void {
         //    FRR 8.4 sends End-of-RIB for a family as its selection deferral ends, ahead of
         //    the UPDATE for a route selected at that moment (its log shows "send End-of-RIB"
         //    before "send UPDATE" of the other client's route); RFC 4724 §4.2 has us drop
-        //    stale routes at End-of-RIB, so those may blink. FRR's own routes must not.
+        //    stale routes at End-of-RIB, so those may blink. On a loaded machine the same
+        //    holds for its own `network` routes: its End-of-RIB came 4 ms after Established,
+        //    before any UPDATE (CI log, 2026-12-07). So for FRR its routes are sampled while
+        //    it is down (kept as stale), and checked again once it is back.
         const continuous = kind === 'frr' ? rrSpec.routes.map((r) => r.prefix) : learned;
         const atHub = await sampler(() => kernelPrefixes(lab.net.hub), continuous);
         lab.defer(() => atHub.stop().catch(() => undefined));
@@ -307,6 +310,7 @@ export function interopSuite(kind: DaemonKind): void {
         }, 20_000);
         assert.deepEqual(helping.gracefulRestart?.staleFamilies, ['ipv4', 'ipv6']);
         await new Promise((r) => setTimeout(r, 1000));
+        if (kind === 'frr') checkWatch(await atHub.stop(), `Tabby's kernel lost routes of the crashed ${kind}`, ctx);
         await restartDaemon(rr, rrSpec);
         await until(`${kind} back and its End-of-RIB in`, async () => {
           const p = await tabby.peer('rr');
@@ -317,7 +321,7 @@ export function interopSuite(kind: DaemonKind): void {
           const k = await kernelPrefixes(lab.net.hub);
           return learned.every((p) => k.has(p));
         });
-        checkWatch(await atHub.stop(), `Tabby's kernel lost routes of the restarting ${kind}`, ctx);
+        if (kind !== 'frr') checkWatch(await atHub.stop(), `Tabby's kernel lost routes of the restarting ${kind}`, ctx);
         await tabby.stop();
       });
     });
