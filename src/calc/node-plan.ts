@@ -62,6 +62,9 @@ export interface PlannedPeer {
   remoteAsn: number;
   localAsn: number;
   localAddress?: string;
+  /** Next hop of the other family's routes over this session (DesiredPeer). */
+  localAddress4?: string;
+  localAddress6?: string;
   passive: boolean;
   rrClient: boolean;
   ttlSecurity?: number;
@@ -213,6 +216,8 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: reado
     export: policy,
   };
   if (p.localAddress !== undefined) out.localAddress = p.localAddress;
+  if (p.localAddress4 !== undefined) out.localAddress4 = p.localAddress4;
+  if (p.localAddress6 !== undefined) out.localAddress6 = p.localAddress6;
   if (p.ttlSecurity !== undefined) out.ttlSecurity = p.ttlSecurity;
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;

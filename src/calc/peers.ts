@@ -21,6 +21,14 @@ export interface DesiredPeer {
   localAsn: number;
   /** This node's address of the same family (the session's source with sourceAddress UseNodeIP). */
   localAddress?: string;
+  /**
+   * This node's address of the other family, the next hop of that family's routes over this
+   * session (MP-BGP, RFC 4760 §3; an IPv6 next hop per RFC 2545 §3). Set only toward a peer
+   * that is not a Calico node: a Calico node has a session per family, as in confd's
+   * bird.cfg and bird6.cfg.
+   */
+  localAddress4?: string;
+  localAddress6?: string;
   /** Wait for the peer to connect: toward a Calico node whose IP is greater, as a string. */
   passive: boolean;
   /** This node is a route reflector and the peer is one of its clients. */
@@ -139,6 +147,13 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
   // "Passive when the peer's IP is greater", compared as strings (`{{if gt $onode_ip $node_ip}}`).
   const peerIsGreater = (family: Family, address: string) => me.addr[family] !== undefined && address > me.addr[family]!;
 
+  const otherFamilyNextHop = (family: Family): Pick<DesiredPeer, 'localAddress4' | 'localAddress6'> => {
+    const other = family === 4 ? 6 : 4;
+    const address = me.addr[other];
+    if (!address) return {};
+    return other === 6 ? { localAddress6: address } : { localAddress4: address };
+  };
+
   const fromResource = (
     peer: BGPPeer,
     prefix: 'Global' | 'Node',
@@ -159,6 +174,7 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
       localAsn,
       // bgp_processor.go buildPeerFromData: `source address` only with UseNodeIP (the default).
       localAddress: peer.spec.sourceAddress === 'None' ? undefined : me.addr[family],
+      ...(opts.remote ? {} : otherFamilyNextHop(family)),
       passive: opts.passive ?? false,
       // bgp_processor.go: an iBGP peer is a route reflector client unless it carries this
       // node's cluster id; only peers that are Calico nodes by selector carry one.

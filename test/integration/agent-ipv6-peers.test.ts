@@ -4,7 +4,9 @@
 // IPv6 routes too (MP-BGP, RFC 4760). It announces 1 000 IPv6 prefixes over both; every
 // one must land in the node's kernel (protocol 88) through the router's global IPv6
 // address, and the router must learn the node's IPv6 block (/122, Calico's default IPv6
-// blockSize) from the agent. Then an IPv6-only node (IP=none): it peers, programs the
+// blockSize) from the agent. The IPv6-transport peer is then deleted: over the IPv4 session
+// alone the prefixes stay and the router has the block with the node's IPv6 address as next
+// hop (RFC 4760 §3, RFC 2545 §3). Then an IPv6-only node (IP=none): it peers, programs the
 // routes, passes traffic, and a workload of a natOutgoing IPv6 pool reaches past the router
 // through ip6tables MASQUERADE.
 
@@ -168,6 +170,21 @@ async function agentConverges(lab: Lab, bindMode: 'None' | 'NodeIP' = 'None', ga
   return block!;
 }
 
+/**
+ * The IPv6-transport BGPPeer deleted: the IPv4 session alone carries IPv6 unicast (MP-BGP,
+ * RFC 4760 §3: AFI 2 in MP_REACH_NLRI whatever the transport). Every prefix stays in the
+ * kernel through `gateways`, the IPv4 session's IPv6 next hops, and `hasBlock` must find the
+ * node's block at the router learned from node4 with next hop node6, the node's global IPv6
+ * address (RFC 2545 §3: the next hop of an IPv6 route is an IPv6 address).
+ */
+async function overIpv4Alone(lab: Lab, gateways: string[], hasBlock: () => Promise<boolean>): Promise<void> {
+  const deleted = tabby(lab.store, ['delete', 'bgppeer', 'router-1']);
+  assert.equal(deleted.code, 0, deleted.stderr);
+  const { peers } = await converged(lab, 1, gateways);
+  assert.deepEqual(peers.map((p) => [p.address, p.family]), [[lab.router4, 'ipv4']], 'the IPv4 session alone');
+  await waitFor('the router to have the node\'s IPv6 block over the IPv4 session, next hop node6', hasBlock, 30_000, 250);
+}
+
 /** The first prefix not in the kernel through exactly `gateways` on n0, with what the kernel has; undefined when all are. */
 function mismatch(lab: Lab, routes: Route[], gateways: string[]): string | undefined {
   const byDst = new Map(routes.map((r) => [r.dst, r]));
@@ -187,7 +204,7 @@ describe('IPv6: tabby node run with BIRD, GoBGP and FRR', { skip }, () => {
     for (const lab of labs) await destroyLab(lab);
   });
 
-  test('BIRD: IPv6 and IPv4 sessions, 1 000 IPv6 ECMP prefixes in the kernel, the node\'s IPv6 block learned; bindMode NodeIP listens on both node IPs', async () => {
+  test('BIRD: IPv6 and IPv4 sessions, 1 000 IPv6 ECMP prefixes in the kernel, the node\'s IPv6 block learned, both also over the IPv4 session alone; bindMode NodeIP listens on both node IPs', async () => {
     const lab = await makeLab('t6b', 0xb);
     labs.push(lab);
     const bird = new Bird(lab.router, lab.dir, 'bird');
@@ -209,12 +226,17 @@ describe('IPv6: tabby node run with BIRD, GoBGP and FRR', { skip }, () => {
       await waitFor('BIRD to learn the node\'s IPv6 block', async () => (await bird.prefixes('table', 'master6', block)).includes(block), 20_000);
       const shown = await bird.birdc('show', 'route', 'table', 'master6', block, 'all');
       assert.match(shown, new RegExp(`via ${lab.node6} on r0`), shown);
+      await overIpv4Alone(lab, [second], async () => {
+        if ((await bird.protocol('tabby6')).state === 'Established') return false;
+        const r = await bird.birdc('show', 'route', 'table', 'master6', block, 'all');
+        return r.includes('[tabby4 ') && r.includes(`via ${lab.node6} on r0`);
+      });
     } finally {
       await bird.stop();
     }
   });
 
-  test('GoBGP: IPv6 and IPv4 sessions, 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned', async () => {
+  test('GoBGP: IPv6 and IPv4 sessions, 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned, both also over the IPv4 session alone', async () => {
     const lab = await makeLab('t6g', 0xc);
     labs.push(lab);
     const gobgp = new GoBgp(lab.router, lab.dir, 'gobgp', 50000 + randomInt(0, 10000));
@@ -235,12 +257,17 @@ describe('IPv6: tabby node run with BIRD, GoBGP and FRR', { skip }, () => {
       }));
       const block = await agentConverges(lab);
       await waitFor('GoBGP to learn the node\'s IPv6 block', async () => (await gobgp.prefixes('ipv6')).includes(block), 20_000);
+      await overIpv4Alone(lab, [lab.router6], async () => {
+        if ((await gobgp.neighbor(lab.node6)).state === 'established') return false;
+        const paths = JSON.stringify(await gobgp.paths('ipv6', block));
+        return paths.includes(`"neighbor-ip":"${lab.node4}"`) && paths.includes(`"nexthop":"${lab.node6}"`);
+      });
     } finally {
       await gobgp.stop();
     }
   });
 
-  test('FRR: IPv6 and IPv4 sessions (global and link-local next hop), 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned', async () => {
+  test('FRR: IPv6 and IPv4 sessions (global and link-local next hop), 1 000 IPv6 prefixes in the kernel, the node\'s IPv6 block learned, both also over the IPv4 session alone', async () => {
     const lab = await makeLab('t6f', 0xd);
     labs.push(lab);
     const frr = new Frr(lab.router, lab.dir);
@@ -263,6 +290,11 @@ ${lab.prefixes.map((p) => `  network ${p}`).join('\n')}
       });
       const block = await agentConverges(lab);
       await waitFor('FRR to learn the node\'s IPv6 block', async () => (await frr.vtysh(`show bgp ipv6 unicast ${block}`)).includes(block.split('/')[0]!), 20_000);
+      await overIpv4Alone(lab, [lab.router6], async () => {
+        if ((await frr.bgpState(lab.node6)) === 'Established') return false;
+        const path = JSON.stringify(await frr.route(block));
+        return path.includes(`"peerId":"${lab.node4}"`) && path.includes(`"ip":"${lab.node6}"`);
+      });
     } finally {
       await frr.stop();
     }

@@ -115,6 +115,20 @@ describe('explicit peers', () => {
     assert.equal(desiredPeers({ nodeName: 'a', nodes: [a, b], peers: [rack], configs }).length, 1);
     assert.equal(desiredPeers({ nodeName: 'b', nodes: [a, b], peers: [rack], configs }).length, 0);
   });
+  test('a router over IPv4 carries IPv6 routes with the node\'s IPv6 next hop (RFC 4760 §3, RFC 2545 §3); Calico nodes keep a session per family', () => {
+    const a6 = node('a', '10.0.0.1/24', { v6: 'fd00::1/64' });
+    const b6 = node('b', '10.0.0.2/24', { v6: 'fd00::2/64' });
+    const v6tor = peer('tor6', { peerIP: 'fd00::40', asNumber: 64567 });
+    const ps = desiredPeers({ nodeName: 'a', nodes: [a6, b6], peers: [tor, v6tor], configs: [] });
+    assert.deepEqual(ps.map((p) => [p.name, p.localAddress, p.localAddress4, p.localAddress6]), [
+      ['Global_192_20_30_40', '10.0.0.1', undefined, 'fd00::1'],
+      ['Global_fd00__40', 'fd00::1', '10.0.0.1', undefined],
+      ['Mesh_10_0_0_2', '10.0.0.1', undefined, undefined],
+      ['Mesh_fd00__2', 'fd00::1', undefined, undefined],
+    ]);
+    // An IPv4-only node has no IPv6 next hop to give.
+    assert.deepEqual(desiredPeers({ nodeName: 'a', nodes: [A], peers: [tor], configs: [] }).map((p) => [p.localAddress4, p.localAddress6]), [[undefined, undefined]]);
+  });
   test("a peer at the node's own address is dropped", () => {
     const self = peer('self', { peerIP: '10.0.0.1', asNumber: 64512 });
     assert.deepEqual(brief(desiredPeers({ nodeName: 'a', nodes: [A], peers: [self], configs: [] })), []);
