@@ -240,7 +240,10 @@ export class PeerRuntime {
   private kick(): void {
     if (this.sending) return;
     const out = this.out;
-    if (!out || (out.pendingCount() === 0 && this.initialLeft.size === 0)) return;
+    // Only the negotiated families: changes of another one are marked but never sent (RFC
+    // 4760 §6), and counting them would send this round after round without end.
+    const families = this.negotiated?.families ?? [];
+    if (!out || (families.every((f) => out.pendingCount(f) === 0) && this.initialLeft.size === 0)) return;
     this.sending = true;
     void this.drain(out, this.epoch, this.session).catch((err: unknown) => this.log.error({ err }, 'cannot send UPDATEs')).finally(() => {
       this.sending = false;

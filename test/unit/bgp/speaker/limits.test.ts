@@ -149,3 +149,27 @@ test('a large table goes out in few full UPDATEs, split at the maximum message l
   assert.equal(a.speaker.status()[0]!.prefixes.advertised, 4000);
   await a.speaker.stop();
 });
+
+test('a family the peer did not negotiate: its route changes are not sent and do not keep the sender busy', { timeout: 10_000 }, async () => {
+  // RFC 4760 §6: routes of a family go only to a peer that advertised it. BIRD with an IPv4
+  // channel alone is such a peer; once the node had an IPv6 route, the sender used to go
+  // round and round on the unsendable prefix in microtasks, starving every timer and socket.
+  const net = new MemoryNet();
+  const raws = net.rawAt(RAW);
+  const a = net.speaker('192.0.2.1');
+  a.speaker.setPeers([{ id: 'R', address: RAW, remoteAsn: RAW_AS, localAddress6: 'fd00::1' }]);
+  a.speaker.setLocalRoutes([{ prefix: '10.1.0.0/24' }]);
+  await a.speaker.start();
+  await until(net, () => raws.length === 1);
+  const r = raws[0]!;
+  await rawEstablish(r, RAW_AS, '10.0.0.9', [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: RAW_AS }]);
+  await net.advance(100);
+  a.speaker.setLocalRoutes([{ prefix: '10.1.0.0/24' }, { prefix: 'fd00:1::/64' }, { prefix: '10.2.0.0/24' }]);
+  // A macrotask runs only once the microtask queue is empty.
+  await new Promise((resolve) => setImmediate(resolve));
+  await net.advance(100);
+  const ups = r.messages.flatMap((m) => (m.type === 'update' ? [m.update] : []));
+  assert.deepEqual(ups.flatMap((u) => u.nlri), ['10.1.0.0/24', '10.2.0.0/24'], 'the IPv4 routes, nothing of IPv6');
+  assert.equal(ups.filter((u) => u.attributes.mpReach !== undefined).length, 0);
+  await a.speaker.stop();
+});
