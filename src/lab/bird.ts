@@ -1,5 +1,6 @@
-// BIRD 2 as the lab's ToR router: one eBGP session per node, learned routes exported into
-// its kernel so the "outside" namespace behind it reaches workloads.
+// BIRD 2 as the lab's ToR router: one eBGP session per node and address family, learned
+// routes of both families exported into its kernel so the "outside" namespace behind it
+// reaches workloads.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, startDaemon } from '../util/exec.js';
@@ -7,11 +8,14 @@ import { run, startDaemon } from '../util/exec.js';
 export interface TorConfig {
   routerId: string;
   asn: number;
-  /** Any AS but the ToR's own is accepted, so nodes can change theirs live. */
+  /** Any AS but the ToR's own is accepted, so nodes can change theirs live. Each session carries its address's family. */
   neighbors: { name: string; address: string; local: string }[];
 }
 
+const channel = (address: string) => (address.includes(':') ? 'ipv6' : 'ipv4');
+
 export function torBirdConfig(c: TorConfig): string {
+  const families = [...new Set(c.neighbors.map((n) => channel(n.address)))];
   const peers = c.neighbors
     .map(
       (n) => `protocol bgp ${n.name.replace(/[^A-Za-z0-9_]/g, '_')} {
@@ -21,15 +25,17 @@ export function torBirdConfig(c: TorConfig): string {
   graceful restart on;
   hold time 30;
   connect retry time 2;
-  ipv4 { import all; export where source = RTS_BGP; next hop self; };
+  ${channel(n.address)} { import all; export where source = RTS_BGP; next hop self; };
 }`,
     )
     .join('\n');
   return `router id ${c.routerId};
 log stderr all;
 protocol device { scan time 5; }
-protocol direct { ipv4; }
-protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; merge paths on; }
+${families
+    .map((f) => `protocol direct { ${f}; }
+protocol kernel { ${f} { import none; export filter { if source = RTS_BGP then accept; reject; }; }; merge paths on; }`)
+    .join('\n')}
 ${peers}
 `;
 }

@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TabbyError } from '../errors.js';
+import { parseIP } from '../api/net.js';
 
 export const LAB_DIR = process.env.TABBY_LAB_DIR ?? '/var/run/tabby-lab';
 export const LAB_PREFIX = 'tabby';
@@ -25,17 +26,41 @@ export interface LabEtcd {
   pid?: number;
 }
 
+/** Which families the lab's underlay, pools and workloads have (`lab up --ip-family`). */
+export type LabIpFamily = 'ipv4' | 'ipv6' | 'dual';
+
+/**
+ * A lab host or workload's addresses: `address` is the IPv4 one, or the IPv6 one in an
+ * IPv6-only lab (DESIGN.md's `lab status -o json` keeps that field); `address6` the IPv6
+ * one beside an IPv4 address.
+ */
+export interface LabAddresses {
+  address: string;
+  address6?: string;
+}
+
+/** The address of `family`, canonical (RFC 5952, as sockets print it); undefined when there is none. */
+export function familyAddress(x: LabAddresses, family: 4 | 6): string | undefined {
+  for (const a of [x.address, x.address6]) {
+    const p = a ? parseIP(a) : undefined;
+    if (p?.family === family) return p.address;
+  }
+  return undefined;
+}
+
 export interface LabState {
   prefix: string;
+  /** Absent in a state written before dual stack: IPv4. */
+  ipFamily?: LabIpFamily;
   dir: string;
   datastore: string;
   dataplane: string;
   encap: string;
   /** How workloads were made: namespaces wired by tabby-cni, or podman containers on it. */
   runtime?: 'netns' | 'podman';
-  nodes: { name: string; namespace: string; address: string; cidr: string; stateDir: string; pid?: number; workloads: { namespace: string; address: string; containerID?: string; container?: string }[] }[];
-  tor: { namespace: string; address: string; asn: number; pid?: number; socket?: string } | null;
-  external: { namespace: string; address: string } | null;
+  nodes: (LabAddresses & { name: string; namespace: string; cidr: string; stateDir: string; pid?: number; workloads: (LabAddresses & { namespace: string; containerID?: string; container?: string })[] })[];
+  tor: (LabAddresses & { namespace: string; asn: number; pid?: number; socket?: string }) | null;
+  external: (LabAddresses & { namespace: string }) | null;
   fabrics: string[];
   pids: number[];
   etcd?: LabEtcd;
@@ -60,11 +85,14 @@ export function removeStateDir(dir = LAB_DIR): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** DESIGN.md's `tabby lab status -o json` form. */
+const addresses = (x: LabAddresses): LabAddresses => ({ address: x.address, ...(x.address6 ? { address6: x.address6 } : {}) });
+
+/** DESIGN.md's `tabby lab status -o json` form (ipFamily and address6 are extra fields). */
 export function statusJson(s: LabState) {
   return {
-    nodes: s.nodes.map((n) => ({ name: n.name, namespace: n.namespace, address: n.address, workloads: n.workloads.map((w) => ({ namespace: w.namespace, address: w.address, ...(w.container ? { container: w.container } : {}) })) })),
-    tor: s.tor ? { namespace: s.tor.namespace, address: s.tor.address, asn: s.tor.asn } : null,
-    external: s.external,
+    ipFamily: s.ipFamily ?? 'ipv4',
+    nodes: s.nodes.map((n) => ({ name: n.name, namespace: n.namespace, ...addresses(n), workloads: n.workloads.map((w) => ({ namespace: w.namespace, ...addresses(w), ...(w.container ? { container: w.container } : {}) })) })),
+    tor: s.tor ? { namespace: s.tor.namespace, ...addresses(s.tor), asn: s.tor.asn } : null,
+    external: s.external ? { namespace: s.external.namespace, ...addresses(s.external) } : null,
   };
 }

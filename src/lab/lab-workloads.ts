@@ -13,7 +13,10 @@ export type LabRuntime = 'netns' | 'podman';
 
 export interface LabWorkload {
   namespace: string;
+  /** IPv4, or IPv6 in an IPv6-only lab. */
   address: string;
+  /** IPv6 beside an IPv4 address. */
+  address6?: string;
   containerID: string;
   /** podman's container name. */
   container?: string;
@@ -28,6 +31,7 @@ const APPLETS = ['sh', 'ping', 'nc', 'ip', 'sleep', 'cat', 'wget', 'hostname', '
 
 /** The network configuration every lab workload uses (one network per lab). */
 export function labNetConf(s: LabState, node: LabNode): Record<string, unknown> {
+  const family = s.ipFamily ?? 'ipv4';
   return {
     cniVersion: '1.0.0',
     name: `${s.prefix}-net`,
@@ -37,6 +41,8 @@ export function labNetConf(s: LabState, node: LabNode): Record<string, unknown> 
     ipam_lock_file: join(s.dir, 'ipam.lock'),
     log_level: 'info',
     log_file_path: join(s.dir, 'cni.log'),
+    // Calico's CNI IPAM switches: one address per family the lab has.
+    ipam: { assign_ipv4: String(family !== 'ipv6'), assign_ipv6: String(family !== 'ipv4') },
   };
 }
 
@@ -54,7 +60,16 @@ export async function runPlugin(s: LabState, node: LabNode, command: 'ADD' | 'DE
   return out;
 }
 
-const firstAddress = (result: Record<string, unknown> | undefined) => String((result?.ips as { address: string }[] | undefined)?.[0]?.address ?? '').split('/')[0]!;
+/** The lab's `address`/`address6` from a list of addresses (CIDRs or bare): IPv4 first. */
+function workloadAddresses(list: string[]): { address: string; address6?: string } {
+  const bare = list.map((a) => a.split('/')[0]!);
+  const v4 = bare.find((a) => !a.includes(':'));
+  const v6 = bare.find((a) => a.includes(':'));
+  if (v4) return { address: v4, ...(v6 ? { address6: v6 } : {}) };
+  return { address: v6 ?? '' };
+}
+
+const resultAddresses = (result: Record<string, unknown> | undefined) => workloadAddresses(((result?.ips as { address: string }[] | undefined) ?? []).map((i) => i.address));
 
 /** A bare namespace wired by the plugin (`conf` overrides the lab's network configuration). */
 export async function addNetnsWorkload(s: LabState, node: LabNode, index: number | string, conf?: Record<string, unknown>): Promise<LabWorkload> {
@@ -62,7 +77,7 @@ export async function addNetnsWorkload(s: LabState, node: LabNode, index: number
   const containerID = `${node.namespace}-w${index}`;
   await createNetns(namespace);
   const result = await runPlugin(s, node, 'ADD', containerID, `/var/run/netns/${namespace}`, conf);
-  return { namespace, address: firstAddress(result), containerID };
+  return { namespace, ...resultAddresses(result), containerID };
 }
 
 // ---- podman ----
@@ -114,9 +129,9 @@ export async function addPodmanWorkload(s: LabState, node: LabNode, index: numbe
   await podman(s, node, ['run', '-d', '--name', container, '--network', `${s.prefix}-net`, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', IMAGE, 'sleep', '1000000']);
   const inspect = (await podman(s, node, ['inspect', container, '--format', '{{.Id}} {{.NetworkSettings.SandboxKey}}'])).stdout.trim().split(' ');
   const [id, sandbox] = inspect as [string, string];
-  const info = (await podman(s, node, ['exec', container, 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout;
-  const address = /inet (\S+)\//.exec(info)?.[1] ?? '';
-  return { namespace: basename(sandbox), address, containerID: id, container };
+  const info = (await podman(s, node, ['exec', container, 'ip', '-o', 'addr', 'show', 'eth0'])).stdout;
+  const found = [...info.matchAll(/inet6? (\S+)\/\d+ scope global/g)].map((m) => m[1]!);
+  return { namespace: basename(sandbox), ...workloadAddresses(found), containerID: id, container };
 }
 
 /** podman rm in the workload's node namespace, so the plugin's DEL runs where its ADD ran. */

@@ -7,7 +7,7 @@ import { ip, run } from '../util/exec.js';
 export interface LabHost {
   name: string;
   netns: string;
-  /** Fabric address with prefix length, e.g. 10.255.0.11/24. */
+  /** Fabric address with prefix length, e.g. 10.255.0.11/24 (the first one given). */
   cidr: string;
   address: string;
   ifname: string;
@@ -20,6 +20,12 @@ export interface LabWorkload {
 }
 
 const sysctl = (netns: string, key: string, value: string) => run(['sysctl', '-qw', `${key}=${value}`], { netns });
+const list = (cidrs: string | string[]) => (Array.isArray(cidrs) ? cidrs : [cidrs]);
+
+/** Addresses on `ifname`; IPv6 ones without duplicate address detection, usable at once. */
+async function addAddresses(netns: string, ifname: string, cidrs: string | string[]): Promise<void> {
+  for (const cidr of list(cidrs)) await ip(['addr', 'add', cidr, 'dev', ifname, ...(cidr.includes(':') ? ['nodad'] : [])], netns);
+}
 
 /** Calico-style host-side interface name for a workload. */
 export function workloadIfname(workloadNetns: string): string {
@@ -57,22 +63,23 @@ export class Fabric {
   }
 
   /** A host namespace with `eth0` on the fabric, forwarding on, rp_filter off (as a router). */
-  async addHost(name: string, cidr: string, opts: { netns?: string; mtu?: number } = {}): Promise<LabHost> {
+  async addHost(name: string, cidr: string | string[], opts: { netns?: string; mtu?: number } = {}): Promise<LabHost> {
     const netns = opts.netns ?? `${this.prefix}-${name}`;
     await createNetns(netns);
     await routerSysctls(netns);
     return this.attach(name, netns, 'eth0', cidr, opts.mtu);
   }
 
-  /** Plug an existing namespace into the fabric as `ifname` with `cidr`. */
-  async attach(name: string, netns: string, ifname: string, cidr: string, mtu = 1500): Promise<LabHost> {
+  /** Plug an existing namespace into the fabric as `ifname` with `cidr` (one or one per family). */
+  async attach(name: string, netns: string, ifname: string, cidr: string | string[], mtu = 1500): Promise<LabHost> {
     const port = `p${++this.port}`;
     await ip(['link', 'add', port, 'netns', this.netns, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', ifname, 'netns', netns, 'mtu', String(mtu)]);
     await ip(['link', 'set', port, 'master', 'br0', 'up'], this.netns);
-    await ip(['addr', 'add', cidr, 'dev', ifname], netns);
+    await addAddresses(netns, ifname, cidr);
     await ip(['link', 'set', ifname, 'up'], netns);
     await sysctl(netns, `net.ipv4.conf.${ifname}.rp_filter`, '0');
-    return { name, netns, cidr, address: cidr.split('/')[0]!, ifname };
+    const first = list(cidr)[0]!;
+    return { name, netns, cidr: first, address: first.split('/')[0]!, ifname };
   }
 
   async destroy(extra: string[] = []): Promise<void> {
@@ -93,10 +100,10 @@ export async function routerSysctls(netns: string): Promise<void> {
 }
 
 /** A veth between two namespaces with an address on each end. */
-export async function link(a: { netns: string; ifname: string; cidr: string }, b: { netns: string; ifname: string; cidr: string }): Promise<void> {
+export async function link(a: { netns: string; ifname: string; cidr: string | string[] }, b: { netns: string; ifname: string; cidr: string | string[] }): Promise<void> {
   await ip(['link', 'add', a.ifname, 'netns', a.netns, 'type', 'veth', 'peer', 'name', b.ifname, 'netns', b.netns]);
   for (const end of [a, b]) {
-    await ip(['addr', 'add', end.cidr, 'dev', end.ifname], end.netns);
+    await addAddresses(end.netns, end.ifname, end.cidr);
     await ip(['link', 'set', end.ifname, 'up'], end.netns);
     await sysctl(end.netns, `net.ipv4.conf.${end.ifname}.rp_filter`, '0');
   }
