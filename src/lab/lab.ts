@@ -20,6 +20,7 @@ import { connectivity } from './connectivity.js';
 import { Fabric, createNetns, deleteNetns, link, listNetns, routerSysctls } from './topology.js';
 import { addNetnsWorkload, addPodmanWorkload, podmanSetup, podmanTeardown, type LabRuntime } from './lab-workloads.js';
 import { UsageError } from '../errors.js';
+import { parseIP } from '../api/net.js';
 
 export interface LabOptions {
   nodes: number;
@@ -56,8 +57,9 @@ const bare = (cidr: string) => cidr.split('/')[0]!;
 
 /** `address`/`address6` of a lab host from its fabric CIDRs: the IPv4 one first, else the IPv6 one. */
 function hostAddresses(cidr4: string | undefined, cidr6: string | undefined): { address: string; address6?: string } {
-  if (cidr4) return { address: bare(cidr4), ...(cidr6 ? { address6: bare(cidr6) } : {}) };
-  return { address: bare(cidr6!) };
+  const six = cidr6 ? parseIP(bare(cidr6))!.address : undefined; // canonical, as the kernel prints it
+  if (cidr4) return { address: bare(cidr4), ...(six ? { address6: six } : {}) };
+  return { address: six! };
 }
 
 const main = () => join(packageRoot, 'dist', 'src', 'cli', 'main.js');

@@ -1,4 +1,6 @@
-// The lab end to end: three nodes and a BIRD ToR, for each encapsulation and dataplane.
+// The lab end to end: three nodes and a BIRD ToR, for each encapsulation and dataplane,
+// dual-stack (the lab's default): every workload reaches every other one and the outside
+// host over IPv4 and IPv6, by ping and TCP. The scenario tests run IPv4 alone, as before.
 // Lab namespaces are named tabby-*, so every lab test lives in this one file (sequential).
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -7,7 +9,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { birdc } from '../../src/lab/bird.js';
 import { connectivity, labDown, labUp, nodeStatus, type LabOptions } from '../../src/lab/lab.js';
-import type { LabState } from '../../src/lab/lab-state.js';
+import { familyAddress, type LabState } from '../../src/lab/lab-state.js';
+import type { Matrix } from '../../src/lab/connectivity.js';
 import { listNetns } from '../../src/lab/topology.js';
 import { startLabEtcd, stopLabEtcd } from '../../src/lab/etcd.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -66,27 +69,58 @@ function processesMentioning(text: string): number[] {
   return pids;
 }
 
+/**
+ * natOutgoing seen from the outside host, per family: the listener there saw the workload's
+ * node address, never the workload's own (Calico's natOutgoing masquerades pool traffic
+ * leaving every pool: felix/rules/nat.go, the cali-nat-outgoing chain's MASQUERADE for
+ * sources in masq-ipam-pools and destinations outside all-ipam-pools; nat_test.go
+ * NATOutgoingChain). Inside the cluster
+ * the source stays the workload's.
+ */
+function assertNatSeenOutside(s: LabState, m: Matrix): void {
+  for (const family of [4, 6] as const) {
+    const name = family === 4 ? 'IPv4' : 'IPv6';
+    for (const n of s.nodes) {
+      const w = n.workloads[0]!;
+      const out = m.rows.find((r) => r.family === name && r.from === w.namespace && r.note === 'natOutgoing');
+      assert.ok(out?.tcp, `${name} ${w.namespace} → outside over TCP: ${JSON.stringify(out)}`);
+      assert.equal(out.seen, familyAddress(n, family), `${name}: the outside host sees ${n.name}'s address`);
+      assert.notEqual(out.seen, familyAddress(w, family), `${name}: not the workload's`);
+      const inside = m.rows.filter((r) => r.family === name && r.from === w.namespace && r.note === undefined);
+      assert.equal(inside.length, s.nodes.length - 1);
+      for (const r of inside) assert.equal(r.seen, familyAddress(w, family), `${name} ${r.from} → ${r.to}: no NAT between workloads`);
+    }
+  }
+}
+
 const datastoreReady = async (s: LabState) => (await Promise.all(s.nodes.map(nodeStatus))).map((st) => st?.datastoreReady);
 
 describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
   for (const [encap, dataplane] of [['ipip', 'bpf'], ['vxlan', 'bpf'], ['none', 'bpf'], ['vxlan', 'iptables']] as const) {
-    test(`${encap} over the ${dataplane} dataplane: full connectivity, sessions up, ToR has every block`, { timeout: 240_000 }, async () => {
+    test(`${encap} over the ${dataplane} dataplane, dual-stack: every path by ping and TCP in both families, natOutgoing seen outside, sessions up, ToR has every block`, { timeout: 240_000 }, async () => {
       await withLab({ encap, dataplane }, async (s) => {
+        assert.equal(s.ipFamily, 'dual', 'the lab is dual-stack by default');
         const m = await connectivity(s);
         assert.deepEqual(m.rows.filter((r) => !r.ok), [], 'every path of the matrix works');
+        // 3 workloads: 6 workload pairs, 3 to and 3 from the outside, per family.
+        assert.deepEqual(['IPv4', 'IPv6'].map((f) => m.rows.filter((r) => r.family === f && r.ping && r.tcp).length), [12, 12]);
+        assertNatSeenOutside(s, m);
         for (const n of s.nodes) {
           const st = await nodeStatus(n);
           assert.ok(st, `${n.name} answers node status`);
-          assert.equal(st.peers.length, 3, `${n.name}: two mesh peers and the ToR`);
+          assert.deepEqual(['ipv4', 'ipv6'].map((f) => st.peers.filter((p) => p.family === f).length), [3, 3], `${n.name}: two mesh peers and the ToR, per family`);
           for (const p of st.peers) assert.equal(p.info, 'Established', `${n.name} → ${p.address}`);
         }
         const routes = await birdc(s.tor!.socket!, 'show route');
         const blocks = [...routes.matchAll(/^(10\.244\.\d+\.\d+\/26)/gm)].map((x) => x[1]);
         assert.equal(new Set(blocks).size, 3, `the ToR has one block per node:\n${routes}`);
+        // IPv6 blocks are /122, Calico's default IPv6 blockSize.
+        const blocks6 = [...routes.matchAll(/^(fd00:244:[0-9a-f:]+\/122)/gm)].map((x) => x[1]);
+        assert.equal(new Set(blocks6).size, 3, `the ToR has one IPv6 block per node:\n${routes}`);
         if (encap === 'ipip') {
           const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
           assert.equal(ready.status, 200, ready.body);
-          assert.match(ready.body, /3 of 3 BGP sessions established/);
+          assert.match(ready.body, /6 of 6 BGP sessions established/);
           const metrics = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9091/metrics');
           assert.match(metrics.body, /tabby_bgp_session_established\{peer="Global_10_255_0_1"[^}]*\} 1/);
           assert.match(metrics.body, /tabby_dataplane_routes_programmed [1-9]/);
@@ -98,7 +132,7 @@ describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
   }
 
   test('CrossSubnet: plain on the shared subnet, IPIP to the node behind the router', { timeout: 240_000 }, async () => {
-    await withLab({ encap: 'ipip', crossSubnet: true, subnets: 2 }, async (s) => {
+    await withLab({ encap: 'ipip', crossSubnet: true, subnets: 2, ipFamily: 'ipv4' }, async (s) => {
       assert.equal(s.nodes[2]!.namespace, 'tabby-node3');
       const m = await connectivity(s);
       assert.deepEqual(m.rows.filter((r) => !r.ok), [], 'every path of the matrix works');
@@ -110,7 +144,7 @@ describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
   });
 
   test('seed scenarios applied live; mesh to route reflector migration loses no ping; restart keeps routes', { timeout: 400_000 }, async () => {
-    await withLab({ encap: 'ipip', dataplane: 'bpf' }, async (s) => {
+    await withLab({ encap: 'ipip', dataplane: 'bpf', ipFamily: 'ipv4' }, async (s) => {
       const [n1, , n3] = s.nodes.map((n) => n.address) as [string, string, string];
       const tor = s.tor!.address;
 
@@ -166,7 +200,7 @@ describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
 
   test('lab on etcd: etcd stopped for 60 s, workloads keep talking, sessions stay, a change after etcd returns is applied', { timeout: 300_000 }, async () => {
     let etcdDir = '';
-    await withLab({ encap: 'ipip', dataplane: 'bpf', datastore: 'etcd' }, async (s) => {
+    await withLab({ encap: 'ipip', dataplane: 'bpf', datastore: 'etcd', ipFamily: 'ipv4' }, async (s) => {
       assert.ok(s.etcd?.pid, 'the lab recorded its etcd');
       etcdDir = s.etcd.dir;
       assert.equal(s.datastore, 'etcd:http://10.255.0.250:2379');

@@ -79,7 +79,7 @@ export function labCommands<T extends { datastore?: string }>(yargs: Argv<T>): A
           process.stderr.write('\n');
           for (const n of state.nodes) {
             const s = await nodeStatus(n);
-            out(`== ${n.name} (${n.namespace}, ${n.address}) ==`);
+            out(`== ${n.name} (${n.namespace}, ${[n.address, n.address6].filter(Boolean).join(', ')}) ==`);
             out(s ? formatNodeStatus(s) : 'no status (agent not answering)');
           }
           const ok = await printMatrix(state);
