@@ -14,6 +14,7 @@ import type { Matrix } from '../../src/lab/connectivity.js';
 import { listNetns } from '../../src/lab/topology.js';
 import { startLabEtcd, stopLabEtcd } from '../../src/lab/etcd.js';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run, startDaemon, waitFor } from '../../src/util/exec.js';
 import type { PeerStatusJson } from '../../src/agent/status.js';
@@ -77,8 +78,8 @@ function processesMentioning(text: string): number[] {
  * NATOutgoingChain). Inside the cluster
  * the source stays the workload's.
  */
-function assertNatSeenOutside(s: LabState, m: Matrix): void {
-  for (const family of [4, 6] as const) {
+function assertNatSeenOutside(s: LabState, m: Matrix, families: readonly (4 | 6)[] = [4, 6]): void {
+  for (const family of families) {
     const name = family === 4 ? 'IPv4' : 'IPv6';
     for (const n of s.nodes) {
       const w = n.workloads[0]!;
@@ -130,6 +131,25 @@ describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
       });
     });
   }
+
+  test('IPv6-only lab (--ip-family ipv6): no IPv4 on any node, router IDs hashed from node names, every path over IPv6 by ping and TCP, natOutgoing seen outside', { timeout: 240_000 }, async () => {
+    await withLab({ ipFamily: 'ipv6', encap: 'none', dataplane: 'iptables', nodes: 2 }, async (s) => {
+      const m = await connectivity(s);
+      assert.deepEqual(m.rows.filter((r) => !r.ok), [], 'every path of the matrix works');
+      assert.deepEqual([...new Set(m.rows.map((r) => r.family))], ['IPv6']);
+      assert.equal(m.rows.length, 2 + 2 + 2, 'two workload pairs, two to and two from the outside');
+      assertNatSeenOutside(s, m, [6]);
+      for (const n of s.nodes) {
+        assert.equal((await run(['ip', '-4', '-o', 'addr', 'show', 'scope', 'global'], { netns: n.namespace })).stdout, '', `${n.name} has no IPv4 address`);
+        // confd's HashToIPv4 (confd/pkg/resource/template/template_funcs.go): the first four
+        // bytes of SHA-256(node name), the first lowered by 32 when above 223.
+        const b = createHash('sha256').update(n.name).digest();
+        const id = `${b[0]! > 223 ? b[0]! - 32 : b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+        const shown = await birdc(s.tor!.socket!, `show protocols all ${n.name}`);
+        assert.match(shown, new RegExp(`Neighbor ID:\\s+${id.replace(/\./g, '\\.')}\\b`), shown);
+      }
+    });
+  });
 
   test('CrossSubnet: plain on the shared subnet, IPIP to the node behind the router', { timeout: 240_000 }, async () => {
     await withLab({ encap: 'ipip', crossSubnet: true, subnets: 2, ipFamily: 'ipv4' }, async (s) => {
