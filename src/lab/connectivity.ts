@@ -6,6 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import { run } from '../util/exec.js';
+import { cidrContains } from '../api/net.js';
+import type { IPPool } from '../api/types.js';
+import { openLabDatastore } from './etcd.js';
 import { familyAddress, type LabState } from './lab-state.js';
 
 export type LabFamily = 4 | 6;
@@ -62,7 +65,25 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
   return out;
 }
 
-function checks(s: LabState): Check[] {
+/**
+ * Is a workload address masqueraded on its way out? It is in a natOutgoing pool (the lab's
+ * two are; a test may add others). Without the datastore, the lab's own pools are assumed.
+ */
+async function natOutgoing(s: LabState): Promise<(address: string) => boolean> {
+  try {
+    const store = await openLabDatastore(s);
+    try {
+      const cidrs = ((await store.list('IPPool')).items as IPPool[]).filter((p) => p.spec.natOutgoing).map((p) => p.spec.cidr);
+      return (a) => cidrs.some((c) => cidrContains(c, `${a}/${a.includes(':') ? 128 : 32}`));
+    } finally {
+      await store.close();
+    }
+  } catch {
+    return () => true;
+  }
+}
+
+function checks(s: LabState, natted: (address: string) => boolean): Check[] {
   const wls = s.nodes.flatMap((n) => n.workloads.map((w) => ({ ...w, node: n })));
   const out: Check[] = [];
   for (const family of [4, 6] as const) {
@@ -78,9 +99,10 @@ function checks(s: LabState): Check[] {
     if (!s.external || !ext) continue;
     for (const w of wls) {
       const node = familyAddress(w.node, family);
-      if (familyAddress(w, family) && node) {
-        out.push({ from: w.namespace, netns: w.namespace, to: `${s.external.namespace} (outside)`, toNetns: s.external.namespace, dest: ext, family, expected: node, note: 'natOutgoing' });
-      }
+      const src = familyAddress(w, family);
+      if (!src || !node) continue;
+      const nat = natted(src);
+      out.push({ from: w.namespace, netns: w.namespace, to: `${s.external.namespace} (outside)`, toNetns: s.external.namespace, dest: ext, family, expected: nat ? node : src, note: nat ? 'natOutgoing' : 'no natOutgoing' });
     }
     for (const w of wls) {
       const dest = familyAddress(w, family);
@@ -133,7 +155,7 @@ async function tcpResults(list: Check[]): Promise<Map<string, { ok: boolean; see
 
 /** Every path of the lab, pinged and (with `tcp`) connected to over TCP. */
 export async function connectivity(s: LabState, opts: { tcp?: boolean } = { tcp: true }): Promise<Matrix> {
-  const list = checks(s);
+  const list = checks(s, s.external && opts.tcp ? await natOutgoing(s) : () => true);
   const pings = await pool(list, 8, (c) => ping(c.netns, c.dest));
   const tcp = opts.tcp ? await tcpResults(list) : undefined;
   const rows = list.map((c, i): MatrixRow => {
