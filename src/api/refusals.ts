@@ -50,12 +50,6 @@ export const REFUSALS: readonly Refusal[] = [
   { kind: 'BGPPeer', path: 'spec.localWorkloadSelector', why: 'Tabby has no BGP peering with local workloads' },
   {
     kind: 'BGPPeer',
-    path: 'spec.restartMode',
-    when: (v) => v === 'LongLivedGracefulRestart',
-    why: 'long-lived graceful restart (RFC 9494) is not implemented; GracefulRestart (RFC 4724), the default, is what Tabby runs',
-  },
-  {
-    kind: 'BGPPeer',
     path: 'spec.birdGatewayMode',
     why: "Tabby installs each learned route via its BGP next hop on the node's interface; there is no BIRD gateway resolution to choose",
   },

@@ -68,6 +68,8 @@ export interface PlannedPeer {
   nextHopMode: DesiredPeer['nextHopMode'];
   keepaliveTime?: number;
   gracefulRestartTime: number;
+  /** Long-lived graceful restart (RFC 9494) with this stale time; graceful restart time 0. */
+  longLivedStaleTime?: number;
   allowLocalAs: number;
   /** The BGPPeer's prefix limit (tabby.io/max-prefixes) and what happens past it. */
   maxPrefixes?: number;
@@ -217,6 +219,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: reado
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;
   if (p.bfd !== undefined) out.bfd = p.bfd;
+  if (p.longLivedStaleTime !== undefined) out.longLivedStaleTime = p.longLivedStaleTime;
   if (p.maxPrefixes !== undefined) {
     out.maxPrefixes = p.maxPrefixes;
     out.maxPrefixesAction = p.maxPrefixesAction === 'Reject' ? 'reject' : 'reset';

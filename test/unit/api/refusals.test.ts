@@ -34,7 +34,6 @@ const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.ignoredInterfaces': () => res('BGPConfiguration', { ignoredInterfaces: ['docker*'] }),
   'BGPPeer spec.reachableBy': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, reachableBy: '10.0.0.254' }),
   'BGPPeer spec.localWorkloadSelector': () => res('BGPPeer', { asNumber: 65000, localWorkloadSelector: "app == 'router'" }),
-  'BGPPeer spec.restartMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, restartMode: 'LongLivedGracefulRestart' }),
   'BGPPeer spec.birdGatewayMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, birdGatewayMode: 'DirectIfDirectlyConnected' }),
   ...Object.fromEntries(
     ['exportV4', 'importV4', 'exportV6', 'importV6'].flatMap((list) => {
@@ -115,6 +114,8 @@ test('values that take effect are not refused', async () => {
     res('IPPool', { cidr: 'fd00:8::/64', vxlanMode: 'Never' }),
     res('BGPConfiguration', { serviceLoadBalancerAggregation: 'Enabled' }),
     res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } } }),
+    // RFC 9494, both roles (src/bgp/speaker/long-lived.ts).
+    res('BGPPeer', { peerIP: '10.9.0.2', asNumber: 65000, restartMode: 'LongLivedGracefulRestart', maxRestartTime: '1h' }),
   ];
   ok.forEach((r, i) => (r.metadata.name = r.kind === 'BGPConfiguration' ? 'default' : `ok-${i}`));
   for (const r of ok) assert.deepEqual(refusalsOf(r), [], JSON.stringify(r.spec));
