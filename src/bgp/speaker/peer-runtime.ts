@@ -509,6 +509,7 @@ export class PeerRuntime {
     for (const f of this.stale) changes.push(...this.host.rib.sweepStale(this.id, f));
     this.log.warn({ families: [...this.stale] }, 'no End-of-RIB in time: stale routes swept');
     this.stale.clear();
+    for (const f of [...this.longLived.keys()]) this.endLongLived(f);
     this.host.changed(changes);
   }
 

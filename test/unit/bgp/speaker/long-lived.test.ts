@@ -196,6 +196,24 @@ test('RFC 9494 §4.2: back in the long-lived period, refreshed routes are fresh 
   await b.speaker.stop();
 });
 
+test('back in the long-lived period but no End-of-RIB: the stale routes go with the stale timer (360 s), the long-lived one ends with it', async () => {
+  const { net, raws, b, first } = await helper([R]);
+  const r = first(R.address);
+  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, 3600));
+  r.send(announce(R, ['10.9.1.0/24']));
+  await settle();
+  r.conn.destroy();
+  await until(net, () => raws.get(R.address)!.length === 2);
+  await rawEstablish(raws.get(R.address)![1]!, R.asn, R.id, llgrCapabilities(R.asn, 0, 3600, { restarting: true }));
+  await net.advance(360_000);
+  assert.deepEqual(table(b.speaker), []);
+  assert.equal(b.speaker.status()[0]!.gracefulRestart, undefined);
+  raws.get(R.address)![1]!.send(announce(R, ['10.9.2.0/24']));
+  await net.advance(3_600_000);
+  assert.deepEqual(table(b.speaker), ['10.9.2.0/24 192.0.2.9 R'], 'a later fresh route is not swept by an old timer');
+  await b.speaker.stop();
+});
+
 test('RFC 9494 §4.2: back without forwarding state (F bit clear in the new LLGR capability), the LLGR-stale routes go at once', async () => {
   const { net, raws, b, first } = await helper([R]);
   const r = first(R.address);
