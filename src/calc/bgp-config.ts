@@ -34,7 +34,7 @@ export function restartSeconds(text: string | undefined): number {
  * restartMode LongLivedGracefulRestart: Calico renders `graceful restart time 0; long lived
  * graceful restart yes;` and, only when maxRestartTime is set, `long lived stale time` with
  * it (confd bird.cfg.template, Global_/Node_ peers); unset, BIRD's default of 3600 s holds.
- * At most 16777215, the 24 bits of the LLGR capability (RFC 9494 §2).
+ * At most 16777215, the 24 bits of the LLGR capability (RFC 9494 §3.1).
  */
 export const BIRD_LONG_LIVED_STALE_TIME = 3600;
 export function longLivedSeconds(text: string | undefined): number {

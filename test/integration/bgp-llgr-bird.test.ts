@@ -16,7 +16,7 @@ import { needs } from '../helpers/require.js';
 
 const { skip } = needs({ root: true, tools: ['ip', 'bird', 'birdc', 'ping'] });
 
-/** RFC 9494 §4.1: LLGR_STALE is 65535:6. */
+/** RFC 9494 §3.2: LLGR_STALE is 65535:6. */
 const LLGR_STALE = 0xffff0006;
 const TABBY_AS = 65020;
 /** Only "r" has it: the address pinged through the route learned from "r". */
@@ -65,7 +65,8 @@ describe('long-lived graceful restart with BIRD 2', { skip }, () => {
       const tabby = lab.tabby({
         speaker: speakerOptions('10.255.0.1', TABBY_AS),
         peers: [
-          { id: 'r', address: s1.addr4, remoteAsn: 65011, families: ['ipv4'] },
+          // restartMode LongLivedGracefulRestart on r's BGPPeer (RFC 9494 §5: never on by default).
+          { id: 'r', address: s1.addr4, remoteAsn: 65011, families: ['ipv4'], longLivedStaleTime: 3600 },
           { id: 'f', address: s2.addr4, remoteAsn: 65012, families: ['ipv4'] },
         ],
         kernel: true,
@@ -95,7 +96,7 @@ describe('long-lived graceful restart with BIRD 2', { skip }, () => {
       assert.deepEqual((await tabby.peer('r')).gracefulRestart, { staleFamilies: ['ipv4'], longLivedFamilies: ['ipv4'] });
       assert.equal(await kernelVia(hub, ONLY_R), s1.addr4, 'still in the kernel');
       assert.ok(await ping(hub, TARGET), 'traffic keeps flowing on the LLGR-stale route');
-      // RFC 9494 §4.3: the fresh path from f wins although its AS_PATH is longer.
+      // RFC 9494 §4.4: the fresh path from f wins although its AS_PATH is longer.
       const both = await tabby.until('BOTH moved to f', async () => {
         const p = await tabby.route(BOTH);
         return p?.peerId === 'f' ? p : undefined;

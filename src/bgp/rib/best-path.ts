@@ -35,7 +35,7 @@ function ipv4Number(s: string): number {
   return parts.length === 4 ? ((+parts[0]! << 24) | (+parts[1]! << 16) | (+parts[2]! << 8) | +parts[3]!) >>> 0 : 0;
 }
 
-/** RFC 9494 §4.3: a path with LLGR_STALE (ours after a restart, or received so) is least preferred. */
+/** RFC 9494 §4.3 and §4.4: a path with LLGR_STALE (ours after a restart, or received so) is least preferred. */
 export function isLongLivedStale(p: Path): boolean {
   const c = p.attributes.communities;
   return c !== undefined && c.length > 0 && c.includes(WellKnownCommunity.LLGR_STALE);
@@ -48,7 +48,7 @@ const originOf = (p: Path): number => p.attributes.origin ?? 2;
 const routerIdOf = (p: Path): number => ipv4Number(p.attributes.originatorId ?? p.peer.routerId);
 
 export const DECISION_STEPS: readonly DecisionStep[] = [
-  // Before every other step: any path without LLGR_STALE beats one with it (RFC 9494 §4.3).
+  // Before every other step: any path without LLGR_STALE beats one with it (RFC 9494 §4.4).
   { name: 'llgr-stale', compare: (a, b) => llgrStale(a) - llgrStale(b) },
   // Our own routes win, as BIRD's static/kernel protocols outrank BGP by preference.
   { name: 'local-origin', compare: (a, b) => isLocal(b) - isLocal(a) },

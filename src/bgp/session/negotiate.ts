@@ -108,7 +108,7 @@ export function negotiate(cfg: ResolvedConfig, local: Open, peer: DecodedOpen): 
       if (family) families.push({ family, forwarding: f.forwarding });
     }
     out.gracefulRestart = { restartTime: gr.time, restarting: gr.restarting, notification: gr.notification, families };
-    // RFC 9494 §2: the long-lived capability counts only beside the graceful restart one.
+    // RFC 9494 §4.5: the long-lived capability counts only beside the graceful restart one.
     const ll = findCapability(peer.capabilities, 'long-lived-graceful-restart');
     if (ll) {
       out.gracefulRestart.longLived = [];

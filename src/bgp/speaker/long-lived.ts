@@ -10,11 +10,13 @@ import { mayRetain } from './graceful-restart.js';
  * Family → long-lived stale time (seconds) for the families the peer asked us to keep
  * past its restart time: those in its LLGR capability with a non-zero time (RFC 9494
  * §4.2; a zero time means the routes go when the restart time ends). Empty when the way
- * the session ended allows no retention, or the peer sent no LLGR capability.
+ * the session ended allows no retention, the peer sent no LLGR capability, or LLGR is not
+ * `configured` for the session: it is never on by default (RFC 9494 §5; Calico turns it
+ * on per BGPPeer with restartMode LongLivedGracefulRestart).
  */
-export function longLivedOnDown(n: NegotiatedInfo | undefined, down: DownEvent, deliberate: boolean): Map<Family, number> {
+export function longLivedOnDown(n: NegotiatedInfo | undefined, down: DownEvent, deliberate: boolean, configured: boolean): Map<Family, number> {
   const out = new Map<Family, number>();
-  if (!mayRetain(n, down, deliberate)) return out;
+  if (!configured || !mayRetain(n, down, deliberate)) return out;
   for (const f of n.gracefulRestart?.longLived ?? []) if (f.staleTime > 0 && n.families.includes(f.family)) out.set(f.family, f.staleTime);
   return out;
 }

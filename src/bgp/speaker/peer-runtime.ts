@@ -437,7 +437,7 @@ export class PeerRuntime {
     this.pendingInitial = false;
     if (this.inRib) {
       const short = retainOnDown(n, d, this.deliberate);
-      const long = longLivedOnDown(n, d, this.deliberate);
+      const long = longLivedOnDown(n, d, this.deliberate, this.cfg.longLivedStaleTime !== undefined);
       const keep = FAMILIES.filter((f) => short.includes(f) || long.has(f));
       if (keep.length === 0) {
         this.dropRoutes();
@@ -447,7 +447,8 @@ export class PeerRuntime {
         rib.markStale(this.id, keep);
         this.stale.clear();
         for (const f of keep) this.stale.add(f);
-        for (const f of [...this.longLived.keys()]) this.endLongLived(f);
+        // A long-lived timer already running is not restarted (RFC 9494 §4.2).
+        for (const f of [...this.longLived.keys()]) if (!long.has(f)) this.endLongLived(f);
         this.longLivedPlan = long;
         if (this.staleTimer !== undefined) this.host.clock.clearTimeout(this.staleTimer);
         this.staleTimer = undefined;
@@ -456,9 +457,11 @@ export class PeerRuntime {
         this.restartTimer = undefined;
         this.log.info({ families: keep, restartTime: secs, longLived: Object.fromEntries(long), reason: d.reason }, 'peer restarting: its routes are kept, stale');
         this.host.changed(changes);
-        // Restart time 0 with LLGR: straight to the long-lived period (RFC 9494 §4.2).
+        // Families without a restart time (0, or not listed in the graceful restart
+        // capability) go straight to the long-lived period (RFC 9494 §4.2).
+        const now = FAMILIES.filter((f) => long.has(f) && !short.includes(f));
+        if (now.length > 0) this.enterLongLived(now);
         if (short.length > 0) this.restartTimer = this.host.clock.setTimeout(() => this.restartExpired(), secs * 1000);
-        else this.restartExpired();
       }
     }
   }
@@ -466,22 +469,30 @@ export class PeerRuntime {
   private restartExpired(): void {
     this.restartTimer = undefined;
     if (this.out) return;
-    const long = FAMILIES.filter((f) => this.stale.has(f) && this.longLivedPlan.has(f));
-    if (long.length === 0) {
-      this.log.info({ families: [...this.stale] }, 'restart time over: the peer did not come back, its routes go');
+    const gone = FAMILIES.filter((f) => this.stale.has(f) && !this.longLivedPlan.has(f));
+    if (gone.length === this.stale.size) {
+      this.log.info({ families: gone }, 'restart time over: the peer did not come back, its routes go');
       this.dropRoutes();
       return;
     }
-    const rib = this.host.rib;
-    const gone = FAMILIES.filter((f) => this.stale.has(f) && !this.longLivedPlan.has(f));
-    const changes = gone.length > 0 ? rib.removePeer(this.id, gone) : [];
-    for (const f of gone) this.stale.delete(f);
-    for (const f of long) {
+    if (gone.length > 0) {
+      for (const f of gone) this.stale.delete(f);
+      this.log.info({ families: gone }, 'restart time over: routes without long-lived graceful restart go');
+      this.host.changed(this.host.rib.removePeer(this.id, gone));
+    }
+    this.enterLongLived(FAMILIES.filter((f) => this.stale.has(f)));
+  }
+
+  /** RFC 9494 §4.2: the families' stale routes become LLGR-stale, each family with its timer. */
+  private enterLongLived(families: readonly Family[]): void {
+    const changes: BestPathChange[] = [];
+    for (const f of families) {
+      changes.push(...this.host.rib.longLivedStale(this.id, f));
+      if (this.longLived.has(f)) continue;
       const secs = this.longLivedPlan.get(f)!;
-      changes.push(...rib.longLivedStale(this.id, f));
       this.longLived.set(f, this.host.clock.setTimeout(() => this.longLivedExpired(f), secs * 1000));
     }
-    this.log.info({ longLived: Object.fromEntries(long.map((f) => [f, this.longLivedPlan.get(f)])), dropped: gone }, 'restart time over: routes kept as LLGR-stale, least preferred');
+    this.log.info({ longLived: Object.fromEntries(families.map((f) => [f, this.longLivedPlan.get(f)])) }, 'routes kept as LLGR-stale, least preferred');
     this.host.changed(changes);
   }
 

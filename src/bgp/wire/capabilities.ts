@@ -16,7 +16,7 @@ export interface GracefulRestartFamily extends AfiSafi {
   forwarding: boolean;
 }
 
-/** One family of the long-lived graceful restart capability (RFC 9494 §2). */
+/** One family of the long-lived graceful restart capability (RFC 9494 §3.1). */
 export interface LongLivedFamily extends AfiSafi {
   /** F bit: forwarding state was preserved across the restart. */
   forwarding: boolean;
@@ -68,7 +68,7 @@ function empty<K extends 'route-refresh' | 'enhanced-route-refresh' | 'extended-
   };
 }
 
-/** RFC 9494 §2: AFI (2), SAFI (1), flags (1), Long-lived Stale Time (3). */
+/** RFC 9494 §3.1: AFI (2), SAFI (1), flags (1), Long-lived Stale Time (3). */
 const LLGR_TUPLE = 7;
 const LLGR_FORWARDING = 0x80;
 const LLGR_MAX_STALE = 0xffffff;
@@ -81,7 +81,7 @@ const LONG_LIVED_ROW: CapabilityRow<'long-lived-graceful-restart'> = {
     if (v.length % LLGR_TUPLE !== 0) return 'long-lived graceful restart capability length must be a multiple of 7';
     const families: LongLivedFamily[] = [];
     for (let p = 0; p < v.length; p += LLGR_TUPLE) {
-      // Reserved flag bits are ignored on receipt (RFC 9494 §2).
+      // Reserved flag bits are ignored on receipt (RFC 9494 §3.1).
       families.push({ afi: v.readUInt16BE(p), safi: v[p + 2]!, forwarding: (v[p + 3]! & LLGR_FORWARDING) !== 0, staleTime: v.readUIntBE(p + 4, 3) });
     }
     return { kind: 'long-lived-graceful-restart', families };

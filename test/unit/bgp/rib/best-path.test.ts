@@ -25,11 +25,11 @@ const P3 = peer(3);
 const E4 = ebgpPeer(4);
 const E5 = ebgpPeer(5, { asn: 65004 }); // same neighbour AS as E4
 
-/** RFC 9494 §4.1: LLGR_STALE is 65535:6. */
+/** RFC 9494 §3.2: LLGR_STALE is 65535:6. */
 const LLGR_STALE = 0xffff0006;
 
 const CASES: Case[] = [
-  // RFC 9494 §4.3: a long-lived stale path is least preferred, whatever else it has going for it.
+  // RFC 9494 §4.4: a long-lived stale path is least preferred, whatever else it has going for it.
   {
     name: 'a fresh path beats an LLGR_STALE one with higher LOCAL_PREF and a shorter AS_PATH',
     step: 'llgr-stale',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { AdjRibOut, exportAttributes } from '../../../../src/bgp/rib/index.js';
 import { SELF, announce, attrs, ebgpPeer, peer, ribWith, seq } from './helpers.js';
 
-/** RFC 9494 §4.1: LLGR_STALE 65535:6, NO_LLGR 65535:7. */
+/** RFC 9494 §3.2 and §3.3: LLGR_STALE 65535:6, NO_LLGR 65535:7. */
 const LLGR_STALE = 0xffff0006;
 const NO_LLGR = 0xffff0007;
 
@@ -32,7 +32,7 @@ test('longLivedStale: LLGR_STALE added once per shared path, NO_LLGR paths remov
   assert.equal(rib.prefixCount('ipv4'), 1);
 });
 
-test('RFC 9494 §4.3 through the RIB: the LLGR-stale path loses to a fresh one with a longer AS_PATH and lower LOCAL_PREF', () => {
+test('RFC 9494 §4.4 through the RIB: the LLGR-stale path loses to a fresh one with a longer AS_PATH and lower LOCAL_PREF', () => {
   const rib = ribWith([peer(2), peer(3)]);
   announce(rib, 'peer2', ['10.1.0.0/24'], attrs('10.0.0.2', { localPref: 300, asPath: seq(65001) }));
   announce(rib, 'peer3', ['10.1.0.0/24'], attrs('10.0.0.3', { localPref: 100, asPath: seq(65001, 65002, 65003) }));

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { AsPathSegmentType, endOfRib, Origin, type Capability, type PathAttributes, type Update } from '../../../../src/bgp/wire/index.js';
 import { MemoryNet, rawCapabilities, rawEstablish, settle, table, until, type RawPeer } from './helpers.js';
 
-/** RFC 9494 §4.1 / IANA well-known communities. */
+/** RFC 9494 §3.2 and §3.3. */
 const LLGR_STALE = 0xffff0006;
 const NO_LLGR = 0xffff0007;
 
@@ -32,13 +32,16 @@ function announce(from: { address: string; asn: number }, prefixes: string[], ex
   return { type: 'update', update: { withdrawn: [], attributes, nlri: prefixes } };
 }
 
-/** A speaker at 192.0.2.2 with raw peers at the given addresses (ids R, N, L by address). */
-async function helper(peers: { address: string; asn: number }[], extra: Record<string, unknown> = {}) {
+/**
+ * A speaker at 192.0.2.2 with raw peers at the given addresses (ids R, N, L by address);
+ * R's session has LLGR configured (restartMode LongLivedGracefulRestart) unless `rLlgr` is false.
+ */
+async function helper(peers: { address: string; asn: number }[], rLlgr = true) {
   const net = new MemoryNet();
   const raws = new Map(peers.map((p) => [p.address, net.rawAt(p.address)]));
   const b = net.speaker('192.0.2.2');
   const name = (a: string) => (a === R.address ? 'R' : a === N.address ? 'N' : 'L');
-  b.speaker.setPeers(peers.map((p) => ({ id: name(p.address), address: p.address, remoteAsn: p.asn, ...extra })));
+  b.speaker.setPeers(peers.map((p) => ({ id: name(p.address), address: p.address, remoteAsn: p.asn, ...(p === R && rLlgr ? { longLivedStaleTime: 3600 } : {}) })));
   b.speaker.setLocalRoutes([]);
   await b.speaker.start();
   await until(net, () => [...raws.values()].every((l) => l.length === 1));
@@ -109,7 +112,63 @@ test('RFC 9494 §4.2: without the LLGR capability (or a stale time of 0) the rou
   }
 });
 
-test('RFC 9494 §2: an LLGR capability without the graceful restart one is ignored', async () => {
+test('RFC 9494 §5: without LLGR configured for the session (restartMode GracefulRestart), a peer\'s LLGR capability changes nothing', async () => {
+  const { net, b, first } = await helper([R], false);
+  const r = first(R.address);
+  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 30, 600));
+  r.send(announce(R, ['10.9.1.0/24']));
+  await settle();
+  r.conn.destroy();
+  await net.advance(29_900);
+  assert.equal(table(b.speaker).length, 1);
+  await net.advance(100);
+  assert.deepEqual(table(b.speaker), []);
+  await b.speaker.stop();
+});
+
+test('RFC 9494 §4.2: a family the graceful restart capability does not list has restart time 0: straight to the long-lived period', async () => {
+  const { net, b, first } = await helper([R]);
+  const r = first(R.address);
+  const caps = llgrCapabilities(R.asn, 30, 600).map((c) => (c.kind === 'graceful-restart' ? { ...c, families: c.families.filter((f) => f.afi === 2) } : c));
+  await rawEstablish(r, R.asn, R.id, caps);
+  r.send(announce(R, ['10.9.1.0/24']));
+  await settle();
+  r.conn.destroy();
+  await settle();
+  assert.deepEqual(communitiesOf(b.speaker, '10.9.1.0/24'), [LLGR_STALE], 'IPv4 is LLGR-stale at once');
+  assert.deepEqual(b.speaker.status()[0]!.gracefulRestart, { staleFamilies: ['ipv4', 'ipv6'], longLivedFamilies: ['ipv4'] });
+  await net.advance(30_000);
+  assert.deepEqual(b.speaker.status()[0]!.gracefulRestart, { staleFamilies: ['ipv4', 'ipv6'], longLivedFamilies: ['ipv4', 'ipv6'] });
+  // The IPv4 timer started at the drop, not at IPv6's entry.
+  await net.advance(570_000);
+  assert.deepEqual(table(b.speaker), []);
+  assert.deepEqual(b.speaker.status()[0]!.gracefulRestart, { staleFamilies: ['ipv6'], longLivedFamilies: ['ipv6'] });
+  await net.advance(30_000);
+  assert.equal(b.speaker.status()[0]!.gracefulRestart, undefined);
+  await b.speaker.stop();
+});
+
+test('RFC 9494 §4.2: a second drop before End-of-RIB does not restart the running long-lived timer', async () => {
+  const { net, raws, b, first } = await helper([R]);
+  const r = first(R.address);
+  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, 600));
+  r.send(announce(R, ['10.9.1.0/24']));
+  await settle();
+  r.conn.destroy();
+  await until(net, () => raws.get(R.address)!.length === 2);
+  await net.advance(300_000);
+  const r2 = raws.get(R.address)![raws.get(R.address)!.length - 1]!;
+  await rawEstablish(r2, R.asn, R.id, llgrCapabilities(R.asn, 0, 600, { restarting: true }));
+  r2.conn.destroy(); // gone again before its End-of-RIB
+  await settle();
+  assert.equal(table(b.speaker).length, 1);
+  // The first drop was about 302 s ago: its 600 s end now, not 600 s after the second drop.
+  await net.advance(300_000);
+  assert.deepEqual(table(b.speaker), [], 'gone at the first drop plus 600 s');
+  await b.speaker.stop();
+});
+
+test('RFC 9494 §4.5: an LLGR capability without the graceful restart one is ignored', async () => {
   const { b, first } = await helper([R]);
   const r = first(R.address);
   const caps = llgrCapabilities(R.asn, 30, 600).filter((c) => c.kind !== 'graceful-restart');
@@ -149,7 +208,7 @@ test('RFC 9494 §4.3: LLGR-stale routes are withdrawn from a peer without LLGR a
   await b.speaker.stop();
 });
 
-test('RFC 9494 §4.3: a fresh path wins over an LLGR-stale one that is better on every other step', async () => {
+test('RFC 9494 §4.4: a fresh path wins over an LLGR-stale one that is better on every other step', async () => {
   const { net, b, first } = await helper([R, N]);
   const r = first(R.address);
   const n = first(N.address);

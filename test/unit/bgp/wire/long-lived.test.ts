@@ -1,4 +1,4 @@
-// The Long-Lived Graceful Restart capability (RFC 9494 §2): code 71, zero or more tuples
+// The Long-Lived Graceful Restart capability (RFC 9494 §3.1): code 71, zero or more tuples
 // of AFI (2 octets), SAFI (1), flags (1: the F bit is the top one, the rest reserved) and
 // the Long-lived Stale Time (3 octets, seconds).
 
@@ -15,7 +15,7 @@ const openWith = (capHex: string): Buffer => {
   return message(1, `04fde9005a0a000001${(param.length / 2).toString(16).padStart(2, '0')}${param}`);
 };
 
-test('RFC 9494 §2: each family is AFI, SAFI, flags with F as the top bit, and a 24-bit stale time', () => {
+test('RFC 9494 §3.1: each family is AFI, SAFI, flags with F as the top bit, and a 24-bit stale time', () => {
   const cap: Capability = {
     kind: 'long-lived-graceful-restart',
     families: [
@@ -27,7 +27,7 @@ test('RFC 9494 §2: each family is AFI, SAFI, flags with F as the top bit, and a
   assert.deepEqual(decodeOpen(openWith('470e 0001 01 80 000e10 0002 01 00 ffffff')).capabilities, [cap]);
 });
 
-test('RFC 9494 §2: an empty capability (BIRD\'s "aware") has no families; reserved flag bits are ignored', () => {
+test('RFC 9494 §3.1: an empty capability (BIRD\'s "aware") has no families; reserved flag bits are ignored', () => {
   assert.deepEqual(decodeOpen(openWith('4700')).capabilities, [{ kind: 'long-lived-graceful-restart', families: [] }]);
   assert.deepEqual(decodeOpen(openWith('4707 0001 01 7f 000001')).capabilities, [
     { kind: 'long-lived-graceful-restart', families: [{ afi: 1, safi: 1, forwarding: false, staleTime: 1 }] },
