@@ -34,6 +34,9 @@ test('RFC 9494 §3.1: an empty capability (BIRD\'s "aware") has no families; res
   ]);
 });
 
+// RFC 9494 sets no rule for a malformed value; BIRD (proto/bgp/packets.c
+// bgp_read_capabilities, `case 71: if (cl % 7) goto err;`) answers OPEN Message Error
+// subcode 0, as for every malformed capability, and so does Tabby.
 test('a value that is not whole 7-octet tuples is an OPEN Message Error carrying the capability, as BIRD answers it', () => {
   for (const bad of ['4706 0001 01 80 000e', '4708 0001 01 80 000e10 00']) {
     assert.throws(
