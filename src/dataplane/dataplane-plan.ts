@@ -16,6 +16,8 @@ export type DataplaneMode = 'bpf' | 'iptables' | 'none';
 
 /** Calico's names, with Tabby's in place of `calico`. */
 export const VXLAN_DEVICE = 'vxlan.tabby';
+/** IPv6 VXLAN over an IPv6 underlay: Calico's vxlan-v6.calico (felix dataplanedefs VXLANIfaceNameV6). */
+export const VXLAN_DEVICE_V6 = 'vxlan-v6.tabby';
 export const IPIP_DEVICE = 'tunl0';
 
 export interface VxlanPeer {
@@ -31,6 +33,8 @@ export interface PlanInput {
   hostIfname: string;
   hostMtu: number;
   localVtep?: { tunnelIP: string; mac: string };
+  /** This node's IPv6 VTEP (ipv6VXLANTunnelAddr, vxlanTunnelMACAddrV6). */
+  localVtepV6?: { tunnelIP: string; mac: string };
   /** The on-link next hop on the host interface towards an underlay address (itself, or a router), if any. */
   underlayVia: (address: string) => string | undefined;
   /** bpf mode: the realm of (kind, remote node). */
@@ -50,6 +54,8 @@ export interface Plan {
   realms: RealmEntry[];
   /** iptables mode: remote VTEPs for vxlan.tabby's neighbour and FDB entries. */
   vxlanPeers: VxlanPeer[];
+  /** iptables mode: remote IPv6 VTEPs for vxlan-v6.tabby. */
+  vxlanPeersV6: VxlanPeer[];
   /** Intents (or next hops) left out. */
   errors: PlanIssue[];
   /** Programmed, but not as asked (mode none drops encapsulation). */
@@ -59,6 +65,9 @@ export interface Plan {
 export const IPIP_UNSUPPORTED =
   'IPIP needs the kernel\'s tunl0 device (ipip module), which this kernel does not have: use --dataplane bpf';
 
+export const BPF_VXLAN_V6_UNSUPPORTED =
+  'IPv6 VXLAN is not done by the eBPF host program yet: use --dataplane iptables (the kernel\'s vxlan-v6.tabby device)';
+
 interface Hop {
   address: string;
   kind: RealmKind;
@@ -66,9 +75,9 @@ interface Hop {
 }
 
 export function planDataplane(input: PlanInput): Plan {
-  const plan: Plan = { routes: [], realms: [], vxlanPeers: [], errors: [], warnings: [] };
+  const plan: Plan = { routes: [], realms: [], vxlanPeers: [], vxlanPeersV6: [], errors: [], warnings: [] };
   const realms = new Map<number, RealmEntry>();
-  const peers = new Map<string, VxlanPeer>();
+  const peersByFamily = { 4: new Map<string, VxlanPeer>(), 6: new Map<string, VxlanPeer>() };
   const { mode, hostIfname } = input;
 
   const hopOut = (dst: string, h: Hop, anyTunnel: boolean): DesiredNexthop | undefined => {
@@ -139,19 +148,26 @@ export function planDataplane(input: PlanInput): Plan {
       }
       case 'vxlan': {
         const v = intent.vtep;
+        // IPv6 VXLAN rides an IPv6 underlay, as Calico's (the VTEP's address family is the route's).
+        const v6 = v.nodeIP.includes(':');
         if (mode === 'none') {
           plan.warnings.push({ dst: intent.dst, message: 'VXLAN route programmed without encapsulation (dataplane none)' });
           addRoute(intent.dst, [{ address: v.nodeIP, kind: 'none' }]);
           break;
         }
-        if (!input.localVtep) {
-          plan.errors.push({ dst: intent.dst, message: 'a VXLAN route needs this node\'s VTEP (localVtep)' });
+        if (!(v6 ? input.localVtepV6 : input.localVtep)) {
+          plan.errors.push({ dst: intent.dst, message: `a VXLAN route needs this node's ${v6 ? 'IPv6 VTEP (localVtepV6)' : 'VTEP (localVtep)'}` });
+          break;
+        }
+        if (mode === 'bpf' && v6) {
+          plan.errors.push({ dst: intent.dst, message: BPF_VXLAN_V6_UNSUPPORTED });
           break;
         }
         if (mode === 'bpf') {
           addRoute(intent.dst, [{ address: v.nodeIP, kind: 'vxlan', mac: v.mac }]);
           break;
         }
+        const peers = peersByFamily[v6 ? 6 : 4];
         const prev = peers.get(v.tunnelIP);
         if (prev && (prev.mac !== v.mac.toLowerCase() || prev.nodeIP !== v.nodeIP)) {
           plan.errors.push({ dst: intent.dst, message: `tunnel address ${v.tunnelIP} is claimed by ${prev.node} and ${v.node}` });
@@ -159,7 +175,8 @@ export function planDataplane(input: PlanInput): Plan {
         }
         peers.set(v.tunnelIP, { node: v.node, nodeIP: v.nodeIP, tunnelIP: v.tunnelIP, mac: v.mac.toLowerCase() });
         plan.routes.push({
-          dst: intent.dst, gateway: v.tunnelIP, device: VXLAN_DEVICE, onlink: true, mtu: input.hostMtu - ENCAP_OVERHEAD.vxlan,
+          dst: intent.dst, gateway: v.tunnelIP, device: v6 ? VXLAN_DEVICE_V6 : VXLAN_DEVICE, onlink: true,
+          mtu: input.hostMtu - (v6 ? ENCAP_OVERHEAD.vxlanV6 : ENCAP_OVERHEAD.vxlan),
         });
         break;
       }
@@ -168,7 +185,8 @@ export function planDataplane(input: PlanInput): Plan {
     }
   }
   plan.realms = [...realms.values()].sort((a, b) => a.realm - b.realm);
-  plan.vxlanPeers = [...peers.values()];
+  plan.vxlanPeers = [...peersByFamily[4].values()];
+  plan.vxlanPeersV6 = [...peersByFamily[6].values()];
   return plan;
 }
 
