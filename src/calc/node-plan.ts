@@ -217,6 +217,7 @@ export function tunnelSources(node: string, res: Pick<NodeResources, 'nodes'>): 
   for (const n of res.nodes) {
     if (n.metadata.name === node) continue;
     add(n.spec.bgp?.ipv4Address);
+    add(n.spec.bgp?.ipv6Address);
     for (const a of n.spec.addresses ?? []) add(a.address);
   }
   return [...out].sort();
