@@ -17,6 +17,7 @@ import { RTPROT_TABBY } from './routes/route-protocol.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { HostProgram, type HostTarget } from './bpf/host-program.js';
 import { BpfEncap, type BpfEncapOptions } from './encap/bpf-encap.js';
+import { ipv6CsumProbe, ipv6SnatRefusal } from './bpf/csum-probe.js';
 import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
 import { ENCAP_OVERHEAD, hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
@@ -438,6 +439,11 @@ export class Dataplane {
     // Encapsulation tunnels over an IPv4 underlay: an IPv6-only node loads SNAT alone.
     const v6only = this.cfg.nodeIP.includes(':');
     const encap = v6only ? undefined : new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName)));
+    // IPv6 SNAT's checksum updates need BPF_F_IPV6: refused here, before anything is attached.
+    if (this.cfg.snat?.nodeIP6) {
+      const refusal = ipv6SnatRefusal(true, await ipv6CsumProbe());
+      if (refusal) throw new DataplaneError(refusal);
+    }
     const snat = this.cfg.snat ? new BpfSnat(host, { ...(this.cfg.logger ? { logger: this.cfg.logger } : {}), ...this.cfg.snat }) : undefined;
     const features = [encap, snat].filter((f) => f !== undefined);
     if (features.length === 0) {
