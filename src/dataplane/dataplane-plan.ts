@@ -8,7 +8,7 @@ import { isLinkLocal6, parseIP } from '../api/net.js';
 import type { RouteIntent } from '../calc/routes.js';
 import { ipv4ToU32 } from '../native/route-records.js';
 import type { Route } from '../native/routes.js';
-import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
+import type { EncapEntry, RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import { ENCAP_OVERHEAD } from './encap/encap-mtu.js';
 import type { DesiredNexthop, DesiredRoute } from './routes/desired-route.js';
 
@@ -56,6 +56,8 @@ export interface Plan {
   vxlanPeers: VxlanPeer[];
   /** iptables mode: remote IPv6 VTEPs for vxlan-v6.tabby. */
   vxlanPeersV6: VxlanPeer[];
+  /** bpf mode: IPv6 VXLAN blocks, by destination (IPv6 routes have no realm). */
+  encapEntries: EncapEntry[];
   /** Intents (or next hops) left out. */
   errors: PlanIssue[];
   /** Programmed, but not as asked (mode none drops encapsulation). */
@@ -65,9 +67,6 @@ export interface Plan {
 export const IPIP_UNSUPPORTED =
   'IPIP needs the kernel\'s tunl0 device (ipip module), which this kernel does not have: use --dataplane bpf';
 
-export const BPF_VXLAN_V6_UNSUPPORTED =
-  'IPv6 VXLAN is not done by the eBPF host program yet: use --dataplane iptables (the kernel\'s vxlan-v6.tabby device)';
-
 interface Hop {
   address: string;
   kind: RealmKind;
@@ -75,7 +74,7 @@ interface Hop {
 }
 
 export function planDataplane(input: PlanInput): Plan {
-  const plan: Plan = { routes: [], realms: [], vxlanPeers: [], vxlanPeersV6: [], errors: [], warnings: [] };
+  const plan: Plan = { routes: [], realms: [], vxlanPeers: [], vxlanPeersV6: [], encapEntries: [], errors: [], warnings: [] };
   const realms = new Map<number, RealmEntry>();
   const peersByFamily = { 4: new Map<string, VxlanPeer>(), 6: new Map<string, VxlanPeer>() };
   const { mode, hostIfname } = input;
@@ -160,7 +159,15 @@ export function planDataplane(input: PlanInput): Plan {
           break;
         }
         if (mode === 'bpf' && v6) {
-          plan.errors.push({ dst: intent.dst, message: BPF_VXLAN_V6_UNSUPPORTED });
+          // IPv6 routes carry no realm: the block's own entry says how (encap_routes6), and
+          // the route goes out of the host interface towards the remote node.
+          const via = input.underlayVia(v.nodeIP);
+          if (via === undefined) {
+            plan.errors.push({ dst: intent.dst, message: `next hop ${v.nodeIP} is not reachable through ${hostIfname}` });
+            break;
+          }
+          plan.encapEntries.push({ block: intent.dst, remoteIP: v.nodeIP, kind: 'vxlan', vtepMac: v.mac.toLowerCase() });
+          plan.routes.push({ dst: intent.dst, gateway: via, device: hostIfname, onlink: true, mtu: input.hostMtu - ENCAP_OVERHEAD.vxlanV6 });
           break;
         }
         if (mode === 'bpf') {

@@ -22,7 +22,7 @@ import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
 import { ENCAP_OVERHEAD, hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
 import { vtepMac as defaultVtepMac } from './encap/vtep-mac.js';
-import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
+import type { EncapEntry, RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import {
   IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayTable, type DataplaneMode, type Plan, type PlanInput,
 } from './dataplane-plan.js';
@@ -149,6 +149,9 @@ export class Dataplane {
   private resourceKeys = new Set<string>();
   private resourceErrors: string[] = [];
   private resourceRealms: RealmEntry[] = [];
+  /** IPv6 VXLAN blocks (bpf mode), by destination. */
+  private resourceEntries: EncapEntry[] = [];
+  private programmedEntries = '';
   private programmedRealms = '';
   private programmedSources = '';
   /** One route source per next-hop list: learned routes with equal next hops share it. */
@@ -424,9 +427,12 @@ export class Dataplane {
     return { ifname: this.cfg.hostIfname, ...this.ns };
   }
 
-  private encapOptions(mac: string): BpfEncapOptions {
+  private encapOptions(mac: string, mac6: string): BpfEncapOptions {
+    const v4 = this.cfg.nodeIP.includes(':') ? undefined : this.cfg.nodeIP;
+    const v6 = this.nodeIP6;
     return {
-      nodeIP: this.cfg.nodeIP, vtepMac: mac,
+      ...(v4 ? { nodeIP: v4, vtepMac: mac } : {}),
+      ...(v6 ? { nodeIP6: v6, vtepMac6: mac6 } : {}),
       ...(this.cfg.vxlanVNI !== undefined ? { vxlanVNI: this.cfg.vxlanVNI } : {}),
       ...(this.cfg.vxlanPort !== undefined ? { vxlanPort: this.cfg.vxlanPort } : {}),
     };
@@ -436,35 +442,31 @@ export class Dataplane {
   // for packets, and keeps its realm numbers so no route has to change.
   private async startBpf(link: Link): Promise<void> {
     const host = new HostProgram({ ...this.hostTarget(), ifindex: link.index });
-    // Encapsulation tunnels over an IPv4 underlay: an IPv6-only node loads SNAT alone.
-    const v6only = this.cfg.nodeIP.includes(':');
-    const encap = v6only ? undefined : new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName)));
+    // IPIP and VXLAN over the IPv4 underlay, IPv6 VXLAN over the IPv6 one (Felix's MAC for
+    // IPv6 hashes NODE-v6 until Node.spec.vxlanTunnelMACAddrV6 says otherwise).
+    const encap = new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName), defaultVtepMac(`${this.cfg.nodeName}-v6`)));
     // IPv6 SNAT's checksum updates need BPF_F_IPV6: refused here, before anything is attached.
     if (this.cfg.snat?.nodeIP6) {
       const refusal = ipv6SnatRefusal(true, await ipv6CsumProbe());
       if (refusal) throw new DataplaneError(refusal);
     }
     const snat = this.cfg.snat ? new BpfSnat(host, { ...(this.cfg.logger ? { logger: this.cfg.logger } : {}), ...this.cfg.snat }) : undefined;
-    const features = [encap, snat].filter((f) => f !== undefined);
-    if (features.length === 0) {
-      this.log.info({ nodeIP: this.cfg.nodeIP }, 'IPv6-only underlay and no natOutgoing: no eBPF host program');
-      return;
-    }
-    await host.load(features);
+    await host.load([encap, snat].filter((f) => f !== undefined));
     const realms = encap?.declared.realms ?? [];
     for (const r of realms) this.realms.seed(r.kind, r.remoteIP, r.realm);
     this.host = host;
     this.encap = encap;
     this.nat = snat;
     this.programmedRealms = realmsKey(realms);
+    this.programmedEntries = entriesKey(encap.declared.entries);
     this.log.info({ realms: realms.length, encap: encap !== undefined, snat: snat !== undefined }, 'eBPF host programs attached');
   }
 
   // A new VTEP MAC is a load-time value: load again and take over, as on a restart.
-  private async reloadBpf(mac: string): Promise<number> {
-    this.encap!.configure({ vtepMac: mac });
+  private async reloadBpf(macs: { vtepMac?: string; vtepMac6?: string }): Promise<number> {
+    this.encap!.configure(macs);
     await this.host!.reload();
-    this.log.info({ vtepMac: mac }, 'eBPF host programs reloaded for a new VTEP MAC');
+    this.log.info(macs, 'eBPF host programs reloaded for a new VTEP MAC');
     return 2;
   }
 
@@ -564,9 +566,13 @@ export class Dataplane {
       }
       this.routes.requestResync();
     }
-    const localVtep = this.resource.localVtep;
-    if (mode === 'bpf' && localVtep && this.encap && this.encap.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
-      changes += (await stage('eBPF reload', () => this.reloadBpf(localVtep.mac.toLowerCase()))) ?? 0;
+    const { localVtep, localVtepV6 } = this.resource;
+    const macs: { vtepMac?: string; vtepMac6?: string } = {};
+    const opts = this.encap?.options;
+    if (opts?.nodeIP && localVtep && opts.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) macs.vtepMac = localVtep.mac.toLowerCase();
+    if (opts?.nodeIP6 && localVtepV6 && opts.vtepMac6?.toLowerCase() !== localVtepV6.mac.toLowerCase()) macs.vtepMac6 = localVtepV6.mac.toLowerCase();
+    if (mode === 'bpf' && this.encap && Object.keys(macs).length > 0) {
+      changes += (await stage('eBPF reload', () => this.reloadBpf(macs))) ?? 0;
       this.retranslate();
     }
 
@@ -584,15 +590,18 @@ export class Dataplane {
     const realms = this.realmsInUse();
     const realmKey = realmsKey(realms);
     const encap = this.encap;
-    // The eBPF decapsulation allowlist is IPv4 (its tunnels ride an IPv4 underlay).
-    const sources = this.resource.tunnelSources?.filter((a) => !a.includes(':'));
+    // Both families' node addresses: the decapsulation allowlists (encap_peers, encap_peers6).
+    const sources = this.resource.tunnelSources;
     const sourcesKey = sources ? [...sources].sort().join(',') : '';
-    if (encap && (realmKey !== this.programmedRealms || sourcesKey !== this.programmedSources)) {
-      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms, ...(sources ? { sources } : {}) }, { prune: false }));
+    const entries = this.resourceEntries;
+    const entryKey = entriesKey(entries);
+    if (encap && (realmKey !== this.programmedRealms || sourcesKey !== this.programmedSources || entryKey !== this.programmedEntries)) {
+      const r = await stage('eBPF maps', () => encap.setState({ entries, realms, ...(sources ? { sources } : {}) }, { prune: false }));
       if (r) {
         changes += r.added + r.updated;
         this.programmedRealms = realmKey;
         this.programmedSources = sourcesKey;
+        this.programmedEntries = entryKey;
       }
     }
     const hold = this.resource.hold === true;
@@ -648,6 +657,7 @@ export class Dataplane {
         this.routes.setRoute(r.dst, n.shape);
       }
       this.resourceRealms = plan.realms;
+      this.resourceEntries = plan.encapEntries;
       const sources = this.resource.tunnelSources;
       for (const [guard, peers, v6] of [[this.guard, plan.vxlanPeers, false], [this.guardV6, plan.vxlanPeersV6, true]] as const) {
         if (!guard || !sources) continue;
@@ -735,6 +745,9 @@ interface LearnedSource extends RouteSource {
   /** The translation, once made: a shape, or why there is none. */
   shape?: RouteShape | string;
 }
+
+const entriesKey = (entries: readonly EncapEntry[]): string =>
+  entries.map((e) => `${e.block}:${e.kind}:${e.remoteIP}:${e.vtepMac ?? ''}`).sort().join(',');
 
 const realmsKey = (realms: readonly RealmEntry[]): string =>
   realms.map((r) => `${r.realm}:${r.kind}:${r.remoteIP}:${r.vtepMac ?? ''}`).sort().join(',');

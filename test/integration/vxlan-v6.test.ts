@@ -93,13 +93,16 @@ function desired(self: Node6, peer: Node6): DesiredDataplane {
 
 const PAIRS: Array<{ a: DataplaneMode; b: DataplaneMode; offloadsOff?: boolean }> = [
   { a: 'iptables', b: 'iptables' },
+  { a: 'bpf', b: 'iptables' },
+  { a: 'bpf', b: 'bpf' },
   { a: 'iptables', b: 'iptables', offloadsOff: true },
+  { a: 'bpf', b: 'iptables', offloadsOff: true },
 ];
 
 const modeName = (m: DataplaneMode) => (m === 'bpf' ? 'eBPF' : 'kernel vxlan-v6.tabby');
 
 for (const pair of PAIRS) {
-  const tools = ['ip', 'ping', 'sysctl', 'tcpdump', 'tshark', 'ipset', 'ip6tables', 'iptables', ...(pair.offloadsOff ? ['ethtool'] : [])];
+  const tools = ['ip', 'tc', 'ping', 'sysctl', 'tcpdump', 'tshark', 'ipset', 'ip6tables', 'iptables', ...(pair.offloadsOff ? ['ethtool'] : [])];
   describe(`IPv6 VXLAN on an IPv6-only underlay: ${modeName(pair.a)} (A) ↔ ${modeName(pair.b)} (B)${pair.offloadsOff ? ', offloads off' : ''}`, needs({ root: true, tools }), () => {
     const tag = randomBytes(3).toString('hex');
     const x = 0x100 + (parseInt(tag, 16) % 0xe00);
@@ -126,6 +129,7 @@ for (const pair of PAIRS) {
 
     after(async () => {
       for (const dp of planes) await dp.cleanup().catch(() => undefined);
+      // cleanup() takes the programs off eth0; the namespaces go with everything else.
       destroyNodes(nodes);
     });
 
@@ -138,10 +142,19 @@ for (const pair of PAIRS) {
       const d = run('ip', '-n', a.ns, '-d', 'link', 'show', 'vxlan-v6.tabby');
       assert.match(d, /mtu 1430 /);
       assert.match(d, new RegExp(`vxlan id ${VNI} local ${a.nodeIP} dev eth0 .*dstport ${PORT} nolearning`));
-      // The checksum settings a kernel VXLAN device has by default: IPv6 UDP checksums sent and required.
-      assert.match(d, / noudp6zerocsumtx noudp6zerocsumrx/);
+      // IPv6 UDP checksums sent (the kernel's default, noudp6zerocsumtx); zero ones taken
+      // (udp6zerocsumrx, RFC 6935), which eBPF sends for GSO packets.
+      assert.match(d, / noudp6zerocsumtx udp6zerocsumrx/);
       assert.match(run('ip', '-n', a.ns, '-6', 'route', 'show', nodes[1]!.block), new RegExp(`via ${nodes[1]!.tunnelIP} dev vxlan-v6.tabby .*onlink`));
       assert.match(run('ip', 'netns', 'exec', a.ns, 'ipset', 'list', 'tabby-all-hosts-v6'), new RegExp(`^${nodes[1]!.nodeIP}$`, 'm'));
+    });
+
+    test('an eBPF node tunnels with no device: no vxlan-v6.tabby, Tabby\'s filter on eth0 both ways', { skip: pair.a !== 'bpf' }, () => {
+      const a = nodes[0]!;
+      assert.doesNotMatch(run('ip', '-n', a.ns, 'link', 'show'), /vxlan/);
+      for (const dir of ['ingress', 'egress']) {
+        assert.match(run('tc', '-n', a.ns, 'filter', 'show', 'dev', 'eth0', dir), /handle 0x7ab .*tabby_/, dir);
+      }
     });
 
     test('workloads ping each other both ways', () => {

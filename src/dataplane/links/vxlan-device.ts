@@ -88,6 +88,8 @@ export class VxlanDevice {
       await vxlanCreate({
         name: this.name, vni: this.opts.vni, port: this.opts.port, local: this.opts.local, parent: this.opts.parent,
         learning: false, mtu: this.opts.mtu, mac, up: true, ...ns,
+        // eBPF IPv6 VXLAN sends GSO packets with a zero UDP checksum (RFC 6935): taken here.
+        ...(this.family === 6 ? { udp6ZeroCsumRx: true } : {}),
       });
       result.changes++;
     } else if (dev.mtu !== this.opts.mtu || dev.mac !== mac || !dev.up) {
@@ -117,6 +119,7 @@ export class VxlanDevice {
     if (dev.kind !== 'vxlan' || !v || v.external) return false;
     const parent = links.find((l) => l.name === this.opts.parent);
     return v.vni === this.opts.vni && v.port === this.opts.port && v.local === this.opts.local && !v.learning &&
+      (this.family !== 6 || v.udp6ZeroCsumRx === true) &&
       (v.parentIndex === undefined ? v.parent === this.opts.parent : v.parentIndex === parent?.index);
   }
 
