@@ -48,8 +48,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, 16);
-	__uint(value_size, 1);
+	__type(key, struct tabby_in6);
+	__type(value, __u8);
 } encap_peers6 SEC(".maps");
 
 struct vxlan6_encap_hdr {
@@ -86,13 +86,13 @@ static __always_inline bool is_node_ip6(const struct in6_addr *a)
 
 static __always_inline bool peer6_allowed(const struct in6_addr *saddr)
 {
-	__be32 key[4];
+	struct tabby_in6 key;
 	__u8 *kinds;
 
 	if (!check_peers)
 		return true;
-	__builtin_memcpy(key, saddr, sizeof(key));
-	kinds = bpf_map_lookup_elem(&encap_peers6, key);
+	__builtin_memcpy(&key, saddr, sizeof(key));
+	kinds = bpf_map_lookup_elem(&encap_peers6, &key);
 	return kinds && (*kinds & (1 << TABBY_ENCAP_VXLAN));
 }
 
@@ -149,7 +149,7 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 	ip6 = data + ETH_HLEN;
 	if ((void *)(ip6 + 1) > data_end)
 		return TC_ACT_OK;
-	__builtin_memcpy(key.addr, &ip6->daddr, sizeof(key.addr));
+	__builtin_memcpy(&key.addr, &ip6->daddr, sizeof(key.addr));
 	found = bpf_map_lookup_elem(&encap_routes6, &key);
 	if (!found)
 		return TC_ACT_OK;
@@ -172,7 +172,7 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
 		h.ip.saddr.in6_u.u6_addr32[i] = node_ip6[i];
-		h.ip.daddr.in6_u.u6_addr32[i] = e.remote_ip[i];
+		h.ip.daddr.in6_u.u6_addr32[i] = e.remote_ip.w[i];
 	}
 	if (udp_len > 0xffff) {
 		/* Over 64 KiB only as GSO: the lengths read 0, rewritten per segment (BIG TCP). */

@@ -40,16 +40,22 @@ struct encap_entry {
 	struct tabby_mac vtep_mac; /* VXLAN: the remote VTEP's MAC (inner destination) */
 };
 
+/* An IPv6 address in network byte order. A struct rather than a bare array, so its
+ * size shows in BTF for the layout check. */
+struct tabby_in6 {
+	__be32 w[4];
+};
+
 /* Key of the `encap_routes6` LPM trie: a remote IPv6 block (IPv6 VXLAN over an IPv6
  * underlay carries no route realm, so IPv6 goes by destination block alone). */
 struct encap_key6 {
 	__u32 prefixlen;
-	__be32 addr[4];
+	struct tabby_in6 addr;
 };
 
 /* Value of `encap_routes6`: the remote node's underlay IPv6 address and VTEP MAC. */
 struct encap_entry6 {
-	__be32 remote_ip[4];
+	struct tabby_in6 remote_ip;
 	__u8 kind;            /* enum tabby_encap_kind: TABBY_ENCAP_VXLAN only */
 	__u8 flags;           /* reserved, 0 */
 	struct tabby_mac vtep_mac;

@@ -169,3 +169,15 @@ test('iptables: IPv6 VXLAN through vxlan-v6.tabby, its peers apart from the IPv4
   assert.match(q.errors[0]!.message, /IPv6 VTEP/);
   assert.deepStrictEqual(q.vxlanPeers.map((v) => v.tunnelIP), ['10.244.9.0']);
 });
+
+test('bpf: IPv6 VXLAN goes out of the host interface towards the remote node, its block in encap_routes6 (IPv6 routes carry no realm)', () => {
+  const v6 = [{ kind: 'vxlan', dst: 'fd00:244:2::/122', vtep: vtepV6 } as const];
+  const p = plan('bpf', { intents: v6, localVtepV6 });
+  assert.deepStrictEqual(p.errors, []);
+  // C (fd00:2::4) is behind the router fd00:1::1 on eth0.
+  assert.deepStrictEqual(p.routes, [{ dst: 'fd00:244:2::/122', gateway: 'fd00:1::1', device: 'eth0', onlink: true, mtu: 1430 }]);
+  assert.deepStrictEqual(p.encapEntries, [{ block: 'fd00:244:2::/122', remoteIP: 'fd00:2::4', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:14' }]);
+  assert.deepStrictEqual(p.realms, []);
+  const far = plan('bpf', { intents: [{ kind: 'vxlan', dst: 'fd00:244:3::/122', vtep: { ...vtepV6, nodeIP: 'fd00:3::5' } }], localVtepV6 });
+  assert.deepStrictEqual(far.errors.map((e) => e.message), ['next hop fd00:3::5 is not reachable through eth0']);
+});
