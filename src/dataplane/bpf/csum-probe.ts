@@ -11,6 +11,7 @@
 import { bpfObjectClose, bpfObjectLoad } from '../../native/bpf-objects.js';
 import { bpfProgTestRun } from '../../native/bpf-test-run.js';
 import { bpfObjectPath } from './object-path.js';
+import { DataplaneError } from '../dataplane-error.js';
 
 /** uapi bpf.h flags of bpf_l4_csum_replace(). */
 export const L4_CSUM_FLAGS = { BPF_F_PSEUDO_HDR: 0x10, BPF_F_MARK_MANGLED_0: 0x20, BPF_F_IPV6: 0x80 } as const;
@@ -34,7 +35,7 @@ export async function probeL4CsumFlags(flags: number): Promise<CsumProbeResult> 
     const packet = Buffer.alloc(64);
     packet.writeUInt16BE(0x86dd, 12);
     const { retval } = await bpfProgTestRun(handle, 'tabby_csum_probe', packet);
-    if (retval !== 0 && retval !== -EINVAL) throw new Error(`bpf_l4_csum_replace probe returned ${retval}`);
+    if (retval !== 0 && retval !== -EINVAL) throw new DataplaneError(`the BPF_F_IPV6 probe's bpf_l4_csum_replace() returned ${retval}, neither 0 nor -EINVAL`);
     return { accepted: retval === 0, retval };
   } finally {
     await bpfObjectClose(handle);
