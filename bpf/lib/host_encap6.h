@@ -11,16 +11,21 @@
  * as the kernel's local checksum offload does (Documentation/networking/checksum-offloads.rst,
  * LCO): once the inner TCP/UDP/ICMPv6 checksum is right (or filled in later, when it is
  * CHECKSUM_PARTIAL), the inner L4 bytes sum to the complement of the inner
- * pseudo-header, so the outer checksum needs only headers. A GSO packet is cut into
- * segments after tc with its UDP header copied as it is (bpf_skb_adjust_room cannot ask
- * for SKB_GSO_UDP_TUNNEL_CSUM), and an inner packet with extension headers has no
- * pseudo-header at hand: those go with a zero checksum (RFC 6935), which Tabby's own
- * receivers accept (this program; vxlan-v6.tabby has udp6zerocsumrx), and are counted. */
+ * pseudo-header, so the outer checksum needs only headers. A fragment is summed byte by
+ * byte (its payload is final). A GSO packet is cut into segments after tc with its UDP
+ * header copied as it is (bpf_skb_adjust_room cannot ask for SKB_GSO_UDP_TUNNEL_CSUM),
+ * and an inner packet with other extension headers may still have its L4 checksum to
+ * be filled in: those go with a zero checksum (RFC 6935), which Tabby's own receivers
+ * accept (this program; vxlan-v6.tabby has udp6zerocsumrx), and are counted. */
 #pragma once
 
 #define ETH_P_IPV6 0x86DD
 #define IPV6_HLEN 40
 #define ENCAP_IPPROTO_ICMPV6 58
+#define ENCAP_IPPROTO_FRAGMENT 44
+/* Fragments are summed byte by byte, this much at a time, up to a 9216-byte jumbo frame. */
+#define SUM_CHUNK 64
+#define SUM_CHUNKS_MAX (9216 / SUM_CHUNK)
 #define VXLAN6_OVERHEAD (IPV6_HLEN + UDP_HLEN + VXLAN_HLEN + ETH_HLEN)
 #define VXLAN6_ENCAP_FLAGS (BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 | \
 			    BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH | \
@@ -127,6 +132,60 @@ static __always_inline bool inner_l4_sum(struct __sk_buff *skb, __u32 *out)
 	return true;
 }
 
+struct payload_sum_ctx {
+	struct __sk_buff *skb;
+	__u32 off;
+	__u32 end;
+	__u32 csum;
+	bool failed;
+};
+
+/* One chunk of payload_sum(): 1 stops bpf_loop (done or failed), 0 goes on. */
+static long payload_sum_chunk(__u32 index, void *arg)
+{
+	struct payload_sum_ctx *c = arg;
+	__u8 buf[SUM_CHUNK];
+	__s64 csum;
+	__u32 n;
+
+	if (c->off >= c->end)
+		return 1;
+	n = c->end - c->off;
+	if (n > SUM_CHUNK)
+		n = SUM_CHUNK;
+	/* 1..SUM_CHUNK for the verifier too: the barrier keeps clang from folding the
+	 * mask away as redundant after the clamp. */
+	asm volatile("" : "+r"(n));
+	n = ((n - 1) & (SUM_CHUNK - 1)) + 1;
+	/* Zero padding: a short tail sums as if padded with zeros (RFC 1071). */
+	__builtin_memset(buf, 0, sizeof(buf));
+	if (bpf_skb_load_bytes(c->skb, c->off, buf, n))
+		goto fail;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)buf, sizeof(buf), c->csum);
+	if (csum < 0)
+		goto fail;
+	c->csum = (__u32)csum;
+	c->off += n;
+	return 0;
+fail:
+	c->failed = true;
+	return 1;
+}
+
+/* The 16-bit one's complement sum of the packet's bytes from `off` to its end, read in
+ * chunks through bpf_loop (a fragment's payload is final: the sender checksummed the
+ * datagram before cutting it). False when it could not be read whole. */
+static __always_inline bool payload_sum(struct __sk_buff *skb, __u32 off, __u32 *out)
+{
+	struct payload_sum_ctx c = { .skb = skb, .off = off, .end = skb->len };
+
+	bpf_loop(SUM_CHUNKS_MAX, payload_sum_chunk, &c, 0);
+	if (c.failed || c.off < c.end)
+		return false;
+	*out = (__u16)~csum_fold32(c.csum);
+	return true;
+}
+
 /* to-netdev, IPv6: tunnel what the destination block says. */
 static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 {
@@ -139,6 +198,7 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 	__u32 hash, sum = 0, l4 = 0;
 	__u16 sport, check = 0;
 	bool summed;
+	__u8 next;
 
 	if (!vxlan6_enabled)
 		return TC_ACT_OK;
@@ -160,6 +220,7 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 		return encap_drop(skb, TABBY_DROP_MALFORMED_IP);
 	/* The inner header lies within the outer checksum's span: summed while at hand. */
 	sum = csum_words(ip6, IPV6_HLEN / 2);
+	next = ip6->nexthdr;
 	/* Traffic class copied (ECN as RFC 6040's normal mode); the flow label from the flow hash. */
 	hash = bpf_get_hash_recalc(skb);
 	h.ip.version = 6;
@@ -180,7 +241,8 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 			return encap_drop(skb, TABBY_DROP_TOO_BIG);
 		udp_len = 0;
 	}
-	summed = !skb->gso_size && udp_len && inner_l4_sum(skb, &l4);
+	summed = !skb->gso_size && udp_len &&
+		 (inner_l4_sum(skb, &l4) || (next == ENCAP_IPPROTO_FRAGMENT && payload_sum(skb, ETH_HLEN + IPV6_HLEN, &l4)));
 	sport = (__u16)((((__u64)hash * (VXLAN_SPORT_MAX - VXLAN_SPORT_MIN)) >> 32) + VXLAN_SPORT_MIN);
 	h.ip.payload_len = bpf_htons(udp_len);
 	h.udp.source = bpf_htons(sport);

@@ -168,6 +168,14 @@ for (const pair of PAIRS) {
       }
     });
 
+    test('a ping larger than the tunnel MTU: Packet Too Big, then fragments from the workload, all through the tunnel', () => {
+      const [a, b] = nodes as [Node6, Node6];
+      // The first try learns the path MTU (1430) from the node's ICMPv6 Packet Too Big.
+      ping6(a.wl, b.workloadIP, { count: 1, size: 2000 });
+      const r = ping6(a.wl, b.workloadIP, { count: 2, size: 2000 });
+      assert.ok(r.ok, r.output);
+    });
+
     test('TCP between the workloads: 4 MiB arrive intact; a zero UDP checksum only on GSO packets', async (t) => {
       const [a, b] = nodes as [Node6, Node6];
       let r: Awaited<ReturnType<typeof tcpTransfer>> | undefined;
@@ -184,13 +192,18 @@ for (const pair of PAIRS) {
       t.diagnostic(`${pkts.length} tunnel packets from A captured, ${zero.length} of them GSO with a zero checksum`);
     });
 
-    test(`the underlay carries IPv6 UDP ${PORT}, VNI ${VNI}, between the node addresses${pair.offloadsOff ? ', every UDP checksum right' : ''}`, async () => {
+    test(`the underlay carries IPv6 UDP ${PORT}, VNI ${VNI}, between the node addresses, fragments too${pair.offloadsOff ? ', every UDP checksum right' : ''}`, async () => {
       const [a, b] = nodes as [Node6, Node6];
-      const pkts = await capture(b.ns, 'eth0', `ip6 and udp port ${PORT}`, 4, () => {
+      // Two small pings, and one large enough to go as two fragments each way (the path
+      // MTU was learned above): a fragment is summed byte by byte, so it has a checksum too.
+      const pkts = await capture(b.ns, 'eth0', `ip6 and udp port ${PORT}`, 8, () => {
         const r = ping6(a.wl, b.workloadIP, { count: 2 });
         assert.ok(r.ok, r.output);
+        const big = ping6(a.wl, b.workloadIP, { count: 1, size: 2000 });
+        assert.ok(big.ok, big.output);
       });
-      assert.ok(pkts.length >= 4, `captured ${pkts.length} tunnel packets`);
+      assert.ok(pkts.length >= 8, `captured ${pkts.length} tunnel packets`);
+      assert.ok(pkts.filter((p) => p.frameLen > 1400).length >= 2, 'the large ping went as full-size fragments');
       for (const p of pkts) {
         const fromA = p.ip6Src[0] === a.nodeIP;
         assert.deepStrictEqual([p.ip6Src[0], p.ip6Dst[0]], fromA ? [a.nodeIP, b.nodeIP] : [b.nodeIP, a.nodeIP], JSON.stringify(p));
