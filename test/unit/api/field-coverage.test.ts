@@ -57,6 +57,8 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['Node', 'spec.bgp.routeReflectorClusterID', 'src/calc/peers.ts'],
   ['Node', 'spec.ipv4VXLANTunnelAddr', 'src/calc/node-plan.ts'],
   ['Node', 'spec.vxlanTunnelMACAddr', 'src/calc/node-plan.ts'],
+  ['Node', 'spec.ipv6VXLANTunnelAddr', 'src/calc/node-plan.ts'],
+  ['Node', 'spec.vxlanTunnelMACAddrV6', 'src/calc/node-plan.ts'],
   ['IPPool', 'spec.cidr', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.blockSize', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.ipipMode', 'src/calc/routes.ts'],
