@@ -77,9 +77,10 @@ function resources(o: LabOptions, tor: { address: string; address6?: string } | 
       spec: { cidr: POOL_CIDR, blockSize: 26, natOutgoing: true, ipipMode: o.encap === 'ipip' ? mode : 'Never', vxlanMode: o.encap === 'vxlan' ? mode : 'Never', nodeSelector: 'all()' },
     });
   }
-  // IPIP carries IPv4 only and IPv6 VXLAN is not in yet: the IPv6 pool is routed natively.
+  // IPIP carries IPv4 only: with --encap ipip the IPv6 pool is routed natively; with vxlan
+  // its vxlanMode is Calico's IPv6 VXLAN (vxlan-v6.calico).
   if (has(o, 6)) {
-    docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'default-ipv6-ippool' }, spec: { cidr: POOL6_CIDR, blockSize: 122, natOutgoing: true, nodeSelector: 'all()' } });
+    docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'default-ipv6-ippool' }, spec: { cidr: POOL6_CIDR, blockSize: 122, natOutgoing: true, vxlanMode: o.encap === 'vxlan' ? mode : 'Never', nodeSelector: 'all()' } });
   }
   // The seeds' "hosts on their own layer 2 segment with a router": a global peer to the router.
   // Every node exports every pool route to it (Calico's calico_export_to_bgp_peers), its mesh-

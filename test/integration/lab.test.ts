@@ -118,6 +118,11 @@ describe('tabby lab', { ...NEEDS, concurrency: false }, () => {
         // IPv6 blocks are /122, Calico's default IPv6 blockSize.
         const blocks6 = [...routes.matchAll(/^(fd00:244:[0-9a-f:]+\/122)/gm)].map((x) => x[1]);
         assert.equal(new Set(blocks6).size, 3, `the ToR has one IPv6 block per node:\n${routes}`);
+        if (encap === 'vxlan' && dataplane === 'iptables') {
+          // The IPv6 pool's vxlanMode: the other blocks through the IPv6 VXLAN device (Calico's vxlan-v6.calico).
+          const r6 = (await run(['ip', '-6', 'route', 'show', 'proto', '88'], { netns: s.nodes[0]!.namespace })).stdout;
+          assert.equal(r6.split('\n').filter((l) => l.startsWith('fd00:244:') && l.includes('dev vxlan-v6.tabby')).length, 2, r6);
+        }
         if (encap === 'ipip') {
           const ready = await httpGet(s.nodes[0]!.namespace, 'http://127.0.0.1:9099/readiness');
           assert.equal(ready.status, 200, ready.body);
