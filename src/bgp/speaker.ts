@@ -17,7 +17,7 @@ import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
 import { StateError } from '../errors.js';
 
-export type { BestPath, LocalRoute, NextHopMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus, SpeakerTimers } from './speaker/types.js';
+export type { AddPathMode, BestPath, LocalRoute, NextHopMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus, SpeakerTimers } from './speaker/types.js';
 export type { ExportFilter, ImportPolicy } from './rib/index.js';
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];

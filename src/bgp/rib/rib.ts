@@ -8,6 +8,7 @@ import { AdjRibIn, type StoredPath } from './adj-rib-in.js';
 import { AttributePool, localAttributes, ribAttributes, type PoolEntry } from './attribute-pool.js';
 import { importRejection, type ImportRejection } from './import-checks.js';
 import { LocRib } from './loc-rib.js';
+import { PathIds } from './path-ids.js';
 import {
   DEFAULT_LOCAL_PREF,
   LOCAL_PEER_ID,
@@ -59,6 +60,8 @@ export class Rib {
   private readonly loc = new LocRib();
   private readonly peers = new Map<string, PeerState>();
   private readonly local: AdjRibIn;
+  /** The ids add-path sessions send our paths under (RFC 7911), one per route source. */
+  readonly pathIds = new PathIds();
 
   constructor(options: RibOptions) {
     this.options = { ...options };
@@ -295,8 +298,23 @@ export class Rib {
       st.adj.clear(family, removed.add);
       removed.flush();
     }
-    if (families === undefined) this.peers.delete(peerId);
+    if (families === undefined) {
+      this.peers.delete(peerId);
+      this.pathIds.forget(peerId);
+    }
     return out;
+  }
+
+  /**
+   * Report changes to paths other than the best as well (BestPathChange.othersOnly):
+   * on while some session sends add-path, which advertises every path.
+   */
+  get allPaths(): boolean {
+    return this.loc.allPaths;
+  }
+
+  set allPaths(on: boolean) {
+    this.loc.allPaths = on;
   }
 
   best(family: Family, prefix: string): Path | undefined {
