@@ -51,6 +51,8 @@ export interface PeerHost {
   unregister(session: BgpSession): void;
   /** A session of this peer reached Established. */
   established(id: string): void;
+  /** An UPDATE brings paths through this next hop: resolve it first if tracking is on and it is new. */
+  nextHopSeen(nextHop: string): void;
 }
 
 export class PeerRuntime {
@@ -383,6 +385,7 @@ export class PeerRuntime {
       if (p.announced.length > 0 && this.rejectsOverLimit()) this.keepWithinLimit(u);
       if (p.withdrawnPathIds) u.withdrawnPathIds = p.withdrawnPathIds;
       if (nh) {
+        if (p.announced.length > 0) this.host.nextHopSeen(nh.nextHop);
         u.nextHop = nh.nextHop;
         if (nh.linkLocalNextHop !== undefined) u.linkLocalNextHop = nh.linkLocalNextHop;
       }
