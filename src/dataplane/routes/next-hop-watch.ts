@@ -85,7 +85,11 @@ export class NextHopWatch {
     child.on('exit', (code, signal) => {
       if (!this.stopped) this.log.error({ code, signal }, 'route event monitor exited: next hops are no longer followed');
     });
-    createInterface({ input: child.stdout! }).on('line', () => this.schedule());
+    // Our own routes (a 100k-route table coming in) never resolve a next hop: no dump for them.
+    const ours = new RegExp(` proto ${RTPROT_TABBY}\\b`);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!ours.test(line)) this.schedule();
+    });
     await this.refresh();
   }
 
