@@ -45,9 +45,16 @@ export class AddPathRibOut {
     this.memo = new WeakMap();
   }
 
-  /** Any change to a prefix's candidates may change what this peer gets: the best path alone cannot tell. */
-  mark(changes: readonly BestPathChange[]): void {
-    for (const c of changes) if (c.family === this.family) this.pending.add(c.prefix);
+  /**
+   * Any change to a prefix's candidates may change what this peer gets (the best path
+   * alone cannot tell). A prefix it has nothing of, and none of whose paths it could get
+   * (a mesh peer and iBGP-learned paths), is not noted.
+   */
+  mark(changes: readonly BestPathChange[], pathsOf: PathsOf): void {
+    for (const c of changes) {
+      if (c.family !== this.family) continue;
+      if (this.sent.has(c.prefix) || pathsOf(c.family, c.prefix).some((p) => this.memoOf(p).attrs !== null)) this.pending.add(c.prefix);
+    }
   }
 
   markAll(prefixes: Iterable<readonly [string, unknown]>): void {
@@ -137,12 +144,18 @@ export class AddPathRibOut {
     this.paths = 0;
   }
 
-  private desired(prefix: string, path: Path): PoolEntry | null {
+  /** Export result of one path, computed once per path rather than once per prefix. */
+  private memoOf(path: Path): Memo {
     let m = this.memo.get(path);
     if (m === undefined || m.source !== path.peer) {
       m = { source: path.peer, attrs: exportAttributes(path, this.family, this.target, this.self) };
       this.memo.set(path, m);
     }
+    return m;
+  }
+
+  private desired(prefix: string, path: Path): PoolEntry | null {
+    const m = this.memoOf(path);
     if (m.attrs === null) return null;
     if (this.filter !== undefined && !this.filter(prefix, path, this.target, this.family)) return null;
     if (m.entry === undefined || !m.entry.live) m.entry = this.pool.intern({ ...m.attrs });

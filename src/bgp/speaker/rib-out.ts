@@ -8,6 +8,7 @@ import type { Family } from '../wire/index.js';
 export class RibOut {
   private readonly best: AdjRibOut;
   private readonly all = new Map<Family, AddPathRibOut>();
+  private readonly paths = (f: Family, prefix: string): readonly Path[] => this.rib.candidates(f, prefix);
 
   constructor(
     private readonly rib: Rib,
@@ -30,7 +31,7 @@ export class RibOut {
   }
 
   mark(changes: readonly BestPathChange[]): void {
-    for (const a of this.all.values()) a.mark(changes);
+    for (const a of this.all.values()) a.mark(changes, this.paths);
     if (this.all.size === 2) return;
     // Without any add-path session there are no othersOnly changes: the hot path stays as it was.
     if (!this.rib.allPaths) this.best.mark(changes);
@@ -58,7 +59,7 @@ export class RibOut {
 
   take(family: Family, max: number): Outbound {
     const a = this.all.get(family);
-    if (a) return a.take((f, prefix) => this.rib.candidates(f, prefix), max);
+    if (a) return a.take(this.paths, max);
     return this.best.take(family, (f, prefix) => this.rib.best(f, prefix), max);
   }
 

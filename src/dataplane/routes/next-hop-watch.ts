@@ -6,20 +6,18 @@
 // unless `ip nht resolve-via-default`). Tabby's own BGP routes never count, so a path
 // cannot hold itself up. An IPv6 link-local next hop is on-link and always resolves.
 //
-// The watch reads the table once, then again shortly after each route event from the
-// kernel (`ip -o monitor route`: RTNLGRP_IPV4_ROUTE / RTNLGRP_IPV6_ROUTE), never by
-// polling; events in a burst make one dump.
+// The watch reads the table once, then again shortly after route events from the kernel
+// (the addon's RTNLGRP_IPV4_ROUTE / RTNLGRP_IPV6_ROUTE socket, which drops the events
+// of Tabby's own routes in the kernel), never by polling; a burst makes one dump.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { Address4, Address6 } from 'ip-address';
 import { isLinkLocal6 } from '../../api/net.js';
 import { routeDump, type Route } from '../../native/routes.js';
+import { routeWatch, type RouteWatchHandle } from '../../native/route-watch.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { RTPROT_TABBY } from './route-protocol.js';
 
 const MAIN_TABLE = 254;
-
 interface Covering {
   readonly subnet: Address4 | Address6;
   readonly length: number;
@@ -63,7 +61,7 @@ export interface NextHopWatchOptions {
 
 export class NextHopWatch {
   private table: ResolvingTable | undefined;
-  private monitor: ChildProcess | undefined;
+  private watch: RouteWatchHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
   private dumping = false;
   private again = false;
@@ -76,20 +74,11 @@ export class NextHopWatch {
 
   /** Reads the table, then follows the kernel's route events. */
   async start(): Promise<void> {
-    // The shell ends the monitor when our end of its stdin closes, so it never outlives
-    // us, not even a SIGKILL (it would otherwise hold a deleted namespace forever).
-    const child = spawn('sh', ['-c', 'ip -o monitor route & read _; kill $!'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    child.stdin!.on('error', () => {});
-    this.monitor = child;
-    child.on('error', (err) => this.log.error({ err }, 'cannot follow route events: next hops are resolved only at start'));
-    child.on('exit', (code, signal) => {
-      if (!this.stopped) this.log.error({ code, signal }, 'route event monitor exited: next hops are no longer followed');
-    });
-    // Our own routes (a 100k-route table coming in) never resolve a next hop: no dump for them.
-    const ours = new RegExp(` proto ${RTPROT_TABBY}\\b`);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!ours.test(line)) this.schedule();
-    });
+    try {
+      this.watch = routeWatch(() => this.schedule(), RTPROT_TABBY);
+    } catch (err) {
+      this.log.error({ err }, 'cannot follow route events: next hops are resolved only at start');
+    }
     await this.refresh();
   }
 
@@ -101,7 +90,7 @@ export class NextHopWatch {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.monitor?.stdin?.end();
+    this.watch?.stop();
   }
 
   private schedule(): void {
