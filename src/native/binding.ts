@@ -36,6 +36,7 @@ export interface NativeBinding {
   addrList(opts: { family?: number; netns?: string }): Promise<Address[]>;
   bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue> }): Promise<number>;
   bpfObjectClose(handle: number): Promise<void>;
+  bpfProgTestRun(handle: number, program: string, data: Buffer): Promise<{ retval: number; data: Buffer }>;
   tcAttach(opts: TcAttachOptions): Promise<TcFilter>;
   tcDetach(opts: TcDetachOptions): Promise<boolean>;
   tcQuery(opts: TcQueryOptions): Promise<TcQueryResult | null>;
