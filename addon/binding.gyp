@@ -8,6 +8,7 @@
         "src/netns.cc",
         "src/netlink_socket.cc",
         "src/netlink_routes.cc",
+        "src/netlink_route_watch.cc",
         "src/netlink_batch.cc",
         "src/netlink_route_batch.cc",
         "src/netlink_links.cc",

@@ -10,6 +10,7 @@
 #include "netlink_links.h"
 #include "netlink_neigh.h"
 #include "netlink_route_batch.h"
+#include "netlink_route_watch.h"
 #include "netlink_routes.h"
 #include "sockopts.h"
 #include "sysctl.h"
@@ -19,6 +20,8 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tabby::InstallLibbpfLogger();
   exports.Set("routeDump", Napi::Function::New(env, tabby::RouteDump, "routeDump"));
+  // Route events on a thread of its own; the callback runs on the main thread.
+  exports.Set("routeWatch", Napi::Function::New(env, tabby::RouteWatch, "routeWatch"));
   exports.Set("routeApply", Napi::Function::New(env, tabby::RouteApply, "routeApply"));
   exports.Set("linkList", Napi::Function::New(env, tabby::LinkList, "linkList"));
   exports.Set("vxlanCreate", Napi::Function::New(env, tabby::VxlanCreate, "vxlanCreate"));

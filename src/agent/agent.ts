@@ -23,6 +23,7 @@ import { IptablesNat } from '../dataplane/nat/iptables-nat.js';
 import type { NatDataplane } from '../dataplane/nat/nat-dataplane.js';
 import { Ipam, BLOCK_KIND, type IpamBlock } from '../ipam/ipam.js';
 import { RTPROT_TABBY } from '../dataplane/routes/route-protocol.js';
+import { NextHopWatch } from '../dataplane/routes/next-hop-watch.js';
 import { addrList } from '../native/addresses.js';
 import { routeDump } from '../native/routes.js';
 import { Debounce } from '../util/debounce.js';
@@ -75,6 +76,8 @@ export class Agent {
   private readonly replan: Debounce;
   private speaker?: Speaker;
   private speakerId: SpeakerIdentity | undefined;
+  /** Next-hop tracking: learned paths whose next hop the kernel cannot reach are not used. */
+  private nextHops: NextHopWatch | undefined;
   private speakerKey = '';
   private dataplane?: Dataplane;
   private nat?: NatDataplane;
@@ -394,6 +397,12 @@ export class Agent {
     });
     speaker.onBestPaths((changes) => this.onBestPaths(changes));
     speaker.onPeerEstablished((id) => void this.bfd.established(id));
+    if (this.nextHops === undefined) {
+      this.nextHops = new NextHopWatch({ onChange: () => this.speaker?.nextHopsChanged(), logger: this.log });
+      await this.nextHops.start();
+    }
+    const watch = this.nextHops;
+    speaker.setNextHopResolver((nh) => watch.reachable(nh));
     await speaker.start();
     this.speaker = speaker;
     this.speakerKey = key;
@@ -486,6 +495,7 @@ export class Agent {
     this.cache.close();
     await this.bfd.stop();
     await this.speaker?.stop({ graceful: true });
+    this.nextHops?.stop();
     await this.dataplane?.stop();
     // iptables rules stay (they work without us); the SNAT conntrack map lives with its program.
     if (this.nat instanceof IptablesNat) await this.nat.close();

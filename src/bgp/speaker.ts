@@ -17,7 +17,7 @@ import { PeerRuntime, type PeerHost } from './speaker/peer-runtime.js';
 import type { BestPath, LocalRoute, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './speaker/types.js';
 import { StateError } from '../errors.js';
 
-export type { BestPath, LocalRoute, NextHopMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus, SpeakerTimers } from './speaker/types.js';
+export type { AddPathMode, BestPath, LocalRoute, NextHopMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus, SpeakerTimers } from './speaker/types.js';
 export type { ExportFilter, ImportPolicy } from './rib/index.js';
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
@@ -45,6 +45,8 @@ export class Speaker {
   private rejected = new Map<string, { peer: SpeakerPeer; error: string; since: Date }>();
   /** Remote address → the peer id that takes incoming connections from it. */
   private listenerOwners = new Map<string, string>();
+  /** Next-hop tracking: whether a next hop is reachable; undefined when tracking is off. */
+  private resolver: ((nextHop: string) => boolean) | undefined;
 
   constructor(opts: SpeakerOptions) {
     this.opts = { ...opts };
@@ -75,6 +77,9 @@ export class Speaker {
       },
       established: (id) => {
         for (const cb of this.establishedListeners) cb(id);
+      },
+      nextHopSeen: (nh) => {
+        if (this.resolver !== undefined && this.rib.nextHopState(nh) === undefined) this.changed(this.rib.setNextHopReachable(nh, this.resolver(nh)));
       },
       register: (s) => {
         if (this.listenerOwners.get(canonicalAddress(s.remoteAddress)) === s.name) for (const l of this.listeners_) l.addPeer(s);
@@ -205,6 +210,29 @@ export class Speaker {
    */
   setPeerLive(id: string, live: boolean, reason: string): void {
     if (!this.stopped) this.peers.get(id)?.setLive(live, reason);
+  }
+
+  /**
+   * Next-hop tracking: `resolve` tells whether a next hop is reachable (through the
+   * kernel's routes). A path through an unreachable one is not eligible for best path;
+   * it stays held and comes back when its next hop does. undefined turns tracking off.
+   */
+  setNextHopResolver(resolve: ((nextHop: string) => boolean) | undefined): void {
+    this.resolver = resolve;
+    this.nextHopsChanged();
+  }
+
+  /** What the resolver looks at changed (a kernel route came or went): every next hop in use is resolved again. */
+  nextHopsChanged(): void {
+    if (this.stopped) return;
+    const used = this.rib.nextHops();
+    const changes: BestPathChange[] = [];
+    for (const nh of used) {
+      const reachable = this.resolver === undefined || this.resolver(nh);
+      for (const c of this.rib.setNextHopReachable(nh, reachable)) changes.push(c);
+    }
+    this.rib.retainNextHops(used);
+    this.changed(changes);
   }
 
   /** The full set of originated prefixes (IPv4 and IPv6); only the difference is advertised or withdrawn. */

@@ -21,6 +21,7 @@ import type { TcAttachOptions, TcDetachOptions, TcFilter, TcQueryOptions, TcQuer
 export interface NativeBinding {
   routeDump(opts: { family: number; table?: number; protocol?: number; excludeProtocol?: number; netns?: string }): Promise<Route[]>;
   routeApply(records: Buffer, count: number, names: string[], opts: RawBatchOptions): Promise<RawBatch>;
+  routeWatch(onChange: () => void, skipProtocol: number): { stop(): void };
   linkList(opts: { netns?: string }): Promise<Link[]>;
   vxlanCreate(opts: VxlanCreateOptions): Promise<void>;
   vethCreate(opts: VethCreateOptions): Promise<void>;

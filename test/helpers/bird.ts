@@ -101,6 +101,8 @@ export function birdBgp(o: {
   extra?: string[];
   /** The IPv6 next hop for IPv6 routes over an IPv4 session. */
   nextHop6?: string;
+  /** Extra lines inside the ipv4 channel (`add paths rx;`, …). */
+  channel4?: string[];
   ipv4?: boolean;
   ipv6?: boolean;
   holdTime?: number;
@@ -114,7 +116,7 @@ export function birdBgp(o: {
   connect delay time 1;
   connect retry time 2;
   error wait time 1, 4;
-${ibgp ? '  direct;\n' : ''}${(o.extra ?? []).map((l) => `  ${l}\n`).join('')}${o.ipv4 !== false ? `  ipv4 ${channel([])};\n` : ''}${o.ipv6 !== false ? `  ipv6 ${channel(o.nextHop6 ? [`next hop address ${o.nextHop6};`] : [])};\n` : ''}}
+${ibgp ? '  direct;\n' : ''}${(o.extra ?? []).map((l) => `  ${l}\n`).join('')}${o.ipv4 !== false ? `  ipv4 ${channel(o.channel4 ?? [])};\n` : ''}${o.ipv6 !== false ? `  ipv6 ${channel(o.nextHop6 ? [`next hop address ${o.nextHop6};`] : [])};\n` : ''}}
 `;
 }
 

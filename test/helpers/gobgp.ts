@@ -16,6 +16,10 @@ export interface GobgpNeighbor {
   peerAs: number;
   holdTime?: number;
   families?: Array<'ipv4' | 'ipv6'>;
+  /** RFC 7911: receive several paths, send up to sendMax per prefix ([neighbors.add-paths.config]). */
+  addPaths?: { receive?: boolean; sendMax?: number };
+  /** We reflect for this neighbor, with this cluster id. */
+  rrClusterId?: string;
 }
 
 /** A gobgpd TOML config: one global AS, neighbors with both unicast families by default. */
@@ -40,6 +44,8 @@ export function gobgpConfig(o: { asn: number; routerId: string; listen: string; 
   [neighbors.transport.config]
     local-address = "${o.listen}"
 `;
+    if (n.addPaths) t += `  [neighbors.add-paths.config]\n    receive = ${n.addPaths.receive === true}\n    send-max = ${n.addPaths.sendMax ?? 0}\n`;
+    if (n.rrClusterId) t += `  [neighbors.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = "${n.rrClusterId}"\n`;
     for (const f of n.families ?? ['ipv4', 'ipv6']) {
       t += `  [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]

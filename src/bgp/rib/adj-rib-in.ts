@@ -139,6 +139,11 @@ export class AdjRibIn {
     }
   }
 
+  /** Every interned path of the peer (one per attribute set and path id, not per prefix). */
+  *paths(): IterableIterator<StoredPath> {
+    for (const list of this.cache.values()) yield* list;
+  }
+
   /** Paths held for the family (prefixes × path ids). */
   count(family: Family): number {
     return this.counts[family];

@@ -16,12 +16,16 @@ export interface OutboundGroup {
   /** Interned: the same object for every group with equal attributes. */
   readonly attributes: RibAttributes;
   readonly prefixes: string[];
+  /** RFC 7911 path ids, one per prefix (add-path sessions only). */
+  readonly pathIds?: number[];
 }
 
 /** What to send for one family: withdrawals, then announcements grouped by attributes. */
 export interface Outbound {
   readonly family: Family;
   readonly withdrawn: string[];
+  /** RFC 7911 path ids, one per withdrawn prefix (add-path sessions only). */
+  readonly withdrawnPathIds?: number[];
   readonly announced: OutboundGroup[];
 }
 
@@ -225,18 +229,22 @@ export class AdjRibOut {
 }
 
 /** The wire UPDATE announcing `prefixes` (IPv4 NLRI with NEXT_HOP, or MP_REACH_NLRI). */
-export function announcement(family: Family, attributes: RibAttributes, prefixes: string[]): Update {
+export function announcement(family: Family, attributes: RibAttributes, prefixes: string[], pathIds?: number[]): Update {
   const { linkLocalNextHop, nextHop, ...rest } = attributes;
   if (family === 'ipv4' && (nextHop === undefined || !nextHop.includes(':'))) {
     const attrs: PathAttributes = nextHop === undefined ? rest : { ...rest, nextHop };
-    return { withdrawn: [], attributes: attrs, nlri: prefixes };
+    return pathIds === undefined ? { withdrawn: [], attributes: attrs, nlri: prefixes } : { withdrawn: [], attributes: attrs, nlri: prefixes, nlriPathIds: pathIds };
   }
-  const mpReach = linkLocalNextHop === undefined ? { family, nextHop: nextHop!, nlri: prefixes } : { family, nextHop: nextHop!, linkLocalNextHop, nlri: prefixes };
+  const mpReach: NonNullable<PathAttributes['mpReach']> = { family, nextHop: nextHop!, nlri: prefixes };
+  if (linkLocalNextHop !== undefined) mpReach.linkLocalNextHop = linkLocalNextHop;
+  if (pathIds !== undefined) mpReach.pathIds = pathIds;
   return { withdrawn: [], attributes: { ...rest, mpReach }, nlri: [] };
 }
 
-/** The wire UPDATE withdrawing `prefixes`. */
-export function withdrawal(family: Family, prefixes: string[]): Update {
-  if (family === 'ipv4') return { withdrawn: prefixes, attributes: {}, nlri: [] };
-  return { withdrawn: [], attributes: { mpUnreach: { family, withdrawn: prefixes } }, nlri: [] };
+/** The wire UPDATE withdrawing `prefixes` (with their RFC 7911 path ids on add-path sessions). */
+export function withdrawal(family: Family, prefixes: string[], pathIds?: number[]): Update {
+  if (family === 'ipv4') return pathIds === undefined ? { withdrawn: prefixes, attributes: {}, nlri: [] } : { withdrawn: prefixes, withdrawnPathIds: pathIds, attributes: {}, nlri: [] };
+  const mpUnreach: NonNullable<PathAttributes['mpUnreach']> = { family, withdrawn: prefixes };
+  if (pathIds !== undefined) mpUnreach.pathIds = pathIds;
+  return { withdrawn: [], attributes: { mpUnreach }, nlri: [] };
 }

@@ -29,3 +29,5 @@ export {
   type FilterVerdict,
   type RouteFacts,
 } from './bgp-filter.js';
+export { AddPathRibOut, type PathsOf } from './adj-rib-out-add-path.js';
+export { PathIds } from './path-ids.js';

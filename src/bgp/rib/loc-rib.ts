@@ -24,6 +24,8 @@ function change(family: Family, prefix: string, best: Path | null, previous: Pat
 }
 
 export class LocRib {
+  /** Report changes to non-best paths too (an add-path peer gets every path). */
+  allPaths = false;
   private readonly tables: Record<Family, Map<string, Entry>> = { ipv4: new Map(), ipv6: new Map() };
 
   /**
@@ -123,7 +125,9 @@ export class LocRib {
         table.set(prefix, new Destination(paths, best, multi));
       }
     }
-    if (samePath(prevBest, best) && sameNextHops(prevMulti, multi)) return undefined;
+    if (samePath(prevBest, best) && sameNextHops(prevMulti, multi)) {
+      return this.allPaths ? { family, prefix, best, previous: prevBest, multipath: multi, othersOnly: true } : undefined;
+    }
     return change(family, prefix, best, prevBest, multi);
   }
 }

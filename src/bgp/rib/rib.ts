@@ -8,6 +8,8 @@ import { AdjRibIn, type StoredPath } from './adj-rib-in.js';
 import { AttributePool, localAttributes, ribAttributes, type PoolEntry } from './attribute-pool.js';
 import { importRejection, type ImportRejection } from './import-checks.js';
 import { LocRib } from './loc-rib.js';
+import { PathIds } from './path-ids.js';
+import { nextHopKey, NextHopStates } from './next-hops.js';
 import {
   DEFAULT_LOCAL_PREF,
   LOCAL_PEER_ID,
@@ -59,6 +61,10 @@ export class Rib {
   private readonly loc = new LocRib();
   private readonly peers = new Map<string, PeerState>();
   private readonly local: AdjRibIn;
+  /** The ids add-path sessions send our paths under (RFC 7911), one per route source. */
+  readonly pathIds = new PathIds();
+  /** Next hops known to be unreachable: their paths stay in the Adj-RIB-In, out of selection. */
+  private readonly nextHopStates = new NextHopStates();
 
   constructor(options: RibOptions) {
     this.options = { ...options };
@@ -134,8 +140,15 @@ export class Rib {
     const out: BestPathChange[] = [];
     // Several operations on one prefix (add-path ids) are merged into one change.
     const ops = aIds !== undefined || wIds !== undefined ? new Map<string, PrefixOps>() : undefined;
+    const gone = this.nextHopStates;
     const touch = (prefix: string, old: StoredPath | undefined, next: StoredPath | undefined): void => {
       if (old === next) return;
+      if (gone.any) {
+        // A path whose next hop is unreachable is held but never selected.
+        if (old !== undefined && !gone.eligible(old)) old = undefined;
+        if (next !== undefined && !gone.eligible(next)) next = undefined;
+        if (old === next) return;
+      }
       if (ops === undefined) {
         const c = this.loc.replace(family, prefix, old, next);
         if (c) out.push(c);
@@ -317,7 +330,67 @@ export class Rib {
       st.adj.clear(family, removed.add);
       removed.flush();
     }
-    if (families === undefined) this.peers.delete(peerId);
+    if (families === undefined) {
+      this.peers.delete(peerId);
+      this.pathIds.forget(peerId);
+    }
+    return out;
+  }
+
+  /**
+   * Report changes to paths other than the best as well (BestPathChange.othersOnly):
+   * on while some session sends add-path, which advertises every path.
+   */
+  get allPaths(): boolean {
+    return this.loc.allPaths;
+  }
+
+  set allPaths(on: boolean) {
+    this.loc.allPaths = on;
+  }
+
+  /** Next hops of the paths held from peers (what next-hop tracking must resolve). */
+  nextHops(): Set<string> {
+    const out = new Set<string>();
+    for (const st of this.peers.values()) {
+      for (const p of st.adj.paths()) {
+        const nh = nextHopKey(p);
+        if (nh !== undefined) out.add(nh);
+      }
+    }
+    return out;
+  }
+
+  /** Forget the state of next hops no path uses any more. */
+  retainNextHops(used: ReadonlySet<string>): void {
+    this.nextHopStates.retain(used);
+  }
+
+  /** Whether the next hop is known reachable (true), unreachable (false), or was never set. */
+  nextHopState(nextHop: string): boolean | undefined {
+    return this.nextHopStates.get(nextHop);
+  }
+
+  /**
+   * Next-hop tracking: paths through an unreachable next hop leave selection (they stay
+   * in the Adj-RIB-In), and come back when it is reachable again. Rare: scans the
+   * tables of the peers that have paths through it.
+   */
+  setNextHopReachable(nextHop: string, reachable: boolean): BestPathChange[] {
+    if (!this.nextHopStates.set(nextHop, reachable)) return [];
+    const out: BestPathChange[] = [];
+    for (const st of this.peers.values()) {
+      let uses = false;
+      for (const p of st.adj.paths()) if (nextHopKey(p) === nextHop) uses = true;
+      if (!uses) continue;
+      for (const family of FAMILIES) {
+        for (const [prefix, p] of st.adj.entries(family)) {
+          if (nextHopKey(p) !== nextHop) continue;
+          const c = reachable ? this.loc.apply(family, prefix, NONE, [p]) : this.loc.apply(family, prefix, [p], NONE);
+          if (c) out.push(c);
+        }
+      }
+    }
     return out;
   }
 

@@ -83,6 +83,11 @@ export interface BestPathChange {
   readonly previous: Path | null;
   /** Best first, then equal-cost paths with distinct next hops; empty when best is null. */
   readonly multipath: readonly Path[];
+  /**
+   * Only a path other than the best changed (best and ECMP set stand). Reported only
+   * while the RIB tracks every path, for add-path senders (RFC 7911); others ignore it.
+   */
+  readonly othersOnly?: true;
 }
 
 /** One family's part of an UPDATE, the shape routeChanges() returns plus the attributes. */

@@ -60,6 +60,7 @@ export function learnedChange(c: BestPathChange): BestPath | undefined {
 export function learnedChanges(changes: readonly BestPathChange[]): BestPath[] {
   const out: BestPath[] = [];
   for (const c of changes) {
+    if (c.othersOnly) continue; // best path and ECMP set as they were
     const b = learnedChange(c);
     if (b) out.push(b);
   }

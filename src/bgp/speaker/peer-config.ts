@@ -6,10 +6,13 @@ import { parseIP } from '../../api/net.js';
 import type { PeerDescriptor } from '../rib/index.js';
 import { canonicalAddress, emptyCounters, resolveConfig, type SessionOptions } from '../session/index.js';
 import type { Family } from '../wire/index.js';
-import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js';
+import type { AddPathMode, SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js';
 
 export const DEFAULT_RESTART_TIME = 120;
 export const DEFAULT_FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+/** calico-node's bird.cfg.template: `add paths on;` in bgp_template, used by every BGP session. */
+export const DEFAULT_ADD_PATH: AddPathMode = 'on';
+const ADD_PATH_MODES: readonly AddPathMode[] = ['on', 'rx', 'tx', 'off'];
 
 export function peerLocalAsn(peer: SpeakerPeer, opts: SpeakerOptions): number {
   return peer.localAsn ?? opts.localAsn;
@@ -52,6 +55,7 @@ export function peerProblem(p: SpeakerPeer, opts: SpeakerOptions): ValidationErr
     if (p.maxPrefixesAction !== undefined && p.maxPrefixesAction !== 'reset' && p.maxPrefixesAction !== 'reject') {
       throw new ValidationError('maxPrefixesAction', 'must be "reset" or "reject"');
     }
+    if (p.addPath !== undefined && !ADD_PATH_MODES.includes(p.addPath)) throw new ValidationError('addPath', 'must be "on", "rx", "tx" or "off"');
     if (p.families !== undefined && peerFamilies(p).length === 0) throw new ValidationError('families', 'must name ipv4 or ipv6');
     // Everything the session itself would refuse (timers, AS numbers, TTL, MD5 key length).
     resolveConfig(sessionConfig(p, opts, false));
@@ -112,6 +116,7 @@ export function sessionKey(peer: SpeakerPeer, opts: SpeakerOptions): string {
     peer.gracefulRestartTime ?? null,
     peer.longLivedStaleTime ?? null,
     peerFamilies(peer),
+    peer.addPath ?? DEFAULT_ADD_PATH,
   ]);
 }
 
@@ -137,6 +142,10 @@ export function sessionConfig(peer: SpeakerPeer, opts: SpeakerOptions, restartin
       families: families.map((family) => ({ family, forwarding: restarting })),
     },
   };
+  const addPath = peer.addPath ?? DEFAULT_ADD_PATH;
+  if (addPath !== 'off') {
+    cfg.addPath = { receive: addPath === 'tx' ? [] : [...families], send: addPath === 'rx' ? [] : [...families] };
+  }
   if (peer.longLivedStaleTime !== undefined) {
     cfg.gracefulRestart!.restartTime = 0;
     cfg.gracefulRestart!.longLived = { staleTime: peer.longLivedStaleTime };

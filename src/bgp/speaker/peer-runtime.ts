@@ -5,7 +5,7 @@
 // change). RIB changes go to the speaker (the host), which fans them out.
 
 import type { Logger } from '../../util/log.js';
-import { AdjRibOut, type BestPathChange, type ImportRejection, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
+import { type BestPathChange, type ImportRejection, type Outbound, type Rib, type RibAttributes, type RibUpdate } from '../rib/index.js';
 import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type UpdateEvent } from '../session/index.js';
 import type { TimerHandle } from '../../util/clock.js';
 import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
@@ -14,6 +14,7 @@ import { flushLongLivedOnEstablish, longLivedOnDown } from './long-lived.js';
 import { exportChanged, importChanged, peerDescriptor, peerFamily, peerLocalAsn, peerType, sessionConfig, sessionKey } from './peer-config.js';
 import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js';
 import { packOutbound } from './update-packer.js';
+import { RibOut } from './rib-out.js';
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 const LOOPS: ReadonlySet<ImportRejection> = new Set<ImportRejection>(['as-path', 'originator-id', 'cluster-list']);
@@ -51,6 +52,8 @@ export interface PeerHost {
   unregister(session: BgpSession): void;
   /** A session of this peer reached Established. */
   established(id: string): void;
+  /** An UPDATE brings paths through this next hop: resolve it first if tracking is on and it is new. */
+  nextHopSeen(nextHop: string): void;
 }
 
 export class PeerRuntime {
@@ -58,7 +61,7 @@ export class PeerRuntime {
   private readonly log: Logger;
   /** Bumped whenever the session goes up or down: queued UPDATEs of an older epoch are dropped. */
   private epoch = 0;
-  private out: AdjRibOut | undefined;
+  private out: RibOut | undefined;
   private negotiated: NegotiatedInfo | undefined;
   private sessionLocal: string | undefined;
   /** The RIB has this peer (routes, maybe stale). */
@@ -257,18 +260,17 @@ export class PeerRuntime {
     });
   }
 
-  private async drain(out: AdjRibOut, epoch: number, session: BgpSession): Promise<void> {
+  private async drain(out: RibOut, epoch: number, session: BgpSession): Promise<void> {
     const live = (): boolean => this.epoch === epoch && this.session === session && this.out === out;
     const opts = session.codecOptions;
     const families = this.negotiated?.families ?? [];
-    const bestOf = (f: Family, prefix: string) => this.host.rib.best(f, prefix);
     while (live()) {
       let sentSomething = false;
       for (const f of families) {
         const owed = this.initialLeft.get(f);
         if (out.pendingCount(f) === 0 && owed === undefined) continue;
         const take = owed !== undefined && owed > 0 ? Math.min(TAKE, owed) : TAKE;
-        const o = out.take(f, bestOf, take);
+        const o = out.take(f, take);
         const updates: Partial<Update>[] = [...packOutbound(o, opts)];
         if (owed !== undefined) {
           const left = Math.max(0, owed - take);
@@ -369,7 +371,10 @@ export class PeerRuntime {
     }
     // The new Adj-RIB-Out starts after these changes: its initial sync covers them.
     this.host.changed(changes);
-    this.out = new AdjRibOut(desc, rib.options, this.cfg.exportFilter);
+    const addPathSend = session.codecOptions.addPath.send;
+    // Once any session sends every path, the RIB reports changes to non-best paths too.
+    if (addPathSend.size > 0) rib.allPaths = true;
+    this.out = new RibOut(rib, desc, this.cfg.exportFilter, addPathSend);
     this.initialLeft.clear();
     this.initialSent = 0;
     this.pendingInitial = true;
@@ -394,6 +399,7 @@ export class PeerRuntime {
       if (p.announced.length > 0 && this.rejectsOverLimit()) this.keepWithinLimit(u);
       if (p.withdrawnPathIds) u.withdrawnPathIds = p.withdrawnPathIds;
       if (nh) {
+        if (p.announced.length > 0) this.host.nextHopSeen(nh.nextHop);
         u.nextHop = nh.nextHop;
         if (nh.linkLocalNextHop !== undefined) u.linkLocalNextHop = nh.linkLocalNextHop;
       }

@@ -64,6 +64,9 @@ export interface SpeakerOptions {
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
 
+/** BIRD's `add paths` values: on (rx and tx), rx, tx, off. */
+export type AddPathMode = 'on' | 'rx' | 'tx' | 'off';
+
 export interface SpeakerPeer {
   /** Stable key, e.g. "Mesh_10_0_0_2". */
   id: string;
@@ -107,6 +110,13 @@ export interface SpeakerPeer {
   maxPrefixesAction?: 'reset' | 'reject';
   /** Default both, MP-BGP over one session. */
   families?: Family[];
+  /**
+   * Add-path (RFC 7911) offered for the session's families: 'on' (default) receive and
+   * send, as calico-node's BIRD template has `add paths on` for every BGP session;
+   * 'rx' receive only, 'tx' send only, 'off' none. It applies per family only where
+   * the peer offers the other direction.
+   */
+  addPath?: AddPathMode;
   /** Compared by identity: pass the same function while the policy is unchanged. */
   importPolicy?: ImportPolicy;
   /** Compared by identity, as importPolicy. */

@@ -40,19 +40,32 @@ function roomBeside(base: number, opts: CodecOptions): number {
   return maxMessageLength(opts) - base - 1;
 }
 
+/** The path ids of each run, sliced alongside it (runs are consecutive). */
+function idsOf(ids: number[] | undefined): (run: string[]) => number[] | undefined {
+  let at = 0;
+  return (run) => {
+    if (ids === undefined) return undefined;
+    const out = ids.slice(at, at + run.length);
+    at += run.length;
+    return out;
+  };
+}
+
 /** The UPDATEs for one family's outbound changes: withdrawals first, then one run per attribute group. */
 export function* packOutbound(out: Outbound, opts: CodecOptions): Generator<Update> {
   const family: Family = out.family;
   const addPath = opts.addPath.send.has(family);
   if (out.withdrawn.length > 0) {
     const base = encodeUpdate(withdrawal(family, []), opts).length;
-    for (const run of chunks(out.withdrawn, roomBeside(base, opts), addPath)) yield withdrawal(family, run);
+    const ids = idsOf(addPath ? out.withdrawnPathIds : undefined);
+    for (const run of chunks(out.withdrawn, roomBeside(base, opts), addPath)) yield withdrawal(family, run, ids(run));
   }
   for (const group of out.announced) {
     if (group.prefixes.length === 0) continue;
     const base = encodeUpdate(announcement(family, group.attributes, []), opts).length;
     const room = roomBeside(base, opts);
     if (room <= 0) throw new RangeError(`attributes of ${base} octets leave no room for NLRI`);
-    for (const run of chunks(group.prefixes, room, addPath)) yield announcement(family, group.attributes, run);
+    const ids = idsOf(addPath ? group.pathIds : undefined);
+    for (const run of chunks(group.prefixes, room, addPath)) yield announcement(family, group.attributes, run, ids(run));
   }
 }
