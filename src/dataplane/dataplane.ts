@@ -62,6 +62,8 @@ export interface DataplaneConfig {
    * encapsulation so a restart takes both over at once (`snat` then holds it).
    */
   snat?: BpfSnatOptions;
+  /** bpf mode: bpffs directory where the eBPF maps and programs are pinned and reused from (absent: not pinned). */
+  bpfPinRoot?: string;
 }
 
 export interface DesiredDataplane {
@@ -390,7 +392,7 @@ export class Dataplane {
   }
 
   private hostTarget(): HostTarget {
-    return { ifname: this.cfg.hostIfname, ...this.ns };
+    return { ifname: this.cfg.hostIfname, ...this.ns, ...(this.cfg.bpfPinRoot !== undefined ? { pinRoot: this.cfg.bpfPinRoot } : {}) };
   }
 
   private encapOptions(mac: string): BpfEncapOptions {
