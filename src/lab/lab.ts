@@ -240,7 +240,11 @@ export async function waitConverged(state: LabState, say: (line: string) => void
 }
 
 /** Remove everything a lab made: containers, processes by PID, namespaces by prefix, state files. */
-/** Each lab node's agent pins its eBPF maps apart (bpffs is shared by every namespace). */
+/**
+ * Each lab node's agent pins its eBPF maps apart (bpffs is shared by every namespace).
+ * `ip netns exec` mounts a fresh /sys, so an agent started that way mounts a bpffs of
+ * its own there: its pins go with it, and a restarted lab agent migrates by copy.
+ */
 function labPinRoot(namespace: string): string {
   return join('/sys/fs/bpf/tabby-lab', namespace);
 }
