@@ -49,7 +49,8 @@ enum tabby_encap_counter {
 	TABBY_CTR_TUNNEL_NOT_LOCAL = 4, /* tunnel packet for another address: passed untouched */
 	TABBY_CTR_VXLAN_OTHER_VNI = 5,  /* left to whatever else listens on the port */
 	TABBY_CTR_PLAIN = 6,            /* the route's realm says: this next hop is not tunnelled */
-	TABBY_CTR_MAX = 7,
+	TABBY_CTR_FRAG_NEEDED = 7,      /* DF packets too big for the tunnel: ICMP frag-needed sent back */
+	TABBY_CTR_MAX = 8,
 };
 
 /* Slots of the per-CPU `drops` map: why a packet was dropped. */

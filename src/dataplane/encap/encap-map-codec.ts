@@ -23,6 +23,7 @@ export const ENCAP_COUNTERS = [
   'tunnelNotLocal',
   'vxlanOtherVni',
   'plain',
+  'fragNeeded',
 ] as const;
 export type EncapCounterName = (typeof ENCAP_COUNTERS)[number];
 
