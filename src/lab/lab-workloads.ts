@@ -109,7 +109,7 @@ export async function podmanSetup(s: LabState): Promise<void> {
   rmSync(rootfs, { recursive: true, force: true });
 }
 
-export async function addPodmanWorkload(s: LabState, node: LabNode, index: number): Promise<LabWorkload> {
+export async function addPodmanWorkload(s: LabState, node: LabNode, index: number | string): Promise<LabWorkload> {
   const container = `${node.namespace}-w${index}`;
   await podman(s, node, ['run', '-d', '--name', container, '--network', `${s.prefix}-net`, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', IMAGE, 'sleep', '1000000']);
   const inspect = (await podman(s, node, ['inspect', container, '--format', '{{.Id}} {{.NetworkSettings.SandboxKey}}'])).stdout.trim().split(' ');

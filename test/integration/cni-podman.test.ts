@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { birdc } from '../../src/lab/bird.js';
 import { connectivity, labDown, labUp } from '../../src/lab/lab.js';
 import type { LabState } from '../../src/lab/lab-state.js';
-import { addNetnsWorkload, removePodmanWorkload, runPlugin } from '../../src/lab/lab-workloads.js';
+import { addNetnsWorkload, addPodmanWorkload, removePodmanWorkload, runPlugin, type LabWorkload } from '../../src/lab/lab-workloads.js';
 import { deleteNetns } from '../../src/lab/topology.js';
 import { listNetns } from '../../src/lab/topology.js';
 import { run, waitFor } from '../../src/util/exec.js';
@@ -144,6 +144,33 @@ describe('podman containers on tabby-cni across two lab nodes', { ...needs({ roo
       await deleteNetns(b.namespace);
     }
     await waitFor('the ToR to forget the /32', async () => !(await birdc(s.tor!.socket!, 'show route')).includes(`${b.address}/32`), 60_000, 500);
+  });
+
+  test('50 containers started and removed concurrently on one node: no address twice, none leaked', async () => {
+    // 50 `podman run` at once in one node's namespace: 50 CNI ADDs racing on one node's blocks.
+    const node = s.nodes[0]!;
+    const ipam = async () => JSON.parse(await tabby('ipam', 'show', '-o', 'json')).pools.find((p: { name: string }) => p.name === 'default-ipv4-ippool').inUse as number;
+    const weps = async () => (JSON.parse(await tabby('get', 'workloadendpoints', '-o', 'json')).items as unknown[]).length;
+    const veths = async () => (await run(['ip', '-o', 'link', 'show'], { netns: node.namespace })).stdout.split('\n').filter((l) => / cali/.test(l)).length;
+    const [inUse, endpoints, links] = [await ipam(), await weps(), await veths()];
+    const names = Array.from({ length: 50 }, (_, i) => `c${i}`);
+    const started = await Promise.allSettled(names.map((i) => addPodmanWorkload(s, node, i)));
+    try {
+      const failed = started.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+      assert.deepEqual(failed, [], 'every container started');
+      const addrs = started.map((r) => (r as PromiseFulfilledResult<LabWorkload>).value.address);
+      assert.ok(addrs.every((a) => /^10\.244\./.test(a)), addrs.join());
+      assert.equal(new Set(addrs).size, 50, 'no address assigned twice');
+      assert.equal(await ipam(), inUse + 50);
+      assert.equal(await weps(), endpoints + 50);
+      assert.equal(await veths(), links + 50);
+    } finally {
+      const removed = await Promise.allSettled(names.map((i) => removePodmanWorkload(s, node, `${node.namespace}-w${i}`)));
+      assert.deepEqual(removed.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), []);
+    }
+    assert.equal(await ipam(), inUse, 'none leaked');
+    assert.equal(await weps(), endpoints);
+    assert.equal(await veths(), links, 'every veth removed');
   });
 
   test('removing the containers releases their addresses, endpoints, routes and veths', async () => {
