@@ -9,9 +9,9 @@
 // loads its programs on the very same maps (nothing is copied), one of another layout
 // copies the state once from the program in the slot.
 
+import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { NetlinkError, ValidationError } from '../../errors.js';
-import { mkdirSync } from 'node:fs';
 import { bpfObjectClose, bpfObjectLoad, bpfObjectPinPrograms, type BpfGlobalValue, type BpfObjectHandle } from '../../native/bpf-objects.js';
 import { linkList } from '../../native/links.js';
 import { tcAttach, tcDetach, tcQuery, type TcDirection, type TcFilter } from '../../native/tc.js';
