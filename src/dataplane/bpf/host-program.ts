@@ -94,6 +94,8 @@ export class HostProgram {
     hostSlot(target);
     const ifindex = target.ifindex ?? 0;
     if (!Number.isInteger(ifindex) || ifindex < 0 || ifindex > 0x7fffffff) throw new ValidationError('ifindex', 'must be a positive integer');
+    if (target.pinRoot !== undefined && !/^\/[^\0]*[^/]$/.test(target.pinRoot)) throw new ValidationError('pinRoot', 'must be an absolute directory path');
+    if (target.mapsVersion !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(target.mapsVersion)) throw new ValidationError('mapsVersion', 'must be a plain name');
     this.target = { ...target };
   }
 
