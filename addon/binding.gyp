@@ -16,6 +16,7 @@
         "src/bpf_objects.cc",
         "src/bpf_tc.cc",
         "src/bpf_maps.cc",
+        "src/bpf_test_run.cc",
         "src/sockopts.cc",
         "src/sysctl.cc"
       ],

@@ -5,6 +5,7 @@
 #include "bpf_maps.h"
 #include "bpf_objects.h"
 #include "bpf_tc.h"
+#include "bpf_test_run.h"
 #include "netlink_addr.h"
 #include "netlink_links.h"
 #include "netlink_neigh.h"
@@ -34,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfObjectLoad", Napi::Function::New(env, tabby::BpfObjectLoad, "bpfObjectLoad"));
   exports.Set("bpfObjectClose", Napi::Function::New(env, tabby::BpfObjectClose, "bpfObjectClose"));
   exports.Set("bpfObjectPinPrograms", Napi::Function::New(env, tabby::BpfObjectPinPrograms, "bpfObjectPinPrograms"));
+  exports.Set("bpfProgTestRun", Napi::Function::New(env, tabby::BpfProgTestRun, "bpfProgTestRun"));
   exports.Set("tcAttach", Napi::Function::New(env, tabby::TcAttach, "tcAttach"));
   exports.Set("tcDetach", Napi::Function::New(env, tabby::TcDetach, "tcDetach"));
   exports.Set("tcHookDestroy", Napi::Function::New(env, tabby::TcHookDestroy, "tcHookDestroy"));

@@ -30,6 +30,7 @@ struct VxlanInfo {
   uint32_t link = 0;
   bool learning = true;
   bool external = false;
+  bool udp6_zero_csum_rx = false;
 };
 
 struct LinkInfo {
@@ -68,6 +69,7 @@ void ParseVxlan(const nlattr* data, VxlanInfo* v) {
       case IFLA_VXLAN_LINK: if (len == 4) v->link = mnl_attr_get_u32(a); break;
       case IFLA_VXLAN_LEARNING: if (len >= 1) v->learning = mnl_attr_get_u8(a) != 0; break;
       case IFLA_VXLAN_COLLECT_METADATA: if (len >= 1) v->external = mnl_attr_get_u8(a) != 0; break;
+      case IFLA_VXLAN_UDP_ZERO_CSUM6_RX: if (len >= 1) v->udp6_zero_csum_rx = mnl_attr_get_u8(a) != 0; break;
       default: break;
     }
   });
@@ -152,6 +154,7 @@ Napi::Object LinkToJs(Napi::Env env, const LinkInfo& l, const std::map<uint32_t,
     }
     v.Set("learning", l.vxlan->learning);
     v.Set("external", l.vxlan->external);
+    v.Set("udp6ZeroCsumRx", l.vxlan->udp6_zero_csum_rx);
     o.Set("vxlan", v);
   }
   return o;
@@ -168,7 +171,7 @@ struct VxlanArgs {
   std::optional<uint32_t> vni, port, mtu;
   IpAddr local;
   std::string parent;
-  bool learning = false, external = false, up = false, has_mac = false;
+  bool learning = false, external = false, up = false, has_mac = false, udp6_zero_csum_rx = false;
   uint8_t mac[6] = {0};
 };
 
@@ -192,6 +195,7 @@ void PutVxlan(nlmsghdr* nlh, const VxlanArgs& a, uint32_t parent) {
   if (parent) mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, parent);
   mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, a.learning ? 1 : 0);
   if (a.external) mnl_attr_put_u8(nlh, IFLA_VXLAN_COLLECT_METADATA, 1);
+  if (a.udp6_zero_csum_rx) mnl_attr_put_u8(nlh, IFLA_VXLAN_UDP_ZERO_CSUM6_RX, 1);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);
 }
@@ -241,6 +245,7 @@ Napi::Value VxlanCreate(const Napi::CallbackInfo& info) {
   a.parent = OptString(o, "parent");
   a.learning = OptBool(o, "learning", false);
   a.external = OptBool(o, "external", false);
+  a.udp6_zero_csum_rx = OptBool(o, "udp6ZeroCsumRx", false);
   a.up = OptBool(o, "up", false);
   if (!OptString(o, "mac").empty()) {
     ReqMac(o, "mac", a.mac);

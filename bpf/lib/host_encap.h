@@ -1,6 +1,7 @@
 /* The encapsulation step of the host programs (host.bpf.c): IPIP and VXLAN in tc
  * on the host interface, with no tunnel device.
  *
+ * IPv6 VXLAN over an IPv6 underlay: host_encap6.h.
  * to-netdev:   IPv4 packets whose route carries a realm get the tunnel headers of that
  *              realm's `encap_realms` entry (none, IPIP or VXLAN), so each next hop of an
  *              ECMP route is encapsulated its own way. Routes without a realm fall back
@@ -108,6 +109,8 @@ static __always_inline bool peer_allowed(__be32 saddr, __u8 kind)
 	return kinds && (*kinds & (1 << kind));
 }
 
+#include "host_encap6.h"
+
 /* to-netdev: tunnel what the route (realm) or the destination block says. */
 static __always_inline int encap_to_netdev(struct __sk_buff *skb)
 {
@@ -120,6 +123,8 @@ static __always_inline int encap_to_netdev(struct __sk_buff *skb)
 	__u32 realm;
 	int ret;
 
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return encap6_to_netdev(skb);
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	/* Only the "to" half: the "from" half may hold the reverse path's realm. */
@@ -276,6 +281,8 @@ static __always_inline int encap_from_netdev(struct __sk_buff *skb)
 	void *data, *data_end;
 	__u32 hlen;
 
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return encap6_from_netdev(skb);
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (!ensure_linear(skb, ETH_HLEN + IPV4_HLEN))

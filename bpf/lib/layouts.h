@@ -40,6 +40,27 @@ struct encap_entry {
 	struct tabby_mac vtep_mac; /* VXLAN: the remote VTEP's MAC (inner destination) */
 };
 
+/* An IPv6 address in network byte order. A struct rather than a bare array, so its
+ * size shows in BTF for the layout check. */
+struct tabby_in6 {
+	__be32 w[4];
+};
+
+/* Key of the `encap_routes6` LPM trie: a remote IPv6 block (IPv6 VXLAN over an IPv6
+ * underlay carries no route realm, so IPv6 goes by destination block alone). */
+struct encap_key6 {
+	__u32 prefixlen;
+	struct tabby_in6 addr;
+};
+
+/* Value of `encap_routes6`: the remote node's underlay IPv6 address and VTEP MAC. */
+struct encap_entry6 {
+	struct tabby_in6 remote_ip;
+	__u8 kind;            /* enum tabby_encap_kind: TABBY_ENCAP_VXLAN only */
+	__u8 flags;           /* reserved, 0 */
+	struct tabby_mac vtep_mac;
+};
+
 /* Slots of the per-CPU `counters` map (struct counter_value each). */
 enum tabby_encap_counter {
 	TABBY_CTR_ENCAP_IPIP = 0,
@@ -49,8 +70,11 @@ enum tabby_encap_counter {
 	TABBY_CTR_TUNNEL_NOT_LOCAL = 4, /* tunnel packet for another address: passed untouched */
 	TABBY_CTR_VXLAN_OTHER_VNI = 5,  /* left to whatever else listens on the port */
 	TABBY_CTR_PLAIN = 6,            /* the route's realm says: this next hop is not tunnelled */
-	TABBY_CTR_FRAG_NEEDED = 7,      /* DF packets too big for the tunnel: ICMP frag-needed sent back */
-	TABBY_CTR_MAX = 8,
+	TABBY_CTR_ENCAP_VXLAN6 = 7,     /* IPv6 in IPv6 VXLAN */
+	TABBY_CTR_DECAP_VXLAN6 = 8,
+	TABBY_CTR_VXLAN6_ZERO_CSUM = 9, /* ...of which sent with a zero UDP checksum (GSO, or an inner packet not summed) */
+	TABBY_CTR_FRAG_NEEDED = 10,     /* DF packets too big for the tunnel: ICMP frag-needed sent back */
+	TABBY_CTR_MAX = 11,
 };
 
 /* Slots of the per-CPU `drops` map: why a packet was dropped. */

@@ -12,7 +12,7 @@ import type { BGPConfiguration, BGPFilter, BGPPeer, CalicoNodeStatus, IPPool, No
 import { ResourceClient } from '../client/resource-client.js';
 import { Speaker, type BestPath, type SpeakerPeer, type SpeakerPeerStatus } from '../bgp/speaker.js';
 import { parseCommunity, parseLargeCommunity } from '../bgp/wire/index.js';
-import { localBlocks, needsVxlan, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
+import { localBlocks, needsVxlanTunnelAddress, nodePlan, type NodePlan, type NodeResources, type PlannedPeer, type SpeakerIdentity } from '../calc/node-plan.js';
 import { RestartHold } from '../calc/restart-hold.js';
 import type { LearnedNexthop, RouteContext } from '../calc/routes.js';
 import type { Datastore } from '../datastore/datastore.js';
@@ -141,8 +141,10 @@ export class Agent {
     await this.cache.start();
     // The underlay address: IPv4, or IPv6 on an IPv6-only node.
     const nodeIP = parseCidr(this.nodeCidrs[0]!)!.address;
+    const { nodeIP6 } = this.snatSources();
     const dataplane = new Dataplane({
       mode: this.opts.dataplane, nodeName: this.name, hostIfname: this.hostIfname, nodeIP, logger: this.opts.logger,
+      ...(nodeIP6 ? { nodeIP6 } : {}),
       // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them; the
       // node address of each family is the SNAT source for pools of that family.
       ...(this.opts.dataplane === 'bpf' ? { snat: this.snatSources() } : {}),
@@ -266,6 +268,7 @@ export class Agent {
     const result = await this.dataplane!.setResources({
       routes: [...plan.routes.resourceIntents],
       ...(plan.localVtep ? { localVtep: plan.localVtep } : {}),
+      ...(plan.localVtepV6 ? { localVtepV6: plan.localVtepV6 } : {}),
       tunnelSources: plan.tunnelSources,
       hold: this.checkHold(),
     });
@@ -349,12 +352,21 @@ export class Agent {
     const before = localBlocks(this.name, this.resources()).length;
     const blocks = await this.ipam.ensureBlocks(this.name, me.metadata.labels ?? {}, pools);
     let changed = blocks.length !== before;
-    // A VXLAN pool and an IPv4 block (maybe just claimed): the node needs its tunnel address.
-    if (plan.ipam.vxlanTunnelAddress || (needsVxlan(pools) && !me.spec.ipv4VXLANTunnelAddr && blocks.some((b) => parseCidr(b.spec.cidr)?.family === 4))) {
-      const tunnelIP = await this.ipam.assign(this.name, `vxlan-tunnel-addr-${this.name}`, 4);
+    // A VXLAN pool and a block of its family (maybe just claimed): the node needs its tunnel
+    // address of that family. calico-node's allocateip: handle vxlan-tunnel-addr-NODE, and
+    // vxlan-v6-tunnel-addr-NODE for IPv6; Felix's MAC for IPv6 hashes NODE-v6
+    // (felix/calc/vxlan_resolver.go vtepMACForHost).
+    for (const family of [4, 6] as const) {
+      const needed = family === 4 ? plan.ipam.vxlanTunnelAddress : plan.ipam.vxlanTunnelAddressV6;
+      if (!needed && !needsVxlanTunnelAddress(me, pools, blocks, family)) continue;
+      const handle = family === 4 ? `vxlan-tunnel-addr-${this.name}` : `vxlan-v6-tunnel-addr-${this.name}`;
+      const tunnelIP = await this.ipam.assign(this.name, handle, family);
       await this.client.modify('Node', this.name, (stored) => {
         const n = stored as Node;
-        return { ...n, spec: { ...n.spec, ipv4VXLANTunnelAddr: tunnelIP, vxlanTunnelMACAddr: vtepMac(this.name) } };
+        const spec = family === 4
+          ? { ipv4VXLANTunnelAddr: tunnelIP, vxlanTunnelMACAddr: vtepMac(this.name) }
+          : { ipv6VXLANTunnelAddr: tunnelIP, vxlanTunnelMACAddrV6: vtepMac(`${this.name}-v6`) };
+        return { ...n, spec: { ...n.spec, ...spec } };
       });
       changed = true;
     }

@@ -25,7 +25,6 @@ export interface Refusal {
 
 const UNREADABLE_SECRET = 'a secret that cannot be read is always reported on the peer; Tabby never falls back to no password';
 const isDefaultUses = (v: unknown) => Array.isArray(v) && v.length === 2 && v.includes('Workload') && v.includes('Tunnel');
-const family = (r: Resource) => parseCidr((r.spec as { cidr: string }).cidr)?.family;
 
 export const REFUSALS: readonly Refusal[] = [
   // BGPConfiguration
@@ -48,12 +47,6 @@ export const REFUSALS: readonly Refusal[] = [
   { kind: 'BGPPeer', path: 'spec.password.secretKeyRef.optional', why: UNREADABLE_SECRET },
   { kind: 'BGPPeer', path: 'spec.reachableBy', why: 'Tabby installs no static route towards a peer; the host must already reach it' },
   { kind: 'BGPPeer', path: 'spec.localWorkloadSelector', why: 'Tabby has no BGP peering with local workloads' },
-  {
-    kind: 'BGPPeer',
-    path: 'spec.restartMode',
-    when: (v) => v === 'LongLivedGracefulRestart',
-    why: 'long-lived graceful restart (RFC 9494) is not implemented; GracefulRestart (RFC 4724), the default, is what Tabby runs',
-  },
   {
     kind: 'BGPPeer',
     path: 'spec.birdGatewayMode',
@@ -79,13 +72,10 @@ export const REFUSALS: readonly Refusal[] = [
     why: "Tabby's IPAM takes workload and tunnel addresses from every pool; only [Workload, Tunnel] is supported (no LoadBalancer Service IPs)",
   },
   { kind: 'IPPool', path: 'spec.assignmentMode', when: (v) => v !== 'Automatic', why: "Tabby's IPAM assigns from every enabled pool automatically" },
-  { kind: 'IPPool', path: 'spec.vxlanMode', when: (v, r) => v !== 'Never' && family(r) === 6, why: "Tabby's VXLAN carries IPv4 only" },
   { kind: 'IPPool', path: 'spec.cidr', when: (v) => typeof v === 'string' && cidrContains('127.0.0.0/8', v), why: 'loopback addresses never leave a host' },
   { kind: 'IPPool', path: 'spec.nat-outgoing', why: 'it is the APIv1 spelling; Tabby reads natOutgoing' },
   // Node
   { kind: 'Node', path: 'spec.bgp.ipv4IPIPTunnelAddr', why: "Tabby encapsulates IPIP in eBPF from the node address and has no tunl0 address" },
-  { kind: 'Node', path: 'spec.ipv6VXLANTunnelAddr', why: "Tabby's VXLAN carries IPv4 only" },
-  { kind: 'Node', path: 'spec.vxlanTunnelMACAddrV6', why: "Tabby's VXLAN carries IPv4 only" },
   { kind: 'Node', path: 'spec.addresses', why: 'Tabby uses spec.bgp.ipv4Address and ipv6Address as the node addresses' },
   { kind: 'Node', path: 'spec.orchRefs', why: 'Tabby has no orchestrator integration' },
   { kind: 'Node', path: 'spec.interfaces', why: 'Tabby does not track node interfaces in the datastore' },

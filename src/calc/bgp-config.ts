@@ -30,6 +30,17 @@ export function restartSeconds(text: string | undefined): number {
   return Math.min(4095, Math.round(durationSeconds(text, DEFAULTS.maxRestartTime)));
 }
 
+/**
+ * restartMode LongLivedGracefulRestart: Calico renders `graceful restart time 0; long lived
+ * graceful restart yes;` and, only when maxRestartTime is set, `long lived stale time` with
+ * it (confd bird.cfg.template, Global_/Node_ peers); unset, BIRD's default of 3600 s holds.
+ * At most 16777215, the 24 bits of the LLGR capability (RFC 9494 §3.1).
+ */
+export const BIRD_LONG_LIVED_STALE_TIME = 3600;
+export function longLivedSeconds(text: string | undefined): number {
+  return Math.min(0xffffff, Math.round(durationSeconds(text, BIRD_LONG_LIVED_STALE_TIME)));
+}
+
 /** Keepalive as whole seconds, 1 to 21845 (a third of the largest hold time); unset or 0: derived from the hold time. */
 export function keepaliveSeconds(text: string | undefined): number | undefined {
   const s = Math.round(durationSeconds(text, 0));

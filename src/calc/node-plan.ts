@@ -68,6 +68,8 @@ export interface PlannedPeer {
   nextHopMode: DesiredPeer['nextHopMode'];
   keepaliveTime?: number;
   gracefulRestartTime: number;
+  /** Long-lived graceful restart (RFC 9494) with this stale time; graceful restart time 0. */
+  longLivedStaleTime?: number;
   allowLocalAs: number;
   /** The BGPPeer's prefix limit (tabby.io/max-prefixes) and what happens past it. */
   maxPrefixes?: number;
@@ -94,8 +96,10 @@ export interface IpamNeeds {
   satisfied: boolean;
   /** Enabled pools selecting the node without a block of it. */
   missingPools: string[];
-  /** A VXLAN pool is in use and the node has no tunnel address yet. */
+  /** An IPv4 VXLAN pool is in use and the node has no tunnel address yet. */
   vxlanTunnelAddress: boolean;
+  /** An IPv6 VXLAN pool is in use and the node has no IPv6 tunnel address yet. */
+  vxlanTunnelAddressV6: boolean;
 }
 
 export interface NodePlan {
@@ -109,7 +113,9 @@ export interface NodePlan {
   /** Resource routes and the context for learned ones. */
   routes: RouteContext;
   localVtep?: { tunnelIP: string; mac: string };
-  /** Underlay IPv4 addresses that may send this node IPIP and VXLAN (tunnelSources()). */
+  /** This node's IPv6 VTEP (ipv6VXLANTunnelAddr, vxlanTunnelMACAddrV6). */
+  localVtepV6?: { tunnelIP: string; mac: string };
+  /** Underlay addresses (both families) that may send this node IPIP and VXLAN (tunnelSources()). */
   tunnelSources: string[];
   natPools: { cidr: string; natOutgoing: boolean; disabled: boolean }[];
 }
@@ -121,9 +127,19 @@ export function localBlocks(node: string, res: Pick<NodeResources, 'blocks' | 'p
   return res.blocks.filter((b) => affine(b, node) && res.pools.some((p) => cidrContains(p.spec.cidr, b.spec.cidr))).map((b) => b.spec.cidr);
 }
 
-/** Does any enabled pool want VXLAN? */
-export function needsVxlan(pools: IPPool[]): boolean {
-  return pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never');
+/** Does any enabled pool (of `family`, when given) want VXLAN? */
+export function needsVxlan(pools: IPPool[], family?: 4 | 6): boolean {
+  return pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never' && (family === undefined || parseCidr(p.spec.cidr)?.family === family));
+}
+
+/**
+ * Does the node need a VXLAN tunnel address of `family`? As calico-node's allocateip
+ * (a VXLAN pool of that family, handle `vxlan-tunnel-addr-NODE` or `vxlan-v6-tunnel-addr-NODE`),
+ * once the node has a block of that family to take it from.
+ */
+export function needsVxlanTunnelAddress(me: Node, pools: IPPool[], blocks: readonly { spec: { cidr: string } }[], family: 4 | 6): boolean {
+  const have = family === 4 ? me.spec.ipv4VXLANTunnelAddr : me.spec.ipv6VXLANTunnelAddr;
+  return needsVxlan(pools, family) && !have && blocks.some((b) => parseCidr(b.spec.cidr)?.family === family);
 }
 
 /** Does the cache already hold a block of every pool that selects this node, and the VXLAN address if needed? */
@@ -135,8 +151,9 @@ export function ipamNeeds(me: Node, res: Pick<NodeResources, 'blocks' | 'pools'>
     .filter((pool) => !pool.spec.disabled && matchesSelector(pool.spec.nodeSelector, labels))
     .filter((pool) => !mine.some((b) => b.spec.pool === pool.metadata.name && cidrContains(pool.spec.cidr, b.spec.cidr)))
     .map((p) => p.metadata.name);
-  const vxlanTunnelAddress = needsVxlan(res.pools) && !me.spec.ipv4VXLANTunnelAddr && mine.some((b) => parseCidr(b.spec.cidr)?.family === 4);
-  return { satisfied: missingPools.length === 0 && !vxlanTunnelAddress, missingPools, vxlanTunnelAddress };
+  const vxlanTunnelAddress = needsVxlanTunnelAddress(me, res.pools, mine, 4);
+  const vxlanTunnelAddressV6 = needsVxlanTunnelAddress(me, res.pools, mine, 6);
+  return { satisfied: missingPools.length === 0 && !vxlanTunnelAddress && !vxlanTunnelAddressV6, missingPools, vxlanTunnelAddress, vxlanTunnelAddressV6 };
 }
 
 /**
@@ -158,22 +175,35 @@ export function originations(node: string, res: Pick<NodeResources, 'blocks' | '
   }));
 }
 
-/** Remote VTEPs: every other node with a VXLAN tunnel address, MAC and blocks. */
+/**
+ * Remote VTEPs: every other node with a VXLAN tunnel address, MAC and blocks, per family.
+ * An IPv6 VTEP is the node's IPv6 address with ipv6VXLANTunnelAddr and vxlanTunnelMACAddrV6,
+ * for its IPv6 blocks (Felix's VXLANTunnelEndpointUpdate Ipv6Addr/ParentDeviceIpv6/MacV6,
+ * felix/calc/vxlan_resolver.go; vxlan_mgr.go takes the ipVersion 6 fields).
+ */
 export function remoteVteps(node: string, res: Pick<NodeResources, 'nodes' | 'blocks' | 'pools'>): RemoteVtep[] {
   const out: RemoteVtep[] = [];
   for (const n of res.nodes) {
-    const nodeIP = n.spec.bgp?.ipv4Address ? parseCidr(n.spec.bgp.ipv4Address)?.address : undefined;
-    if (n.metadata.name === node || !nodeIP || !n.spec.ipv4VXLANTunnelAddr || !n.spec.vxlanTunnelMACAddr) continue;
-    // Its blocks and the addresses it borrowed: VXLAN routes come from IPAM, not from BGP.
-    const adv = blockAdvertisements(n.metadata.name, res.blocks, res.pools.map((p) => p.spec.cidr));
-    const blocks = [...adv.blocks, ...adv.borrowed].filter((c) => parseCidr(c)?.family === 4);
-    out.push({ node: n.metadata.name, nodeIP, tunnelIP: n.spec.ipv4VXLANTunnelAddr, mac: n.spec.vxlanTunnelMACAddr, blocks });
+    if (n.metadata.name === node) continue;
+    const families = [
+      [4, n.spec.bgp?.ipv4Address, n.spec.ipv4VXLANTunnelAddr, n.spec.vxlanTunnelMACAddr],
+      [6, n.spec.bgp?.ipv6Address, n.spec.ipv6VXLANTunnelAddr, n.spec.vxlanTunnelMACAddrV6],
+    ] as const;
+    let adv: { blocks: string[]; borrowed: string[] } | undefined;
+    for (const [family, address, tunnelIP, mac] of families) {
+      const nodeIP = address ? parseCidr(address)?.address : undefined;
+      if (!nodeIP || !tunnelIP || !mac) continue;
+      // Its blocks and the addresses it borrowed: VXLAN routes come from IPAM, not from BGP.
+      adv ??= blockAdvertisements(n.metadata.name, res.blocks, res.pools.map((p) => p.spec.cidr));
+      const blocks = [...adv.blocks, ...adv.borrowed].filter((c) => parseCidr(c)?.family === family);
+      out.push({ node: n.metadata.name, nodeIP, tunnelIP, mac, blocks });
+    }
   }
   return out;
 }
 
 /**
- * Underlay IPv4 addresses that may send this node IPIP or VXLAN: every other node in
+ * Underlay addresses (IPv4 and IPv6) that may send this node IPIP or VXLAN: every other node in
  * the datastore, whether or not it owns a block (a control-plane node, a route
  * reflector, a node just joining). Felix's counterpart is the all-hosts ipset that its
  * INPUT rules accept tunnel packets from (felix/rules/static.go, filterInputChain:
@@ -184,11 +214,12 @@ export function tunnelSources(node: string, res: Pick<NodeResources, 'nodes'>): 
   const out = new Set<string>();
   const add = (a: string | undefined) => {
     const c = a ? (parseCidr(a) ?? parseIP(a)) : undefined;
-    if (c?.family === 4) out.add(c.address);
+    if (c) out.add(c.address);
   };
   for (const n of res.nodes) {
     if (n.metadata.name === node) continue;
     add(n.spec.bgp?.ipv4Address);
+    add(n.spec.bgp?.ipv6Address);
     for (const a of n.spec.addresses ?? []) add(a.address);
   }
   return [...out].sort();
@@ -217,6 +248,7 @@ export function plannedPeer(p: DesiredPeer, policy: ExportPolicy, filters: reado
   if (p.keepaliveTime !== undefined) out.keepaliveTime = p.keepaliveTime;
   if (p.password !== undefined) out.password = p.password;
   if (p.bfd !== undefined) out.bfd = p.bfd;
+  if (p.longLivedStaleTime !== undefined) out.longLivedStaleTime = p.longLivedStaleTime;
   if (p.maxPrefixes !== undefined) {
     out.maxPrefixes = p.maxPrefixes;
     out.maxPrefixesAction = p.maxPrefixesAction === 'Reject' ? 'reject' : 'reset';
@@ -260,5 +292,6 @@ export function nodePlan(res: NodeResources, facts: NodeFacts): NodePlan | undef
   };
   if (conf.spec.logSeverityScreen) plan.bgpLogSeverity = conf.logSeverity;
   if (me.spec.ipv4VXLANTunnelAddr && me.spec.vxlanTunnelMACAddr) plan.localVtep = { tunnelIP: me.spec.ipv4VXLANTunnelAddr, mac: me.spec.vxlanTunnelMACAddr };
+  if (me.spec.ipv6VXLANTunnelAddr && me.spec.vxlanTunnelMACAddrV6) plan.localVtepV6 = { tunnelIP: me.spec.ipv6VXLANTunnelAddr, mac: me.spec.vxlanTunnelMACAddrV6 };
   return plan;
 }

@@ -5,7 +5,7 @@ import { parseCidr, parsePeerIP, type Family } from '../api/net.js';
 import { matchesSelector } from '../api/selector.js';
 import type { BGPConfiguration, BGPPeer, Node, NextHopMode, SecretKeyRef } from '../api/types.js';
 import { DEFAULTS } from '../api/types.js';
-import { effectiveBgpConfig, keepaliveSeconds, nodeAsNumber, passwordRef, restartSeconds } from './bgp-config.js';
+import { effectiveBgpConfig, keepaliveSeconds, longLivedSeconds, nodeAsNumber, passwordRef, restartSeconds } from './bgp-config.js';
 import { peerLimits, type MaxPrefixesAction } from '../api/peer-annotations.js';
 
 export type PeerType = 'node-to-node mesh' | 'global' | 'node specific';
@@ -31,6 +31,8 @@ export interface DesiredPeer {
   ttlSecurity?: number;
   nextHopMode: NextHopMode;
   maxRestartTime: number;
+  /** restartMode LongLivedGracefulRestart: the long-lived stale time we ask for (our restart time is then 0). */
+  longLivedStaleTime?: number;
   keepaliveTime?: number;
   allowLocalAs: number;
   filters: string[];
@@ -42,6 +44,12 @@ export interface DesiredPeer {
   source?: string;
   /** failureDetectionMode BFDIfDirectlyConnected: BFD with these timers when the peer is on a connected subnet. */
   bfd?: BfdTimers;
+}
+
+/** spec.restartMode LongLivedGracefulRestart: maxRestartTime is the long-lived stale time (bgp-config.ts). */
+function longLivedOf(peer: BGPPeer): { longLivedStaleTime?: number } {
+  if (peer.spec.restartMode !== 'LongLivedGracefulRestart') return {};
+  return { longLivedStaleTime: longLivedSeconds(peer.spec.maxRestartTime) };
 }
 
 /** A stored resource passed validation; should one not have, BFD still runs, with the defaults. */
@@ -170,6 +178,7 @@ export function desiredPeers(input: PeerInputs): DesiredPeer[] {
       // bgp_processor.go: the legacy keepOriginalNextHop is `next hop keep` for eBGP peers only.
       nextHopMode: peer.spec.nextHopMode ?? (peer.spec.keepOriginalNextHop && asn !== localAsn ? 'Keep' : 'Auto'),
       maxRestartTime: restartSeconds(peer.spec.maxRestartTime),
+      ...longLivedOf(peer),
       keepaliveTime: keepaliveSeconds(peer.spec.keepaliveTime),
       allowLocalAs: Math.max(0, peer.spec.numAllowedLocalASNumbers ?? 0),
       filters: peer.spec.filters ?? [],

@@ -3,7 +3,7 @@
 // leftovers (a bpf agent after an iptables one, or the reverse).
 //
 //   bpf:      the host programs in Tabby's tc slot on every interface, the pins
-//   iptables: the nat chains and sets, the tunnel guard chain and set, vxlan.tabby
+//   iptables: the nat chains and sets, the tunnel guard chain and set, vxlan.tabby and vxlan-v6.tabby
 //   routes:   every route with Tabby's rtm_protocol (all modes; not on a mode switch)
 
 import { constants } from 'node:os';
@@ -14,7 +14,7 @@ import { tcQuery } from '../native/tc.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { HOST_PROGRAMS, hostSlot, HostProgram } from './bpf/host-program.js';
 import { removePins } from './bpf/host-pins.js';
-import { VXLAN_DEVICE } from './dataplane-plan.js';
+import { VXLAN_DEVICE, VXLAN_DEVICE_V6 } from './dataplane-plan.js';
 import { TunnelGuard } from './encap/tunnel-guard.js';
 import { IptablesNat } from './nat/iptables-nat.js';
 import { RTPROT_TABBY } from './routes/route-protocol.js';
@@ -61,8 +61,9 @@ export async function dataplaneCleanup(mode: CleanupMode, o: CleanupOptions = {}
     await new IptablesNat(ns).cleanup();
     await new TunnelGuard({ ...ns, vxlanPort: 4789, ipip: false }).cleanup();
     report.iptables = true;
-    if ((await linkList(ns)).some((l) => l.name === VXLAN_DEVICE)) {
-      await linkDelete({ name: VXLAN_DEVICE, ...ns });
+    for (const l of await linkList(ns)) {
+      if (l.name !== VXLAN_DEVICE && l.name !== VXLAN_DEVICE_V6) continue;
+      await linkDelete({ name: l.name, ...ns });
       report.vxlanDevice = true;
     }
   }

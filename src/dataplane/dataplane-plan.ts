@@ -8,7 +8,7 @@ import { isLinkLocal6, parseIP } from '../api/net.js';
 import type { RouteIntent } from '../calc/routes.js';
 import { ipv4ToU32 } from '../native/route-records.js';
 import type { Route } from '../native/routes.js';
-import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
+import type { EncapEntry, RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import { ENCAP_OVERHEAD } from './encap/encap-mtu.js';
 import type { DesiredNexthop, DesiredRoute } from './routes/desired-route.js';
 
@@ -16,6 +16,8 @@ export type DataplaneMode = 'bpf' | 'iptables' | 'none';
 
 /** Calico's names, with Tabby's in place of `calico`. */
 export const VXLAN_DEVICE = 'vxlan.tabby';
+/** IPv6 VXLAN over an IPv6 underlay: Calico's vxlan-v6.calico (felix dataplanedefs VXLANIfaceNameV6). */
+export const VXLAN_DEVICE_V6 = 'vxlan-v6.tabby';
 export const IPIP_DEVICE = 'tunl0';
 
 export interface VxlanPeer {
@@ -31,6 +33,8 @@ export interface PlanInput {
   hostIfname: string;
   hostMtu: number;
   localVtep?: { tunnelIP: string; mac: string };
+  /** This node's IPv6 VTEP (ipv6VXLANTunnelAddr, vxlanTunnelMACAddrV6). */
+  localVtepV6?: { tunnelIP: string; mac: string };
   /** The on-link next hop on the host interface towards an underlay address (itself, or a router), if any. */
   underlayVia: (address: string) => string | undefined;
   /** bpf mode: the realm of (kind, remote node). */
@@ -50,6 +54,10 @@ export interface Plan {
   realms: RealmEntry[];
   /** iptables mode: remote VTEPs for vxlan.tabby's neighbour and FDB entries. */
   vxlanPeers: VxlanPeer[];
+  /** iptables mode: remote IPv6 VTEPs for vxlan-v6.tabby. */
+  vxlanPeersV6: VxlanPeer[];
+  /** bpf mode: IPv6 VXLAN blocks, by destination (IPv6 routes have no realm). */
+  encapEntries: EncapEntry[];
   /** Intents (or next hops) left out. */
   errors: PlanIssue[];
   /** Programmed, but not as asked (mode none drops encapsulation). */
@@ -66,9 +74,9 @@ interface Hop {
 }
 
 export function planDataplane(input: PlanInput): Plan {
-  const plan: Plan = { routes: [], realms: [], vxlanPeers: [], errors: [], warnings: [] };
+  const plan: Plan = { routes: [], realms: [], vxlanPeers: [], vxlanPeersV6: [], encapEntries: [], errors: [], warnings: [] };
   const realms = new Map<number, RealmEntry>();
-  const peers = new Map<string, VxlanPeer>();
+  const peersByFamily = { 4: new Map<string, VxlanPeer>(), 6: new Map<string, VxlanPeer>() };
   const { mode, hostIfname } = input;
 
   const hopOut = (dst: string, h: Hop, anyTunnel: boolean): DesiredNexthop | undefined => {
@@ -139,19 +147,34 @@ export function planDataplane(input: PlanInput): Plan {
       }
       case 'vxlan': {
         const v = intent.vtep;
+        // IPv6 VXLAN rides an IPv6 underlay, as Calico's (the VTEP's address family is the route's).
+        const v6 = v.nodeIP.includes(':');
         if (mode === 'none') {
           plan.warnings.push({ dst: intent.dst, message: 'VXLAN route programmed without encapsulation (dataplane none)' });
           addRoute(intent.dst, [{ address: v.nodeIP, kind: 'none' }]);
           break;
         }
-        if (!input.localVtep) {
-          plan.errors.push({ dst: intent.dst, message: 'a VXLAN route needs this node\'s VTEP (localVtep)' });
+        if (!(v6 ? input.localVtepV6 : input.localVtep)) {
+          plan.errors.push({ dst: intent.dst, message: `a VXLAN route needs this node's ${v6 ? 'IPv6 VTEP (localVtepV6)' : 'VTEP (localVtep)'}` });
+          break;
+        }
+        if (mode === 'bpf' && v6) {
+          // IPv6 routes carry no realm: the block's own entry says how (encap_routes6), and
+          // the route goes out of the host interface towards the remote node.
+          const via = input.underlayVia(v.nodeIP);
+          if (via === undefined) {
+            plan.errors.push({ dst: intent.dst, message: `next hop ${v.nodeIP} is not reachable through ${hostIfname}` });
+            break;
+          }
+          plan.encapEntries.push({ block: intent.dst, remoteIP: v.nodeIP, kind: 'vxlan', vtepMac: v.mac.toLowerCase() });
+          plan.routes.push({ dst: intent.dst, gateway: via, device: hostIfname, onlink: true, mtu: input.hostMtu - ENCAP_OVERHEAD.vxlanV6 });
           break;
         }
         if (mode === 'bpf') {
           addRoute(intent.dst, [{ address: v.nodeIP, kind: 'vxlan', mac: v.mac }]);
           break;
         }
+        const peers = peersByFamily[v6 ? 6 : 4];
         const prev = peers.get(v.tunnelIP);
         if (prev && (prev.mac !== v.mac.toLowerCase() || prev.nodeIP !== v.nodeIP)) {
           plan.errors.push({ dst: intent.dst, message: `tunnel address ${v.tunnelIP} is claimed by ${prev.node} and ${v.node}` });
@@ -159,7 +182,8 @@ export function planDataplane(input: PlanInput): Plan {
         }
         peers.set(v.tunnelIP, { node: v.node, nodeIP: v.nodeIP, tunnelIP: v.tunnelIP, mac: v.mac.toLowerCase() });
         plan.routes.push({
-          dst: intent.dst, gateway: v.tunnelIP, device: VXLAN_DEVICE, onlink: true, mtu: input.hostMtu - ENCAP_OVERHEAD.vxlan,
+          dst: intent.dst, gateway: v.tunnelIP, device: v6 ? VXLAN_DEVICE_V6 : VXLAN_DEVICE, onlink: true,
+          mtu: input.hostMtu - (v6 ? ENCAP_OVERHEAD.vxlanV6 : ENCAP_OVERHEAD.vxlan),
         });
         break;
       }
@@ -168,7 +192,8 @@ export function planDataplane(input: PlanInput): Plan {
     }
   }
   plan.realms = [...realms.values()].sort((a, b) => a.realm - b.realm);
-  plan.vxlanPeers = [...peers.values()];
+  plan.vxlanPeers = [...peersByFamily[4].values()];
+  plan.vxlanPeersV6 = [...peersByFamily[6].values()];
   return plan;
 }
 

@@ -17,13 +17,14 @@ import { RTPROT_TABBY } from './routes/route-protocol.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { HostProgram, type HostTarget } from './bpf/host-program.js';
 import { BpfEncap, type BpfEncapOptions } from './encap/bpf-encap.js';
+import { ipv6CsumProbe, ipv6SnatRefusal } from './bpf/csum-probe.js';
 import { BpfSnat, type BpfSnatOptions } from './nat/bpf-snat.js';
 import { ENCAP_OVERHEAD, hostMtu as smallestMtu } from './encap/encap-mtu.js';
 import { RealmAllocator } from './encap/realm-allocator.js';
 import { vtepMac as defaultVtepMac } from './encap/vtep-mac.js';
-import type { RealmEntry, RealmKind } from './encap/encap-map-codec.js';
+import type { EncapEntry, RealmEntry, RealmKind } from './encap/encap-map-codec.js';
 import {
-  IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayTable, VXLAN_DEVICE, type DataplaneMode, type Plan, type PlanInput,
+  IPIP_DEVICE, IPIP_UNSUPPORTED, planDataplane, underlayTable, type DataplaneMode, type Plan, type PlanInput,
 } from './dataplane-plan.js';
 import { VxlanDevice } from './links/vxlan-device.js';
 import { TunnelGuard } from './encap/tunnel-guard.js';
@@ -43,6 +44,8 @@ export interface DataplaneConfig {
   hostIfname: string;
   /** This node's underlay address: IPv4, or IPv6 on an IPv6-only node (no eBPF encapsulation then). */
   nodeIP: string;
+  /** This node's underlay IPv6 address (IPv6 VXLAN's tunnel source); default nodeIP when that is IPv6. */
+  nodeIP6?: string;
   /** Default: the smallest MTU among up interfaces named like Calico's MTU interface pattern. */
   hostMtu?: number;
   /** Period of the full resync (kernel dump) (default 30 s, ±10 %). */
@@ -71,8 +74,10 @@ export interface DesiredDataplane {
   routes: RouteIntent[];
   /** Set when a VXLAN pool is in use. */
   localVtep?: { tunnelIP: string; mac: string };
+  /** Set when an IPv6 VXLAN pool is in use (vxlan-v6.tabby over the IPv6 underlay). */
+  localVtepV6?: { tunnelIP: string; mac: string };
   /**
-   * Underlay IPv4 addresses of every other node: IPIP and VXLAN are taken from these
+   * Underlay addresses (both families) of every other node: IPIP and VXLAN are taken from these
    * (and the next hops of our tunnel routes) and from nothing else. Absent: only from
    * the next hops of our tunnel routes.
    */
@@ -135,7 +140,9 @@ export class Dataplane {
   private encap: BpfEncap | undefined;
   private nat: BpfSnat | undefined;
   private vxlan: VxlanDevice | undefined;
+  private vxlanV6: VxlanDevice | undefined;
   private guard: TunnelGuard | undefined;
+  private guardV6: TunnelGuard | undefined;
   private mtu = 0;
   private haveTunl0 = false;
   private started = false;
@@ -145,6 +152,9 @@ export class Dataplane {
   private resourceKeys = new Set<string>();
   private resourceErrors: string[] = [];
   private resourceRealms: RealmEntry[] = [];
+  /** IPv6 VXLAN blocks (bpf mode), by destination. */
+  private resourceEntries: EncapEntry[] = [];
+  private programmedEntries = '';
   private programmedRealms = '';
   private programmedSources = '';
   /** One route source per next-hop list: learned routes with equal next hops share it. */
@@ -214,11 +224,11 @@ export class Dataplane {
       // Calico brings tunl0 up for IPIP pools; the kernel creates it down.
       if (this.haveTunl0 && this.cfg.ipip) await linkSet({ name: IPIP_DEVICE, up: true, ...this.ns });
       this.guard = new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: this.haveTunl0 });
-      this.vxlan = new VxlanDevice({
-        ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: this.mtu - ENCAP_OVERHEAD.vxlan,
-        ...(this.cfg.vxlanVNI !== undefined ? { vni: this.cfg.vxlanVNI } : {}),
-        ...(this.cfg.vxlanPort !== undefined ? { port: this.cfg.vxlanPort } : {}),
-      });
+      this.vxlan = this.vxlanDevice(4);
+      if (this.nodeIP6) {
+        this.guardV6 = new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: false, family: 6 });
+        this.vxlanV6 = this.vxlanDevice(6);
+      }
     }
     this.started = true;
     this.scheduleResync();
@@ -232,6 +242,20 @@ export class Dataplane {
     if (!other) return;
     const r = await dataplaneCleanup(other, { ...this.ns, routes: false, ...(other === 'bpf' && this.cfg.bpfPinRoot !== undefined ? { pinRoot: this.cfg.bpfPinRoot } : {}) });
     if (r.tcInterfaces.length > 0 || r.vxlanDevice) this.log.info({ other, ...r }, 'removed what the other dataplane mode left');
+  }
+
+  private get nodeIP6(): string | undefined {
+    return this.cfg.nodeIP6 ?? (this.cfg.nodeIP.includes(':') ? this.cfg.nodeIP : undefined);
+  }
+
+  /** vxlan.tabby (family 4) or vxlan-v6.tabby (family 6, over the node's IPv6 address). */
+  private vxlanDevice(family: 4 | 6): VxlanDevice {
+    const overhead = family === 6 ? ENCAP_OVERHEAD.vxlanV6 : ENCAP_OVERHEAD.vxlan;
+    return new VxlanDevice({
+      ...this.ns, family, parent: this.cfg.hostIfname, local: family === 6 ? this.nodeIP6! : this.cfg.nodeIP, mtu: this.mtu - overhead,
+      ...(this.cfg.vxlanVNI !== undefined ? { vni: this.cfg.vxlanVNI } : {}),
+      ...(this.cfg.vxlanPort !== undefined ? { port: this.cfg.vxlanPort } : {}),
+    });
   }
 
   // A full resync every interval, ±10 % so a fleet of agents does not dump in step.
@@ -274,6 +298,7 @@ export class Dataplane {
     this.resource = {
       routes: [...desired.routes],
       ...(desired.localVtep ? { localVtep: { ...desired.localVtep } } : {}),
+      ...(desired.localVtepV6 ? { localVtepV6: { ...desired.localVtepV6 } } : {}),
       ...(desired.tunnelSources ? { tunnelSources: [...desired.tunnelSources] } : {}),
       ...(desired.hold ? { hold: true } : {}),
     };
@@ -374,12 +399,21 @@ export class Dataplane {
       return undefined;
     });
     if (r && r.errors.length > 0) errors.push(new DataplaneError(`route cleanup: ${r.errors.map((e) => `${e.dst} ${e.message}`).join('; ')}`));
-    const vxlan = this.vxlan ?? new VxlanDevice({ ...this.ns, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: 1450 });
-    await vxlan.remove().catch((err: unknown) => errors.push(err));
+    for (const family of [4, 6] as const) {
+      const vxlan = (family === 4 ? this.vxlan : this.vxlanV6) ??
+        new VxlanDevice({ ...this.ns, family, parent: this.cfg.hostIfname, local: this.cfg.nodeIP, mtu: 1450 });
+      await vxlan.remove().catch((err: unknown) => errors.push(err));
+    }
     if (this.cfg.mode === 'iptables') {
       const guard = this.guard ?? new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: false });
       await guard.cleanup().catch((err: unknown) => errors.push(err));
       this.guard = undefined;
+      // ip6tables may be missing on a host without IPv6: nothing of ours can be there then.
+      if (this.nodeIP6 || this.guardV6) {
+        const guardV6 = this.guardV6 ?? new TunnelGuard({ ...this.ns, vxlanPort: this.cfg.vxlanPort ?? 4789, ipip: false, family: 6 });
+        await guardV6.cleanup().catch((err: unknown) => errors.push(err));
+        this.guardV6 = undefined;
+      }
     }
     await this.host?.close().catch((err: unknown) => errors.push(err));
     this.host = undefined;
@@ -406,9 +440,12 @@ export class Dataplane {
     return { ifname: this.cfg.hostIfname, ...this.ns, ...(this.cfg.bpfPinRoot !== undefined ? { pinRoot: this.cfg.bpfPinRoot } : {}) };
   }
 
-  private encapOptions(mac: string): BpfEncapOptions {
+  private encapOptions(mac: string, mac6: string): BpfEncapOptions {
+    const v4 = this.cfg.nodeIP.includes(':') ? undefined : this.cfg.nodeIP;
+    const v6 = this.nodeIP6;
     return {
-      nodeIP: this.cfg.nodeIP, vtepMac: mac,
+      ...(v4 ? { nodeIP: v4, vtepMac: mac } : {}),
+      ...(v6 ? { nodeIP6: v6, vtepMac6: mac6 } : {}),
       ...(this.cfg.vxlanVNI !== undefined ? { vxlanVNI: this.cfg.vxlanVNI } : {}),
       ...(this.cfg.vxlanPort !== undefined ? { vxlanPort: this.cfg.vxlanPort } : {}),
     };
@@ -418,30 +455,31 @@ export class Dataplane {
   // for packets, and keeps its realm numbers so no route has to change.
   private async startBpf(link: Link): Promise<void> {
     const host = new HostProgram({ ...this.hostTarget(), ifindex: link.index });
-    // Encapsulation tunnels over an IPv4 underlay: an IPv6-only node loads SNAT alone.
-    const v6only = this.cfg.nodeIP.includes(':');
-    const encap = v6only ? undefined : new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName)));
-    const snat = this.cfg.snat ? new BpfSnat(host, { ...(this.cfg.logger ? { logger: this.cfg.logger } : {}), ...this.cfg.snat }) : undefined;
-    const features = [encap, snat].filter((f) => f !== undefined);
-    if (features.length === 0) {
-      this.log.info({ nodeIP: this.cfg.nodeIP }, 'IPv6-only underlay and no natOutgoing: no eBPF host program');
-      return;
+    // IPIP and VXLAN over the IPv4 underlay, IPv6 VXLAN over the IPv6 one (Felix's MAC for
+    // IPv6 hashes NODE-v6 until Node.spec.vxlanTunnelMACAddrV6 says otherwise).
+    const encap = new BpfEncap(host, this.encapOptions(this.cfg.vtepMac ?? defaultVtepMac(this.cfg.nodeName), defaultVtepMac(`${this.cfg.nodeName}-v6`)));
+    // IPv6 SNAT's checksum updates need BPF_F_IPV6: refused here, before anything is attached.
+    if (this.cfg.snat?.nodeIP6) {
+      const refusal = ipv6SnatRefusal(true, await ipv6CsumProbe());
+      if (refusal) throw new DataplaneError(refusal);
     }
-    await host.load(features);
+    const snat = this.cfg.snat ? new BpfSnat(host, { ...(this.cfg.logger ? { logger: this.cfg.logger } : {}), ...this.cfg.snat }) : undefined;
+    await host.load([encap, snat].filter((f) => f !== undefined));
     const realms = encap?.declared.realms ?? [];
     for (const r of realms) this.realms.seed(r.kind, r.remoteIP, r.realm);
     this.host = host;
     this.encap = encap;
     this.nat = snat;
     this.programmedRealms = realmsKey(realms);
+    this.programmedEntries = entriesKey(encap.declared.entries);
     this.log.info({ realms: realms.length, encap: encap !== undefined, snat: snat !== undefined }, 'eBPF host programs attached');
   }
 
   // A new VTEP MAC is a load-time value: load again and take over, as on a restart.
-  private async reloadBpf(mac: string): Promise<number> {
-    this.encap!.configure({ vtepMac: mac });
+  private async reloadBpf(macs: { vtepMac?: string; vtepMac6?: string }): Promise<number> {
+    this.encap!.configure(macs);
     await this.host!.reload();
-    this.log.info({ vtepMac: mac }, 'eBPF host programs reloaded for a new VTEP MAC');
+    this.log.info(macs, 'eBPF host programs reloaded for a new VTEP MAC');
     return 2;
   }
 
@@ -470,10 +508,10 @@ export class Dataplane {
 
   private planInput(intents: readonly RouteIntent[]): PlanInput {
     const mode = this.cfg.mode;
-    const localVtep = this.resource.localVtep;
+    const { localVtep, localVtepV6 } = this.resource;
     return {
       mode, intents, hostIfname: this.cfg.hostIfname, hostMtu: this.mtu, underlayVia: this.underlayVia ?? (() => undefined),
-      haveTunl0: this.haveTunl0, ...(localVtep ? { localVtep } : {}),
+      haveTunl0: this.haveTunl0, ...(localVtep ? { localVtep } : {}), ...(localVtepV6 ? { localVtepV6 } : {}),
       ...(mode === 'bpf' ? { realmFor: (k: RealmKind, ip: string) => this.realms.get(k, ip) } : {}),
     };
   }
@@ -541,9 +579,13 @@ export class Dataplane {
       }
       this.routes.requestResync();
     }
-    const localVtep = this.resource.localVtep;
-    if (mode === 'bpf' && localVtep && this.encap && this.encap.options?.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) {
-      changes += (await stage('eBPF reload', () => this.reloadBpf(localVtep.mac.toLowerCase()))) ?? 0;
+    const { localVtep, localVtepV6 } = this.resource;
+    const macs: { vtepMac?: string; vtepMac6?: string } = {};
+    const opts = this.encap?.options;
+    if (opts?.nodeIP && localVtep && opts.vtepMac?.toLowerCase() !== localVtep.mac.toLowerCase()) macs.vtepMac = localVtep.mac.toLowerCase();
+    if (opts?.nodeIP6 && localVtepV6 && opts.vtepMac6?.toLowerCase() !== localVtepV6.mac.toLowerCase()) macs.vtepMac6 = localVtepV6.mac.toLowerCase();
+    if (mode === 'bpf' && this.encap && Object.keys(macs).length > 0) {
+      changes += (await stage('eBPF reload', () => this.reloadBpf(macs))) ?? 0;
       this.retranslate();
     }
 
@@ -561,14 +603,18 @@ export class Dataplane {
     const realms = this.realmsInUse();
     const realmKey = realmsKey(realms);
     const encap = this.encap;
+    // Both families' node addresses: the decapsulation allowlists (encap_peers, encap_peers6).
     const sources = this.resource.tunnelSources;
     const sourcesKey = sources ? [...sources].sort().join(',') : '';
-    if (encap && (realmKey !== this.programmedRealms || sourcesKey !== this.programmedSources)) {
-      const r = await stage('eBPF maps', () => encap.setState({ entries: [], realms, ...(sources ? { sources } : {}) }, { prune: false }));
+    const entries = this.resourceEntries;
+    const entryKey = entriesKey(entries);
+    if (encap && (realmKey !== this.programmedRealms || sourcesKey !== this.programmedSources || entryKey !== this.programmedEntries)) {
+      const r = await stage('eBPF maps', () => encap.setState({ entries, realms, ...(sources ? { sources } : {}) }, { prune: false }));
       if (r) {
         changes += r.added + r.updated;
         this.programmedRealms = realmKey;
         this.programmedSources = sourcesKey;
+        this.programmedEntries = entryKey;
       }
     }
     const hold = this.resource.hold === true;
@@ -624,20 +670,23 @@ export class Dataplane {
         this.routes.setRoute(r.dst, n.shape);
       }
       this.resourceRealms = plan.realms;
-      const guard = this.guard;
+      this.resourceEntries = plan.encapEntries;
       const sources = this.resource.tunnelSources;
-      if (guard && sources) {
-        const vteps = plan.vxlanPeers.map((p) => p.nodeIP);
-        await stage('tunnel guard', async () => {
-          guard.setSources([...sources, ...vteps]);
+      for (const [guard, peers, v6] of [[this.guard, plan.vxlanPeers, false], [this.guardV6, plan.vxlanPeersV6, true]] as const) {
+        if (!guard || !sources) continue;
+        const vteps = peers.map((p) => p.nodeIP);
+        await stage(v6 ? 'IPv6 tunnel guard' : 'tunnel guard', async () => {
+          guard.setSources([...sources, ...vteps].filter((a) => a.includes(':') === v6));
           const r = await guard.apply();
           changes += Number(r.setWritten) + Number(r.rulesWritten);
         });
       }
-      if (this.vxlan) {
-        const localVtep = this.resource.localVtep;
-        this.vxlan.set({ ...(localVtep ? { local: localVtep } : {}), peers: plan.vxlanPeers });
-        const r = await stage(VXLAN_DEVICE, () => this.vxlan!.apply());
+      for (const [dev, local, peers] of [
+        [this.vxlan, this.resource.localVtep, plan.vxlanPeers], [this.vxlanV6, this.resource.localVtepV6, plan.vxlanPeersV6],
+      ] as const) {
+        if (!dev) continue;
+        dev.set({ ...(local ? { local } : {}), peers });
+        const r = await stage(dev.name, () => dev.apply());
         if (r) {
           changes += r.changes;
           resourceErrors.push(...r.errors);
@@ -689,6 +738,7 @@ export class Dataplane {
     this.log.info({ from: this.mtu, to: mtu }, 'host MTU changed');
     this.mtu = mtu;
     this.vxlan?.setMtu(mtu - ENCAP_OVERHEAD.vxlan);
+    this.vxlanV6?.setMtu(mtu - ENCAP_OVERHEAD.vxlanV6);
     return true;
   }
 
@@ -708,6 +758,9 @@ interface LearnedSource extends RouteSource {
   /** The translation, once made: a shape, or why there is none. */
   shape?: RouteShape | string;
 }
+
+const entriesKey = (entries: readonly EncapEntry[]): string =>
+  entries.map((e) => `${e.block}:${e.kind}:${e.remoteIP}:${e.vtepMac ?? ''}`).sort().join(',');
 
 const realmsKey = (realms: readonly RealmEntry[]): string =>
   realms.map((r) => `${r.realm}:${r.kind}:${r.remoteIP}:${r.vtepMac ?? ''}`).sort().join(',');

@@ -36,6 +36,7 @@ export interface NativeBinding {
   bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue>; pinDir?: string }): Promise<number>;
   bpfObjectClose(handle: number): Promise<void>;
   bpfObjectPinPrograms(handle: number, dir: string): Promise<void>;
+  bpfProgTestRun(handle: number, program: string, data: Buffer): Promise<{ retval: number; data: Buffer }>;
   tcAttach(opts: TcAttachOptions): Promise<TcFilter>;
   tcDetach(opts: TcDetachOptions): Promise<boolean>;
   tcQuery(opts: TcQueryOptions): Promise<TcQueryResult | null>;

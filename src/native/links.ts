@@ -13,6 +13,8 @@ export interface VxlanInfo {
   learning: boolean;
   /** Collect-metadata ("external") mode. */
   external: boolean;
+  /** IPv6 UDP packets with a zero checksum are taken (RFC 6935), not dropped. */
+  udp6ZeroCsumRx?: boolean;
 }
 
 export interface Link {
@@ -49,6 +51,8 @@ export interface VxlanCreateOptions {
   /** Learning of remote MACs from traffic; default false (entries are programmed). */
   learning?: boolean;
   external?: boolean;
+  /** Take IPv6 UDP packets with a zero checksum (ip link … udp6zerocsumrx). */
+  udp6ZeroCsumRx?: boolean;
   mtu?: number;
   mac?: string;
   /** Bring the device up on creation. */
@@ -73,6 +77,7 @@ export async function vxlanCreate(opts: VxlanCreateOptions): Promise<void> {
     args.parent = opts.parent;
   }
   if (opts.learning !== undefined) args.learning = opts.learning === true;
+  if (opts.udp6ZeroCsumRx !== undefined) args.udp6ZeroCsumRx = opts.udp6ZeroCsumRx === true;
   args.mtu = optU32('mtu', opts.mtu, 65535);
   if (opts.mac !== undefined) args.mac = checkMac('mac', opts.mac);
   if (opts.up !== undefined) args.up = opts.up === true;

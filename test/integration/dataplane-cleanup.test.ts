@@ -44,7 +44,7 @@ async function leftovers(ns: TestNetns, root: string): Promise<Record<string, st
     iptables: (await out(['iptables-save'])).split('\n').filter((l) => /tabby/i.test(l)).join('\n'),
     ip6tables: (await out(['ip6tables-save'])).split('\n').filter((l) => /tabby/i.test(l)).join('\n'),
     ipsets: (await out(['ipset', 'list', '-n'])).trim(),
-    links: (await out(['ip', '-o', 'link', 'show'])).split('\n').filter((l) => l.includes('vxlan.tabby')).join('\n'),
+    links: (await out(['ip', '-o', 'link', 'show'])).split('\n').filter((l) => /vxlan(-v6)?\.tabby/.test(l)).join('\n'),
     routes: (await out(['ip', 'route', 'show', 'proto', '88'])).trim(),
   };
 }

@@ -105,3 +105,50 @@ describe('VxlanDevice', NEEDS, () => {
     assert.equal(await other.remove(), false);
   });
 });
+
+// IPv6: Calico's vxlan-v6.calico (felix/dataplane/linux/vxlan_mgr.go with ipVersion 6) as
+// vxlan-v6.tabby over an IPv6 underlay: local = the node's IPv6 address, MTU host − 70,
+// its tunnel address /128, NDP neighbours and FDB entries towards IPv6 VTEPs; adopted
+// unchanged by a new instance however the addresses were written.
+describe('VxlanDevice, IPv6', NEEDS, () => {
+  let ns: TestNetns;
+  const peers6 = [{ node: 'b', nodeIP: 'fd00:a::2', tunnelIP: 'fd00:244:2::', mac: '66:00:00:00:06:02' }];
+  const local6 = { tunnelIP: 'fd00:244:1::', mac: '66:00:00:00:06:01' };
+
+  before(() => {
+    ns = new TestNetns('tbt-vxdev6');
+    try {
+      ns.veth('eth0', 'eth0p');
+      ns.ip('addr', 'add', 'fd00:a::1/64', 'dev', 'eth0', 'nodad');
+    } catch (err) {
+      ns.destroy();
+      throw err;
+    }
+  });
+
+  after(() => ns?.destroy());
+
+  test('created with the IPv6 attributes, adopted without a change, removed with its entries', async () => {
+    const dev = new VxlanDevice({ netns: ns.name, family: 6, parent: 'eth0', local: 'fd00:a::1', mtu: 1430 });
+    assert.equal(dev.name, 'vxlan-v6.tabby');
+    dev.set({ local: local6, peers: peers6 });
+    assert.deepStrictEqual((await dev.apply()).errors, []);
+    const link = (await linkList({ netns: ns.name })).find((l) => l.name === 'vxlan-v6.tabby');
+    assert.deepStrictEqual(link?.vxlan && [link.vxlan.vni, link.vxlan.port, link.vxlan.local, link.vxlan.parent, link.vxlan.learning, link.vxlan.udp6ZeroCsumRx],
+      [4096, 4789, 'fd00:a::1', 'eth0', false, true]);
+    assert.equal(link?.mtu, 1430);
+    assert.match(ns.ip('-6', 'addr', 'show', 'dev', 'vxlan-v6.tabby'), /inet6 fd00:244:1::\/128 /);
+    const neigh = (await neighList({ netns: ns.name, family: 6 })).filter((n) => n.ifname === 'vxlan-v6.tabby' && n.permanent).map((n) => `${n.ip} ${n.mac}`);
+    assert.deepStrictEqual(neigh, ['fd00:244:2:: 66:00:00:00:06:02']);
+    const fdb = (await fdbList({ netns: ns.name })).filter((f) => f.ifname === 'vxlan-v6.tabby' && f.permanent).map((f) => `${f.mac} ${f.dst}`);
+    assert.deepStrictEqual(fdb, ['66:00:00:00:06:02 fd00:a::2']);
+    assert.deepStrictEqual(await dev.apply(), { changes: 0, errors: [] }, 'a second apply changes nothing');
+    // A restarted agent, given the same addresses spelt otherwise, adopts it all.
+    const again = new VxlanDevice({ netns: ns.name, family: 6, parent: 'eth0', local: 'FD00:A:0::1', mtu: 1430 });
+    again.set({ local: { ...local6, tunnelIP: 'fd00:244:1:0::' }, peers: [{ ...peers6[0]!, nodeIP: 'fd00:a:0:0::2', tunnelIP: 'FD00:244:2::0' }] });
+    assert.deepStrictEqual(await again.apply(), { changes: 0, errors: [] });
+    again.set({ peers: [] });
+    assert.equal((await again.apply()).changes, 1);
+    assert.equal((await linkList({ netns: ns.name })).some((l) => l.name === 'vxlan-v6.tabby'), false);
+  });
+});

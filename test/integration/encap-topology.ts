@@ -58,6 +58,15 @@ export function ping(ns: string, addr: string, opts: { count?: number; size?: nu
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
+/** `ping -6`, as ping() (size is the ICMPv6 payload). */
+export function ping6(ns: string, addr: string, opts: { count?: number; size?: number } = {}): PingResult {
+  const args = ['netns', 'exec', ns, 'ping', '-6', '-n', '-c', String(opts.count ?? 3), '-i', '0.2', '-W', '1'];
+  if (opts.size !== undefined) args.push('-s', String(opts.size));
+  args.push(addr);
+  const r = spawnSync('ip', args, { timeout: 20_000, encoding: 'utf8' });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
 /** One captured packet, fields as tshark prints them (all occurrences, outer first). */
 export interface CapturedPacket {
   ipSrc: string[];
@@ -70,9 +79,16 @@ export interface CapturedPacket {
   ethSrc: string[];
   /** Bytes on the wire, Ethernet header included. */
   frameLen: number;
+  ip6Src: string[];
+  ip6Dst: string[];
+  /** As on the wire (0x0000: none). */
+  udpChecksum: string[];
+  /** tshark's verdict: 0 bad, 1 good, 2 not verified (zero over IPv4). */
+  udpChecksumStatus: string[];
 }
 
-const FIELDS = ['ip.src', 'ip.dst', 'ip.proto', 'udp.dstport', 'vxlan.vni', 'eth.dst', 'eth.src', 'frame.len', 'udp.srcport'] as const;
+const FIELDS = ['ip.src', 'ip.dst', 'ip.proto', 'udp.dstport', 'vxlan.vni', 'eth.dst', 'eth.src', 'frame.len', 'udp.srcport',
+  'ipv6.src', 'ipv6.dst', 'udp.checksum', 'udp.checksum.status'] as const;
 
 /**
  * Captures up to `count` packets matching `filter` on `dev` in `ns` while `action`
@@ -111,14 +127,15 @@ export async function capture(
       await exited;
       clearTimeout(timer);
     }
-    const out = run('tshark', '-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,',
+    const out = run('tshark', '-r', file, '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,',
       ...FIELDS.flatMap((f) => ['-e', f]));
     return out.split('\n').filter((l) => l.trim() !== '').map((line) => {
       const cols = line.split('\t').map((c) => (c === '' ? [] : c.split(',')));
       return {
         ipSrc: cols[0] ?? [], ipDst: cols[1] ?? [], ipProto: cols[2] ?? [], udpDstPort: cols[3] ?? [],
         vni: cols[4] ?? [], ethDst: cols[5] ?? [], ethSrc: cols[6] ?? [], frameLen: Number(cols[7]?.[0] ?? -1),
-        udpSrcPort: cols[8] ?? [],
+        udpSrcPort: cols[8] ?? [], ip6Src: cols[9] ?? [], ip6Dst: cols[10] ?? [], udpChecksum: cols[11] ?? [],
+        udpChecksumStatus: cols[12] ?? [],
       };
     });
   } finally {

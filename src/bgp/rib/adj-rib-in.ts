@@ -10,6 +10,8 @@ export class StoredPath implements Path {
   /** Prefixes pointing at this path. */
   refs = 0;
   stale = false;
+  /** Long-lived stale (RFC 9494): its attributes carry LLGR_STALE. */
+  longLived = false;
   /** [this]: the ECMP set of a prefix with this path alone, shared rather than made per change. */
   readonly alone: readonly Path[];
   constructor(
@@ -152,6 +154,42 @@ export class AdjRibIn {
     const gone: [string, number][] = [];
     for (const [prefix, p] of this.entries(family)) if (p.stale) gone.push([prefix, p.pathId]);
     for (const [prefix, id] of gone) removed(prefix, this.delete(family, prefix, id)!);
+  }
+
+  /**
+   * RFC 9494: the family's stale paths become long-lived stale. `rewrite` gives a path's
+   * new attributes, or null to delete it; `changed` hears each prefix's old and new path.
+   */
+  toLongLived(family: Family, rewrite: (p: StoredPath) => PoolEntry | null, changed: (prefix: string, old: StoredPath, next: StoredPath | undefined) => void): void {
+    const todo: [string, StoredPath][] = [];
+    for (const [prefix, p] of this.entries(family)) if (p.stale && !p.longLived) todo.push([prefix, p]);
+    // One twin per path, so prefixes sharing attributes still share a path.
+    const twins = new Map<StoredPath, StoredPath | null>();
+    for (const [prefix, p] of todo) {
+      let twin = twins.get(p);
+      if (twin === undefined) {
+        const e = rewrite(p);
+        twin = e === null ? null : this.longLivedTwin(family, e, p.pathId);
+        twins.set(p, twin);
+      }
+      if (twin === null) changed(prefix, this.delete(family, prefix, p.pathId)!, undefined);
+      else {
+        this.set(family, prefix, twin);
+        changed(prefix, p, twin);
+      }
+    }
+    for (const t of twins.values()) if (t) this.dropIfUnused(t);
+  }
+
+  private longLivedTwin(family: Family, entry: PoolEntry, pathId: number): StoredPath {
+    const p = new StoredPath(this, family, entry, pathId);
+    p.stale = true;
+    p.longLived = true;
+    let list = this.cache.get(entry);
+    if (list === undefined) this.cache.set(entry, (list = []));
+    list.push(p);
+    this.pool.retain(entry);
+    return p;
   }
 
   /** Removes everything of the family, calling `removed` for each path first. */

@@ -3,7 +3,7 @@
 // sorting with a pairwise comparator: MED is only compared within one neighbour AS, so
 // pairwise comparison is not transitive and a sort would depend on arrival order.
 
-import { AsPathSegmentType, asPathLength } from '../wire/index.js';
+import { AsPathSegmentType, asPathLength, WellKnownCommunity } from '../wire/index.js';
 import { compareAddresses } from './address.js';
 import { DEFAULT_LOCAL_PREF, type Path } from './types.js';
 
@@ -35,6 +35,12 @@ function ipv4Number(s: string): number {
   return parts.length === 4 ? ((+parts[0]! << 24) | (+parts[1]! << 16) | (+parts[2]! << 8) | +parts[3]!) >>> 0 : 0;
 }
 
+/** RFC 9494 §4.3 and §4.4: a path with LLGR_STALE (ours after a restart, or received so) is least preferred. */
+export function isLongLivedStale(p: Path): boolean {
+  const c = p.attributes.communities;
+  return c !== undefined && c.length > 0 && c.includes(WellKnownCommunity.LLGR_STALE);
+}
+const llgrStale = (p: Path): number => (isLongLivedStale(p) ? 1 : 0);
 const isLocal = (p: Path): number => (p.peer.type === 'local' ? 1 : 0);
 const isEbgp = (p: Path): number => (p.peer.type === 'ebgp' ? 1 : 0);
 const originOf = (p: Path): number => p.attributes.origin ?? 2;
@@ -42,6 +48,8 @@ const originOf = (p: Path): number => p.attributes.origin ?? 2;
 const routerIdOf = (p: Path): number => ipv4Number(p.attributes.originatorId ?? p.peer.routerId);
 
 export const DECISION_STEPS: readonly DecisionStep[] = [
+  // Before every other step: any path without LLGR_STALE beats one with it (RFC 9494 §4.4).
+  { name: 'llgr-stale', compare: (a, b) => llgrStale(a) - llgrStale(b) },
   // Our own routes win, as BIRD's static/kernel protocols outrank BGP by preference.
   { name: 'local-origin', compare: (a, b) => isLocal(b) - isLocal(a) },
   { name: 'local-pref', compare: (a, b) => localPrefOf(b) - localPrefOf(a) },

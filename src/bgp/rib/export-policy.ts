@@ -2,7 +2,7 @@
 // RFC 4271, RFC 4456 and RFC 1997, as one pure function.
 
 import { AsPathSegmentType, Origin, WellKnownCommunity, type AsPathSegment, type Family } from '../wire/index.js';
-import { localPrefOf } from './best-path.js';
+import { isLongLivedStale, localPrefOf } from './best-path.js';
 import type { Path, PeerDescriptor, RibAttributes, RibOptions } from './types.js';
 
 /** Why a path is not advertised to the target, or undefined when it may be. */
@@ -15,6 +15,9 @@ export function exportBlock(path: Path, target: PeerDescriptor, self: RibOptions
     if (target.type === 'ebgp' && (communities.includes(WellKnownCommunity.NO_EXPORT) || communities.includes(WellKnownCommunity.NO_EXPORT_SUBCONFED))) {
       return 'NO_EXPORT';
     }
+    // RFC 9494 §4.3: long-lived stale paths go only to peers that sent the LLGR capability;
+    // the others get a withdrawal, not a less preferred path.
+    if (target.longLived !== true && isLongLivedStale(path)) return 'LLGR_STALE to a peer without LLGR';
   }
   if (src.type === 'ibgp' && target.type === 'ibgp') {
     // iBGP split horizon, relaxed by route reflection (RFC 4456 §6): client routes go

@@ -3,7 +3,7 @@
 // here does I/O, keeps time or logs. The speaker calls markStale/sweepStale when its
 // graceful-restart timers say so.
 
-import { routeChanges, type DecodedUpdate, type Family, type PathAttributes } from '../wire/index.js';
+import { routeChanges, WellKnownCommunity, type DecodedUpdate, type Family, type PathAttributes } from '../wire/index.js';
 import { AdjRibIn, type StoredPath } from './adj-rib-in.js';
 import { AttributePool, localAttributes, ribAttributes, type PoolEntry } from './attribute-pool.js';
 import { importRejection, type ImportRejection } from './import-checks.js';
@@ -273,6 +273,28 @@ export class Rib {
   markStale(peerId: string, families: readonly Family[]): void {
     const { adj } = this.state(peerId);
     for (const f of families) adj.markStale(f);
+  }
+
+  /**
+   * Long-lived graceful restart (RFC 9494 §4.2), when the restart time is over: the peer's
+   * stale paths of the family stay with the LLGR_STALE community added, which makes them
+   * least preferred (best-path.ts) and keeps them from peers without LLGR
+   * (export-policy.ts); paths with NO_LLGR go instead.
+   */
+  longLivedStale(peerId: string, family: Family): BestPathChange[] {
+    const { adj } = this.state(peerId);
+    const out: BestPathChange[] = [];
+    const rewrite = (p: StoredPath): PoolEntry | null => {
+      const c = p.attributes.communities;
+      if (c?.includes(WellKnownCommunity.NO_LLGR)) return null;
+      if (c?.includes(WellKnownCommunity.LLGR_STALE)) return p.entry;
+      return this.pool.intern({ ...p.attributes, communities: [...(c ?? []), WellKnownCommunity.LLGR_STALE] });
+    };
+    adj.toLongLived(family, rewrite, (prefix, old, next) => {
+      const c = this.loc.replace(family, prefix, old, next);
+      if (c) out.push(c);
+    });
+    return out;
   }
 
   /** End-of-RIB from the restarted peer, or its restart/stale timer expired: drop what it did not refresh. */

@@ -33,6 +33,8 @@ export interface PeerDescriptor {
   readonly nextHopMode?: NextHopMode;
   /** numAllowedLocalASNumbers: how often our AS may appear in a received AS_PATH. */
   readonly allowLocalAs?: number;
+  /** The peer sent the long-lived graceful restart capability: it may get LLGR_STALE paths (RFC 9494). */
+  readonly longLived?: boolean;
   /** LOCAL_PREF given to paths learned from this peer when it is eBGP (else the RIB default). */
   readonly defaultLocalPref?: number;
 }

@@ -14,6 +14,12 @@ export interface GracefulRestartOptions {
   notification?: boolean;
   /** Forwarding-preserved flag per family; families default to the session's, not preserved. */
   families?: Array<{ family: Family; forwarding: boolean }>;
+  /**
+   * Long-lived graceful restart (RFC 9494), sent beside the graceful restart capability:
+   * how long (seconds, 24 bits) the peer may keep our routes as LLGR-stale after the restart
+   * time; per family, the forwarding flag as in `families`.
+   */
+  longLived?: { staleTime: number; families?: Array<{ family: Family; forwarding: boolean }> };
 }
 
 export interface SessionConfig {
@@ -137,6 +143,7 @@ export function resolveConfig(c: SessionConfig): ResolvedConfig {
   if (md5 !== undefined && Buffer.byteLength(md5, 'utf8') > 80) throw new ValidationError('md5Key', 'must be at most 80 octets');
   const gr = c.gracefulRestart;
   if (gr) int('gracefulRestart.restartTime', gr.restartTime, 0, 4095, 0);
+  if (gr?.longLived) int('gracefulRestart.longLived.staleTime', gr.longLived.staleTime, 0, 0xffffff, 0);
   const ih = c.idleHold ?? {};
   const out: ResolvedConfig = {
     name: c.name ?? remote.address,

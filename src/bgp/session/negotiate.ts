@@ -41,6 +41,14 @@ export function localOpen(cfg: ResolvedConfig): Open {
       time: gr.restartTime,
       families: fams.map((f) => ({ afi: FAMILIES[f.family].afi, safi: FAMILIES[f.family].safi, forwarding: f.forwarding })),
     });
+    const ll = gr.longLived;
+    if (ll) {
+      const staleTime = ll.staleTime;
+      caps.push({
+        kind: 'long-lived-graceful-restart',
+        families: (ll.families ?? fams).map((f) => ({ afi: FAMILIES[f.family].afi, safi: FAMILIES[f.family].safi, forwarding: f.forwarding, staleTime })),
+      });
+    }
   }
   caps.push({ kind: 'four-octet-as', asn: cfg.localAs });
   const addPath = cfg.families
@@ -100,6 +108,15 @@ export function negotiate(cfg: ResolvedConfig, local: Open, peer: DecodedOpen): 
       if (family) families.push({ family, forwarding: f.forwarding });
     }
     out.gracefulRestart = { restartTime: gr.time, restarting: gr.restarting, notification: gr.notification, families };
+    // RFC 9494 §4.5: the long-lived capability counts only beside the graceful restart one.
+    const ll = findCapability(peer.capabilities, 'long-lived-graceful-restart');
+    if (ll) {
+      out.gracefulRestart.longLived = [];
+      for (const f of ll.families) {
+        const family = familyOf(f.afi, f.safi);
+        if (family) out.gracefulRestart.longLived.push({ family, forwarding: f.forwarding, staleTime: f.staleTime });
+      }
+    }
   }
   return out;
 }

@@ -168,6 +168,8 @@ export interface GracefulRestartInfo {
   notification: boolean;
   /** Families it preserves, with whether forwarding state survived the restart. */
   families: Array<{ family: Family; forwarding: boolean }>;
+  /** The peer's long-lived graceful restart capability (RFC 9494), when it sent one beside this. */
+  longLived?: Array<{ family: Family; forwarding: boolean; staleTime: number }>;
 }
 
 /** What the OPEN exchange settled, JSON-friendly. */

@@ -30,15 +30,22 @@ export function ceaseNotification(subcode: number, nBit: boolean): Notification 
  */
 export function retainOnDown(n: NegotiatedInfo | undefined, down: DownEvent, deliberate: boolean): Family[] {
   const gr = n?.gracefulRestart;
-  if (deliberate || !gr || gr.restartTime === 0 || !down.wasEstablished) return [];
+  if (!gr || gr.restartTime === 0 || !mayRetain(n, down, deliberate)) return [];
+  return gr.families.map((f) => f.family).filter((f) => n.families.includes(f));
+}
+
+/** The way the session ended allows keeping its routes at all (graceful or long-lived). */
+export function mayRetain(n: NegotiatedInfo | undefined, down: DownEvent, deliberate: boolean): n is NegotiatedInfo {
+  const gr = n?.gracefulRestart;
+  if (deliberate || !gr || !down.wasEstablished) return false;
   const note = down.notification;
   if (note !== undefined) {
     // A NOTIFICATION ends graceful restart unless both sides set the N bit (we always
     // do), and even then a Hard Reset does (RFC 8538 §3).
-    if (!gr.notification) return [];
-    if (note.code === ErrorCode.CEASE && note.subcode === CeaseSubcode.HARD_RESET) return [];
+    if (!gr.notification) return false;
+    if (note.code === ErrorCode.CEASE && note.subcode === CeaseSubcode.HARD_RESET) return false;
   }
-  return gr.families.map((f) => f.family).filter((f) => n.families.includes(f));
+  return true;
 }
 
 /**

@@ -110,6 +110,7 @@ export function sessionKey(peer: SpeakerPeer, opts: SpeakerOptions): string {
     peer.holdTime ?? null,
     peer.keepaliveTime ?? null,
     peer.gracefulRestartTime ?? null,
+    peer.longLivedStaleTime ?? null,
     peerFamilies(peer),
   ]);
 }
@@ -136,6 +137,10 @@ export function sessionConfig(peer: SpeakerPeer, opts: SpeakerOptions, restartin
       families: families.map((family) => ({ family, forwarding: restarting })),
     },
   };
+  if (peer.longLivedStaleTime !== undefined) {
+    cfg.gracefulRestart!.restartTime = 0;
+    cfg.gracefulRestart!.longLived = { staleTime: peer.longLivedStaleTime };
+  }
   if (peer.port !== undefined) cfg.remotePort = peer.port;
   if (peer.localAddress !== undefined) cfg.localAddress = peer.localAddress;
   if (peer.keepaliveTime !== undefined) cfg.keepaliveTime = peer.keepaliveTime;
@@ -157,7 +162,7 @@ export function nextHopSelf(peer: SpeakerPeer, family: Family, sessionLocal: str
 }
 
 /** The RIB's view of the session, once the peer's OPEN gave its router id. */
-export function peerDescriptor(peer: SpeakerPeer, opts: SpeakerOptions, peerRouterId: string, sessionLocal: string | undefined): PeerDescriptor {
+export function peerDescriptor(peer: SpeakerPeer, opts: SpeakerOptions, peerRouterId: string, sessionLocal: string | undefined, longLived = false): PeerDescriptor {
   const d: {
     -readonly [K in keyof PeerDescriptor]: PeerDescriptor[K];
   } = {
@@ -176,6 +181,7 @@ export function peerDescriptor(peer: SpeakerPeer, opts: SpeakerOptions, peerRout
   if (peer.localLinkLocal6 !== undefined) d.localLinkLocal6 = peer.localLinkLocal6;
   if (peer.nextHopMode !== undefined) d.nextHopMode = peer.nextHopMode;
   if (peer.allowLocalAs !== undefined) d.allowLocalAs = peer.allowLocalAs;
+  if (longLived) d.longLived = true;
   return d;
 }
 

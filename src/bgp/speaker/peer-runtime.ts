@@ -10,6 +10,7 @@ import { BgpSession, type Clock, type DownEvent, type NegotiatedInfo, type Updat
 import type { TimerHandle } from '../../util/clock.js';
 import { CeaseSubcode, endOfRib, type Family, type Notification, type Update } from '../wire/index.js';
 import { ceaseNotification, flushOnEstablish, retainOnDown } from './graceful-restart.js';
+import { flushLongLivedOnEstablish, longLivedOnDown } from './long-lived.js';
 import { exportChanged, importChanged, peerDescriptor, peerFamily, peerLocalAsn, peerType, sessionConfig, sessionKey } from './peer-config.js';
 import type { SpeakerOptions, SpeakerPeer, SpeakerPeerStatus } from './types.js';
 import { packOutbound } from './update-packer.js';
@@ -67,6 +68,10 @@ export class PeerRuntime {
   private readonly stale = new Set<Family>();
   private restartTimer: TimerHandle | undefined;
   private staleTimer: TimerHandle | undefined;
+  /** Families the peer asked us to keep long-lived (RFC 9494) once the restart time is over, with their stale times. */
+  private longLivedPlan = new Map<Family, number>();
+  /** Families in their long-lived stale period, with the timer that ends it. */
+  private readonly longLived = new Map<Family, TimerHandle>();
   private limitTimer: TimerHandle | undefined;
   /** We are taking the session down on purpose: its routes are not kept. */
   private deliberate = false;
@@ -147,7 +152,7 @@ export class PeerRuntime {
     }
     const n = this.negotiated;
     if (this.out && n && (exportChanged(old, next) || importChanged(old, next))) {
-      const desc = peerDescriptor(next, opts, n.peerId, this.sessionLocal);
+      const desc = peerDescriptor(next, opts, n.peerId, this.sessionLocal, longLivedAware(n));
       this.host.changed(this.host.rib.setPeer(desc, next.importPolicy));
       if (exportChanged(old, next)) {
         this.out.setTarget(desc, next.exportFilter);
@@ -330,16 +335,22 @@ export class PeerRuntime {
     this.deliberate = false;
     this.sessionLocal = session.status().localAddress;
     const rib = this.host.rib;
-    const desc = peerDescriptor(this.cfg, this.host.options, n.peerId, this.sessionLocal);
+    const desc = peerDescriptor(this.cfg, this.host.options, n.peerId, this.sessionLocal, longLivedAware(n));
     const changes = rib.setPeer(desc, this.cfg.importPolicy);
     this.inRib = true;
     if (this.restartTimer !== undefined) {
       this.host.clock.clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
     }
+    this.longLivedPlan.clear();
     if (this.stale.size > 0) {
-      for (const f of flushOnEstablish([...this.stale], n)) {
+      // Families in their long-lived period answer to the new LLGR capability; their timer
+      // runs on until End-of-RIB (RFC 9494 §4.2).
+      const shortLived = [...this.stale].filter((f) => !this.longLived.has(f));
+      const flush = [...flushOnEstablish(shortLived, n), ...flushLongLivedOnEstablish([...this.longLived.keys()], n)];
+      for (const f of flush) {
         this.stale.delete(f);
+        this.endLongLived(f);
         changes.push(...rib.sweepStale(this.id, f));
       }
       if (this.stale.size > 0) {
@@ -397,6 +408,7 @@ export class PeerRuntime {
 
   private sweepAfterEndOfRib(family: Family): void {
     if (!this.stale.delete(family)) return;
+    this.endLongLived(family);
     const changes = this.host.rib.sweepStale(this.id, family);
     if (this.stale.size === 0 && this.staleTimer !== undefined) {
       this.host.clock.clearTimeout(this.staleTimer);
@@ -424,7 +436,9 @@ export class PeerRuntime {
     this.negotiated = undefined;
     this.pendingInitial = false;
     if (this.inRib) {
-      const keep = retainOnDown(n, d, this.deliberate);
+      const short = retainOnDown(n, d, this.deliberate);
+      const long = longLivedOnDown(n, d, this.deliberate, this.cfg.longLivedStaleTime !== undefined);
+      const keep = FAMILIES.filter((f) => short.includes(f) || long.has(f));
       if (keep.length === 0) {
         this.dropRoutes();
       } else {
@@ -433,13 +447,21 @@ export class PeerRuntime {
         rib.markStale(this.id, keep);
         this.stale.clear();
         for (const f of keep) this.stale.add(f);
+        // A long-lived timer already running is not restarted (RFC 9494 §4.2).
+        for (const f of [...this.longLived.keys()]) if (!long.has(f)) this.endLongLived(f);
+        this.longLivedPlan = long;
         if (this.staleTimer !== undefined) this.host.clock.clearTimeout(this.staleTimer);
         this.staleTimer = undefined;
         const secs = n!.gracefulRestart!.restartTime;
         if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
-        this.restartTimer = this.host.clock.setTimeout(() => this.restartExpired(), secs * 1000);
-        this.log.info({ families: keep, restartTime: secs, reason: d.reason }, 'peer restarting: its routes are kept, stale');
+        this.restartTimer = undefined;
+        this.log.info({ families: keep, restartTime: secs, longLived: Object.fromEntries(long), reason: d.reason }, 'peer restarting: its routes are kept, stale');
         this.host.changed(changes);
+        // Families without a restart time (0, or not listed in the graceful restart
+        // capability) go straight to the long-lived period (RFC 9494 §4.2).
+        const now = FAMILIES.filter((f) => long.has(f) && !short.includes(f));
+        if (now.length > 0) this.enterLongLived(now);
+        if (short.length > 0) this.restartTimer = this.host.clock.setTimeout(() => this.restartExpired(), secs * 1000);
       }
     }
   }
@@ -447,8 +469,49 @@ export class PeerRuntime {
   private restartExpired(): void {
     this.restartTimer = undefined;
     if (this.out) return;
-    this.log.info({ families: [...this.stale] }, 'restart time over: the peer did not come back, its routes go');
-    this.dropRoutes();
+    const gone = FAMILIES.filter((f) => this.stale.has(f) && !this.longLivedPlan.has(f));
+    if (gone.length === this.stale.size) {
+      this.log.info({ families: gone }, 'restart time over: the peer did not come back, its routes go');
+      this.dropRoutes();
+      return;
+    }
+    if (gone.length > 0) {
+      for (const f of gone) this.stale.delete(f);
+      this.log.info({ families: gone }, 'restart time over: routes without long-lived graceful restart go');
+      this.host.changed(this.host.rib.removePeer(this.id, gone));
+    }
+    this.enterLongLived(FAMILIES.filter((f) => this.stale.has(f)));
+  }
+
+  /** RFC 9494 §4.2: the families' stale routes become LLGR-stale, each family with its timer. */
+  private enterLongLived(families: readonly Family[]): void {
+    const changes: BestPathChange[] = [];
+    for (const f of families) {
+      changes.push(...this.host.rib.longLivedStale(this.id, f));
+      if (this.longLived.has(f)) continue;
+      const secs = this.longLivedPlan.get(f)!;
+      this.longLived.set(f, this.host.clock.setTimeout(() => this.longLivedExpired(f), secs * 1000));
+    }
+    this.log.info({ longLived: Object.fromEntries(families.map((f) => [f, this.longLivedPlan.get(f)])) }, 'routes kept as LLGR-stale, least preferred');
+    this.host.changed(changes);
+  }
+
+  /** The long-lived stale time of a family ran out: what the peer did not refresh goes. */
+  private longLivedExpired(family: Family): void {
+    this.longLived.delete(family);
+    if (!this.stale.delete(family)) return;
+    this.log.warn({ family }, 'long-lived stale time over: LLGR-stale routes removed');
+    if (this.stale.size === 0 && !this.out) {
+      this.dropRoutes();
+      return;
+    }
+    this.host.changed(this.host.rib.sweepStale(this.id, family));
+  }
+
+  private endLongLived(family: Family): void {
+    const t = this.longLived.get(family);
+    if (t !== undefined) this.host.clock.clearTimeout(t);
+    this.longLived.delete(family);
   }
 
   private staleExpired(): void {
@@ -457,6 +520,7 @@ export class PeerRuntime {
     for (const f of this.stale) changes.push(...this.host.rib.sweepStale(this.id, f));
     this.log.warn({ families: [...this.stale] }, 'no End-of-RIB in time: stale routes swept');
     this.stale.clear();
+    for (const f of [...this.longLived.keys()]) this.endLongLived(f);
     this.host.changed(changes);
   }
 
@@ -523,6 +587,7 @@ export class PeerRuntime {
   /** Withdraws everything the peer sent (no graceful restart). */
   private dropRoutes(): void {
     this.stale.clear();
+    for (const f of [...this.longLived.keys()]) this.endLongLived(f);
     if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
     if (this.staleTimer !== undefined) this.host.clock.clearTimeout(this.staleTimer);
     this.restartTimer = this.staleTimer = undefined;
@@ -549,8 +614,9 @@ export class PeerRuntime {
 
   private clearTimers(): void {
     const c = this.host.clock;
-    for (const t of [this.restartTimer, this.staleTimer, this.limitTimer]) if (t !== undefined) c.clearTimeout(t);
+    for (const t of [this.restartTimer, this.staleTimer, this.limitTimer, ...this.longLived.values()]) if (t !== undefined) c.clearTimeout(t);
     this.restartTimer = this.staleTimer = this.limitTimer = undefined;
+    this.longLived.clear();
   }
 
   // ---- status ----
@@ -590,9 +656,17 @@ export class PeerRuntime {
     }
     if (st.lastNotification) s.lastNotification = st.lastNotification;
     if (st.negotiated) s.negotiated = st.negotiated;
-    if (this.stale.size > 0) s.gracefulRestart = { staleFamilies: [...this.stale] };
+    if (this.stale.size > 0) {
+      s.gracefulRestart = { staleFamilies: [...this.stale] };
+      if (this.longLived.size > 0) s.gracefulRestart.longLivedFamilies = [...this.longLived.keys()];
+    }
     if (Object.keys(this.rejected).length > 0) s.importRejected = { ...this.rejected };
     if (this.cfg.maxPrefixes !== undefined) s.prefixLimit = { max: this.cfg.maxPrefixes, action: this.cfg.maxPrefixesAction ?? 'reset', rejected: this.overLimit };
     return s;
   }
+}
+
+/** The peer sent the LLGR capability (beside graceful restart): it may be sent LLGR-stale paths. */
+function longLivedAware(n: NegotiatedInfo): boolean {
+  return n.gracefulRestart?.longLived !== undefined;
 }

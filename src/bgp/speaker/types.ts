@@ -89,6 +89,12 @@ export interface SpeakerPeer {
   keepaliveTime?: number;
   /** Our advertised restart time for this peer (default 120). */
   gracefulRestartTime?: number;
+  /**
+   * Long-lived graceful restart (RFC 9494): the stale time (seconds, 24 bits) the peer may
+   * keep our routes as LLGR-stale. Set, our graceful restart time is 0, as Calico's BIRD
+   * config for restartMode LongLivedGracefulRestart.
+   */
+  longLivedStaleTime?: number;
   allowLocalAs?: number;
   /** Most prefixes (paths) accepted from the peer, both families together (RFC 4486). */
   maxPrefixes?: number;
@@ -146,7 +152,7 @@ export interface SpeakerPeerStatus {
   negotiated?: NegotiatedInfo;
   prefixes: { received: number; accepted: number; advertised: number };
   /** Set while we keep the peer's routes across its restart (RFC 4724 helper). */
-  gracefulRestart?: { staleFamilies: Family[] };
+  gracefulRestart?: { staleFamilies: Family[]; longLivedFamilies?: Family[] };
   /** Prefixes announced by the peer and refused by the import checks (martian next hop, first AS, loops …), per reason. */
   importRejected?: Partial<Record<ImportRejection, number>>;
   /** With maxPrefixes set: the limit, its action, and new prefixes ignored for being over it ('reject'). */

@@ -16,6 +16,14 @@ export interface GracefulRestartFamily extends AfiSafi {
   forwarding: boolean;
 }
 
+/** One family of the long-lived graceful restart capability (RFC 9494 §3.1). */
+export interface LongLivedFamily extends AfiSafi {
+  /** F bit: forwarding state was preserved across the restart. */
+  forwarding: boolean;
+  /** Long-lived stale time in seconds (24 bits). */
+  staleTime: number;
+}
+
 export interface AddPathFamily extends AfiSafi {
   send: boolean;
   receive: boolean;
@@ -38,6 +46,7 @@ export type Capability =
       families: GracefulRestartFamily[];
     }
   | { kind: 'add-path'; families: AddPathFamily[] }
+  | { kind: 'long-lived-graceful-restart'; families: LongLivedFamily[] }
   | { kind: 'unknown'; code: number; value: Buffer };
 
 export type CapabilityKind = Capability['kind'];
@@ -59,6 +68,35 @@ function empty<K extends 'route-refresh' | 'enhanced-route-refresh' | 'extended-
   };
 }
 
+/** RFC 9494 §3.1: AFI (2), SAFI (1), flags (1), Long-lived Stale Time (3). */
+const LLGR_TUPLE = 7;
+const LLGR_FORWARDING = 0x80;
+const LLGR_MAX_STALE = 0xffffff;
+
+const LONG_LIVED_ROW: CapabilityRow<'long-lived-graceful-restart'> = {
+  code: CapabilityCode.LONG_LIVED_GRACEFUL_RESTART,
+  decode: (v) => {
+    // A value that is not whole tuples is malformed: an OPEN Message Error, as for the
+    // graceful restart capability (BIRD's bgp_read_capabilities does the same).
+    if (v.length % LLGR_TUPLE !== 0) return 'long-lived graceful restart capability length must be a multiple of 7';
+    const families: LongLivedFamily[] = [];
+    for (let p = 0; p < v.length; p += LLGR_TUPLE) {
+      // Reserved flag bits are ignored on receipt (RFC 9494 §3.1).
+      families.push({ afi: v.readUInt16BE(p), safi: v[p + 2]!, forwarding: (v[p + 3]! & LLGR_FORWARDING) !== 0, staleTime: v.readUIntBE(p + 4, 3) });
+    }
+    return { kind: 'long-lived-graceful-restart', families };
+  },
+  encode: (w, c) => {
+    for (const f of c.families) {
+      if (!Number.isInteger(f.staleTime) || f.staleTime < 0 || f.staleTime > LLGR_MAX_STALE) throw new RangeError(`long-lived stale time ${f.staleTime} does not fit in 24 bits`);
+      w.u16(f.afi);
+      w.u8(f.safi);
+      w.u8(f.forwarding ? LLGR_FORWARDING : 0);
+      w.u8(f.staleTime >>> 16);
+      w.u16(f.staleTime & 0xffff);
+    }
+  },
+};
 const CAPABILITY_TABLE: { [K in Known['kind']]: CapabilityRow<K> } = {
   multiprotocol: {
     code: CapabilityCode.MULTIPROTOCOL,
@@ -136,6 +174,7 @@ const CAPABILITY_TABLE: { [K in Known['kind']]: CapabilityRow<K> } = {
       }
     },
   },
+  'long-lived-graceful-restart': LONG_LIVED_ROW,
 };
 
 const BY_CODE = new Map<number, CapabilityRow<Known['kind']>>(

@@ -19,6 +19,7 @@ export {
   type Capability,
   type CapabilityKind,
   type GracefulRestartFamily,
+  type LongLivedFamily,
 } from './capabilities.js';
 export { decodeOpen, encodeOpen, type DecodedOpen, type Open } from './open.js';
 export { asPathLength, formatAsPath, mergeAs4Path, type AsPathSegment } from './as-path.js';

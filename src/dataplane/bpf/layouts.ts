@@ -44,6 +44,26 @@ export const BPF_LAYOUTS = {
       vtep_mac: { offset: 6, size: 6 },
     },
   },
+  /** Key of host.bpf.o's `encap_routes6` LPM trie: a remote IPv6 block (addr in network byte order). */
+  encap_key6: {
+    object: 'host',
+    size: 20,
+    fields: {
+      prefixlen: { offset: 0, size: 4 },
+      addr: { offset: 4, size: 16 },
+    },
+  },
+  /** Value of `encap_routes6`: the remote node's IPv6 address and VTEP MAC (IPv6 VXLAN). */
+  encap_entry6: {
+    object: 'host',
+    size: 24,
+    fields: {
+      remote_ip: { offset: 0, size: 16 },
+      kind: { offset: 16, size: 1 },
+      flags: { offset: 17, size: 1 },
+      vtep_mac: { offset: 18, size: 6 },
+    },
+  },
   /** Key of host.bpf.o's IPv4 pool tries `snat_masq4` / `snat_pools4`. */
   snat_lpm4_key: {
     object: 'host',

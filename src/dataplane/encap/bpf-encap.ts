@@ -13,13 +13,17 @@ import { type Counter, readCounterSlots } from '../bpf/counters.js';
 import { HostProgram, type HostFeature, type HostTarget, type SlotState } from '../bpf/host-program.js';
 import {
   decodeEntry,
+  decodeEntry6,
   decodeKey,
+  decodeKey6,
   decodeRealmKey,
   DROP_REASONS,
   ENCAP_COUNTERS,
   ENCAP_STATE_MAPS,
   encodeEncapState,
   ipv4Bytes,
+  ipv6Bytes,
+  ipv6Text,
   macBytes,
   type DropReason,
   type EncapCounterName,
@@ -33,11 +37,15 @@ export const DEFAULT_VXLAN_VNI = 4096;
 export const DEFAULT_VXLAN_PORT = 4789;
 
 /** The maps a successor takes over: the remote blocks, the route realms, the peers allowed to tunnel here. */
-const ADOPTED_MAPS = ['encap_routes', 'encap_realms', 'encap_peers'] as const;
+const ADOPTED_MAPS = ['encap_routes', 'encap_realms', 'encap_peers', 'encap_routes6', 'encap_peers6'] as const;
 
 export interface BpfEncapOptions {
-  /** This node's underlay IPv4 address: outer source, and what decapsulation accepts. */
-  nodeIP: string;
+  /** This node's underlay IPv4 address: outer source, and what decapsulation accepts (absent: no IPv4 underlay). */
+  nodeIP?: string;
+  /** This node's underlay IPv6 address: IPv6 VXLAN's outer source and what it accepts. */
+  nodeIP6?: string;
+  /** This node's IPv6 VTEP MAC (vxlanTunnelMACAddrV6); with nodeIP6 it switches IPv6 VXLAN on. */
+  vtepMac6?: string;
   /**
    * This node's VTEP MAC (Node.spec.vxlanTunnelMACAddr, else `vtepMac(nodeName)`).
    * Without it the programs leave VXLAN alone in both directions.
@@ -88,7 +96,7 @@ export class BpfEncap implements HostFeature {
   private entries: readonly EncapEntry[] = [];
   private realmEntries: readonly RealmEntry[] = [];
   private sourceList: readonly string[] = [];
-  private desired: EncodedEncapState = { routes: new Map(), peers: new Map(), realms: new Map() };
+  private desired: EncodedEncapState = { routes: new Map(), peers: new Map(), realms: new Map(), routes6: new Map(), peers6: new Map() };
   private settled = false;
 
   /** Validates the load-time values; host.load() with this feature switches it on. */
@@ -123,7 +131,7 @@ export class BpfEncap implements HostFeature {
   configure(update: Partial<Omit<BpfEncapOptions, 'entries' | 'realms'>>): void {
     const next = { ...this.opts, ...update };
     encapGlobals(next);
-    encodeEncapState(this.entries, next.vtepMac !== undefined, this.realmEntries, this.sourceList);
+    encodeEncapState(this.entries, next.vtepMac !== undefined, this.realmEntries, this.sourceList, vxlan6Ready(next));
     this.opts = next;
   }
 
@@ -138,7 +146,7 @@ export class BpfEncap implements HostFeature {
     const realms = [...(this.opts.realms ?? from.realms)];
     // Until the first setState(), every peer the previous program allowed stays allowed.
     const sources = [...(this.opts.sources ?? from.sources)];
-    this.desired = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms, sources);
+    this.desired = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms, sources, vxlan6Ready(this.opts));
     this.entries = entries;
     this.realmEntries = realms;
     this.sourceList = sources;
@@ -176,7 +184,7 @@ export class BpfEncap implements HostFeature {
     const entries = state.entries ? [...state.entries] : this.entries;
     const realms = state.realms ? [...state.realms] : this.realmEntries;
     const sources = state.sources ? [...state.sources] : this.sourceList;
-    const encoded = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms, sources);
+    const encoded = encodeEncapState(entries, this.opts.vtepMac !== undefined, realms, sources, vxlan6Ready(this.opts));
     return this.host.serial(() => {
       this.entries = entries;
       this.realmEntries = realms;
@@ -215,7 +223,7 @@ export class BpfEncap implements HostFeature {
     // Peers first: a node may start sending to us as soon as we route to it; realms
     // and blocks before the routes that use them (the caller adds those afterwards).
     for (const [part, map] of ENCAP_STATE_MAPS) {
-      const count = part !== 'peers';
+      const count = part !== 'peers' && part !== 'peers6';
       const have = present.get(map)!;
       for (const [hex, { key, value }] of this.desired[part]) {
         if (have.has(hex)) {
@@ -234,7 +242,7 @@ export class BpfEncap implements HostFeature {
       for (const hex of present.get(map)!) {
         if (this.desired[part].has(hex)) continue;
         const gone = await mapDelete(handle, map, Buffer.from(hex, 'hex'));
-        if (gone && part !== 'peers') result.removed++;
+        if (gone && part !== 'peers' && part !== 'peers6') result.removed++;
       }
     }
     return result;
@@ -258,7 +266,19 @@ function decodeSlot(q: SlotState): { entries: EncapEntry[]; realms: RealmEntry[]
       realms.push({ realm, remoteIP: e.remoteIP, kind: e.kind, ...(e.kind === 'vxlan' ? { vtepMac: e.vtepMac } : {}) });
     }
   }
-  const sources = (q.maps.encap_peers ?? []).filter(({ key }) => key.length === 4).map(({ key }) => [...key].join('.'));
+  for (const { key, value } of q.maps.encap_routes6 ?? []) {
+    try {
+      const e = decodeEntry6(value);
+      macBytes('vtepMac', e.vtepMac);
+      if (e.kind === 'vxlan') entries.push({ block: decodeKey6(key), remoteIP: e.remoteIP, kind: 'vxlan', vtepMac: e.vtepMac });
+    } catch {
+      // left out, as any entry that does not decode
+    }
+  }
+  const sources = [
+    ...(q.maps.encap_peers ?? []).filter(({ key }) => key.length === 4).map(({ key }) => [...key].join('.')),
+    ...(q.maps.encap_peers6 ?? []).filter(({ key }) => key.length === 16).map(({ key }) => ipv6Text(key)),
+  ];
   return { entries, realms, sources };
 }
 
@@ -279,8 +299,9 @@ export function encapGlobals(opts: BpfEncapOptions): Record<string, Buffer | num
   const port = opts.vxlanPort ?? DEFAULT_VXLAN_PORT;
   if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new ValidationError('vxlanVNI', 'must be an integer from 0 to 16777215');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ValidationError('vxlanPort', 'must be an integer from 1 to 65535');
-  const nodeIP = ipv4Bytes('nodeIP', opts.nodeIP);
-  if (nodeIP.every((b) => b === 0)) throw new ValidationError('nodeIP', 'must not be 0.0.0.0');
+  if (opts.nodeIP === undefined && opts.nodeIP6 === undefined) throw new ValidationError('nodeIP', 'nodeIP or nodeIP6 is required');
+  const nodeIP = opts.nodeIP === undefined ? Buffer.alloc(4) : ipv4Bytes('nodeIP', opts.nodeIP);
+  if (opts.nodeIP !== undefined && nodeIP.every((b) => b === 0)) throw new ValidationError('nodeIP', 'must not be 0.0.0.0');
   const globals: Record<string, Buffer | number> = {
     node_ip: nodeIP,
     vxlan_vni: vni,
@@ -291,5 +312,21 @@ export function encapGlobals(opts: BpfEncapOptions): Record<string, Buffer | num
     globals.vtep_mac = macBytes('vtepMac', opts.vtepMac);
     globals.vxlan_enabled = 1;
   }
+  if (opts.nodeIP6 !== undefined) {
+    const ip6 = ipv6Bytes('nodeIP6', opts.nodeIP6);
+    if (ip6.every((b) => b === 0)) throw new ValidationError('nodeIP6', 'must not be ::');
+    globals.node_ip6 = ip6;
+    if (opts.vtepMac6 !== undefined) {
+      globals.vtep_mac6 = macBytes('vtepMac6', opts.vtepMac6);
+      globals.vxlan6_enabled = 1;
+    }
+  } else if (opts.vtepMac6 !== undefined) {
+    throw new ValidationError('vtepMac6', 'needs nodeIP6 (IPv6 VXLAN rides the IPv6 underlay)');
+  }
   return globals;
+}
+
+/** IPv6 VXLAN is on: an IPv6 underlay address and an IPv6 VTEP MAC. */
+function vxlan6Ready(opts: BpfEncapOptions): boolean {
+  return opts.nodeIP6 !== undefined && opts.vtepMac6 !== undefined;
 }

@@ -4,6 +4,7 @@
 
 import { endianness } from 'node:os';
 import { ValidationError } from '../../errors.js';
+import { Address6 } from 'ip-address';
 import { parseCidr, parseIP } from '../../api/net.js';
 import { BPF_LAYOUTS } from '../bpf/layouts.js';
 
@@ -23,6 +24,9 @@ export const ENCAP_COUNTERS = [
   'tunnelNotLocal',
   'vxlanOtherVni',
   'plain',
+  'encapVxlan6',
+  'decapVxlan6',
+  'vxlan6ZeroCsum',
   'fragNeeded',
 ] as const;
 export type EncapCounterName = (typeof ENCAP_COUNTERS)[number];
@@ -49,9 +53,12 @@ export type DropReason = (typeof DROP_REASONS)[number];
 
 /** One remote block and how to reach it, as the control plane declares it. */
 export interface EncapEntry {
-  /** The remote IPAM block, e.g. `10.244.3.0/26` (host bits zero). */
+  /**
+   * The remote IPAM block, e.g. `10.244.3.0/26` (host bits zero). An IPv6 block goes to
+   * `encap_routes6` and must be VXLAN over an IPv6 remote (IPv6 VXLAN).
+   */
   block: string;
-  /** The remote node's underlay IPv4 address. */
+  /** The remote node's underlay address, of the block's family. */
   remoteIP: string;
   kind: EncapKind;
   /** VXLAN only: the remote VTEP's MAC (its vxlan device's address, or vtepMac(node)). */
@@ -72,6 +79,20 @@ export interface RealmEntry {
 // Map keys and values are in the host's byte order except where the C says __be.
 const hostLittleEndian = endianness() === 'LE';
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+export function ipv6Bytes(path: string, text: string): Buffer {
+  const p = parseIP(text);
+  if (!p || p.family !== 6) throw new ValidationError(path, `must be an IPv6 address, got ${JSON.stringify(text)}`);
+  const out = Buffer.alloc(16);
+  let n = new Address6(p.address).bigInt();
+  for (let i = 15; i >= 0; i--, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+}
+
+/** An address of either family as its network-order bytes (4 or 16). */
+export function ipBytes(path: string, text: string): Buffer {
+  return typeof text === 'string' && text.includes(':') ? ipv6Bytes(path, text) : ipv4Bytes(path, text);
+}
 
 export function ipv4Bytes(path: string, text: string): Buffer {
   const p = parseIP(text);
@@ -98,6 +119,48 @@ export function encodeKey(prefixLength: number, network: Buffer): Buffer {
   else key.writeUInt32BE(prefixLength, l.fields.prefixlen.offset);
   network.copy(key, l.fields.addr.offset, 0, 4);
   return key;
+}
+
+/** struct encap_key6 for an IPv6 block. */
+export function encodeKey6(prefixLength: number, network: Buffer): Buffer {
+  const l = BPF_LAYOUTS.encap_key6;
+  const key = Buffer.alloc(l.size);
+  if (hostLittleEndian) key.writeUInt32LE(prefixLength, l.fields.prefixlen.offset);
+  else key.writeUInt32BE(prefixLength, l.fields.prefixlen.offset);
+  network.copy(key, l.fields.addr.offset, 0, 16);
+  return key;
+}
+
+/** The IPv6 block an `encap_routes6` key stands for. */
+export function decodeKey6(key: Buffer): string {
+  const l = BPF_LAYOUTS.encap_key6;
+  const len = hostLittleEndian ? key.readUInt32LE(l.fields.prefixlen.offset) : key.readUInt32BE(l.fields.prefixlen.offset);
+  return `${ipv6Text(key.subarray(l.fields.addr.offset, l.fields.addr.offset + 16))}/${len}`;
+}
+
+/** 16 network-order bytes as a canonical IPv6 address. */
+export function ipv6Text(b: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return parseIP(groups.join(':'))!.address;
+}
+
+export function encodeEntry6(remoteIP: Buffer, vtepMac: Buffer): Buffer {
+  const l = BPF_LAYOUTS.encap_entry6;
+  const v = Buffer.alloc(l.size);
+  remoteIP.copy(v, l.fields.remote_ip.offset, 0, 16);
+  v.writeUInt8(ENCAP_KIND.vxlan, l.fields.kind.offset);
+  vtepMac.copy(v, l.fields.vtep_mac.offset, 0, 6);
+  return v;
+}
+
+export function decodeEntry6(v: Buffer): { remoteIP: string; kind: RealmKind | number; vtepMac: string } {
+  const l = BPF_LAYOUTS.encap_entry6;
+  if (v.length !== l.size) throw new ValidationError('value', `is ${v.length} bytes, struct encap_entry6 is ${l.size}`);
+  const k = v.readUInt8(l.fields.kind.offset);
+  const kind = (Object.keys(ENCAP_KIND) as RealmKind[]).find((n) => ENCAP_KIND[n] === k) ?? k;
+  const mac = [...v.subarray(l.fields.vtep_mac.offset, l.fields.vtep_mac.offset + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  return { remoteIP: ipv6Text(v.subarray(l.fields.remote_ip.offset, l.fields.remote_ip.offset + 16)), kind, vtepMac: mac };
 }
 
 /** The __u32 key of `encap_realms`, host order. */
@@ -148,14 +211,20 @@ export interface EncodedEncapState {
   peers: Map<string, { key: Buffer; value: Buffer }>;
   /** encap_realms: realm key hex → value. */
   realms: Map<string, { key: Buffer; value: Buffer }>;
+  /** encap_routes6: IPv6 block key hex → value (IPv6 VXLAN). */
+  routes6: Map<string, { key: Buffer; value: Buffer }>;
+  /** encap_peers6: remote IPv6 address hex → bit mask. */
+  peers6: Map<string, { key: Buffer; value: Buffer }>;
 }
 
-export type EncapMapName = 'encap_routes' | 'encap_peers' | 'encap_realms';
+export type EncapMapName = 'encap_routes' | 'encap_peers' | 'encap_realms' | 'encap_routes6' | 'encap_peers6';
 /** Which map each part of EncodedEncapState goes to, in the order they are filled. */
 export const ENCAP_STATE_MAPS = [
   ['peers', 'encap_peers'],
+  ['peers6', 'encap_peers6'],
   ['realms', 'encap_realms'],
   ['routes', 'encap_routes'],
+  ['routes6', 'encap_routes6'],
 ] as const satisfies ReadonlyArray<readonly [keyof EncodedEncapState, EncapMapName]>;
 
 /** The remote VTEP MAC a VXLAN entry needs (and no other kind may carry). */
@@ -177,19 +246,37 @@ function remoteMac(at: string, kind: RealmKind, vtepMac: string | undefined, vxl
  */
 export function encodeEncapState(
   desired: readonly EncapEntry[], vxlanReady: boolean, realmEntries: readonly RealmEntry[] = [],
-  sources: readonly string[] = [],
+  sources: readonly string[] = [], vxlan6Ready = false,
 ): EncodedEncapState {
   if (!Array.isArray(desired)) throw new ValidationError('entries', 'must be an array');
   if (!Array.isArray(realmEntries)) throw new ValidationError('realms', 'must be an array');
   if (!Array.isArray(sources)) throw new ValidationError('sources', 'must be an array');
   const routes = new Map<string, { key: Buffer; value: Buffer }>();
+  const routes6 = new Map<string, { key: Buffer; value: Buffer }>();
   const peerKinds = new Map<string, number>();
+  const peer6Kinds = new Map<string, number>();
   desired.forEach((e, i) => {
     const at = `entries[${i}]`;
     if (typeof e !== 'object' || e === null) throw new ValidationError(at, 'must be an object');
     const c = parseCidr(e.block);
-    if (!c || c.family !== 4) throw new ValidationError(`${at}.block`, `must be an IPv4 CIDR, got ${JSON.stringify(e.block)}`);
+    if (!c) throw new ValidationError(`${at}.block`, `must be a CIDR, got ${JSON.stringify(e.block)}`);
     if (!c.masked) throw new ValidationError(`${at}.block`, `has host bits set; the block is ${c.network}`);
+    if (c.family === 6) {
+      // IPv6 VXLAN only, over an IPv6 remote.
+      if (e.kind !== 'vxlan') throw new ValidationError(`${at}.kind`, 'an IPv6 block can only be "vxlan"');
+      if (!vxlan6Ready) throw new ValidationError(`${at}.kind`, 'IPv6 vxlan needs this node\'s IPv6 address and vtepMac6 at load time');
+      const remote = ipv6Bytes(`${at}.remoteIP`, e.remoteIP);
+      const mac = remoteMac(at, 'vxlan', e.vtepMac, true)!;
+      const key = encodeKey6(c.prefixLength, ipv6Bytes(`${at}.block`, c.network.split('/')[0]!));
+      const value = encodeEntry6(remote, mac);
+      const hex = key.toString('hex');
+      const prev = routes6.get(hex);
+      if (prev && !prev.value.equals(value)) throw new ValidationError(`${at}.block`, `${c.network} is declared twice, differently`);
+      routes6.set(hex, { key, value });
+      const peer = remote.toString('hex');
+      peer6Kinds.set(peer, (peer6Kinds.get(peer) ?? 0) | (1 << ENCAP_KIND.vxlan));
+      return;
+    }
     const remote = ipv4Bytes(`${at}.remoteIP`, e.remoteIP);
     const kind: unknown = e.kind;
     if (kind !== 'ipip' && kind !== 'vxlan') throw new ValidationError(`${at}.kind`, 'must be "ipip" or "vxlan"');
@@ -224,11 +311,15 @@ export function encodeEncapState(
     }
   });
   // Every node may send either kind: which one it uses depends on its pools, not ours.
+  // IPv6 nodes: VXLAN only (there is no IPIP over IPv6).
   sources.forEach((a, i) => {
-    const peer = ipv4Bytes(`sources[${i}]`, a).toString('hex');
-    peerKinds.set(peer, (peerKinds.get(peer) ?? 0) | (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan));
+    const b = ipBytes(`sources[${i}]`, a);
+    if (b.length === 16) peer6Kinds.set(b.toString('hex'), (peer6Kinds.get(b.toString('hex')) ?? 0) | (1 << ENCAP_KIND.vxlan));
+    else peerKinds.set(b.toString('hex'), (peerKinds.get(b.toString('hex')) ?? 0) | (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan));
   });
   const peers = new Map<string, { key: Buffer; value: Buffer }>();
   for (const [hex, mask] of peerKinds) peers.set(hex, { key: Buffer.from(hex, 'hex'), value: Buffer.from([mask]) });
-  return { routes, peers, realms };
+  const peers6 = new Map<string, { key: Buffer; value: Buffer }>();
+  for (const [hex, mask] of peer6Kinds) peers6.set(hex, { key: Buffer.from(hex, 'hex'), value: Buffer.from([mask]) });
+  return { routes, peers, realms, routes6, peers6 };
 }

@@ -5,17 +5,23 @@
 // compares with what the kernel holds and changes only the difference: an existing
 // device that is right is adopted, stale entries go, and a device whose fixed
 // attributes (VNI, port, local, parent) are wrong is recreated.
+// IPv6 (family 6): Calico's vxlan-v6.calico over an IPv6 underlay — vxlan-v6.tabby, local =
+// the node's IPv6 address, MTU host−70, address /128, NDP neighbours, FDB dst IPv6 (Felix
+// felix/dataplane/linux/vxlan_mgr.go with ipVersion 6).
 
 import { addrApply, addrList, type AddrOp } from '../../native/addresses.js';
 import type { BatchOutcome } from '../../native/batch.js';
 import { type Link, linkDelete, linkList, linkSet, vxlanCreate } from '../../native/links.js';
 import { fdbApply, fdbList, type FdbOp, neighApply, type NeighbourOp, neighList } from '../../native/neighbours.js';
-import { VXLAN_DEVICE, type VxlanPeer } from '../dataplane-plan.js';
+import { parseIP } from '../../api/net.js';
+import { VXLAN_DEVICE, VXLAN_DEVICE_V6, type VxlanPeer } from '../dataplane-plan.js';
 
 export interface VxlanDeviceOptions {
   netns?: string;
-  /** Default vxlan.tabby. */
+  /** Default vxlan.tabby (family 4) or vxlan-v6.tabby (family 6). */
   name?: string;
+  /** The underlay's and the tunnel's family (default 4). */
+  family?: 4 | 6;
   /** Underlay interface. */
   parent: string;
   /** This node's underlay address: the tunnel's source. */
@@ -39,12 +45,15 @@ export interface VxlanApplyResult {
 
 export class VxlanDevice {
   readonly name: string;
-  private readonly opts: Required<Omit<VxlanDeviceOptions, 'netns'>> & { netns?: string };
+  readonly family: 4 | 6;
+  private readonly opts: Required<Omit<VxlanDeviceOptions, 'netns' | 'family'>> & { netns?: string };
   private desired: VxlanDeviceState = { peers: [] };
 
   constructor(opts: VxlanDeviceOptions) {
-    this.name = opts.name ?? VXLAN_DEVICE;
-    this.opts = { ...opts, name: this.name, vni: opts.vni ?? 4096, port: opts.port ?? 4789 };
+    this.family = opts.family ?? 4;
+    this.name = opts.name ?? (this.family === 6 ? VXLAN_DEVICE_V6 : VXLAN_DEVICE);
+    const { family: _family, ...rest } = opts;
+    this.opts = { ...rest, local: canonical(opts.local), name: this.name, vni: opts.vni ?? 4096, port: opts.port ?? 4789 };
   }
 
   /** The device MTU (host MTU minus VXLAN's overhead), applied on the next apply(). */
@@ -79,6 +88,8 @@ export class VxlanDevice {
       await vxlanCreate({
         name: this.name, vni: this.opts.vni, port: this.opts.port, local: this.opts.local, parent: this.opts.parent,
         learning: false, mtu: this.opts.mtu, mac, up: true, ...ns,
+        // eBPF IPv6 VXLAN sends GSO packets with a zero UDP checksum (RFC 6935): taken here.
+        ...(this.family === 6 ? { udp6ZeroCsumRx: true } : {}),
       });
       result.changes++;
     } else if (dev.mtu !== this.opts.mtu || dev.mac !== mac || !dev.up) {
@@ -108,22 +119,25 @@ export class VxlanDevice {
     if (dev.kind !== 'vxlan' || !v || v.external) return false;
     const parent = links.find((l) => l.name === this.opts.parent);
     return v.vni === this.opts.vni && v.port === this.opts.port && v.local === this.opts.local && !v.learning &&
+      (this.family !== 6 || v.udp6ZeroCsumRx === true) &&
       (v.parentIndex === undefined ? v.parent === this.opts.parent : v.parentIndex === parent?.index);
   }
 
   private async applyAddress(tunnelIP: string, result: VxlanApplyResult): Promise<void> {
     const ns = this.ns();
-    const have = (await addrList({ family: 4, ...ns })).filter((a) => a.ifname === this.name);
+    const want = `${canonical(tunnelIP)}/${this.family === 6 ? 128 : 32}`;
+    // IPv6: the kernel's own link-local address stays.
+    const have = (await addrList({ family: this.family, ...ns })).filter((a) => a.ifname === this.name && !a.cidr.toLowerCase().startsWith('fe80:'));
     const ops: AddrOp[] = [];
-    for (const a of have) if (a.cidr !== `${tunnelIP}/32`) ops.push({ op: 'delete', ifname: this.name, cidr: a.cidr });
-    if (!have.some((a) => a.cidr === `${tunnelIP}/32`)) ops.push({ op: 'add', ifname: this.name, cidr: `${tunnelIP}/32` });
+    for (const a of have) if (a.cidr !== want) ops.push({ op: 'delete', ifname: this.name, cidr: a.cidr });
+    if (!have.some((a) => a.cidr === want)) ops.push({ op: 'add', ifname: this.name, cidr: want, ...(this.family === 6 ? { nodad: true } : {}) });
     this.count(await addrApply(ops, ns), ops.map((o) => `address ${o.op} ${o.cidr}`), result);
   }
 
   private async applyNeighbours(result: VxlanApplyResult): Promise<void> {
     const ns = this.ns();
-    const want = new Map(this.desired.peers.map((p) => [p.tunnelIP, p.mac.toLowerCase()]));
-    const have = (await neighList({ family: 4, ...ns })).filter((n) => n.ifname === this.name);
+    const want = new Map(this.desired.peers.map((p) => [canonical(p.tunnelIP), p.mac.toLowerCase()]));
+    const have = (await neighList({ family: this.family, ...ns })).filter((n) => n.ifname === this.name);
     const ops: NeighbourOp[] = [];
     const ok = new Set<string>();
     for (const n of have) {
@@ -138,7 +152,7 @@ export class VxlanDevice {
 
   private async applyFdb(result: VxlanApplyResult): Promise<void> {
     const ns = this.ns();
-    const want = new Map(this.desired.peers.map((p) => [p.mac.toLowerCase(), p.nodeIP]));
+    const want = new Map(this.desired.peers.map((p) => [p.mac.toLowerCase(), canonical(p.nodeIP)]));
     const have = (await fdbList(ns)).filter((f) => f.ifname === this.name && f.mac !== undefined);
     const deletes: FdbOp[] = [];
     const ok = new Set<string>();
@@ -160,4 +174,9 @@ export class VxlanDevice {
       else result.errors.push(`${this.name}: ${what[i]}: ${r.message}`);
     });
   }
+}
+
+/** The address as the kernel reports it (IPv6 compressed, lower case), so desired and held compare equal. */
+function canonical(address: string): string {
+  return parseIP(address)?.address ?? address;
 }

@@ -26,6 +26,10 @@ test('values Calico accepts all become sessions; none is left out', async () => 
     bgpPeer('no-source', { peerIP: '10.0.0.16', asNumber: 65016, sourceAddress: 'None' }),
     bgpPeer('keep-ibgp', { peerIP: '10.0.0.17', asNumber: 64512, keepOriginalNextHop: true }),
     bgpPeer('keep-ebgp', { peerIP: '10.0.0.18', asNumber: 65018, keepOriginalNextHop: true }),
+    // confd bird.cfg.template: `graceful restart time 0; long lived graceful restart yes;`, and
+    // `long lived stale time` from maxRestartTime when set (BIRD's 3600 s otherwise).
+    bgpPeer('llgr', { peerIP: '10.0.0.19', asNumber: 65019, restartMode: 'LongLivedGracefulRestart', maxRestartTime: '10h' }),
+    bgpPeer('llgr-default', { peerIP: '10.0.0.20', asNumber: 65020, restartMode: 'LongLivedGracefulRestart' }),
   ];
   const plan = nodePlan(
     { nodes: [node('n1', '10.0.0.1/24')], configs: [{ apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: false } }], pools: [], blocks: [], peers },
@@ -41,6 +45,9 @@ test('values Calico accepts all become sessions; none is left out', async () => 
   assert.equal(by.get('Global_10_0_0_17')!.nextHopMode, 'Auto', 'keepOriginalNextHop on iBGP: nothing');
   assert.equal(by.get('Global_10_0_0_18')!.nextHopMode, 'Keep');
   assert.ok(by.has('Global_10_0_0_15') && by.has('Global_10_0_0_15_port_1179'));
+  assert.equal(by.get('Global_10_0_0_19')!.longLivedStaleTime, 36000, 'maxRestartTime is the long-lived stale time, past 4095 s');
+  assert.equal(by.get('Global_10_0_0_20')!.longLivedStaleTime, 3600);
+  assert.equal(by.get('Global_10_0_0_11')!.longLivedStaleTime, undefined, 'GracefulRestart (the default): no LLGR');
 
   const fns = new PeerPolicies().forPeers(plan.peers);
   const speaker = new Speaker({ routerId: '10.0.0.1', localAsn: 64512, listen: false, clock: new FakeClock() });
@@ -49,5 +56,7 @@ test('values Calico accepts all become sessions; none is left out', async () => 
   assert.equal(st.length, peers.length);
   assert.deepEqual(st.filter((s) => s.lastError !== undefined).map((s) => `${s.id}: ${s.info}`), [], 'no peer left out');
   for (const p of plan.peers) assert.ok(speaker.session(p.id), p.id);
+  const llgr = speaker.session('Global_10_0_0_19')!.config.gracefulRestart;
+  assert.deepEqual([llgr?.restartTime, llgr?.longLived?.staleTime], [0, 36000]);
   await speaker.stop();
 });

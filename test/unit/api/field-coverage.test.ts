@@ -34,6 +34,7 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['BGPPeer', 'spec.nextHopMode', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.password', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.maxRestartTime', 'src/calc/peers.ts'],
+  ['BGPPeer', 'spec.restartMode', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.keepaliveTime', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.numAllowedLocalASNumbers', 'src/calc/peers.ts'],
   ['BGPPeer', 'spec.ttlSecurity', 'src/calc/peers.ts'],
@@ -56,6 +57,8 @@ const CONSUMED: [kind: string, path: string, module: string][] = [
   ['Node', 'spec.bgp.routeReflectorClusterID', 'src/calc/peers.ts'],
   ['Node', 'spec.ipv4VXLANTunnelAddr', 'src/calc/node-plan.ts'],
   ['Node', 'spec.vxlanTunnelMACAddr', 'src/calc/node-plan.ts'],
+  ['Node', 'spec.ipv6VXLANTunnelAddr', 'src/calc/node-plan.ts'],
+  ['Node', 'spec.vxlanTunnelMACAddrV6', 'src/calc/node-plan.ts'],
   ['IPPool', 'spec.cidr', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.blockSize', 'src/ipam/ipam.ts'],
   ['IPPool', 'spec.ipipMode', 'src/calc/routes.ts'],
@@ -84,7 +87,6 @@ const FIXED: [kind: string, path: string, module: string, what: string][] = [
   ['BGPConfiguration', 'spec.serviceLoadBalancerAggregation', 'src/calc/export-policy.ts', 'Enabled: service CIDRs are advertised whole'],
   ['IPPool', 'spec.allowedUses', 'src/ipam/ipam.ts', '[Workload, Tunnel]: every pool serves both'],
   ['IPPool', 'spec.assignmentMode', 'src/ipam/ipam.ts', 'Automatic: every enabled pool is allocated from'],
-  ['BGPPeer', 'spec.restartMode', 'src/bgp/speaker/graceful-restart.ts', 'GracefulRestart: RFC 4724, what every session runs'],
 ];
 
 /** Fields validation never accepts (Calico's mustBeNil), with a value to prove it. */

@@ -34,7 +34,6 @@ const SAMPLES: Record<string, () => Resource> = {
   'BGPConfiguration spec.ignoredInterfaces': () => res('BGPConfiguration', { ignoredInterfaces: ['docker*'] }),
   'BGPPeer spec.reachableBy': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, reachableBy: '10.0.0.254' }),
   'BGPPeer spec.localWorkloadSelector': () => res('BGPPeer', { asNumber: 65000, localWorkloadSelector: "app == 'router'" }),
-  'BGPPeer spec.restartMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, restartMode: 'LongLivedGracefulRestart' }),
   'BGPPeer spec.birdGatewayMode': () => res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, birdGatewayMode: 'DirectIfDirectlyConnected' }),
   ...Object.fromEntries(
     ['exportV4', 'importV4', 'exportV6', 'importV6'].flatMap((list) => {
@@ -51,12 +50,9 @@ const SAMPLES: Record<string, () => Resource> = {
   'IPPool spec.namespaceSelector': () => res('IPPool', { cidr: '10.9.0.0/16', namespaceSelector: "team == 'a'" }),
   'IPPool spec.allowedUses': () => res('IPPool', { cidr: '10.9.0.0/16', allowedUses: ['LoadBalancer'] }),
   'IPPool spec.assignmentMode': () => res('IPPool', { cidr: '10.9.0.0/16', assignmentMode: 'Manual' }),
-  'IPPool spec.vxlanMode': () => res('IPPool', { cidr: 'fd00:9::/64', vxlanMode: 'Always' }),
   'IPPool spec.cidr': () => res('IPPool', { cidr: '127.9.0.0/16' }),
   'IPPool spec.nat-outgoing': () => res('IPPool', { cidr: '10.9.0.0/16', 'nat-outgoing': false }),
   'Node spec.bgp.ipv4IPIPTunnelAddr': () => res('Node', { bgp: { ipv4Address: '10.0.0.9/24', ipv4IPIPTunnelAddr: '10.244.0.1' } }),
-  'Node spec.ipv6VXLANTunnelAddr': () => res('Node', { ipv6VXLANTunnelAddr: 'fd00::9' }),
-  'Node spec.vxlanTunnelMACAddrV6': () => res('Node', { vxlanTunnelMACAddrV6: '66:00:00:00:00:09' }),
   'Node spec.addresses': () => res('Node', { addresses: [{ address: '10.0.0.9', type: 'InternalIP' }] }),
   'Node spec.orchRefs': () => res('Node', { orchRefs: [{ nodeName: 'x', orchestrator: 'k8s' }] }),
   'Node spec.interfaces': () => res('Node', { interfaces: [{ name: 'eth0', addresses: ['10.0.0.9'] }] }),
@@ -113,8 +109,14 @@ test('values that take effect are not refused', async () => {
   const ok = [
     res('IPPool', { cidr: '10.8.0.0/16', allowedUses: ['Tunnel', 'Workload'], assignmentMode: 'Automatic' }),
     res('IPPool', { cidr: 'fd00:8::/64', vxlanMode: 'Never' }),
+    // IPv6 VXLAN over an IPv6 underlay, as Calico's vxlan-v6.calico (vxlanModeV6), with the
+    // Node fields calico-node writes for it (allocateip: ipv6VXLANTunnelAddr, vxlanTunnelMACAddrV6).
+    res('IPPool', { cidr: 'fd00:7::/64', vxlanMode: 'CrossSubnet' }),
+    res('Node', { bgp: { ipv6Address: 'fd00::9/64' }, ipv6VXLANTunnelAddr: 'fd00:7::1', vxlanTunnelMACAddrV6: '66:00:00:00:00:09' }),
     res('BGPConfiguration', { serviceLoadBalancerAggregation: 'Enabled' }),
     res('BGPPeer', { peerIP: '10.9.0.1', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } } }),
+    // RFC 9494, both roles (src/bgp/speaker/long-lived.ts).
+    res('BGPPeer', { peerIP: '10.9.0.2', asNumber: 65000, restartMode: 'LongLivedGracefulRestart', maxRestartTime: '1h' }),
   ];
   ok.forEach((r, i) => (r.metadata.name = r.kind === 'BGPConfiguration' ? 'default' : `ok-${i}`));
   for (const r of ok) assert.deepEqual(refusalsOf(r), [], JSON.stringify(r.spec));

@@ -52,7 +52,7 @@ describe('node plan', () => {
     assert.equal(plan.routes.learned('10.0.0.0/24', ['10.0.0.2']), undefined, 'our connected subnet stays the kernel\'s');
     // bird_ipam.cfg.template: "Destination is not in any ipPool, accept" — plain.
     assert.deepEqual(plan.routes.learned('192.168.9.0/24', ['10.0.0.254'])?.kind, 'learned');
-    assert.deepEqual(plan.ipam, { satisfied: true, missingPools: [], vxlanTunnelAddress: false });
+    assert.deepEqual(plan.ipam, { satisfied: true, missingPools: [], vxlanTunnelAddress: false, vxlanTunnelAddressV6: false });
   });
 
   test('bindMode NodeIP listens on the node address; a route reflector carries its cluster id', () => {
@@ -102,6 +102,30 @@ describe('node plan', () => {
     assert.deepEqual(plan.localVtep, { tunnelIP: '10.96.1.0', mac: '66:00:00:00:00:01' });
     assert.deepEqual(plan.routes.resourceIntents.map((r) => [r.kind, r.dst]), [['blackhole', '10.96.1.0/26'], ['vxlan', '10.96.2.0/26']]);
     assert.equal(plan.routes.learned('10.96.2.0/26', ['10.0.0.2']), undefined, 'VXLAN routes never come from BGP');
+  });
+
+  test('IPv6 VXLAN: VTEPs from ipv6VXLANTunnelAddr and vxlanTunnelMACAddrV6 over the nodes\' IPv6 addresses, for their IPv6 blocks only (Felix vxlan_resolver.go, ipVersion 6)', () => {
+    const v4 = pool('v', '10.96.0.0/16', { vxlanMode: 'Always' });
+    const v6 = pool('v6', 'fd00:96::/48', { blockSize: 122, vxlanMode: 'CrossSubnet' });
+    const spec = (i: number, ip6: string) => ({
+      bgp: { ipv4Address: `10.0.0.${i}/24`, ipv6Address: ip6 },
+      ipv4VXLANTunnelAddr: `10.96.${i}.0`, vxlanTunnelMACAddr: `66:00:00:00:00:0${i}`,
+      ipv6VXLANTunnelAddr: `fd00:96:0:${i}::`, vxlanTunnelMACAddrV6: `66:00:00:00:06:0${i}`,
+    });
+    const nodes = [node('n1', '', spec(1, 'fd00:1::1/64')), node('n2', '', spec(2, 'fd00:2::2/64')), node('n3', '', spec(3, 'fd00:1::3/64'))];
+    const blocks = [1, 2, 3].flatMap((i) => [block(`10.96.${i}.0/26`, `n${i}`, 'v'), block(`fd00:96:0:${i}::/122`, `n${i}`, 'v6')]);
+    const plan = nodePlan(resources({ nodes, pools: [v4, v6], blocks }), { name: 'n1', cidrs: ['10.0.0.1/24', 'fd00:1::1/64'] })!;
+    assert.deepEqual(plan.localVtepV6, { tunnelIP: 'fd00:96:0:1::', mac: '66:00:00:00:06:01' });
+    const vx = plan.routes.resourceIntents.flatMap((r) => (r.kind === 'vxlan' ? [[r.dst, r.vtep.nodeIP, r.vtep.tunnelIP, r.vtep.mac]] : [])).sort();
+    // CrossSubnet: n3 shares fd00:1::/64 with n1, so its IPv6 block is routed plainly (over BGP).
+    assert.deepEqual(vx, [
+      ['10.96.2.0/26', '10.0.0.2', '10.96.2.0', '66:00:00:00:00:02'],
+      ['10.96.3.0/26', '10.0.0.3', '10.96.3.0', '66:00:00:00:00:03'],
+      ['fd00:96:0:2::/122', 'fd00:2::2', 'fd00:96:0:2::', '66:00:00:00:06:02'],
+    ]);
+    assert.equal(plan.routes.learned('fd00:96:0:2::/122', ['fd00:2::2']), undefined, 'VXLAN routes never come from BGP');
+    assert.deepEqual(plan.routes.learned('fd00:96:0:3::/122', ['fd00:1::3'])?.kind, 'learned');
+    assert.deepEqual(plan.tunnelSources, ['10.0.0.2', '10.0.0.3', 'fd00:1::3', 'fd00:2::2']);
   });
 
   test('explicit peers carry the export policy, password reference and filters for the agent', () => {
@@ -185,12 +209,21 @@ describe('IPAM needs', () => {
   test('a block of every enabled pool that selects the node, and the VXLAN tunnel address with a VXLAN pool', () => {
     const me = node('n1', '10.0.0.1/24', {}, { rack: 'r1' });
     const pools = [pool('a', '10.244.0.0/16'), pool('r2', '10.245.0.0/16', { nodeSelector: "rack == 'r2'" }), pool('off', '10.246.0.0/16', { disabled: true })];
-    assert.deepEqual(ipamNeeds(me, { pools, blocks: [] }), { satisfied: false, missingPools: ['a'], vxlanTunnelAddress: false });
+    assert.deepEqual(ipamNeeds(me, { pools, blocks: [] }), { satisfied: false, missingPools: ['a'], vxlanTunnelAddress: false, vxlanTunnelAddressV6: false });
     assert.deepEqual(ipamNeeds(me, { pools, blocks: [block('10.244.1.0/26', 'n1', 'a')] }).satisfied, true);
     const vx = [pool('v', '10.96.0.0/16', { vxlanMode: 'CrossSubnet' })];
-    assert.deepEqual(ipamNeeds(me, { pools: vx, blocks: [block('10.96.1.0/26', 'n1', 'v')] }), { satisfied: false, missingPools: [], vxlanTunnelAddress: true });
+    assert.deepEqual(ipamNeeds(me, { pools: vx, blocks: [block('10.96.1.0/26', 'n1', 'v')] }), { satisfied: false, missingPools: [], vxlanTunnelAddress: true, vxlanTunnelAddressV6: false });
     const withAddr = node('n1', '10.0.0.1/24', { ipv4VXLANTunnelAddr: '10.96.1.0' });
     assert.equal(ipamNeeds(withAddr, { pools: vx, blocks: [block('10.96.1.0/26', 'n1', 'v')] }).satisfied, true);
+  });
+
+  test('an IPv6 VXLAN pool asks for the IPv6 tunnel address alone, once the node has an IPv6 block (calico-node allocateip, vxlan-v6-tunnel-addr-NODE)', () => {
+    const me = node('n1', '10.0.0.1/24');
+    const pools = [pool('v4', '10.244.0.0/16'), pool('v6', 'fd00:96::/48', { blockSize: 122, vxlanMode: 'Always' })];
+    const blocks = [block('10.244.1.0/26', 'n1', 'v4'), block('fd00:96::/122', 'n1', 'v6')];
+    assert.deepEqual(ipamNeeds(me, { pools, blocks: blocks.slice(0, 1) }), { satisfied: false, missingPools: ['v6'], vxlanTunnelAddress: false, vxlanTunnelAddressV6: false });
+    assert.deepEqual(ipamNeeds(me, { pools, blocks }), { satisfied: false, missingPools: [], vxlanTunnelAddress: false, vxlanTunnelAddressV6: true });
+    assert.equal(ipamNeeds(node('n1', '10.0.0.1/24', { ipv6VXLANTunnelAddr: 'fd00:96::' }), { pools, blocks }).satisfied, true);
   });
 });
 

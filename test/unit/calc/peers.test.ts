@@ -134,6 +134,23 @@ describe('explicit peers', () => {
   });
 });
 
+describe('restartMode', () => {
+  // confd bird.cfg.template (Global_/Node_ peers): LongLivedGracefulRestart renders
+  // `graceful restart time 0; long lived graceful restart yes;` and `long lived stale time`
+  // from maxRestartTime only when it is set (BIRD's default is then 3600 s);
+  // GracefulRestart keeps `graceful restart time` from maxRestartTime.
+  const me = [node('a', '10.0.0.1/24')];
+  const one = (spec: Partial<BGPPeer['spec']>) => desiredPeers({ nodeName: 'a', nodes: me, peers: [peer('p', { peerIP: '10.0.0.9', asNumber: 65009, ...spec })], configs: [] })[0]!;
+  test('LongLivedGracefulRestart: maxRestartTime is the long-lived stale time, else 3600 s', () => {
+    assert.equal(one({ restartMode: 'LongLivedGracefulRestart', maxRestartTime: '2h' }).longLivedStaleTime, 7200);
+    assert.equal(one({ restartMode: 'LongLivedGracefulRestart' }).longLivedStaleTime, 3600);
+  });
+  test('GracefulRestart, or no restartMode: no long-lived stale time', () => {
+    assert.equal(one({ restartMode: 'GracefulRestart', maxRestartTime: '2h' }).longLivedStaleTime, undefined);
+    assert.equal(one({}).longLivedStaleTime, undefined);
+  });
+});
+
 describe('route reflectors via peerSelector', () => {
   const rrLabels = { 'route-reflector': 'true' };
   const rr1 = node('rr1', '10.0.0.100/24', { labels: rrLabels, cid: '224.0.0.1' });

@@ -9,7 +9,7 @@ import type { Node } from '../../../src/api/types.js';
 const node = (name: string, spec: Node['spec']): Node =>
   ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec }) as Node;
 
-test('tunnelSources: every other node, blocks or not, by BGP address and listed IPv4 addresses', () => {
+test('tunnelSources: every other node, blocks or not, by BGP address and listed addresses, both families', () => {
   const snap = {
     nodes: [
       node('me', { bgp: { ipv4Address: '192.168.0.1/24' } }),
@@ -22,5 +22,7 @@ test('tunnelSources: every other node, blocks or not, by BGP address and listed 
       node('joining', {}),
     ],
   };
-  assert.deepEqual(tunnelSources('me', snap), ['10.0.0.7', '10.1.0.7', '192.168.0.2', '192.168.0.3']);
+  // IPv6 ones too, for IPv6 VXLAN: Felix's "Drop IPv6 VXLAN packets from non-allowed hosts"
+  // in its IPv6 filter table takes the IPv6 all-hosts set (felix/rules/static.go).
+  assert.deepEqual(tunnelSources('me', snap), ['10.0.0.7', '10.1.0.7', '192.168.0.2', '192.168.0.3', 'fd00::3', 'fd00::7']);
 });

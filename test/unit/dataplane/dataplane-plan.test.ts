@@ -148,3 +148,36 @@ test('realm allocator: stable per (kind, node), seeded from the kernel, freed nu
   assert.equal(a.get('vxlan', '10.0.0.9'), 43, 'not 41 again right away');
   assert.equal(a.get('ipip', '10.0.0.3'), 42);
 });
+
+// IPv6 VXLAN: Calico's vxlan-v6.calico rides the IPv6 underlay, route `block via remote
+// ipv6VXLANTunnelAddr dev vxlan-v6.calico onlink` with MTU host − 70 (Felix
+// felix/dataplane/linux/vxlan_mgr.go route() with ipVersion 6: GW = vtep.Ipv6Addr; the
+// device's MTU is VXLANMTUV6, host MTU − 70 for the 40-byte IPv6 header).
+const vtepV6: RemoteVtep = { node: 'c', nodeIP: 'fd00:2::4', tunnelIP: 'fd00:244:9::', mac: '66:aa:bb:cc:dd:14', blocks: ['fd00:244:2::/122'] };
+const localVtepV6 = { tunnelIP: 'fd00:244::', mac: '66:aa:bb:cc:dd:11' };
+
+test('iptables: IPv6 VXLAN through vxlan-v6.tabby, its peers apart from the IPv4 ones', () => {
+  const v6 = [...intents, { kind: 'vxlan', dst: 'fd00:244:2::/122', vtep: vtepV6 } as const];
+  const p = plan('iptables', { haveTunl0: true, intents: v6, localVtepV6 });
+  assert.deepStrictEqual(p.errors, []);
+  assert.deepStrictEqual(p.routes.at(-1), { dst: 'fd00:244:2::/122', gateway: 'fd00:244:9::', device: 'vxlan-v6.tabby', onlink: true, mtu: 1430 });
+  assert.deepStrictEqual(p.vxlanPeersV6, [{ node: 'c', nodeIP: 'fd00:2::4', tunnelIP: 'fd00:244:9::', mac: '66:aa:bb:cc:dd:14' }]);
+  assert.deepStrictEqual(p.vxlanPeers.map((v) => v.tunnelIP), ['10.244.9.0']);
+  // Without this node's IPv6 VTEP the route cannot be planned; the IPv4 ones still are.
+  const q = plan('iptables', { haveTunl0: true, intents: v6 });
+  assert.deepStrictEqual(q.errors.map((e) => e.dst), ['fd00:244:2::/122']);
+  assert.match(q.errors[0]!.message, /IPv6 VTEP/);
+  assert.deepStrictEqual(q.vxlanPeers.map((v) => v.tunnelIP), ['10.244.9.0']);
+});
+
+test('bpf: IPv6 VXLAN goes out of the host interface towards the remote node, its block in encap_routes6 (IPv6 routes carry no realm)', () => {
+  const v6 = [{ kind: 'vxlan', dst: 'fd00:244:2::/122', vtep: vtepV6 } as const];
+  const p = plan('bpf', { intents: v6, localVtepV6 });
+  assert.deepStrictEqual(p.errors, []);
+  // C (fd00:2::4) is behind the router fd00:1::1 on eth0.
+  assert.deepStrictEqual(p.routes, [{ dst: 'fd00:244:2::/122', gateway: 'fd00:1::1', device: 'eth0', onlink: true, mtu: 1430 }]);
+  assert.deepStrictEqual(p.encapEntries, [{ block: 'fd00:244:2::/122', remoteIP: 'fd00:2::4', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:14' }]);
+  assert.deepStrictEqual(p.realms, []);
+  const far = plan('bpf', { intents: [{ kind: 'vxlan', dst: 'fd00:244:3::/122', vtep: { ...vtepV6, nodeIP: 'fd00:3::5' } }], localVtepV6 });
+  assert.deepStrictEqual(far.errors.map((e) => e.message), ['next hop fd00:3::5 is not reachable through eth0']);
+});

@@ -25,7 +25,23 @@ const P3 = peer(3);
 const E4 = ebgpPeer(4);
 const E5 = ebgpPeer(5, { asn: 65004 }); // same neighbour AS as E4
 
+/** RFC 9494 §3.2: LLGR_STALE is 65535:6. */
+const LLGR_STALE = 0xffff0006;
+
 const CASES: Case[] = [
+  // RFC 9494 §4.4: a long-lived stale path is least preferred, whatever else it has going for it.
+  {
+    name: 'a fresh path beats an LLGR_STALE one with higher LOCAL_PREF and a shorter AS_PATH',
+    step: 'llgr-stale',
+    winner: { src: P3, a: attrs('10.0.0.3', { localPref: 100, asPath: seq(65001, 65002, 65003) }) },
+    loser: { src: P2, a: attrs('10.0.0.2', { localPref: 500, asPath: seq(65001), communities: [LLGR_STALE] }) },
+  },
+  {
+    name: 'a fresh iBGP path beats an LLGR_STALE eBGP path with a shorter AS_PATH',
+    step: 'llgr-stale',
+    winner: { src: P2, a: attrs('10.0.0.2', { asPath: seq(65001, 65002) }) },
+    loser: { src: E4, a: attrs('10.0.0.4', { asPath: seq(65004), communities: [100, LLGR_STALE] }) },
+  },
   { name: 'local route beats a higher LOCAL_PREF', step: 'local-origin', winner: { src: 'local', a: attrs('10.0.0.1') }, loser: { src: P2, a: attrs('10.0.0.2', { localPref: 500 }) } },
   { name: 'higher LOCAL_PREF', step: 'local-pref', winner: { src: P3, a: attrs('10.0.0.3', { localPref: 200 }) }, loser: { src: P2, a: attrs('10.0.0.2', { localPref: 100 }) } },
   { name: 'missing LOCAL_PREF counts 100', step: 'local-pref', winner: { src: P3, a: attrs('10.0.0.3', { localPref: 101 }) }, loser: { src: P2, a: attrs('10.0.0.2') } },

@@ -126,7 +126,8 @@ test('capture: OPEN capabilities of both sides', () => {
       { kind: 'four-octet-as', asn: 65001 },
       { kind: 'add-path', families: [{ afi: 1, safi: 1, send: false, receive: true }] },
       { kind: 'enhanced-route-refresh' },
-      { kind: 'unknown', code: 71, value: Buffer.alloc(0) }, // long-lived graceful restart
+      // BIRD's default `long lived graceful restart aware`: the capability with no families (RFC 9494 §3.1).
+      { kind: 'long-lived-graceful-restart', families: [] },
     ],
   });
   const gobgp = all.find((c) => c.direction.startsWith(GOBGP) && c.msg.type === 'open')!.msg as { open: DecodedOpen };

@@ -42,7 +42,7 @@ const ALL_CAPABILITIES: Capability[] = [
     ],
   },
   { kind: 'unknown', code: 73, value: hex('02766d00') },
-  { kind: 'unknown', code: 71, value: Buffer.alloc(0) },
+  { kind: 'long-lived-graceful-restart', families: [{ afi: 1, safi: 1, forwarding: true, staleTime: 0xffffff }] },
 ];
 
 test('OPEN round-trips with every capability', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import { ValidationError } from '../../../../src/errors.js';
 import {
-  decodeEntry, decodeKey, decodeRealmKey, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
+  decodeEntry, decodeEntry6, decodeKey, decodeKey6, decodeRealmKey, encodeEncapState, encodeEntry, encodeKey, ENCAP_KIND, macBytes, type EncapEntry,
   type RealmEntry,
 } from '../../../../src/dataplane/encap/encap-map-codec.js';
 import { BPF_LAYOUTS } from '../../../../src/dataplane/bpf/layouts.js';
@@ -42,7 +42,7 @@ test('encodeEncapState: one route per block, peers with a bit per tunnel kind', 
     ['192.168.0.2', (1 << ENCAP_KIND.ipip) | (1 << ENCAP_KIND.vxlan)],
     ['192.168.0.3', 1 << ENCAP_KIND.ipip],
   ]);
-  assert.deepEqual(encodeEncapState([], false), { routes: new Map(), peers: new Map(), realms: new Map() });
+  assert.deepEqual(encodeEncapState([], false), { routes: new Map(), peers: new Map(), realms: new Map(), routes6: new Map(), peers6: new Map() });
 });
 
 test('encodeEncapState: every node in `sources` may send both kinds, routed to or not', () => {
@@ -55,8 +55,33 @@ test('encodeEncapState: every node in `sources` may send both kinds, routed to o
   assert.deepEqual(new Map([...s.peers.values()].map((p) => [[...p.key].join('.'), p.value[0]])), new Map([
     ['192.168.0.3', both], ['192.168.0.9', both],
   ]));
-  assert.throws(() => encodeEncapState([], false, [], ['fd00::1']),
+  // An IPv6 node address goes to encap_peers6, allowed VXLAN only (no IPIP over IPv6).
+  const v6 = encodeEncapState([], false, [], ['fd00::1']);
+  assert.deepEqual([...v6.peers6.values()].map((p) => [p.key.toString('hex'), p.value[0]]), [['fd000000000000000000000000000001', 1 << ENCAP_KIND.vxlan]]);
+  assert.equal(v6.peers.size, 0);
+  assert.throws(() => encodeEncapState([], false, [], ['not-an-address']),
     (err: unknown) => err instanceof ValidationError && err.path === 'sources[0]');
+});
+
+test('IPv6 VXLAN: an IPv6 block goes to encap_routes6 (struct encap_key6 / encap_entry6), its node to encap_peers6', () => {
+  const s = encodeEncapState([{ block: 'fd00:244:2::/122', remoteIP: 'fd00:1::2', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:14' }], false, [], [], true);
+  assert.equal(s.routes.size, 0);
+  const [e] = [...s.routes6.values()];
+  assert.equal(e!.key.length, BPF_LAYOUTS.encap_key6.size);
+  assert.equal(LE ? e!.key.readUInt32LE(0) : e!.key.readUInt32BE(0), 122);
+  assert.equal(decodeKey6(e!.key), 'fd00:244:2::/122');
+  assert.equal(e!.value.length, BPF_LAYOUTS.encap_entry6.size);
+  assert.deepEqual(decodeEntry6(e!.value), { remoteIP: 'fd00:1::2', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:14' });
+  assert.deepEqual([...s.peers6.values()].map((p) => [p.key.toString('hex'), p.value[0]]), [['fd000001000000000000000000000002', 1 << ENCAP_KIND.vxlan]]);
+  const bad: Array<[string, EncapEntry, string, boolean]> = [
+    ['IPIP over IPv6', { block: 'fd00:244:2::/122', remoteIP: 'fd00:1::2', kind: 'ipip' }, 'entries[0].kind', true],
+    ['no IPv6 VTEP here', { block: 'fd00:244:2::/122', remoteIP: 'fd00:1::2', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:14' }, 'entries[0].kind', false],
+    ['IPv4 remote', { block: 'fd00:244:2::/122', remoteIP: '10.0.0.2', kind: 'vxlan', vtepMac: '66:aa:bb:cc:dd:14' }, 'entries[0].remoteIP', true],
+    ['no MAC', { block: 'fd00:244:2::/122', remoteIP: 'fd00:1::2', kind: 'vxlan' }, 'entries[0].vtepMac', true],
+  ];
+  for (const [name, entry, path, ready] of bad) {
+    assert.throws(() => encodeEncapState([entry], true, [], [], ready), (err: unknown) => err instanceof ValidationError && err.path === path, name);
+  }
 });
 
 test('encodeEncapState refuses what the map cannot hold, naming the field', () => {
@@ -64,7 +89,7 @@ test('encodeEncapState refuses what the map cannot hold, naming the field', () =
   const cases: Array<[string, EncapEntry[], string, boolean?]> = [
     ['host bits', [{ ...ok, block: '10.244.1.5/26' }], 'entries[0].block'],
     ['no length', [{ ...ok, block: '10.244.1.0' }], 'entries[0].block'],
-    ['IPv6', [{ ...ok, block: 'fd00::/122' }], 'entries[0].block'],
+    ['IPv6 IPIP', [{ ...ok, block: 'fd00::/122' }], 'entries[0].kind'],
     ['remote', [{ ...ok, remoteIP: 'fd00::1' }], 'entries[0].remoteIP'],
     ['kind', [{ ...ok, kind: 'gre' as never }], 'entries[0].kind'],
     ['vxlan without mac', [{ ...ok, kind: 'vxlan' }], 'entries[0].vtepMac'],
