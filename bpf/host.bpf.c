@@ -6,7 +6,8 @@
  *   to-netdev:   SNAT (natOutgoing), then encapsulation
  *   from-netdev: reverse SNAT / inbound tracking, then decapsulation
  *
- * A step returns TC_ACT_OK to go on or TC_ACT_SHOT when it dropped the packet. The
+ * A step returns TC_ACT_OK to go on or TC_ACT_SHOT when it dropped the packet (the
+ * last, encapsulation, also TC_ACT_REDIRECT: it sent an ICMP error back). The
  * switches are `const volatile`: the verifier sees them as constants and removes the
  * steps that are off. Steps and their maps live in lib/host_*.h; one TypeScript owner
  * (src/dataplane/bpf/host-program.ts) loads this object and holds the tc slot. */
@@ -32,8 +33,9 @@ int tabby_to_dev(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (enable_snat && snat_to_netdev(skb) == TC_ACT_SHOT)
 		return TC_ACT_SHOT;
-	if (enable_encap && encap_to_netdev(skb) == TC_ACT_SHOT)
-		return TC_ACT_SHOT;
+	/* Encapsulation may also turn the packet into an ICMP error sent back (REDIRECT). */
+	if (enable_encap)
+		return encap_to_netdev(skb);
 	return TC_ACT_OK;
 }
 

@@ -3,6 +3,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -147,10 +149,22 @@ void ApplyGlobals(bpf_object* obj, const std::vector<GlobalValue>& globals) {
     if (!done[g]) throw SysError(ENOENT, "no global variable named " + globals[g].name);
 }
 
+// Every map of the object (not the data sections) gets a pin path under `dir`: at load
+// libbpf reuses a compatible map already pinned there, or creates the map and pins it.
+void SetPinPaths(bpf_object* obj, const std::string& dir) {
+  if (dir.empty()) return;
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (bpf_map__is_internal(map)) continue;
+    std::string pin = dir + "/" + bpf_map__name(map);
+    CheckLibbpf(bpf_map__set_pin_path(map, pin.c_str()), "pin path " + pin);
+  }
+}
+
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, std::vector<GlobalValue> globals)
-      : PromiseWorker(env, "bpf-object-load"), path_(std::move(path)), globals_(std::move(globals)) {}
+  LoadWorker(Napi::Env env, std::string path, std::vector<GlobalValue> globals, std::string pin_dir)
+      : PromiseWorker(env, "bpf-object-load"), path_(std::move(path)), globals_(std::move(globals)), pin_dir_(std::move(pin_dir)) {}
 
  protected:
   void Run() override {
@@ -179,12 +193,14 @@ class LoadWorker : public PromiseWorker {
     } catch (const SysError& e) {
       throw SysError(e.err(), path_ + ": " + e.what());
     }
+    SetPinPaths(raw, pin_dir_);
     CheckLibbpf(bpf_object__load(raw), "load " + path_);
     return obj;
   }
 
   std::string path_;
   std::vector<GlobalValue> globals_;
+  std::string pin_dir_;
   uint32_t handle_ = 0;
 };
 
@@ -210,6 +226,38 @@ class CloseWorker : public PromiseWorker {
  private:
   uint32_t handle_;
 };
+
+// Pins every program of a loaded object as DIR/<program name>, replacing an older pin.
+class PinProgramsWorker : public PromiseWorker {
+ public:
+  PinProgramsWorker(Napi::Env env, uint32_t handle, std::string dir)
+      : PromiseWorker(env, "bpf-object-pin-programs"), handle_(handle), dir_(std::move(dir)) {}
+
+ protected:
+  void Run() override {
+    ObjectRef ref = FindObject(handle_);
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, ref->obj) {
+      std::string pin = dir_ + "/" + bpf_program__name(prog);
+      if (unlink(pin.c_str()) != 0 && errno != ENOENT) throw SysError(errno, "unlink " + pin);
+      CheckLibbpf(bpf_program__pin(prog, pin.c_str()), "pin " + pin);
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  uint32_t handle_;
+  std::string dir_;
+};
+
+std::string ReadPinDir(Napi::Env env, const Napi::Value& opts_value) {
+  if (!opts_value.IsObject()) return "";
+  Napi::Value v = opts_value.As<Napi::Object>().Get("pinDir");
+  if (v.IsUndefined() || v.IsNull()) return "";
+  if (!v.IsString()) throw Napi::TypeError::New(env, "pinDir must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
 
 std::vector<GlobalValue> ReadGlobals(Napi::Env env, const Napi::Value& opts_value) {
   std::vector<GlobalValue> out;
@@ -274,7 +322,13 @@ void InstallLibbpfLogger() { libbpf_set_print(LibbpfPrint); }
 Napi::Value BpfObjectLoad(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0);
   std::vector<GlobalValue> globals = ReadGlobals(info.Env(), info[1]);
-  auto* w = new LoadWorker(info.Env(), std::move(path), std::move(globals));
+  std::string pin_dir = ReadPinDir(info.Env(), info[1]);
+  auto* w = new LoadWorker(info.Env(), std::move(path), std::move(globals), std::move(pin_dir));
+  return w->Start();
+}
+
+Napi::Value BpfObjectPinPrograms(const Napi::CallbackInfo& info) {
+  auto* w = new PinProgramsWorker(info.Env(), ArgU32(info, 0), ArgString(info, 1));
   return w->Start();
 }
 

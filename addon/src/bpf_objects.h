@@ -30,9 +30,12 @@ ObjectRef FindObject(uint32_t handle);
 // Routes libbpf's log into a per-thread buffer while a load runs; call once.
 void InstallLibbpfLogger();
 
-// bpfObjectLoad(path, {globals?}) -> Promise<number>
+// bpfObjectLoad(path, {globals?, pinDir?}) -> Promise<number>; with pinDir, maps are
+// reused from (or pinned to) pinDir/<map name>.
 Napi::Value BpfObjectLoad(const Napi::CallbackInfo& info);
 // bpfObjectClose(handle) -> Promise<void>
 Napi::Value BpfObjectClose(const Napi::CallbackInfo& info);
+// bpfObjectPinPrograms(handle, dir) -> Promise<void>: dir/<program name>, replaced.
+Napi::Value BpfObjectPinPrograms(const Napi::CallbackInfo& info);
 
 }  // namespace tabby

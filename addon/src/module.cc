@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addrList", Napi::Function::New(env, tabby::AddrList, "addrList"));
   exports.Set("bpfObjectLoad", Napi::Function::New(env, tabby::BpfObjectLoad, "bpfObjectLoad"));
   exports.Set("bpfObjectClose", Napi::Function::New(env, tabby::BpfObjectClose, "bpfObjectClose"));
+  exports.Set("bpfObjectPinPrograms", Napi::Function::New(env, tabby::BpfObjectPinPrograms, "bpfObjectPinPrograms"));
   exports.Set("bpfProgTestRun", Napi::Function::New(env, tabby::BpfProgTestRun, "bpfProgTestRun"));
   exports.Set("tcAttach", Napi::Function::New(env, tabby::TcAttach, "tcAttach"));
   exports.Set("tcDetach", Napi::Function::New(env, tabby::TcDetach, "tcDetach"));

@@ -18,6 +18,7 @@
 #include "layouts.h"
 #include "counters.h"
 #include "encap.h"
+#include "pmtu.h"
 
 /* Network byte order, as the packet carries it. */
 const volatile __be32 node_ip = 0;
@@ -159,6 +160,13 @@ static __always_inline int encap_to_netdev(struct __sk_buff *skb)
 	in.tos = ip->tos;
 	in.id = ip->id;
 	in.frag_off = ip->frag_off;
+	ret = pmtu_check(skb, e.kind == TABBY_ENCAP_IPIP ? IPIP_OVERHEAD : VXLAN_OVERHEAD, node_ip);
+	if (ret == PMTU_SENT) {
+		counter_add(&counters, TABBY_CTR_FRAG_NEEDED, skb->len);
+		return TC_ACT_REDIRECT;
+	}
+	if (ret != ENCAP_OK)
+		return encap_drop(skb, ret);
 
 	if (e.kind == TABBY_ENCAP_IPIP) {
 		ret = encap_ipip(skb, &in, node_ip, e.remote_ip);

@@ -49,6 +49,8 @@ export interface AgentOptions {
   nodeName?: string;
   store: Datastore;
   dataplane: 'bpf' | 'iptables' | 'none';
+  /** bpf mode: where the eBPF maps and programs are pinned (default: not pinned). */
+  bpfPinRoot?: string;
   stateDir: string;
   secretsDir: string;
   /** IP and IP6 as calico-node reads them (default: unset, first-found). */
@@ -149,6 +151,7 @@ export class Agent {
       // natOutgoing in bpf mode is a step of the same eBPF programs, loaded with them; the
       // node address of each family is the SNAT source for pools of that family.
       ...(this.opts.dataplane === 'bpf' ? { snat: this.snatSources() } : {}),
+      ...(this.opts.bpfPinRoot !== undefined ? { bpfPinRoot: this.opts.bpfPinRoot } : {}),
     });
     await dataplane.start();
     // Only a started dataplane is planned for: a watch event during the eBPF takeover

@@ -55,6 +55,7 @@ export const ENV_TABLE: readonly EnvSetting[] = [
   ...poolSettings(4),
   ...poolSettings(6),
   { env: ['TABBY_DATAPLANE'], flag: 'dataplane', default: 'bpf', describe: 'bpf, iptables or none' },
+  { env: ['TABBY_BPF_PIN_ROOT'], flag: 'bpf-pin-root', default: '/sys/fs/bpf/tabby', describe: 'bpf dataplane: the bpffs directory its maps and programs are pinned in and reused from by the next agent' },
   { env: ['TABBY_STATE_DIR'], flag: 'state-dir', default: '/var/run/tabby', describe: 'holds agent.sock for `tabby node status`' },
   { env: ['TABBY_SECRETS_DIR'], flag: 'secrets-dir', default: '/etc/tabby/secrets', describe: 'BGP passwords (secretKeyRef) as DIR/<secret>/<key>' },
   { env: ['TABBY_LOG_LEVEL'], flag: 'log-level', default: 'Info', describe: 'Trace, Debug, Info, Warning, Error, Fatal, Panic or None (any case)' },

@@ -24,6 +24,8 @@ export interface NodeConfig {
   routerId?: string;
   pools: PoolSettings;
   dataplane: 'bpf' | 'iptables' | 'none';
+  /** bpffs directory for the eBPF maps and programs. */
+  bpfPinRoot: string;
   stateDir: string;
   secretsDir: string;
   logLevel: string;
@@ -77,6 +79,11 @@ function routerId(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
   return r.value;
 }
 
+function bpfPinRoot(v: string, source: string): string {
+  if (!v.startsWith('/')) throw new ValidationError(source, `must be an absolute path, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** Flags over environment over defaults; every value checked, errors name their source. */
 export function resolveNodeConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const get = (flag: string) => settingValue(setting(flag), flags, env);
@@ -104,6 +111,7 @@ export function resolveNodeConfig(flags: Flags, env: NodeJS.ProcessEnv = process
       return settingValue(ENV_TABLE.find((s) => s.env.includes(key) || s.env.includes(`TABBY_${key}`))!, flags, env);
     }),
     dataplane: dataplane as NodeConfig['dataplane'],
+    bpfPinRoot: bpfPinRoot(val('bpf-pin-root'), get('bpf-pin-root').source),
     stateDir: val('state-dir'),
     secretsDir: val('secrets-dir'),
     logLevel,

@@ -79,6 +79,7 @@ export async function runNode(cfg: NodeConfig): Promise<void> {
     nodeName: cfg.nodeName,
     store,
     dataplane: cfg.dataplane,
+    bpfPinRoot: cfg.bpfPinRoot,
     stateDir: cfg.stateDir,
     secretsDir: cfg.secretsDir,
     ip: cfg.ip,

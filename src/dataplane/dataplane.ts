@@ -31,6 +31,7 @@ import { TunnelGuard } from './encap/tunnel-guard.js';
 import type { RouteShape } from './routes/desired-route.js';
 import { RouteReconciler, type RouteSource } from './routes/route-reconciler.js';
 import { Debounce } from '../util/debounce.js';
+import { dataplaneCleanup } from './dataplane-cleanup.js';
 
 export { DataplaneError };
 
@@ -65,6 +66,8 @@ export interface DataplaneConfig {
    * encapsulation so a restart takes both over at once (`snat` then holds it).
    */
   snat?: BpfSnatOptions;
+  /** bpf mode: bpffs directory where the eBPF maps and programs are pinned and reused from (absent: not pinned). */
+  bpfPinRoot?: string;
 }
 
 export interface DesiredDataplane {
@@ -215,6 +218,7 @@ export class Dataplane {
     if (this.cfg.mode === 'iptables' && this.cfg.ipip && !this.haveTunl0) {
       throw new DataplaneError(`iptables dataplane: ${IPIP_UNSUPPORTED}`);
     }
+    await this.cleanOtherMode();
     if (this.cfg.mode === 'bpf') await this.startBpf(host);
     if (this.cfg.mode === 'iptables') {
       // Calico brings tunl0 up for IPIP pools; the kernel creates it down.
@@ -229,6 +233,15 @@ export class Dataplane {
     this.started = true;
     this.scheduleResync();
     this.log.info({ hostMtu: this.mtu, ifname: this.cfg.hostIfname }, 'dataplane started');
+  }
+
+  // A switch of mode leaves nothing of the other one: its programs and pins, or its
+  // rules, sets and device (the routes are this mode's to reconcile).
+  private async cleanOtherMode(): Promise<void> {
+    const other = this.cfg.mode === 'bpf' ? 'iptables' : this.cfg.mode === 'iptables' ? 'bpf' : undefined;
+    if (!other) return;
+    const r = await dataplaneCleanup(other, { ...this.ns, routes: false, ...(other === 'bpf' && this.cfg.bpfPinRoot !== undefined ? { pinRoot: this.cfg.bpfPinRoot } : {}) });
+    if (r.tcInterfaces.length > 0 || r.vxlanDevice) this.log.info({ other, ...r }, 'removed what the other dataplane mode left');
   }
 
   private get nodeIP6(): string | undefined {
@@ -424,7 +437,7 @@ export class Dataplane {
   }
 
   private hostTarget(): HostTarget {
-    return { ifname: this.cfg.hostIfname, ...this.ns };
+    return { ifname: this.cfg.hostIfname, ...this.ns, ...(this.cfg.bpfPinRoot !== undefined ? { pinRoot: this.cfg.bpfPinRoot } : {}) };
   }
 
   private encapOptions(mac: string, mac6: string): BpfEncapOptions {

@@ -21,6 +21,7 @@ import { Fabric, createNetns, deleteNetns, link, listNetns, routerSysctls } from
 import { addNetnsWorkload, addPodmanWorkload, podmanSetup, podmanTeardown, type LabRuntime } from './lab-workloads.js';
 import { UsageError } from '../errors.js';
 import { parseIP } from '../api/net.js';
+import { removePins } from '../dataplane/bpf/host-pins.js';
 
 export interface LabOptions {
   nodes: number;
@@ -201,7 +202,7 @@ export async function labUp(o: LabOptions): Promise<LabState> {
     say('starting agents');
     for (const n of state.nodes) {
       mkdirSync(n.stateDir, { recursive: true });
-      const argv = [process.execPath, main(), 'node', 'run', '--name', n.name, '--datastore', state.datastore, '--state-dir', n.stateDir, '--dataplane', o.dataplane, ...addressFlags(o), '--no-default-pools', '--secrets-dir', join(dir, 'secrets')];
+      const argv = [process.execPath, main(), 'node', 'run', '--name', n.name, '--datastore', state.datastore, '--state-dir', n.stateDir, '--dataplane', o.dataplane, ...addressFlags(o), '--no-default-pools', '--secrets-dir', join(dir, 'secrets'), '--bpf-pin-root', labPinRoot(n.namespace)];
       writeFileSync(join(dir, `${n.name}.argv`), JSON.stringify(argv)); // to restart it by hand
       const child = startDaemon(argv, { netns: n.namespace, logFile: join(dir, `${n.name}.log`), env: { ...process.env, TABBY_LOG_LEVEL: process.env.TABBY_LOG_LEVEL ?? 'info' } });
       n.pid = child.pid!;
@@ -269,6 +270,15 @@ export async function waitConverged(state: LabState, say: (line: string) => void
 }
 
 /** Remove everything a lab made: containers, processes by PID, namespaces by prefix, state files. */
+/**
+ * Each lab node's agent pins its eBPF maps apart (bpffs is shared by every namespace).
+ * `ip netns exec` mounts a fresh /sys, so an agent started that way mounts a bpffs of
+ * its own there: its pins go with it, and a restarted lab agent migrates by copy.
+ */
+function labPinRoot(namespace: string): string {
+  return join('/sys/fs/bpf/tabby-lab', namespace);
+}
+
 export async function labDown(dir = LAB_DIR, prefix?: string): Promise<void> {
   const state = loadState(dir);
   // Containers first, while the datastore and the nodes are still there for the plugin's DEL.
@@ -280,6 +290,9 @@ export async function labDown(dir = LAB_DIR, prefix?: string): Promise<void> {
     const { stdout } = await ip(['netns', 'pids', ns], undefined, { allowFail: true });
     for (const pid of stdout.split('\n').map(Number).filter((n) => n > 0)) await stopPid(pid, 2000);
   }
-  for (const ns of namespaces) await deleteNetns(ns);
+  for (const ns of namespaces) {
+    await deleteNetns(ns);
+    removePins(labPinRoot(ns));
+  }
   removeStateDir(dir);
 }

@@ -34,8 +34,9 @@ export interface NativeBinding {
   fdbList(opts: { netns?: string }): Promise<FdbEntry[]>;
   addrApply(ops: Array<{ op: string; ifname: string; address: string; prefixLength: number; nodad?: boolean }>, opts: { netns?: string }): Promise<RawBatch>;
   addrList(opts: { family?: number; netns?: string }): Promise<Address[]>;
-  bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue> }): Promise<number>;
+  bpfObjectLoad(path: string, opts: { globals?: Record<string, BpfGlobalValue>; pinDir?: string }): Promise<number>;
   bpfObjectClose(handle: number): Promise<void>;
+  bpfObjectPinPrograms(handle: number, dir: string): Promise<void>;
   bpfProgTestRun(handle: number, program: string, data: Buffer): Promise<{ retval: number; data: Buffer }>;
   tcAttach(opts: TcAttachOptions): Promise<TcFilter>;
   tcDetach(opts: TcDetachOptions): Promise<boolean>;

@@ -14,6 +14,12 @@ export type BpfGlobalValue = number | bigint | boolean | Buffer;
 export interface BpfObjectLoadOptions {
   /** `const volatile` globals to set before load (they live in .rodata/.data/.bss). */
   globals?: Record<string, BpfGlobalValue>;
+  /**
+   * A directory on bpffs: each map is reused from `pinDir/<map name>` when pinned there
+   * (same type, key/value size and max entries, or the load fails), else created and
+   * pinned there.
+   */
+  pinDir?: string;
 }
 
 export function checkHandle(v: unknown): asserts v is BpfObjectHandle {
@@ -25,7 +31,12 @@ export function checkHandle(v: unknown): asserts v is BpfObjectHandle {
 /** Opens the object at `path`, sets its globals, loads it into the kernel. */
 export async function bpfObjectLoad(path: string, opts: BpfObjectLoadOptions = {}): Promise<BpfObjectHandle> {
   checkName('path', path);
-  const args: { globals?: Record<string, BpfGlobalValue> } = {};
+  const args: { globals?: Record<string, BpfGlobalValue>; pinDir?: string } = {};
+  if (opts.pinDir !== undefined) {
+    checkName('pinDir', opts.pinDir);
+    if (!opts.pinDir.startsWith('/')) throw new ValidationError('pinDir', 'must be an absolute path');
+    args.pinDir = opts.pinDir;
+  }
   if (opts.globals !== undefined) {
     for (const [name, v] of Object.entries(opts.globals)) {
       const ok =
@@ -42,4 +53,11 @@ export async function bpfObjectLoad(path: string, opts: BpfObjectLoadOptions = {
 export async function bpfObjectClose(handle: BpfObjectHandle): Promise<void> {
   checkHandle(handle);
   return call(BpfLoadError, (n) => n.bpfObjectClose(handle));
+}
+
+/** Pins each program of the object as `dir/<program name>`, replacing what is pinned there. */
+export async function bpfObjectPinPrograms(handle: BpfObjectHandle, dir: string): Promise<void> {
+  checkHandle(handle);
+  checkName('dir', dir);
+  return call(BpfLoadError, (n) => n.bpfObjectPinPrograms(handle, dir));
 }

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Address6 } from 'ip-address';
 import { askAgent } from '../../src/agent/status-server.js';
@@ -61,7 +61,13 @@ async function makeLab(prefix: string, third: number, opts: { ipv4?: boolean } =
 async function destroyLab(lab: Lab): Promise<void> {
   if (lab.agent?.pid) await stopPid(lab.agent.pid, 5000);
   for (const ns of [lab.node, lab.router]) await ip(['netns', 'del', ns], undefined, { allowFail: true });
+  rmSync(pinRoot(lab), { recursive: true, force: true });
   rmSync(lab.dir, { recursive: true, force: true });
+}
+
+/** This lab's own bpffs directory (bpffs is shared by every namespace). */
+function pinRoot(lab: Lab): string {
+  return join('/sys/fs/bpf', basename(lab.dir));
 }
 
 /** Mesh off, an IPv6 pool, and one BGPPeer per router address; IPv6 from autodetection. */
@@ -94,7 +100,7 @@ spec: {peerIP: "${address}", asNumber: ${ROUTER_AS}}`,
   const applied = tabby(lab.store, ['apply', '-f', '-'], docs.join('\n---\n'));
   assert.equal(applied.code, 0, applied.stderr);
   const argv = [
-    process.execPath, TABBY, 'node', 'run', '--name', 'n1', '--datastore', `file:${lab.store}`, '--state-dir', lab.stateDir,
+    process.execPath, TABBY, 'node', 'run', '--name', 'n1', '--datastore', `file:${lab.store}`, '--state-dir', lab.stateDir, '--bpf-pin-root', pinRoot(lab),
     '--dataplane', dataplane, '--ip-autodetection-method', 'interface=n0', '--ip6', 'autodetect', '--ip6-autodetection-method', 'interface=n0',
     '--no-default-pools', '--health-port', '-1', '--metrics-port', '-1', '--secrets-dir', join(lab.dir, 'secrets'),
   ];

@@ -44,6 +44,20 @@ export function nodeCommands<T extends { datastore?: string }>(yargs: Argv<T>): 
           process.stdout.write(a.output === 'json' ? `${JSON.stringify(status, null, 2)}\n` : formatNodeStatus(status));
         },
       )
-      .demandCommand(1, 'give a node verb: run or status'),
+      .command(
+        'cleanup',
+        'Remove everything Tabby programmed in this namespace: eBPF programs and pins, iptables chains and ipsets, vxlan.tabby, its routes',
+        (c) =>
+          c
+            .option('dataplane', { choices: ['bpf', 'iptables', 'all'] as const, default: 'all' as const, describe: 'which mode\'s leftovers to remove (routes always go)' })
+            .option('bpf-pin-root', { type: 'string', default: '/sys/fs/bpf/tabby', describe: 'the pin root the bpf dataplane used' }),
+        async (a) => {
+          const { dataplaneCleanup } = await import('../../dataplane/dataplane-cleanup.js');
+          const r = await dataplaneCleanup(a.dataplane, { pinRoot: a['bpf-pin-root'] });
+          process.stdout.write(`removed: tc programs on ${r.tcInterfaces.length} interface(s)${r.tcInterfaces.length ? ` (${r.tcInterfaces.join(', ')})` : ''}, ` +
+            `${r.pinsRemoved ? 'pins, ' : ''}${r.iptables ? 'iptables chains and ipsets, ' : ''}${r.vxlanDevice ? 'vxlan.tabby, ' : ''}${r.routes} route(s)\n`);
+        },
+      )
+      .demandCommand(1, 'give a node verb: run, status or cleanup'),
   );
 }

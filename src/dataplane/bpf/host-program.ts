@@ -5,13 +5,18 @@
 // A restarted agent takes over from its predecessor's program that way, and so does
 // this one when a feature is switched on or a load-time value changes: nothing is
 // detached first, so no packet passes unprocessed, and there is never a second filter.
+// With a pin root (host-pins.ts) the maps live on bpffs: a successor of the same layout
+// loads its programs on the very same maps (nothing is copied), one of another layout
+// copies the state once from the program in the slot.
 
+import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { NetlinkError, ValidationError } from '../../errors.js';
-import { bpfObjectClose, bpfObjectLoad, type BpfGlobalValue, type BpfObjectHandle } from '../../native/bpf-objects.js';
+import { bpfObjectClose, bpfObjectLoad, bpfObjectPinPrograms, type BpfGlobalValue, type BpfObjectHandle } from '../../native/bpf-objects.js';
 import { linkList } from '../../native/links.js';
 import { tcAttach, tcDetach, tcQuery, type TcDirection, type TcFilter } from '../../native/tc.js';
 import { bpfObjectPath } from './object-path.js';
+import { hostPins, removePins, type HostPins } from './host-pins.js';
 
 export const HOST_OBJECT = 'host';
 /** Cilium's to-netdev (leaving through the interface) and from-netdev (arriving on it), in 15 characters. */
@@ -34,11 +39,17 @@ export interface HostTarget {
   priority?: number;
   /** tc handle of both filters (default HOST_TC_HANDLE). */
   filterHandle?: number;
+  /** bpffs directory for the maps and programs (host-pins.ts); absent: nothing pinned, state copied on takeover. */
+  pinRoot?: string;
+  /** The maps' layout version (default hostMapsVersion()); tests set another to see a migration. */
+  mapsVersion?: string;
 }
 
 /** The raw entries of the named maps of the program in the slot. */
 export interface SlotState {
   progId: number;
+  /** The fresh object reuses the program's pinned maps: their content is already there. */
+  reused?: boolean;
   maps: Record<string, Array<{ key: Buffer; value: Buffer }>>;
 }
 
@@ -48,6 +59,8 @@ export interface HostFeature {
   globals(): Record<string, BpfGlobalValue>;
   /** Maps a successor takes over. */
   readonly stateMaps: readonly string[];
+  /** Those of stateMaps that are not read when the maps are reused (conntrack: large). */
+  readonly bulkMaps?: readonly string[];
   /** Validates and settles what it will write, before anything is loaded; may throw. */
   prepare(prev: SlotState | null): Promise<void>;
   /** Writes its state into the fresh object before it is attached. */
@@ -81,6 +94,8 @@ export class HostProgram {
     hostSlot(target);
     const ifindex = target.ifindex ?? 0;
     if (!Number.isInteger(ifindex) || ifindex < 0 || ifindex > 0x7fffffff) throw new ValidationError('ifindex', 'must be a positive integer');
+    if (target.pinRoot !== undefined && !/^\/[^\0]*[^/]$/.test(target.pinRoot)) throw new ValidationError('pinRoot', 'must be an absolute directory path');
+    if (target.mapsVersion !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(target.mapsVersion)) throw new ValidationError('mapsVersion', 'must be a plain name');
     this.target = { ...target };
   }
 
@@ -96,7 +111,8 @@ export class HostProgram {
 
   /**
    * Removes whatever sits in the slot on both hooks, whoever attached it (cleanup after
-   * an agent that is gone). Returns how many filters were removed.
+   * an agent that is gone), and the pins under the target's pin root. Returns how many
+   * filters were removed.
    */
   static async detach(target: HostTarget): Promise<number> {
     let n = 0;
@@ -109,6 +125,7 @@ export class HostProgram {
         throw err;
       }
     }
+    if (target.pinRoot !== undefined) removePins(target.pinRoot);
     return n;
   }
 
@@ -180,22 +197,24 @@ export class HostProgram {
 
   /**
    * Detaches both programs (unless a successor has replaced them: its filters stay)
-   * and frees the object with its maps. The clsact qdisc stays: it is harmless empty.
-   * Idempotent.
+   * and frees the object with its maps, unpinning them when it still owned the slot.
+   * The clsact qdisc stays: it is harmless empty. Idempotent.
    */
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
     const errors: unknown[] = [];
+    let owned = false;
     for (const direction of ['egress', 'ingress'] as const) {
       const f = this.filters[direction];
       if (!f) continue;
       try {
-        await tcDetach({ ifname: this.target.ifname, direction, ...nsOpt(this.target.netns), priority: f.priority, handle: f.handle, progId: f.progId });
+        if (await tcDetach({ ifname: this.target.ifname, direction, ...nsOpt(this.target.netns), priority: f.priority, handle: f.handle, progId: f.progId })) owned = true;
       } catch (err) {
         errors.push(err);
       }
       delete this.filters[direction];
     }
+    if (owned && this.target.pinRoot !== undefined) removePins(this.target.pinRoot);
     await this.release().catch((err: unknown) => errors.push(err));
     if (errors.length > 0) throw errors[0];
   }
@@ -208,11 +227,23 @@ export class HostProgram {
       const link = (await linkList(nsOpt(t.netns))).find((l) => l.name === t.ifname);
       if (link?.index !== t.ifindex) throw new ValidationError('ifindex', `is ${t.ifindex}, but ${t.ifname} has ifindex ${link?.index ?? 'none'}`);
     }
-    const prev = await HostProgram.previous(t, [...new Set(features.flatMap((f) => f.stateMaps))]);
+    const pins = t.pinRoot === undefined ? undefined : await hostPins(t.pinRoot, t.mapsVersion);
+    // Reused maps already hold the conntrack: it is not even read.
+    const bulk = new Set(pins?.reuse ? features.flatMap((f) => f.bulkMaps ?? []) : []);
+    const wanted = [...new Set(features.flatMap((f) => f.stateMaps))].filter((m) => !bulk.has(m));
+    const found = await HostProgram.previous(t, wanted);
+    const prev = found && pins?.reuse ? { ...found, reused: true } : found;
     for (const f of features) await f.prepare(prev);
     const globals: Record<string, BpfGlobalValue> = { host_ifindex: t.ifindex ?? 0 };
     for (const f of features) Object.assign(globals, f.globals());
-    const fresh = await bpfObjectLoad(bpfObjectPath(HOST_OBJECT), { globals });
+    if (pins) mkdirSync(pins.mapsDir, { recursive: true });
+    let fresh: BpfObjectHandle;
+    try {
+      fresh = await bpfObjectLoad(bpfObjectPath(HOST_OBJECT), { globals, ...(pins ? { pinDir: pins.mapsDir } : {}) });
+    } catch (err) {
+      if (pins && !pins.reuse) removePins(pins.mapsDir);
+      throw err;
+    }
     const filters: Filters = {};
     try {
       for (const f of features) await f.fill(fresh, prev);
@@ -228,11 +259,22 @@ export class HostProgram {
       // A hook already replaced runs the fresh object with its full state: it stays
       // attached, and closing the handle leaves the kernel's reference.
       if (filters.egress) await this.adopt(fresh, filters).catch(() => undefined);
-      else await bpfObjectClose(fresh).catch(() => undefined);
+      else {
+        await bpfObjectClose(fresh).catch(() => undefined);
+        if (pins && !pins.reuse) removePins(pins.mapsDir);
+      }
       throw err;
     }
     await this.adopt(fresh, filters);
     this.on = [...features];
+    if (pins) await this.settlePins(fresh, pins);
+  }
+
+  // The programs now attached are the pinned ones; maps of an older layout have been
+  // migrated and go (their programs were replaced: nothing uses them any more).
+  private async settlePins(fresh: BpfObjectHandle, pins: HostPins): Promise<void> {
+    await bpfObjectPinPrograms(fresh, pins.progsDir);
+    for (const dir of pins.stale) removePins(dir);
   }
 
   private async adopt(fresh: BpfObjectHandle, filters: Filters): Promise<void> {

@@ -27,6 +27,7 @@ export const ENCAP_COUNTERS = [
   'encapVxlan6',
   'decapVxlan6',
   'vxlan6ZeroCsum',
+  'fragNeeded',
 ] as const;
 export type EncapCounterName = (typeof ENCAP_COUNTERS)[number];
 

@@ -8,7 +8,9 @@
 // Restart without a gap: before the fresh object is attached, fill() copies the
 // configuration, pools and conntrack of the program in the slot (a predecessor's, or
 // this host's own when it loads again), so translated flows keep their NAT ports and
-// flows opened from outside stay untranslated.
+// flows opened from outside stay untranslated. With pinned maps of the same layout
+// (HostTarget.pinRoot) the fresh object runs on the very maps the old one used, and
+// only the configuration and pools are written again.
 
 import { randomInt } from 'node:crypto';
 import { ValidationError } from '../../errors.js';
@@ -90,12 +92,16 @@ export interface SnatAdoption {
   progId: number;
   config: boolean;
   pools: number;
+  /** Conntrack entries copied (0 when the maps were reused). */
   ct: number;
+  /** The pinned maps were reused as they are. */
+  reused: boolean;
 }
 
 export class BpfSnat implements HostFeature, NatDataplane {
   readonly mode = 'bpf' as const;
   readonly stateMaps = STATE_MAPS;
+  readonly bulkMaps = CT_MAPS;
   private readonly opts: BpfSnatOptions;
   private config: SnatConfigUpdate = {};
   private seed = 0;
@@ -184,9 +190,11 @@ export class BpfSnat implements HostFeature, NatDataplane {
         pools++;
       }
     }
-    const ct = old ? await this.copyCt(handle, old) : 0;
-    if (first && old) this.adoption = { progId: old.progId, config: old.config !== null, pools, ct };
-    this.log.info({ portRange: this.portRange, adopted: old ? { progId: old.progId, pools, ct } : null }, 'snat loaded');
+    // Reused (pinned) maps are the old program's own: nothing to copy.
+    const reused = prev?.reused === true;
+    const ct = old && !reused ? await this.copyCt(handle, old) : 0;
+    if (first && old) this.adoption = { progId: old.progId, config: old.config !== null, pools, ct, reused };
+    this.log.info({ portRange: this.portRange, adopted: old ? { progId: old.progId, pools, ct, reused } : null }, 'snat loaded');
   }
 
   /** Declares the complete set of pools; apply() writes the difference. */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ValidationError } from '../../../src/errors.js';
 import { HOST_PROGRAMS, HOST_TC_HANDLE, HOST_TC_PRIORITY, HostProgram, hostSlot } from '../../../src/dataplane/bpf/host-program.js';
 import { BpfEncap } from '../../../src/dataplane/encap/bpf-encap.js';
+import { HOST_MAPS_EPOCH, hostMapsVersion } from '../../../src/dataplane/bpf/host-pins.js';
 import { BpfSnat } from '../../../src/dataplane/nat/bpf-snat.js';
 
 test('one fixed slot by default; a given one is checked', () => {
@@ -15,6 +16,12 @@ test('one fixed slot by default; a given one is checked', () => {
     assert.throws(() => new HostProgram({ ifname: 'eth0', ...bad }), (e: unknown) => e instanceof ValidationError && e.path === path);
   }
   assert.throws(() => new HostProgram({ ifname: 'eth0', ifindex: -1 }), ValidationError);
+  for (const pinRoot of ['tabby', '/', '/sys/fs/bpf/tabby/']) {
+    assert.throws(() => new HostProgram({ ifname: 'eth0', pinRoot }), (e: unknown) => e instanceof ValidationError && e.path === 'pinRoot', pinRoot);
+  }
+  assert.throws(() => new HostProgram({ ifname: 'eth0', pinRoot: '/sys/fs/bpf/t', mapsVersion: '../x' }), ValidationError);
+  // The maps' directory is named by the epoch and the shared layouts, so a layout change moves it.
+  assert.match(hostMapsVersion(), new RegExp(`^e${HOST_MAPS_EPOCH}-[0-9a-f]{12}$`));
   // The kernel keeps 15 characters of a program name; both must survive whole.
   assert.ok(Object.values(HOST_PROGRAMS).every((p) => p.length <= 15));
 });
