@@ -136,7 +136,14 @@ export async function addPodmanWorkload(s: LabState, node: LabNode, index: numbe
 
 /** podman rm in the workload's node namespace, so the plugin's DEL runs where its ADD ran. */
 export async function removePodmanWorkload(s: LabState, node: LabNode, container: string): Promise<void> {
-  await podman(s, node, ['rm', '-f', '-t', '0', container]);
+  // podman 4.3's rm races with its own unmounts when many run at once ("unlinkat …/shm:
+  // device or resource busy"); a second rm finishes the job, so retry a bounded few times.
+  for (let attempt = 1; ; attempt++) {
+    const r = await podman(s, node, ['rm', '-f', '-t', '0', container], true);
+    if (r.code === 0) return;
+    if (attempt === 3 || !/resource busy/.test(r.stderr)) throw new LabError(`podman rm ${container} failed: ${r.stderr.trim()}`);
+    await new Promise((done) => setTimeout(done, 500 * attempt));
+  }
 }
 
 /** Every container removed (DEL through the plugin), then the lab's podman storage. Best effort. */
