@@ -57,7 +57,7 @@ describe('links, neighbours, FDB and addresses', NEEDS, () => {
     const listed = (await linkList({ netns: ns.name })).find((l) => l.name === 'vxlan.calico');
     assert.deepStrictEqual(listed?.vxlan, {
       vni: 4096, port: 4789, local: '192.168.50.1', parentIndex: (await linkList({ netns: ns.name })).find((l) => l.name === 'eth0')!.index,
-      parent: 'eth0', learning: false, external: false,
+      parent: 'eth0', learning: false, external: false, udp6ZeroCsumRx: false,
     });
     assert.equal(listed?.kind, 'vxlan');
     assert.equal(listed?.up, true);

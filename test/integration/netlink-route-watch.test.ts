@@ -35,9 +35,15 @@ process.stdin.on('data', () => {}).on('end', () => w.stop());`;
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
     try {
       assert.ok(await waitFor(() => lines.includes('ready')), 'watcher started');
-      // Settle link-up events (IPv6 link-local and multicast routes) before counting.
-      await new Promise((r) => setTimeout(r, 1500));
-      const base = lines.filter((l) => l.startsWith('event')).length;
+      // Settle link-up events (IPv6 link-local and multicast routes) before counting: wait for
+      // a quiet second (at most 10 s), as they may trail the addresses by a while under load.
+      const events = () => lines.filter((l) => l.startsWith('event')).length;
+      for (let i = 0, last = -1, quiet = 0; i < 40 && quiet < 4; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        quiet = events() === last ? quiet + 1 : 0;
+        last = events();
+      }
+      const base = events();
       const batch = Array.from({ length: 1000 }, (_, i) => `route add 10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.66.0.5 proto 88`).join('\n');
       writeFileSync(`/tmp/${ns!.name}-batch`, `${batch}\n`);
       ns!.ip('-batch', `/tmp/${ns!.name}-batch`);
