@@ -110,26 +110,20 @@ export function macBytes(path: string, text: string): Buffer {
   return b;
 }
 
-/** struct encap_key for a block; the address stays in network byte order. */
-export function encodeKey(prefixLength: number, network: Buffer): Buffer {
-  const l = BPF_LAYOUTS.encap_key;
+/** An LPM trie key: a host-order __u32 prefix length, then the address in network byte order. */
+function lpmKey(l: (typeof BPF_LAYOUTS)['encap_key' | 'encap_key6'], prefixLength: number, network: Buffer, addrBytes: number): Buffer {
   const key = Buffer.alloc(l.size);
-  // prefixlen is a host-order __u32.
   if (hostLittleEndian) key.writeUInt32LE(prefixLength, l.fields.prefixlen.offset);
   else key.writeUInt32BE(prefixLength, l.fields.prefixlen.offset);
-  network.copy(key, l.fields.addr.offset, 0, 4);
+  network.copy(key, l.fields.addr.offset, 0, addrBytes);
   return key;
 }
 
+/** struct encap_key for a block. */
+export const encodeKey = (prefixLength: number, network: Buffer): Buffer => lpmKey(BPF_LAYOUTS.encap_key, prefixLength, network, 4);
+
 /** struct encap_key6 for an IPv6 block. */
-export function encodeKey6(prefixLength: number, network: Buffer): Buffer {
-  const l = BPF_LAYOUTS.encap_key6;
-  const key = Buffer.alloc(l.size);
-  if (hostLittleEndian) key.writeUInt32LE(prefixLength, l.fields.prefixlen.offset);
-  else key.writeUInt32BE(prefixLength, l.fields.prefixlen.offset);
-  network.copy(key, l.fields.addr.offset, 0, 16);
-  return key;
-}
+export const encodeKey6 = (prefixLength: number, network: Buffer): Buffer => lpmKey(BPF_LAYOUTS.encap_key6, prefixLength, network, 16);
 
 /** The IPv6 block an `encap_routes6` key stands for. */
 export function decodeKey6(key: Buffer): string {
