@@ -23,9 +23,6 @@
 #define IPV6_HLEN 40
 #define ENCAP_IPPROTO_ICMPV6 58
 #define ENCAP_IPPROTO_FRAGMENT 44
-/* Fragments are summed byte by byte, this much at a time, up to a 9216-byte jumbo frame. */
-#define SUM_CHUNK 64
-#define SUM_CHUNKS_MAX (9216 / SUM_CHUNK)
 #define VXLAN6_OVERHEAD (IPV6_HLEN + UDP_HLEN + VXLAN_HLEN + ETH_HLEN)
 #define VXLAN6_ENCAP_FLAGS (BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 | \
 			    BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH | \
@@ -33,6 +30,8 @@
 /* The ECN bits of the traffic class, where they sit in the header's second byte. */
 #define IPV6_ECN_BYTE_MASK 0x30
 #define IPV6_ECN_BYTE_CE 0x30
+
+#include "pmtu6.h"
 
 /* Network byte order. All zero: no IPv6 underlay, IPv6 VXLAN off. */
 const volatile __be32 node_ip6[4] = {};
@@ -66,18 +65,6 @@ struct vxlan6_encap_hdr {
 
 _Static_assert(__builtin_offsetof(struct vxlan6_encap_hdr, eth) + sizeof(struct ethhdr) == VXLAN6_OVERHEAD,
 	       "IPv6 VXLAN header stack");
-
-/* One's complement sum of `words` 16-bit words, as they lie in memory. */
-static __always_inline __u32 csum_words(const void *p, int words)
-{
-	const __u16 *w = p;
-	__u32 sum = 0;
-
-#pragma unroll
-	for (int i = 0; i < words; i++)
-		sum += w[i];
-	return sum;
-}
 
 static __always_inline bool is_node_ip6(const struct in6_addr *a)
 {
@@ -132,66 +119,13 @@ static __always_inline bool inner_l4_sum(struct __sk_buff *skb, __u32 *out)
 	return true;
 }
 
-struct payload_sum_ctx {
-	struct __sk_buff *skb;
-	__u32 off;
-	__u32 end;
-	__u32 csum;
-	bool failed;
-};
-
-/* One chunk of payload_sum(): 1 stops bpf_loop (done or failed), 0 goes on. */
-static long payload_sum_chunk(__u32 index, void *arg)
-{
-	struct payload_sum_ctx *c = arg;
-	__u8 buf[SUM_CHUNK];
-	__s64 csum;
-	__u32 n;
-
-	if (c->off >= c->end)
-		return 1;
-	n = c->end - c->off;
-	if (n > SUM_CHUNK)
-		n = SUM_CHUNK;
-	/* 1..SUM_CHUNK for the verifier too: the barrier keeps clang from folding the
-	 * mask away as redundant after the clamp. */
-	asm volatile("" : "+r"(n));
-	n = ((n - 1) & (SUM_CHUNK - 1)) + 1;
-	/* Zero padding: a short tail sums as if padded with zeros (RFC 1071). */
-	__builtin_memset(buf, 0, sizeof(buf));
-	if (bpf_skb_load_bytes(c->skb, c->off, buf, n))
-		goto fail;
-	csum = bpf_csum_diff(NULL, 0, (__be32 *)buf, sizeof(buf), c->csum);
-	if (csum < 0)
-		goto fail;
-	c->csum = (__u32)csum;
-	c->off += n;
-	return 0;
-fail:
-	c->failed = true;
-	return 1;
-}
-
-/* The 16-bit one's complement sum of the packet's bytes from `off` to its end, read in
- * chunks through bpf_loop (a fragment's payload is final: the sender checksummed the
- * datagram before cutting it). False when it could not be read whole. */
-static __always_inline bool payload_sum(struct __sk_buff *skb, __u32 off, __u32 *out)
-{
-	struct payload_sum_ctx c = { .skb = skb, .off = off, .end = skb->len };
-
-	bpf_loop(SUM_CHUNKS_MAX, payload_sum_chunk, &c, 0);
-	if (c.failed || c.off < c.end)
-		return false;
-	*out = (__u16)~csum_fold32(c.csum);
-	return true;
-}
-
 /* to-netdev, IPv6: tunnel what the destination block says. */
 static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 {
 	struct encap_key6 key = { .prefixlen = 128 };
 	struct vxlan6_encap_hdr h = {};
 	struct encap_entry6 e, *found;
+	struct in6_addr self;
 	struct ipv6hdr *ip6;
 	void *data, *data_end;
 	__u32 udp_len = skb->len - ETH_HLEN + VXLAN6_OVERHEAD - IPV6_HLEN;
@@ -199,6 +133,7 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 	__u16 sport, check = 0;
 	bool summed;
 	__u8 next;
+	int ret;
 
 	if (!vxlan6_enabled)
 		return TC_ACT_OK;
@@ -218,6 +153,22 @@ static __always_inline int encap6_to_netdev(struct __sk_buff *skb)
 		return encap_drop(skb, TABBY_DROP_BAD_ENTRY);
 	if (ip6->version != 6)
 		return encap_drop(skb, TABBY_DROP_MALFORMED_IP);
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		self.in6_u.u6_addr32[i] = node_ip6[i];
+	ret = pmtu6_check(skb, VXLAN6_OVERHEAD, &self);
+	if (ret == PMTU_SENT) {
+		counter_add(&counters, TABBY_CTR_FRAG_NEEDED, skb->len);
+		return TC_ACT_REDIRECT;
+	}
+	if (ret != ENCAP_OK)
+		return encap_drop(skb, ret);
+	/* The check may have pulled data: pointers anew. */
+	data = skb_data(skb);
+	data_end = skb_data_end(skb);
+	ip6 = data + ETH_HLEN;
+	if ((void *)(ip6 + 1) > data_end)
+		return TC_ACT_OK;
 	/* The inner header lies within the outer checksum's span: summed while at hand. */
 	sum = csum_words(ip6, IPV6_HLEN / 2);
 	next = ip6->nexthdr;

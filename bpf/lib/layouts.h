@@ -73,7 +73,7 @@ enum tabby_encap_counter {
 	TABBY_CTR_ENCAP_VXLAN6 = 7,     /* IPv6 in IPv6 VXLAN */
 	TABBY_CTR_DECAP_VXLAN6 = 8,
 	TABBY_CTR_VXLAN6_ZERO_CSUM = 9, /* ...of which sent with a zero UDP checksum (GSO, or an inner packet not summed) */
-	TABBY_CTR_FRAG_NEEDED = 10,     /* DF packets too big for the tunnel: ICMP frag-needed sent back */
+	TABBY_CTR_FRAG_NEEDED = 10,     /* too big for the tunnel: ICMP frag-needed (IPv4, DF) or ICMPv6 Packet Too Big sent back */
 	TABBY_CTR_MAX = 11,
 };
 

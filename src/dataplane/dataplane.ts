@@ -372,6 +372,11 @@ export class Dataplane {
     return this.nat;
   }
 
+  /** The encapsulation step in bpf mode (after start()): its counters and drops. */
+  get bpfEncap(): BpfEncap | undefined {
+    return this.encap;
+  }
+
   stats(): DataplaneStats {
     const st = this.routes.stats;
     return { routesProgrammed: st.routesProgrammed, lastApplyMs: this.lastMs, errors: [...this.lastErrors], resyncs: st.resyncs, routeOps: st.opsSent };

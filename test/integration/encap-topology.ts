@@ -58,10 +58,11 @@ export function ping(ns: string, addr: string, opts: { count?: number; size?: nu
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
-/** `ping -6`, as ping() (size is the ICMPv6 payload). */
-export function ping6(ns: string, addr: string, opts: { count?: number; size?: number } = {}): PingResult {
+/** `ping -6`, as ping() (size is the ICMPv6 payload; df: -M do, no fragments sent). */
+export function ping6(ns: string, addr: string, opts: { count?: number; size?: number; df?: boolean } = {}): PingResult {
   const args = ['netns', 'exec', ns, 'ping', '-6', '-n', '-c', String(opts.count ?? 3), '-i', '0.2', '-W', '1'];
   if (opts.size !== undefined) args.push('-s', String(opts.size));
+  if (opts.df) args.push('-M', 'do');
   args.push(addr);
   const r = spawnSync('ip', args, { timeout: 20_000, encoding: 'utf8' });
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
@@ -85,10 +86,15 @@ export interface CapturedPacket {
   udpChecksum: string[];
   /** tshark's verdict: 0 bad, 1 good, 2 not verified (zero over IPv4). */
   udpChecksumStatus: string[];
+  icmp6Type: string[];
+  /** Packet Too Big's MTU. */
+  icmp6Mtu: string[];
+  /** tshark's verdict on the ICMPv6 checksum: 0 bad, 1 good. */
+  icmp6ChecksumStatus: string[];
 }
 
 const FIELDS = ['ip.src', 'ip.dst', 'ip.proto', 'udp.dstport', 'vxlan.vni', 'eth.dst', 'eth.src', 'frame.len', 'udp.srcport',
-  'ipv6.src', 'ipv6.dst', 'udp.checksum', 'udp.checksum.status'] as const;
+  'ipv6.src', 'ipv6.dst', 'udp.checksum', 'udp.checksum.status', 'icmpv6.type', 'icmpv6.mtu', 'icmpv6.checksum.status'] as const;
 
 /**
  * Captures up to `count` packets matching `filter` on `dev` in `ns` while `action`
@@ -135,7 +141,7 @@ export async function capture(
         ipSrc: cols[0] ?? [], ipDst: cols[1] ?? [], ipProto: cols[2] ?? [], udpDstPort: cols[3] ?? [],
         vni: cols[4] ?? [], ethDst: cols[5] ?? [], ethSrc: cols[6] ?? [], frameLen: Number(cols[7]?.[0] ?? -1),
         udpSrcPort: cols[8] ?? [], ip6Src: cols[9] ?? [], ip6Dst: cols[10] ?? [], udpChecksum: cols[11] ?? [],
-        udpChecksumStatus: cols[12] ?? [],
+        udpChecksumStatus: cols[12] ?? [], icmp6Type: cols[13] ?? [], icmp6Mtu: cols[14] ?? [], icmp6ChecksumStatus: cols[15] ?? [],
       };
     });
   } finally {
