@@ -349,6 +349,17 @@ translate:
 	return TC_ACT_OK;
 }
 
+/* The REPLY entry of the flow an ICMP error quotes (key built from the quoted packet),
+ * or NULL when its port is outside the NAT range or no flow has it. */
+static __always_inline struct snat_ct_entry *quoted_flow(const struct snat_ct_key *k, const struct snat_config *cfg)
+{
+	__u16 port = bpf_ntohs(k->dport);
+
+	if (port < cfg->port_min || port > cfg->port_max)
+		return NULL;
+	return bpf_map_lookup_elem(&snat_ct, k);
+}
+
 /* An ICMPv4 error (destination unreachable incl. fragmentation needed, time exceeded,
  * parameter problem) about a packet we translated: it quotes that packet's IPv4 header
  * and first 8 L4 bytes (RFC 792; RFC 1191 for frag-needed), from the node address and
@@ -373,7 +384,6 @@ static __always_inline int reverse_icmp_error(struct __sk_buff *skb, const struc
 	__be32 node = p->daddr.v4, to_addr;
 	__be16 old_port, to_port, old_sum, new_sum;
 	__u32 port_off;
-	__u16 port;
 	__u8 proto;
 
 	if (off < NAT_ETH_HLEN + NAT_IPV4_HLEN || off > NAT_ETH_HLEN + 60)
@@ -410,10 +420,7 @@ static __always_inline int reverse_icmp_error(struct __sk_buff *skb, const struc
 	}
 	old_port = k.dport;
 	old_sum = proto == IPPROTO_UDP ? *(__be16 *)(l4 + 6) : 0;
-	port = bpf_ntohs(old_port);
-	if (port < cfg->port_min || port > cfg->port_max)
-		return TC_ACT_OK;
-	re = bpf_map_lookup_elem(&snat_ct, &k);
+	re = quoted_flow(&k, cfg);
 	if (!re)
 		return TC_ACT_OK;
 	to_addr = re->addr.v4;
@@ -451,6 +458,109 @@ static __always_inline int reverse_icmp_error(struct __sk_buff *skb, const struc
 	return TC_ACT_OK;
 }
 
+/* 16-bit one's complement sum of the change from `from` to `to` (RFC 1624). */
+static __always_inline __u32 csum_change16(__be16 from, __be16 to)
+{
+	return (__u16)~from + (__u32)to;
+}
+
+/* The ICMPv6 checksum `sum` once the bytes it covers changed by `change`. */
+static __always_inline __be16 csum_apply(__be16 sum, __u32 change)
+{
+	return csum_fold32((__u16)~sum + change);
+}
+
+/* An ICMPv6 error (RFC 4443 §3) about a packet we translated: as reverse_icmp_error()
+ * for IPv4, and as Linux does (nf_nat_icmpv6_reply_translation), the outer destination
+ * and the quoted source address and port go back to the workload's. The quote is the
+ * IPv6 header and as much of the packet as fit (RFC 4443 §2.4 (c)), so the quoted L4
+ * checksum, whose pseudo-header holds the quoted source, is fixed too when quoted. The
+ * ICMPv6 checksum covers a pseudo-header (RFC 8200 §8.1) and the whole quote; it is
+ * adjusted by the sum of every change (RFC 1624), and every byte is written with
+ * BPF_F_RECOMPUTE_CSUM so a CHECKSUM_COMPLETE sum follows. */
+static __always_inline int reverse_icmp6_error(struct __sk_buff *skb, const struct nat_pkt *p,
+					       const struct snat_config *cfg)
+{
+	const __u32 off = NAT_ETH_HLEN + NAT_IPV6_HLEN;
+	const __u32 in_ip = off + 8, in_l4 = in_ip + NAT_IPV6_HLEN;
+	struct snat_ct_key k = {};
+	struct snat_ct_entry *re;
+	union snat_addr node = p->daddr, to_addr, quoted_src = {};
+	void *data, *data_end;
+	struct ipv6hdr *iip;
+	__be16 old_port, to_port, sum, inner_sum = 0;
+	__u32 port_off, inner_csum_off = 0, change, inner_change;
+	__s64 addr_change;
+	__u8 proto, *l4;
+
+	if (p->l4_off != off || !ensure_linear(skb, in_l4 + 8))
+		return TC_ACT_OK;
+	data = skb_data(skb);
+	data_end = skb_data_end(skb);
+	iip = data + in_ip;
+	l4 = data + in_l4;
+	if ((void *)(iip + 1) > data_end || (void *)(l4 + 8) > data_end)
+		return TC_ACT_OK;
+	if (iip->version != 6)
+		return TC_ACT_OK;
+	__builtin_memcpy(quoted_src.v6, &iip->saddr, 16);
+	if (!nat_addr_eq(&quoted_src, &node))
+		return TC_ACT_OK;
+	proto = iip->nexthdr;
+	__builtin_memcpy(k.saddr.v6, &iip->daddr, 16);
+	k.daddr = node;
+	k.proto = proto;
+	k.family = 6;
+	k.dir = SNAT_DIR_REPLY;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		k.sport = *(__be16 *)(l4 + 2);
+		k.dport = *(__be16 *)l4;
+		port_off = in_l4;
+		inner_csum_off = in_l4 + (proto == IPPROTO_TCP ? 16 : 6);
+	} else if (proto == NAT_IPPROTO_ICMPV6 && l4[0] == NAT_ICMPV6_ECHO_REQUEST) {
+		k.dport = *(__be16 *)(l4 + 4);
+		port_off = in_l4 + 4;
+		inner_csum_off = in_l4 + 2;
+	} else {
+		return TC_ACT_OK;
+	}
+	old_port = k.dport;
+	re = quoted_flow(&k, cfg);
+	if (!re)
+		return TC_ACT_OK;
+	to_addr = re->addr;
+	to_port = re->port;
+	if (nat_addr_eq(&to_addr, &node) && to_port == old_port)
+		return TC_ACT_OK; /* about the node's own flow */
+
+	addr_change = bpf_csum_diff(node.v6, 16, to_addr.v6, 16, 0);
+	if (addr_change < 0 || bpf_skb_load_bytes(skb, off + 2, &sum, 2))
+		return snat_drop(skb, TABBY_SNAT_DROP_STORE);
+	/* The quoted L4 checksum: its pseudo-header's source and the port, when quoted
+	 * (TCP's lies past the first 8 bytes; a zero UDP one means none). */
+	inner_change = 0;
+	if (inner_csum_off && skb->len >= inner_csum_off + 2 && !bpf_skb_load_bytes(skb, inner_csum_off, &inner_sum, 2) &&
+	    (inner_sum || proto != IPPROTO_UDP)) {
+		__be16 fixed = csum_apply(inner_sum, (__u32)addr_change + csum_change16(old_port, to_port));
+
+		if (proto == IPPROTO_UDP && !fixed)
+			fixed = 0xffff;
+		inner_change = csum_change16(inner_sum, fixed);
+		if (bpf_skb_store_bytes(skb, inner_csum_off, &fixed, 2, BPF_F_RECOMPUTE_CSUM))
+			return snat_drop(skb, TABBY_SNAT_DROP_STORE);
+	}
+	/* Outer destination (pseudo-header) and quoted source: the same change twice. */
+	change = (__u32)addr_change + (__u32)addr_change + csum_change16(old_port, to_port) + inner_change;
+	sum = csum_apply(sum, change);
+	if (bpf_skb_store_bytes(skb, NAT_ETH_HLEN + offsetof(struct ipv6hdr, daddr), to_addr.v6, 16, BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, in_ip + offsetof(struct ipv6hdr, saddr), to_addr.v6, 16, BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, port_off, &to_port, 2, BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, off + 2, &sum, 2, BPF_F_RECOMPUTE_CSUM))
+		return snat_drop(skb, TABBY_SNAT_DROP_STORE);
+	counter_add(&snat_counters, TABBY_SNAT_CTR_RNAT_ICMP_ERROR, skb->len);
+	return TC_ACT_OK;
+}
+
 /* A reply to a translated flow: back to the workload's address and port. */
 static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p, const struct snat_config *cfg)
 {
@@ -476,6 +586,8 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct nat_pkt *p,
 	ret = nat_parse_l4(skb, p);
 	if (ret == NAT_PASS && p->family == 4 && nat_is_icmp_error(p))
 		return reverse_icmp_error(skb, p, cfg);
+	if (ret == NAT_PASS && nat_is_icmp6_error(p))
+		return reverse_icmp6_error(skb, p, cfg);
 	/* Malformed or not an echo reply: the host's own business. */
 	if (ret != NAT_OK || (nat_is_icmp(p) && !nat_is_echo_reply(p)))
 		return TC_ACT_OK;

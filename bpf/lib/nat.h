@@ -141,6 +141,13 @@ static __always_inline bool nat_is_icmp_error(const struct nat_pkt *p)
 		p->icmp_type == NAT_ICMP_PARAMETERPROB);
 }
 
+/* The ICMPv6 errors (RFC 4443 §3: destination unreachable, packet too big, time
+ * exceeded, parameter problem), each quoting as much of the packet as fits. */
+static __always_inline bool nat_is_icmp6_error(const struct nat_pkt *p)
+{
+	return p->family == 6 && p->proto == NAT_IPPROTO_ICMPV6 && p->icmp_type >= 1 && p->icmp_type <= 4;
+}
+
 static __always_inline bool nat_is_echo_reply(const struct nat_pkt *p)
 {
 	return nat_is_icmp(p) && p->icmp_type == (p->family == 4 ? NAT_ICMP_ECHOREPLY : NAT_ICMPV6_ECHO_REPLY);

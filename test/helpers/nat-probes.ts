@@ -42,21 +42,26 @@ export async function udpPmtu(netns: string, dst: string, size: number): Promise
 const TRACE = String.raw`
 import json, select, socket, struct, sys
 dst, hops = sys.argv[1], int(sys.argv[2])
+v6 = ':' in dst
+# IP_RECVERR / IPV6_RECVERR and the TTL / hop limit option, per family.
+level, recverr, ttlopt = (socket.IPPROTO_IPV6, 25, 16) if v6 else (socket.SOL_IP, 11, socket.IP_TTL)
 out = []
 for ttl in range(1, hops + 1):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_IP, 11, 1)  # IP_RECVERR
-    s.setsockopt(socket.SOL_IP, socket.IP_TTL, ttl)
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(level, recverr, 1)
+    s.setsockopt(level, ttlopt, ttl)
     s.sendto(b'probe', (dst, 33434 + ttl))
     hop = None
     # An error queued on the socket makes it readable for select (POLLERR).
     if select.select([s], [], [], 2)[0]:
         try:
             _, anc, _, _ = s.recvmsg(512, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
-            for level, typ, data in anc:
-                if level == socket.SOL_IP and typ == 11:
+            for lvl, typ, data in anc:
+                if lvl == level and typ == recverr:
                     errno, origin, itype, code, _, info, _ = struct.unpack('IBBBBII', data[:16])
-                    hop = {'ttl': ttl, 'origin': origin, 'type': itype, 'code': code, 'from': socket.inet_ntoa(data[20:24])}
+                    # The offender: sockaddr_in (address at 4) or sockaddr_in6 (at 8) after the 16-byte header.
+                    frm = socket.inet_ntop(socket.AF_INET6, data[24:40]) if v6 else socket.inet_ntoa(data[20:24])
+                    hop = {'ttl': ttl, 'origin': origin, 'type': itype, 'code': code, 'from': frm}
         except BlockingIOError:
             pass
     out.append(hop or {'ttl': ttl})
@@ -66,7 +71,7 @@ print(json.dumps(out))
 
 export interface TraceHop {
   ttl: number;
-  /** SO_EE_ORIGIN_ICMP (2) for an ICMP error. */
+  /** SO_EE_ORIGIN_ICMP (2) or SO_EE_ORIGIN_ICMP6 (3) for an ICMP error. */
   origin?: number;
   type?: number;
   code?: number;

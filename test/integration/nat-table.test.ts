@@ -377,35 +377,44 @@ async function fromOutside({ t, dir }: Ctx, family: 4 | 6): Promise<void> {
   }
 }
 
+/** The far side's subnets per family: the 1280-byte link, then far's. */
+const FAR_NETS = {
+  4: { links: ['10.253.1.', '10.253.2.'], len: 24, forwarding: 'net.ipv4.ip_forward' },
+  6: { links: ['fd00:253:1::', 'fd00:253:2::'], len: 64, forwarding: 'net.ipv6.conf.all.forwarding' },
+} as const;
+
 /**
  * Two more routers beyond the external host, the middle link 1280 bytes:
  *   node A ── external (router) ══1280══ mid (router) ── far
- * so a full-size packet from a workload draws "fragmentation needed" from the external
- * host, addressed to node A after SNAT. Removed again after `fn`.
+ * so a full-size packet from a workload draws "fragmentation needed" (IPv6: Packet Too
+ * Big) from the external host, addressed to node A after SNAT. Removed again after `fn`.
  */
-async function withFarHost(t: NatTopology, fn: (far: { netns: string; address: string; mid: string }) => Promise<void>): Promise<void> {
-  const mid = `${t.prefix}-mid`;
-  const far = `${t.prefix}-far`;
+async function withFarHost(t: NatTopology, family: 4 | 6, fn: (far: { netns: string; address: string; mid: string }) => Promise<void>): Promise<void> {
+  const { links: [l1, l2], len, forwarding } = FAR_NETS[family];
+  const mid = `${t.prefix}-mid${family}`;
+  const far = `${t.prefix}-far${family}`;
+  const xm = `xm${family}`;
   const ext = t.external.netns;
-  const sh = (netns: string, ...a: string[]) => ip(a, netns);
+  const sh = (netns: string, ...a: string[]) => ip([`-${family}`, ...a], netns);
+  const addr = (netns: string, a: string, dev: string) => sh(netns, 'addr', 'add', `${a}/${len}`, 'dev', dev, ...(family === 6 ? ['nodad'] : []));
   await run(['ip', 'netns', 'add', mid]);
   try {
     await run(['ip', 'netns', 'add', far]);
-    await sh(ext, 'link', 'add', 'xm', 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1280', 'netns', mid);
+    await sh(ext, 'link', 'add', xm, 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1280', 'netns', mid);
     await sh(mid, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far);
-    await sh(ext, 'addr', 'add', '10.253.1.1/24', 'dev', 'xm');
-    await sh(mid, 'addr', 'add', '10.253.1.2/24', 'dev', 'eth0');
-    await sh(mid, 'addr', 'add', '10.253.2.1/24', 'dev', 'eth1');
-    await sh(far, 'addr', 'add', '10.253.2.2/24', 'dev', 'eth0');
-    for (const [ns, dev] of [[ext, 'xm'], [mid, 'eth0'], [mid, 'eth1'], [mid, 'lo'], [far, 'eth0'], [far, 'lo']] as const) await sh(ns, 'link', 'set', dev, 'up');
-    await sh(ext, 'route', 'add', '10.253.2.0/24', 'via', '10.253.1.2');
-    await sh(mid, 'route', 'add', 'default', 'via', '10.253.1.1');
-    await sh(far, 'route', 'add', 'default', 'via', '10.253.2.1');
-    for (const ns of [ext, mid]) await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'], { netns: ns });
-    await fn({ netns: far, address: '10.253.2.2', mid: '10.253.1.2' });
+    await addr(ext, `${l1}1`, xm);
+    await addr(mid, `${l1}2`, 'eth0');
+    await addr(mid, `${l2}1`, 'eth1');
+    await addr(far, `${l2}2`, 'eth0');
+    for (const [ns, dev] of [[ext, xm], [mid, 'eth0'], [mid, 'eth1'], [mid, 'lo'], [far, 'eth0'], [far, 'lo']] as const) await sh(ns, 'link', 'set', dev, 'up');
+    await sh(ext, 'route', 'add', `${l2}0/${len}`, 'via', `${l1}2`);
+    await sh(mid, 'route', 'add', 'default', 'via', `${l1}1`);
+    await sh(far, 'route', 'add', 'default', 'via', `${l2}1`);
+    for (const ns of [ext, mid]) await run(['sysctl', '-qw', `${forwarding}=1`], { netns: ns });
+    await fn({ netns: far, address: `${l2}2`, mid: `${l1}2` });
   } finally {
-    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=0'], { netns: ext });
-    await run(['ip', '-n', ext, 'link', 'del', 'xm'], { allowFail: true });
+    await run(['sysctl', '-qw', `${forwarding}=0`], { netns: ext });
+    await run(['ip', '-n', ext, 'link', 'del', xm], { allowFail: true });
     await run(['ip', 'netns', 'del', far], { allowFail: true });
     await run(['ip', 'netns', 'del', mid], { allowFail: true });
   }
@@ -559,7 +568,7 @@ const CASES: NatCase[] = [
     name: 'ICMP errors about translated flows reach the workload: path MTU 1280 two routers away (UDP and TCP), traceroute hops',
     async run({ t, dir }) {
       const w = t.natWorkloads[2]!;
-      await withFarHost(t, async (far) => {
+      await withFarHost(t, 4, async (far) => {
         const udp = await udpPmtu(w.netns, far.address, 1400);
         assert.ok(udp.emsgsize, `the kernel never learnt the smaller path MTU: ${JSON.stringify(udp)}`);
         assert.equal(udp.mtu, 1280, 'path MTU from the "fragmentation needed" of the 1280-byte hop');
@@ -577,6 +586,32 @@ const CASES: NatCase[] = [
         // from the routers, 4 is far's port unreachable, all addressed to node A.
         assert.deepEqual(hops.slice(1).map((h) => [h.ttl, h.type, h.code, h.from]), [
           [2, 11, 0, t.external.address], [3, 11, 0, far.mid], [4, 3, 3, far.address],
+        ], JSON.stringify(hops));
+      });
+    },
+  },
+  {
+    // RFC 4443 §3.2/§3.3 and RFC 8201 (path MTU discovery for IPv6): a Packet Too Big or
+    // Time Exceeded quotes the translated packet (as much of it as fits in 1280 bytes),
+    // so it reaches the workload only if translated back, as Linux NAT does
+    // (net/netfilter/nf_nat_proto.c, nf_nat_icmpv6_reply_translation).
+    name: 'ICMPv6 errors about translated flows reach the workload: Packet Too Big from a 1280 hop (TCP), traceroute hops',
+    async run({ t, dir }) {
+      await withFarHost(t, 6, async (far) => {
+        const server = await startServer(far.netns, far.address, dir);
+        try {
+          // TCP's MSS (1440) does not fit the middle hop: only PMTU discovery lets it through.
+          const tcp = await tcpFlow(t.natWorkloads[3]!.netns, far.address, 'pmtu6-tcp', 256 << 10);
+          assert.ok(tcp.match, 'the echo matches what was sent');
+          assert.equal(tcp.ip, t.nodeA.address6);
+        } finally {
+          await stopPid(server.pid);
+        }
+        const hops = await traceHops(t.natWorkloads[0]!.netns, far.address, 4);
+        // Hop 1 is node A itself; 2 and 3 are time exceeded (type 3) from the routers,
+        // 4 is far's port unreachable (type 1, code 4), all addressed to node A.
+        assert.deepEqual(hops.slice(1).map((h) => [h.ttl, h.type, h.code, h.from]), [
+          [2, 3, 0, t.external.address6], [3, 3, 0, far.mid], [4, 1, 4, far.address],
         ], JSON.stringify(hops));
       });
     },
