@@ -13,7 +13,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 ARG GIT_COMMIT=unknown
 # vmlinux.h comes from the build host's BTF; CO-RE relocations adapt it to the node's kernel.
-RUN make -C bpf && npx node-gyp rebuild --directory addon && npx tsc -b \
+RUN make -C bpf && npx node-gyp rebuild --directory addon && npx tsc -b && node scripts/bundle.mjs \
     && printf '{"commit":"%s"}\n' "$GIT_COMMIT" > dist/build-info.json \
     && npm prune --omit=dev
 
@@ -25,9 +25,11 @@ WORKDIR /opt/tabby
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/bundle ./dist/bundle
 COPY --from=build /src/dist/build-info.json ./dist/
 COPY --from=build /src/addon/build/Release/tabby_native.node ./addon/build/Release/
-COPY --from=build /src/bpf/build/encap.bpf.o /src/bpf/build/snat.bpf.o ./bpf/build/
+# The objects the agent loads: the host programs and the start-up checksum probe.
+COPY --from=build /src/bpf/build/host.bpf.o /src/bpf/build/csum_probe.bpf.o ./bpf/build/
 # The DaemonSet's init container puts tabby-cni on the host with this (as Calico's install-cni).
 COPY --from=build /src/scripts/install-cni.sh ./scripts/
 RUN ln -s /opt/tabby/dist/src/cli/main.js /usr/local/bin/tabby && ln -s /opt/tabby/dist/src/cni/main.js /usr/local/bin/tabby-cni \

@@ -75,6 +75,7 @@ build_bpf() {
 
 build_ts() {
   npx --no-install tsc -b
+  node scripts/bundle.mjs
   chmod +x dist/src/cli/main.js dist/src/cni/main.js
 }
 

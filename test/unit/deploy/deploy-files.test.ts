@@ -4,7 +4,7 @@
 // the ports the agent serves, requests, a supported Node LTS base, and a .dockerignore
 // that keeps host build output out of `COPY . .`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,6 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { readSecret } from '../../../src/agent/secrets.js';
 import { ENV_TABLE } from '../../../src/agent/env-table.js';
+import { HOST_OBJECT } from '../../../src/dataplane/bpf/host-program.js';
 import { ROOT } from '../../helpers/paths.js';
 import { daemonSetSecretMount, kubeletSecretMount } from '../../helpers/kubelet-secret.js';
 
@@ -69,6 +70,17 @@ test('Dockerfile on a supported Node LTS; .dockerignore keeps host builds and .g
   for (const major of froms) assert.ok(major >= 22 && major % 2 === 0, `node:${major} is a supported LTS line`);
   const ignored = new Set(text('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
   for (const p of ['.git', 'node_modules', 'dist', 'addon/build', 'bpf/build']) assert.ok(ignored.has(p), p);
+});
+
+test('the runtime image gets every eBPF object the agent loads, and the CLI bundle', () => {
+  const runtime = text('Dockerfile').split(/^FROM /m).at(-1)!;
+  const dir = join(ROOT, 'src', 'dataplane', 'bpf');
+  const names = readdirSync(dir).filter((f) => f.endsWith('.ts')).flatMap((f) =>
+    [...readFileSync(join(dir, f), 'utf8').matchAll(/bpfObjectPath\((?:'([a-z_]+)'|(HOST_OBJECT))\)/g)].map((m) => m[1] ?? HOST_OBJECT));
+  assert.deepEqual([...new Set(names)].sort(), ['csum_probe', 'host']);
+  for (const n of names) assert.match(runtime, new RegExp(`COPY --from=build .*/bpf/build/${n}\\.bpf\\.o`), `${n}.bpf.o in the image`);
+  assert.match(runtime, /COPY --from=build \/src\/dist\/bundle /, 'dist/bundle in the image');
+  assert.match(text('Dockerfile'), /node scripts\/bundle\.mjs/, 'the build stage writes the bundle');
 });
 
 test('docs/configuration.md and README document every variable and flag of node run', () => {
