@@ -79,17 +79,20 @@ struct {
 
 /* Key of `snat_frags` (internal to the programs: TypeScript never reads it). */
 struct snat_frag_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 id;
+	union snat_addr saddr;
+	union snat_addr daddr;
+	__be32 id;
 	__u8 proto;
 	__u8 dir; /* SNAT_DIR_ORIG: egress, SNAT_DIR_REPLY: ingress */
+	__u8 family;
+	__u8 pad;
 };
 
-/* IPv4 datagrams in fragments: the first fragment (which has the ports) is translated
+/* Datagrams in fragments: the first fragment (which has the ports) is translated
  * as any packet and leaves here where its datagram's later fragments go; those are
- * found by (source, destination, protocol, IP identification), the fields that tie
- * fragments together (RFC 791), as Cilium's fragment map does (bpf/lib/ipv4.h). Later
+ * found by (source, destination, protocol, identification), the fields that tie
+ * fragments together (RFC 791; RFC 8200 §4.5 for IPv6's fragment header), as Cilium's
+ * fragment map does (bpf/lib/ipv4.h, ipv6.h). Later
  * fragments that overtake the first cannot be translated and are dropped (egress) or
  * left alone (ingress). */
 struct {
@@ -122,11 +125,12 @@ static __always_inline int snat_drop(struct __sk_buff *skb, int reason)
 static __always_inline void frag_key(struct snat_frag_key *k, const struct nat_pkt *p, __u8 dir)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr = p->saddr.v4;
-	k->daddr = p->daddr.v4;
-	k->id = p->ip_id;
+	k->saddr = p->saddr;
+	k->daddr = p->daddr;
+	k->id = p->frag_id;
 	k->proto = p->proto;
 	k->dir = dir;
+	k->family = p->family;
 }
 
 /* The first fragment of a datagram: where its later fragments' address goes. */
@@ -134,7 +138,7 @@ static __always_inline void frag_remember(const struct nat_pkt *p, __u8 dir, con
 {
 	struct snat_frag_key k;
 
-	if (!p->fragment || p->later_fragment || p->family != 4)
+	if (!p->fragment || p->later_fragment)
 		return;
 	frag_key(&k, p, dir);
 	bpf_map_update_elem(&snat_frags, &k, to, BPF_ANY);
@@ -147,13 +151,13 @@ static __always_inline int frag_follow(struct __sk_buff *skb, const struct nat_p
 	union snat_addr *to;
 
 	*found = false;
-	if (p->family != 4)
-		return NAT_OK;
 	frag_key(&k, p, dir);
 	to = bpf_map_lookup_elem(&snat_frags, &k);
 	if (!to)
 		return NAT_OK;
 	*found = true;
+	if (p->family == 6)
+		return nat_rewrite_addr6(skb, dir == SNAT_DIR_ORIG, to);
 	return nat_rewrite_addr4(skb, dir == SNAT_DIR_ORIG, dir == SNAT_DIR_ORIG ? p->saddr.v4 : p->daddr.v4, to->v4);
 }
 

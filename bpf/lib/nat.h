@@ -13,6 +13,7 @@
 #define NAT_ETH_P_IPV6 0x86DD
 #define NAT_IP_MF 0x2000
 #define NAT_IP_OFFSET 0x1fff
+#define NAT_IP6_OFFSET 0xfff8 /* the fragment offset in the IPv6 fragment header's field */
 #define NAT_IPV4_HLEN 20
 #define NAT_IPV6_HLEN 40
 #define NAT_TCP_HLEN 20
@@ -52,7 +53,8 @@ struct nat_pkt {
 	__u8 tcp_flags;
 	__u8 fragment;   /* 1: a fragment (first or not) */
 	__u8 later_fragment; /* 1: a fragment after the first (no L4 header) */
-	__be16 ip_id;    /* IPv4 identification, which the fragments of one datagram share */
+	__be32 frag_id;  /* what the fragments of one datagram share: IPv4 identification, or
+			  * the IPv6 fragment header's */
 	__u8 icmp_type;
 };
 
@@ -88,13 +90,14 @@ static __always_inline int nat_parse_ipv4(struct __sk_buff *skb, struct nat_pkt 
 	p->proto = ip->protocol;
 	p->fragment = (ip->frag_off & bpf_htons(NAT_IP_MF | NAT_IP_OFFSET)) != 0;
 	p->later_fragment = (ip->frag_off & bpf_htons(NAT_IP_OFFSET)) != 0;
-	p->ip_id = ip->id;
+	p->frag_id = ip->id;
 	p->l4_off = NAT_ETH_HLEN + ip->ihl * 4;
 	return NAT_OK;
 }
 
-/* The fixed IPv6 header. Extension headers are not walked: the packet's protocol is
- * then the extension header's, which the caller treats as unsupported. */
+/* The fixed IPv6 header and a fragment header right after it (RFC 8200 §4.5). Other
+ * extension headers are not walked: the packet's protocol is then the extension
+ * header's, which the caller treats as unsupported. */
 static __always_inline int nat_parse_ipv6(struct __sk_buff *skb, struct nat_pkt *p)
 {
 	void *data, *data_end;
@@ -113,9 +116,23 @@ static __always_inline int nat_parse_ipv6(struct __sk_buff *skb, struct nat_pkt 
 	__builtin_memcpy(p->saddr.v6, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr.v6, &ip6->daddr, 16);
 	p->proto = ip6->nexthdr;
-	p->fragment = ip6->nexthdr == NAT_IPPROTO_FRAGMENT;
-	p->later_fragment = p->fragment; /* the fragment header is not walked: none is translated */
 	p->l4_off = NAT_ETH_HLEN + NAT_IPV6_HLEN;
+	if (p->proto == NAT_IPPROTO_FRAGMENT) {
+		struct frag_hdr *fh;
+
+		if (!ensure_linear(skb, NAT_ETH_HLEN + NAT_IPV6_HLEN + sizeof(*fh)))
+			return NAT_PASS;
+		data = skb_data(skb);
+		data_end = skb_data_end(skb);
+		fh = data + NAT_ETH_HLEN + NAT_IPV6_HLEN;
+		if ((void *)(fh + 1) > data_end)
+			return NAT_PASS;
+		p->proto = fh->nexthdr;
+		p->fragment = 1;
+		p->later_fragment = (fh->frag_off & bpf_htons(NAT_IP6_OFFSET)) != 0;
+		p->frag_id = fh->identification;
+		p->l4_off += sizeof(*fh);
+	}
 	return NAT_OK;
 }
 
@@ -224,6 +241,17 @@ static __always_inline int nat_rewrite_addr4(struct __sk_buff *skb, bool src, __
 		return NAT_OK;
 	if (bpf_l3_csum_replace(skb, NAT_ETH_HLEN + offsetof(struct iphdr, check), from, to, sizeof(__be32)) ||
 	    bpf_skb_store_bytes(skb, addr_off, &to, sizeof(__be32), 0))
+		return TABBY_SNAT_DROP_STORE;
+	return NAT_OK;
+}
+
+/* ...and an IPv6 one: no header checksum, and the L4 checksum is in the first fragment. */
+static __always_inline int nat_rewrite_addr6(struct __sk_buff *skb, bool src, const union snat_addr *to)
+{
+	__u32 addr_off = NAT_ETH_HLEN + (src ? offsetof(struct ipv6hdr, saddr) : offsetof(struct ipv6hdr, daddr));
+	union snat_addr b = *to;
+
+	if (bpf_skb_store_bytes(skb, addr_off, b.v6, sizeof(b), 0))
 		return TABBY_SNAT_DROP_STORE;
 	return NAT_OK;
 }

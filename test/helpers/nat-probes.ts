@@ -183,8 +183,10 @@ const BIG_UDP = String.raw`
 import json, socket, sys
 dst, port, size, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 body = (tag + ' ').encode() + b'z' * (size - len(tag) - 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_PMTUDISC_DONT: fragment rather than refuse
+v6 = ':' in dst
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+# IP_PMTUDISC_DONT / IPV6_PMTUDISC_DONT: fragment rather than refuse
+s.setsockopt(socket.IPPROTO_IPV6, 23, 0) if v6 else s.setsockopt(socket.IPPROTO_IP, 10, 0)
 s.settimeout(1)
 out = None
 for i in range(5):

@@ -561,6 +561,28 @@ const CASES: NatCase[] = [
     },
   },
   {
+    // RFC 8200 §4.5: the source fragments, each fragment carries a fragment header; only
+    // the first has the UDP header. As for IPv4, the later ones follow the first.
+    name: 'IPv6: a 4 000-byte UDP datagram leaves in fragments from the node address, and its fragmented reply comes back',
+    async run({ t, ext6 }) {
+      const w = t.natWorkloads[1]!;
+      const node6 = t.nodeA.address6!;
+      const echo: { r?: Awaited<ReturnType<typeof bigUdpEcho>> } = {};
+      const pkts = await capture(t.external.netns, 'eth0', `ip6[6] == 44 and host ${node6}`, 6, async () => {
+        echo.r = await bigUdpEcho(w.netns, t.external.address6!, PORT, 4000, 'frag6-1');
+      });
+      const r = echo.r;
+      assert.ok(r, 'the reply came back');
+      assert.deepEqual([r.ip, r.from, r.match], [node6, t.external.address6, true]);
+      assert.ok(r.len > 4000);
+      const out = pkts.filter((p) => p.ip6Dst[0] === t.external.address6);
+      const back = pkts.filter((p) => p.ip6Src[0] === t.external.address6);
+      assert.ok(out.length >= 3 && back.length >= 3, `fragments on the wire: ${out.length} out, ${back.length} back`);
+      for (const p of out) assert.equal(p.ip6Src[0], node6, 'every fragment from the node address');
+      assert.deepEqual(ext6.seen('udp', 'frag6-1').map((s) => s.ip), [node6]);
+    },
+  },
+  {
     // RFC 1191 (path MTU discovery) and RFC 792 (the error quotes the IP header and
     // 8 bytes of the datagram): the error is about the translated packet, so it reaches
     // the workload only if translated back, as Linux NAT does for RELATED ICMP

@@ -19,7 +19,7 @@ import { BPF_LAYOUTS } from './layouts.js';
 /** Default pin root (bpffs is global: one agent per root). */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/tabby';
 /** Bump when a map changes in a way the struct layouts do not show (type, key, size). */
-export const HOST_MAPS_EPOCH = 2; // 2: counters gained TABBY_CTR_FRAG_NEEDED
+export const HOST_MAPS_EPOCH = 3; // 2: counters gained TABBY_CTR_FRAG_NEEDED; 3: snat_frags keys hold IPv6
 const BPF_FS_MAGIC = 0xcafe4a11;
 /** Where bpffs is mounted by convention; mounted there when missing, as Cilium and Felix do. */
 const BPF_FS = '/sys/fs/bpf';
