@@ -46,6 +46,20 @@ struct LinkInfo {
   std::optional<VxlanInfo> vxlan;
 };
 
+// The ifinfomsg every link request starts with: family unspecified, the rest zero.
+ifinfomsg* PutIfinfo(nlmsghdr* nlh) {
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  return ifm;
+}
+
+// A link's name, and its MTU and MAC when given (nullptr: the kernel's own).
+void PutLinkAttrs(nlmsghdr* nlh, const std::string& name, const std::optional<uint32_t>& mtu, const uint8_t* mac) {
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *mtu);
+  if (mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+}
+
 const char* ArphrdName(uint16_t t) {
   switch (t) {
     case ARPHRD_ETHER: return "ether";
@@ -116,9 +130,7 @@ std::vector<LinkInfo> DumpLinks(NlSocket* sock) {
   std::vector<LinkInfo> out;
   RetryInterrupted([&] {
     out.clear();
-    nlmsghdr* nlh = sock->NewRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
-    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifm->ifi_family = AF_UNSPEC;
+    PutIfinfo(sock->NewRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP));
     sock->Dump([&](const nlmsghdr* m) {
       LinkInfo l;
       if (ParseLink(m, &l)) out.push_back(std::move(l));
@@ -176,15 +188,12 @@ struct VxlanArgs {
 };
 
 void PutVxlan(nlmsghdr* nlh, const VxlanArgs& a, uint32_t parent) {
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
+  ifinfomsg* ifm = PutIfinfo(nlh);
   if (a.up) {
     ifm->ifi_flags = IFF_UP;
     ifm->ifi_change = IFF_UP;
   }
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, a.name.c_str());
-  if (a.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *a.mtu);
-  if (a.has_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, a.mac);
+  PutLinkAttrs(nlh, a.name, a.mtu, a.has_mac ? a.mac : nullptr);
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
   nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -284,11 +293,8 @@ Napi::Value VethCreate(const Napi::CallbackInfo& info) {
     int peer_fd = a.peer_netns.empty() ? -1 : OpenNetns(a.peer_netns);
     try {
       nlmsghdr* nlh = sock->NewRequest(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-      auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-      ifm->ifi_family = AF_UNSPEC;
-      mnl_attr_put_strz(nlh, IFLA_IFNAME, a.name.c_str());
-      if (a.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *a.mtu);
-      if (a.has_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, a.mac);
+      PutIfinfo(nlh);
+      PutLinkAttrs(nlh, a.name, a.mtu, a.has_mac ? a.mac : nullptr);
       nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
       mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
       nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -298,9 +304,7 @@ Napi::Value VethCreate(const Napi::CallbackInfo& info) {
       std::memset(pifm, 0, sizeof(*pifm));
       pifm->ifi_family = AF_UNSPEC;
       nlh->nlmsg_len += MNL_ALIGN(sizeof(ifinfomsg));
-      mnl_attr_put_strz(nlh, IFLA_IFNAME, a.peer.c_str());
-      if (a.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *a.mtu);
-      if (a.has_peer_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, a.peer_mac);
+      PutLinkAttrs(nlh, a.peer, a.mtu, a.has_peer_mac ? a.peer_mac : nullptr);
       if (peer_fd >= 0) mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_fd));
       mnl_attr_nest_end(nlh, peer);
       mnl_attr_nest_end(nlh, data);
@@ -319,9 +323,8 @@ Napi::Value LinkDelete(const Napi::CallbackInfo& info) {
   std::string name = ReqString(o, "name");
   return NlWorker::Start(info.Env(), "link-delete", OptString(o, "netns"), [name](NlSocket* sock) {
     nlmsghdr* nlh = sock->NewRequest(RTM_DELLINK, 0);
-    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifm->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+    PutIfinfo(nlh);
+    PutLinkAttrs(nlh, name, std::nullopt, nullptr);
     sock->Transact("RTM_DELLINK " + name);
   }, nullptr);
 }
@@ -339,15 +342,12 @@ Napi::Value LinkSet(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> macv(mac, mac + 6);
   return NlWorker::Start(info.Env(), "link-set", OptString(o, "netns"), [=](NlSocket* sock) {
     nlmsghdr* nlh = sock->NewRequest(RTM_NEWLINK, 0);
-    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifm->ifi_family = AF_UNSPEC;
+    ifinfomsg* ifm = PutIfinfo(nlh);
     if (up) {
       ifm->ifi_change = IFF_UP;
       ifm->ifi_flags = *up ? IFF_UP : 0;
     }
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-    if (mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *mtu);
-    if (has_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, macv.data());
+    PutLinkAttrs(nlh, name, mtu, has_mac ? macv.data() : nullptr);
     sock->Transact("RTM_NEWLINK " + name);
   }, nullptr);
 }
