@@ -48,6 +48,21 @@ async function helper(peers: { address: string; asn: number }[], rLlgr = true) {
   return { net, raws, b, first: (a: string) => raws.get(a)![0]! };
 }
 
+/**
+ * R established with LLGR (restart time 0, long-lived stale time `stale`), `prefixes`
+ * announced, then its connection dropped; resolves once R connects again.
+ */
+async function droppedPeer(stale: number, prefixes: string[]) {
+  const h = await helper([R]);
+  const r = h.first(R.address);
+  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, stale));
+  r.send(announce(R, prefixes));
+  await settle();
+  r.conn.destroy();
+  await until(h.net, () => h.raws.get(R.address)!.length === 2);
+  return h;
+}
+
 function communitiesOf(speaker: { bestPaths(): { prefix: string; attributes?: { communities?: number[] } }[] }, prefix: string): number[] | undefined {
   return speaker.bestPaths().find((p) => p.prefix === prefix)?.attributes?.communities;
 }
@@ -140,13 +155,7 @@ test('RFC 9494 §4.2: a family the graceful restart capability does not list has
 });
 
 test('RFC 9494 §4.2: a second drop before End-of-RIB does not restart the running long-lived timer', async () => {
-  const { net, raws, b, first } = await helper([R]);
-  const r = first(R.address);
-  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, 600));
-  r.send(announce(R, ['10.9.1.0/24']));
-  await settle();
-  r.conn.destroy();
-  await until(net, () => raws.get(R.address)!.length === 2);
+  const { net, raws, b } = await droppedPeer(600, ['10.9.1.0/24']);
   await net.advance(300_000);
   const r2 = raws.get(R.address)![raws.get(R.address)!.length - 1]!;
   await rawEstablish(r2, R.asn, R.id, llgrCapabilities(R.asn, 0, 600, { restarting: true }));
@@ -221,13 +230,7 @@ test('RFC 9494 §4.4: a fresh path wins over an LLGR-stale one that is better on
 });
 
 test('RFC 9494 §4.2: back in the long-lived period, refreshed routes are fresh again and End-of-RIB sweeps the rest', async () => {
-  const { net, raws, b, first } = await helper([R]);
-  const r = first(R.address);
-  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, 600));
-  r.send(announce(R, ['10.9.1.0/24', '10.9.2.0/24']));
-  await settle();
-  r.conn.destroy();
-  await until(net, () => raws.get(R.address)!.length === 2);
+  const { net, raws, b } = await droppedPeer(600, ['10.9.1.0/24', '10.9.2.0/24']);
   const r2 = raws.get(R.address)![1]!;
   await rawEstablish(r2, R.asn, R.id, llgrCapabilities(R.asn, 0, 600, { restarting: true }));
   assert.equal(table(b.speaker).length, 2, 'kept until End-of-RIB');
@@ -247,13 +250,7 @@ test('RFC 9494 §4.2: back in the long-lived period, refreshed routes are fresh 
 });
 
 test('back in the long-lived period but no End-of-RIB: the stale routes go with the stale timer (360 s), the long-lived one ends with it', async () => {
-  const { net, raws, b, first } = await helper([R]);
-  const r = first(R.address);
-  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, 3600));
-  r.send(announce(R, ['10.9.1.0/24']));
-  await settle();
-  r.conn.destroy();
-  await until(net, () => raws.get(R.address)!.length === 2);
+  const { net, raws, b } = await droppedPeer(3600, ['10.9.1.0/24']);
   await rawEstablish(raws.get(R.address)![1]!, R.asn, R.id, llgrCapabilities(R.asn, 0, 3600, { restarting: true }));
   await net.advance(360_000);
   assert.deepEqual(table(b.speaker), []);
@@ -265,13 +262,7 @@ test('back in the long-lived period but no End-of-RIB: the stale routes go with 
 });
 
 test('RFC 9494 §4.2: back without forwarding state (F bit clear in the new LLGR capability), the LLGR-stale routes go at once', async () => {
-  const { net, raws, b, first } = await helper([R]);
-  const r = first(R.address);
-  await rawEstablish(r, R.asn, R.id, llgrCapabilities(R.asn, 0, 600));
-  r.send(announce(R, ['10.9.1.0/24']));
-  await settle();
-  r.conn.destroy();
-  await until(net, () => raws.get(R.address)!.length === 2);
+  const { net, raws, b } = await droppedPeer(600, ['10.9.1.0/24']);
   assert.equal(table(b.speaker).length, 1);
   await rawEstablish(raws.get(R.address)![1]!, R.asn, R.id, llgrCapabilities(R.asn, 0, 600, { restarting: true, forwarding: false }));
   assert.deepEqual(table(b.speaker), []);
